@@ -1,0 +1,224 @@
+// The N-API seam: one function per binding member of src/native/binding.ts. Arguments were
+// validated by the TypeScript layer; these checks only keep a direct caller from crashing
+// the process, and throw the same coded errors.
+#include <napi.h>
+
+#include <cstdint>
+
+#include "../common/cpu.h"
+#include "../hash/blake3.h"
+#include "../hash/crc32c.h"
+
+namespace {
+
+struct Bytes {
+  uint8_t* data = nullptr;
+  size_t length = 0;
+};
+
+void throw_coded(Napi::Env env, const char* code, const char* message, bool range = false) {
+  Napi::Error error = range ? Napi::Error(Napi::RangeError::New(env, message))
+                            : Napi::Error(Napi::TypeError::New(env, message));
+  error.Set("code", Napi::String::New(env, code));
+  error.ThrowAsJavaScriptException();
+}
+
+// A typed array's bytes (any element type), or false after throwing ERR_INVALID_ARG_TYPE.
+bool bytes_of(Napi::Env env, Napi::Value value, Bytes& out, const char* what) {
+  napi_typedarray_type type;
+  size_t count;
+  void* data;
+  napi_value buffer;
+  size_t offset;
+  if (!value.IsTypedArray() ||
+      napi_get_typedarray_info(env, value, &type, &count, &data, &buffer, &offset) != napi_ok) {
+    throw_coded(env, "ERR_INVALID_ARG_TYPE", what);
+    return false;
+  }
+  out.data = static_cast<uint8_t*>(data);
+  out.length = count * Napi::TypedArray(env, value).ElementSize();
+  return true;
+}
+
+bool u32_array(Napi::Env env, Napi::Value value, uint32_t*& data, size_t& count, const char* what) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+    throw_coded(env, "ERR_INVALID_ARG_TYPE", what);
+    return false;
+  }
+  Napi::Uint32Array array = value.As<Napi::Uint32Array>();
+  data = array.Data();
+  count = array.ElementLength();
+  return true;
+}
+
+// Offsets/lengths describing `slices` slices of a buffer of `size` bytes, checked for bounds.
+bool slices_of(Napi::Env env, const Napi::CallbackInfo& info, size_t size, size_t slices, uint32_t*& offsets,
+               uint32_t*& lengths) {
+  size_t n_offsets = 0, n_lengths = 0;
+  if (!u32_array(env, info[1], offsets, n_offsets, "offsets must be a Uint32Array")) return false;
+  lengths = nullptr;
+  if (!info[2].IsNull() && !info[2].IsUndefined() &&
+      !u32_array(env, info[2], lengths, n_lengths, "lengths must be a Uint32Array or null"))
+    return false;
+  const bool counts_ok =
+      slices == 0 || (lengths ? (n_offsets >= slices && n_lengths >= slices) : n_offsets >= slices + 1);
+  if (!counts_ok) {
+    throw_coded(env, "ERR_OUT_OF_RANGE", "not enough offsets/lengths for the output", true);
+    return false;
+  }
+  for (size_t i = 0; i < slices; i++) {
+    const uint64_t start = offsets[i];
+    const uint64_t end = lengths ? start + lengths[i] : offsets[i + 1];
+    if (end < start || end > size) {
+      throw_coded(env, "ERR_OUT_OF_RANGE", "slice out of bounds", true);
+      return false;
+    }
+  }
+  return true;
+}
+
+const uint8_t* key_of(Napi::Env env, Napi::Value value, bool& ok) {
+  ok = true;
+  if (value.IsNull() || value.IsUndefined()) return nullptr;
+  Bytes key;
+  if (!bytes_of(env, value, key, "key must be a Uint8Array or null")) {
+    ok = false;
+    return nullptr;
+  }
+  if (key.length != cep::blake3::kKeyLen) {
+    throw_coded(env, "ERR_OUT_OF_RANGE", "key must be 32 bytes", true);
+    ok = false;
+  }
+  return key.data;
+}
+
+Napi::Value Crc32c(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Bytes data;
+  if (!bytes_of(env, info[0], data, "data must be a Uint8Array")) return env.Undefined();
+  const uint32_t crc = info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
+  return Napi::Number::New(env, cep::crc32c::extend(crc, data.data, data.length));
+}
+
+void Crc32cMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Bytes data;
+  uint32_t *out = nullptr, *offsets = nullptr, *lengths = nullptr;
+  size_t count = 0;
+  if (!bytes_of(env, info[0], data, "data must be a Uint8Array") ||
+      !u32_array(env, info[3], out, count, "out must be a Uint32Array") ||
+      !slices_of(env, info, data.length, count, offsets, lengths))
+    return;
+  const uint32_t seed = info[4].IsNumber() ? info[4].As<Napi::Number>().Uint32Value() : 0;
+  cep::crc32c::many(data.data, offsets, lengths, count, seed, out);
+}
+
+uint64_t seek_of(Napi::Value value) {
+  if (!value.IsNumber()) return 0;
+  const double seek = value.As<Napi::Number>().DoubleValue();
+  return seek > 0 ? static_cast<uint64_t>(seek) : 0;
+}
+
+void Blake3(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Bytes data, out;
+  bool key_ok;
+  if (!bytes_of(env, info[0], data, "data must be a Uint8Array")) return;
+  const uint8_t* key = key_of(env, info[1], key_ok);
+  if (!key_ok || !bytes_of(env, info[3], out, "out must be a Uint8Array")) return;
+  const uint8_t flags = static_cast<uint8_t>(info[2].As<Napi::Number>().Uint32Value());
+  cep::blake3::hash(data.data, data.length, key, flags, seek_of(info[4]), out.data, out.length);
+}
+
+void Blake3Many(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Bytes data, out;
+  uint32_t *offsets = nullptr, *lengths = nullptr;
+  if (!bytes_of(env, info[0], data, "data must be a Uint8Array") ||
+      !bytes_of(env, info[3], out, "out must be a Uint8Array"))
+    return;
+  const size_t count = out.length / cep::blake3::kOutLen;
+  if (!slices_of(env, info, data.length, count, offsets, lengths)) return;
+  cep::blake3::hash_many_slices(data.data, offsets, lengths, count, out.data);
+}
+
+// An incremental BLAKE3 state owned by a JS object.
+class Blake3Hasher : public Napi::ObjectWrap<Blake3Hasher> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Blake3State",
+                       {InstanceMethod<&Blake3Hasher::Update>("update"),
+                        InstanceMethod<&Blake3Hasher::Finalize>("finalize"),
+                        InstanceMethod<&Blake3Hasher::Reset>("reset")});
+  }
+
+  explicit Blake3Hasher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Blake3Hasher>(info) {
+    bool key_ok;
+    const uint8_t* key = key_of(info.Env(), info[0], key_ok);
+    const uint8_t flags = info[1].IsNumber() ? static_cast<uint8_t>(info[1].As<Napi::Number>().Uint32Value()) : 0;
+    cep::blake3::hasher_init(&state_, key_ok ? key : nullptr, flags);
+  }
+
+ private:
+  void Update(const Napi::CallbackInfo& info) {
+    Bytes data;
+    if (bytes_of(info.Env(), info[0], data, "data must be a Uint8Array"))
+      cep::blake3::hasher_update(&state_, data.data, data.length);
+  }
+  void Finalize(const Napi::CallbackInfo& info) {
+    Bytes out;
+    if (bytes_of(info.Env(), info[0], out, "out must be a Uint8Array"))
+      cep::blake3::hasher_finalize(&state_, seek_of(info[1]), out.data, out.length);
+  }
+  void Reset(const Napi::CallbackInfo&) { cep::blake3::hasher_reset(&state_); }
+
+  cep::blake3::Hasher state_;
+};
+
+struct InstanceData {
+  Napi::FunctionReference hasher;
+};
+
+Napi::Value NewBlake3Hasher(const Napi::CallbackInfo& info) {
+  InstanceData* data = info.Env().GetInstanceData<InstanceData>();
+  return data->hasher.New({info[0], info[1]});
+}
+
+Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
+  const auto names = cep::cpu::active_names();
+  Napi::Array out = Napi::Array::New(info.Env(), names.size());
+  for (size_t i = 0; i < names.size(); i++) out.Set(static_cast<uint32_t>(i), names[i]);
+  return out;
+}
+
+Napi::Value SetCpuTier(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) {
+    throw_coded(env, "ERR_INVALID_ARG_TYPE", "tier must be a string");
+    return env.Undefined();
+  }
+  const char* tier = cep::cpu::set_tier(info[0].As<Napi::String>().Utf8Value());
+  if (!tier) {
+    throw_coded(env, "ERR_INVALID_ARG_VALUE", "unknown CPU tier (portable, sse4.2, avx2, avx512, auto)");
+    return env.Undefined();
+  }
+  return Napi::String::New(env, tier);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new InstanceData();
+  data->hasher = Napi::Persistent(Blake3Hasher::Define(env));
+  env.SetInstanceData(data);
+  exports.Set("crc32c", Napi::Function::New<Crc32c>(env, "crc32c"));
+  exports.Set("crc32cMany", Napi::Function::New<Crc32cMany>(env, "crc32cMany"));
+  exports.Set("blake3", Napi::Function::New<Blake3>(env, "blake3"));
+  exports.Set("blake3Many", Napi::Function::New<Blake3Many>(env, "blake3Many"));
+  exports.Set("blake3Hasher", Napi::Function::New<NewBlake3Hasher>(env, "blake3Hasher"));
+  exports.Set("cpuFeatures", Napi::Function::New<CpuFeatures>(env, "cpuFeatures"));
+  exports.Set("setCpuTier", Napi::Function::New<SetCpuTier>(env, "setCpuTier"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(cep, Init)
