@@ -23,20 +23,36 @@ void throw_coded(Napi::Env env, const char* code, const char* message, bool rang
   error.ThrowAsJavaScriptException();
 }
 
+size_t element_size(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array:
+    case napi_uint8_array:
+    case napi_uint8_clamped_array:
+      return 1;
+    case napi_int16_array:
+    case napi_uint16_array:
+      return 2;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array:
+      return 4;
+    default:
+      return 8;
+  }
+}
+
 // A typed array's bytes (any element type), or false after throwing ERR_INVALID_ARG_TYPE.
-bool bytes_of(Napi::Env env, Napi::Value value, Bytes& out, const char* what) {
+// One napi_get_typedarray_info call: it fails (without throwing) on anything else.
+bool bytes_of(Napi::Env env, napi_value value, Bytes& out, const char* what) {
   napi_typedarray_type type;
   size_t count;
   void* data;
-  napi_value buffer;
-  size_t offset;
-  if (!value.IsTypedArray() ||
-      napi_get_typedarray_info(env, value, &type, &count, &data, &buffer, &offset) != napi_ok) {
+  if (napi_get_typedarray_info(env, value, &type, &count, &data, nullptr, nullptr) != napi_ok) {
     throw_coded(env, "ERR_INVALID_ARG_TYPE", what);
     return false;
   }
   out.data = static_cast<uint8_t*>(data);
-  out.length = count * Napi::TypedArray(env, value).ElementSize();
+  out.length = count * element_size(type);
   return true;
 }
 
@@ -92,12 +108,19 @@ const uint8_t* key_of(Napi::Env env, Napi::Value value, bool& ok) {
   return key.data;
 }
 
-Napi::Value Crc32c(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+// The small-input hot path, on plain N-API: node-addon-api's CallbackInfo wrapper costs a
+// measurable share of a 64-byte call.
+napi_value Crc32c(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   Bytes data;
-  if (!bytes_of(env, info[0], data, "data must be a Uint8Array")) return env.Undefined();
-  const uint32_t crc = info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
-  return Napi::Number::New(env, cep::crc32c::extend(crc, data.data, data.length));
+  if (argc < 1 || !bytes_of(env, argv[0], data, "data must be a Uint8Array")) return nullptr;
+  uint32_t crc = 0;
+  if (argc > 1) napi_get_value_uint32(env, argv[1], &crc);
+  napi_value result;
+  napi_create_uint32(env, cep::crc32c::extend(crc, data.data, data.length), &result);
+  return result;
 }
 
 void Crc32cMany(const Napi::CallbackInfo& info) {
@@ -119,15 +142,23 @@ uint64_t seek_of(Napi::Value value) {
   return seek > 0 ? static_cast<uint64_t>(seek) : 0;
 }
 
-void Blake3(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+// Small inputs are common (Merkle parents, 64-byte records): plain N-API here too.
+napi_value Blake3(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   Bytes data, out;
   bool key_ok;
-  if (!bytes_of(env, info[0], data, "data must be a Uint8Array")) return;
-  const uint8_t* key = key_of(env, info[1], key_ok);
-  if (!key_ok || !bytes_of(env, info[3], out, "out must be a Uint8Array")) return;
-  const uint8_t flags = static_cast<uint8_t>(info[2].As<Napi::Number>().Uint32Value());
-  cep::blake3::hash(data.data, data.length, key, flags, seek_of(info[4]), out.data, out.length);
+  if (!bytes_of(env, argv[0], data, "data must be a Uint8Array")) return nullptr;
+  const uint8_t* key = key_of(env, Napi::Value(env, argv[1]), key_ok);
+  if (!key_ok || !bytes_of(env, argv[3], out, "out must be a Uint8Array")) return nullptr;
+  uint32_t flags = 0;
+  napi_get_value_uint32(env, argv[2], &flags);
+  double seek = 0;
+  napi_get_value_double(env, argv[4], &seek);
+  cep::blake3::hash(data.data, data.length, key, static_cast<uint8_t>(flags), seek > 0 ? static_cast<uint64_t>(seek) : 0,
+                    out.data, out.length);
+  return nullptr;
 }
 
 void Blake3Many(const Napi::CallbackInfo& info) {
@@ -209,9 +240,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new InstanceData();
   data->hasher = Napi::Persistent(Blake3Hasher::Define(env));
   env.SetInstanceData(data);
-  exports.Set("crc32c", Napi::Function::New<Crc32c>(env, "crc32c"));
+  napi_value crc;
+  napi_create_function(env, "crc32c", NAPI_AUTO_LENGTH, Crc32c, nullptr, &crc);
+  exports.Set("crc32c", crc);
   exports.Set("crc32cMany", Napi::Function::New<Crc32cMany>(env, "crc32cMany"));
-  exports.Set("blake3", Napi::Function::New<Blake3>(env, "blake3"));
+  napi_value blake3;
+  napi_create_function(env, "blake3", NAPI_AUTO_LENGTH, Blake3, nullptr, &blake3);
+  exports.Set("blake3", blake3);
   exports.Set("blake3Many", Napi::Function::New<Blake3Many>(env, "blake3Many"));
   exports.Set("blake3Hasher", Napi::Function::New<NewBlake3Hasher>(env, "blake3Hasher"));
   exports.Set("cpuFeatures", Napi::Function::New<CpuFeatures>(env, "cpuFeatures"));
