@@ -7,7 +7,20 @@ export type CepErrorCode =
   | 'ERR_INVALID_ARG_TYPE'
   | 'ERR_INVALID_ARG_VALUE'
   | 'ERR_OUT_OF_RANGE'
-  | 'ERR_NATIVE_LOAD';
+  | 'ERR_NATIVE_LOAD'
+  // kernel data model
+  | 'ERR_INVALID_NAME'
+  | 'ERR_INVALID_PATH'
+  | 'ERR_NAME_EXISTS'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_DELETED'
+  | 'ERR_LOCKED'
+  | 'ERR_IMMUTABLE'
+  | 'ERR_LINK_CYCLE'
+  | 'ERR_SHADOWED'
+  | 'ERR_INVALID_STORE'
+  | 'ERR_INVALID_STATE'
+  | 'ERR_PROXY';
 
 export interface CepError extends Error {
   code: CepErrorCode;
@@ -39,4 +52,65 @@ export function outOfRange(name: string, range: string, actual: unknown): RangeE
 
 export function nativeLoadFailed(path: string, cause: unknown): Error & CepError {
   return withCode(new Error(`The native addon at ${path} failed to load: ${(cause as Error)?.message ?? String(cause)}`, { cause }), 'ERR_NATIVE_LOAD');
+}
+
+// ---- kernel data model (src/kernel/) ----------------------------------------------------
+
+/** A Domain/Tag name (or one segment of it) that cannot be encoded or is not allowed here. */
+export function invalidName(text: string, reason: string): TypeError & CepError {
+  return withCode(new TypeError(`Invalid cell name ${JSON.stringify(String(text).slice(0, 64))}: ${reason}`), 'ERR_INVALID_NAME');
+}
+
+/** A path text that does not parse. */
+export function invalidPath(text: string, reason: string): TypeError & CepError {
+  return withCode(new TypeError(`Invalid path ${JSON.stringify(String(text).slice(0, 128))}: ${reason}`), 'ERR_INVALID_PATH');
+}
+
+/** A live child with the same name already exists in a store that keeps names unique. */
+export function nameExists(name: string, parent: string): Error & CepError {
+  return withCode(new Error(`A child named ${JSON.stringify(name)} already exists under ${parent}`), 'ERR_NAME_EXISTS');
+}
+
+export function notFound(what: string): Error & CepError {
+  return withCode(new Error(`Not found: ${what}`), 'ERR_NOT_FOUND');
+}
+
+/** The cell was deleted (soft) or finalized (hard) and cannot be changed. */
+export function cellDeleted(path: string, hard: boolean): Error & CepError {
+  return withCode(new Error(`The cell ${path} was ${hard ? 'finalized (hard-deleted)' : 'deleted'}`), 'ERR_DELETED');
+}
+
+/** A store or data lock (on the cell or an ancestor) refuses the change. */
+export function locked(path: string, what: 'store' | 'data', reason: string): Error & CepError {
+  return withCode(new Error(`The ${what} of ${path} is locked: ${reason}`), 'ERR_LOCKED');
+}
+
+/** The cell is immutable (or inside a sealed branch). */
+export function immutable(path: string): Error & CepError {
+  return withCode(new Error(`The cell ${path} is immutable`), 'ERR_IMMUTABLE');
+}
+
+export function linkCycle(path: string): Error & CepError {
+  return withCode(new Error(`Linking ${path} would create a link cycle`), 'ERR_LINK_CYCLE');
+}
+
+/** The cell is still the target of live links (shadows) and cannot be finalized. */
+export function shadowed(path: string, links: number): Error & CepError {
+  return withCode(new Error(`The cell ${path} is still referenced by ${links} link(s)`), 'ERR_SHADOWED');
+}
+
+/** A store kind / indexing combination (or its options) that is not supported. */
+export function invalidStore(reason: string): TypeError & CepError {
+  return withCode(new TypeError(`Invalid store: ${reason}`), 'ERR_INVALID_STORE');
+}
+
+/** An operation that does not apply to the cell in its present state (wrong type, root, ...). */
+export function invalidState(path: string, reason: string): Error & CepError {
+  return withCode(new Error(`Cannot do that on ${path}: ${reason}`), 'ERR_INVALID_STATE');
+}
+
+/** A HANDLE/STREAM adapter refused or lacks the requested operation. */
+export function proxyFailed(path: string, op: string, cause?: unknown): Error & CepError {
+  const detail = cause === undefined ? '' : `: ${(cause as Error)?.message ?? String(cause)}`;
+  return withCode(new Error(`The adapter of ${path} refused ${op}${detail}`, cause === undefined ? undefined : { cause }), 'ERR_PROXY');
 }

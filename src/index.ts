@@ -4,3 +4,4 @@ export { blake3, blake3DeriveKey, blake3Many, Blake3Hasher, createBlake3 } from 
 export type { BytesLike, SliceList } from './hash/validate.js';
 export { nativeInfo, type NativeInfo } from './native/index.js';
 export type { CepError, CepErrorCode } from './errors.js';
+export * from './kernel/index.js';

@@ -1,0 +1,852 @@
+/**
+ * The cell: a named node with an optional payload and an optional child store. A cell object
+ * has eleven small fields (one V8 shape for every cell); the payload's history lives in the
+ * runtime's history log and VALUE bytes in its byte arena, so the hot path allocates only the
+ * cell itself.
+ */
+import {
+  cellDeleted,
+  immutable,
+  invalidArgType,
+  invalidName,
+  invalidState,
+  locked,
+  nameExists,
+  outOfRange,
+  proxyFailed,
+  shadowed,
+} from '../../errors.js';
+import { enc, encodeNumber, HALF } from '../naming/id.js';
+import { DOM_CEP, Name, NAME_INTERN, NAME_PEEK, domainId, nameText, nm, parseName } from '../naming/name.js';
+import { acquire, lockHolder, release, type LockToken } from '../lock.js';
+import { addShadow, checkCycle, dropShadow, isLink, resolveNow, shadowsOf, tombstone } from '../link.js';
+import type { Runtime } from '../runtime.js';
+import { checkStore, createStore, type ChildStore, type Indexing, type Point, type StoreKind, type StoreOptions } from '../store/index.js';
+import { OctreeStore } from '../store/octree.js';
+import {
+  DATA_LOCK,
+  DETACHED,
+  IMMUTABLE,
+  LEN_MASK,
+  LEN_SHIFT,
+  PAYLOAD_BITS,
+  PK_DATA,
+  PK_HANDLE,
+  PK_LINK,
+  PK_MASK,
+  PK_NONE,
+  PK_SHIFT,
+  PK_STREAM,
+  PK_VALUE,
+  SEE_ALIVE,
+  SEE_NOW,
+  SEE_RAW,
+  SHADOWED,
+  STORE_LOCK,
+  TARGET_DEAD,
+  TYPE_LINK,
+  TYPE_MASK,
+  TYPE_NORMAL,
+  TYPE_PROXY,
+  VALUE_INLINE_DEFAULT,
+  VALUE_MAX,
+  VEILED,
+  seen,
+} from './flags.js';
+import { bytesEqual, payloadHash, toBytes, type ProxyAdapter } from './payload.js';
+
+/** A cell name argument: text, a positive integer (numeric name), a parsed Name, or null for an auto id. */
+export type NameInput = string | number | Name | null | undefined;
+
+/** What `add` may give the new child. */
+export interface CellInit extends StoreOptions {
+  /** Payload bytes (strings are UTF-8): VALUE up to 64 bytes, DATA above. */
+  value?: Uint8Array | string;
+  /** DATA payload (a heap buffer), copied unless `take` is true. */
+  data?: Uint8Array;
+  /** Adopt the `data` buffer without copying (the caller must not touch it afterwards). */
+  take?: boolean;
+  /** Make the child a HANDLE proxy over this adapter. */
+  handle?: ProxyAdapter;
+  /** Make the child a STREAM proxy over this adapter. */
+  stream?: ProxyAdapter;
+  /** Make the child a link to this cell. */
+  link?: Cell;
+  /** Store kind for the child's own children (default: the runtime's default, a hash table). */
+  store?: StoreKind;
+  /** Indexing of the child's own children (default: the store kind's first). */
+  indexing?: Indexing;
+  /** Insert first instead of last (insertion-ordered stores only). */
+  prepend?: boolean;
+  /** Add the child veiled: invisible to lookups and listings until `unveil()`. */
+  veiled?: boolean;
+  /** Make the child immutable once created. */
+  immutable?: boolean;
+}
+
+export interface TraverseOptions {
+  /** Read the tree as of this beat (default: now). */
+  atBeat?: number;
+  /** Include deleted and veiled children (history and veil ignored). */
+  raw?: boolean;
+}
+
+function checkBeat(beat: unknown): number {
+  if (typeof beat !== 'number' || !Number.isInteger(beat) || beat < 0) throw outOfRange('beat', 'an integer >= 0', beat);
+  return beat;
+}
+
+/** The runtime a cell belongs to. */
+function rtOf(c: Cell): Runtime {
+  return c.up !== null ? c.up.rt : c.store!.rt;
+}
+
+function kindOf(meta: number): number {
+  return (meta & PK_MASK) >>> PK_SHIFT;
+}
+
+function bytesOf(rt: Runtime, meta: number, pv: unknown, copy: boolean): Uint8Array | undefined {
+  const kind = kindOf(meta);
+  if (kind === PK_VALUE) {
+    const len = (meta & LEN_MASK) >>> LEN_SHIFT;
+    return copy ? rt.arena.copy(pv as number, len) : rt.arena.view(pv as number, len);
+  }
+  if (kind === PK_DATA) return copy ? (pv as Uint8Array).slice() : (pv as Uint8Array);
+  return undefined;
+}
+
+export class Cell {
+  /** Parent store (null for the root). */
+  declare up: ChildStore | null;
+  /** Domain index (naming/name.ts). */
+  declare dom: number;
+  /** Tag id, high 29 bits (naming bits included). */
+  declare hi: number;
+  /** Tag id, low 29 bits. */
+  declare lo: number;
+  /** Type, payload kind, VALUE length and state bits (cell/flags.ts). */
+  declare flags: number;
+  /** Beat the cell became visible. */
+  declare created: number;
+  /** Beat it was (soft) deleted, or -1. */
+  declare deleted: number;
+  /** Beat of the current payload (or link target), or -1 when it never had one. */
+  declare mod: number;
+  /** Payload: VALUE arena offset | DATA Uint8Array | proxy adapter | link target. */
+  declare pv: unknown;
+  /** Newest past payload entry in the runtime history log, or -1. */
+  declare hist: number;
+  /** Child store, created on the first add. */
+  declare store: ChildStore | null;
+
+  constructor(up: ChildStore | null, dom: number, hi: number, lo: number, beat: number) {
+    this.up = up;
+    this.dom = dom;
+    this.hi = hi;
+    this.lo = lo;
+    this.flags = 0;
+    this.created = beat;
+    this.deleted = -1;
+    this.mod = -1;
+    this.pv = 0;
+    this.hist = -1;
+    this.store = null;
+  }
+
+  // ---- identity ---------------------------------------------------------------------------
+
+  get runtime(): Runtime {
+    return rtOf(this);
+  }
+
+  /** Parent cell (null for the root). */
+  get parent(): Cell | null {
+    return this.up === null ? null : this.up.owner;
+  }
+
+  /** The name as text. */
+  get name(): string {
+    if (this.up === null) return '/';
+    return nameText(this.dom, this.hi, this.lo, rtOf(this).namepool);
+  }
+
+  /** The name as ids. */
+  get id(): Name {
+    return new Name(domainId(this.dom), { hi: this.hi, lo: this.lo });
+  }
+
+  get path(): string {
+    const parts: string[] = [];
+    const pool = rtOf(this).namepool;
+    for (let c: Cell = this; c.up !== null; c = c.up.owner) parts.push(nameText(c.dom, c.hi, c.lo, pool));
+    return '/' + parts.reverse().join('/');
+  }
+
+  get type(): 'normal' | 'link' | 'proxy' {
+    const t = this.flags & TYPE_MASK;
+    return t === TYPE_LINK ? 'link' : t === TYPE_PROXY ? 'proxy' : 'normal';
+  }
+
+  get payloadKind(): 'none' | 'value' | 'data' | 'handle' | 'stream' | 'link' {
+    return (['none', 'value', 'data', 'handle', 'stream', 'link'] as const)[kindOf(this.flags)];
+  }
+
+  get isDeleted(): boolean {
+    return this.deleted >= 0;
+  }
+
+  /** Finalized by a hard delete. */
+  get isFinalized(): boolean {
+    return (this.flags & DETACHED) !== 0;
+  }
+
+  get veiled(): boolean {
+    return (this.flags & VEILED) !== 0;
+  }
+
+  get immutable(): boolean {
+    return (this.flags & IMMUTABLE) !== 0;
+  }
+
+  /** Beat of the current payload, or -1. */
+  get modified(): number {
+    return this.mod;
+  }
+
+  /** Whether the cell existed (created, not yet deleted, not veiled) at `beat`. */
+  existsAt(beat: number): boolean {
+    return seen(this, checkBeat(beat)) && (this.flags & DETACHED) === 0;
+  }
+
+  // ---- checks -----------------------------------------------------------------------------
+
+  private failStructure(rt: Runtime): never | void {
+    if ((this.flags & DETACHED) !== 0) throw cellDeleted(this.path, true);
+    if (this.deleted >= 0) throw cellDeleted(this.path, false);
+    if ((this.flags & IMMUTABLE) !== 0) throw immutable(this.path);
+    if (rt.storeLocks !== 0) {
+      const h = lockHolder(this, STORE_LOCK);
+      if (h !== null) throw locked(this.path, 'store', h === this ? 'locked here' : `ancestor ${h.path} holds the lock`);
+    }
+  }
+
+  private failData(rt: Runtime): never | void {
+    if ((this.flags & DETACHED) !== 0) throw cellDeleted(this.path, true);
+    if (this.deleted >= 0) throw cellDeleted(this.path, false);
+    if ((this.flags & IMMUTABLE) !== 0) throw immutable(this.path);
+    if (rt.dataLocks !== 0) {
+      const h = lockHolder(this, DATA_LOCK);
+      if (h !== null) throw locked(this.path, 'data', h === this ? 'locked here' : `ancestor ${h.path} holds the lock`);
+    }
+  }
+
+  /** Throw unless children may be added or removed here. */
+  assertStructureMutable(): void {
+    const rt = rtOf(this);
+    if ((this.flags & (DETACHED | IMMUTABLE)) !== 0 || this.deleted >= 0 || rt.storeLocks !== 0) this.failStructure(rt);
+  }
+
+  /** Throw unless the payload may change. */
+  assertDataMutable(): void {
+    const rt = rtOf(this);
+    if ((this.flags & (DETACHED | IMMUTABLE)) !== 0 || this.deleted >= 0 || rt.dataLocks !== 0) this.failData(rt);
+  }
+
+  /** The live non-link cell this one stands for (itself unless a link). Throws for a dead link. */
+  private live(): Cell {
+    if ((this.flags & TYPE_MASK) !== TYPE_LINK) return this;
+    const t = resolveNow(this);
+    if (t === undefined) throw cellDeleted(`${this.path} (link target)`, false);
+    return t;
+  }
+
+  // ---- children ---------------------------------------------------------------------------
+
+  /**
+   * Add a child and return it. `name`: text, a positive integer, a Name, or null for the next
+   * auto id. In stores with unique names an existing live child of that name is an error
+   * (ERR_NAME_EXISTS). On any error nothing changes.
+   */
+  add(name: NameInput, init?: CellInit): Cell {
+    const p = (this.flags & TYPE_MASK) === TYPE_LINK ? this.live() : this;
+    const rt = rtOf(p);
+    if ((p.flags & (DETACHED | IMMUTABLE)) !== 0 || p.deleted >= 0 || rt.storeLocks !== 0) p.failStructure(rt);
+    let dom = DOM_CEP;
+    let hi: number;
+    let lo: number;
+    let auto = false;
+    if (typeof name === 'number') {
+      if (!encodeNumber(name)) throw invalidName(String(name), 'numeric names are integers from 1 to 2^53-1');
+      hi = enc.hi;
+      lo = enc.lo;
+    } else if (typeof name === 'string') {
+      parseName(name, rt.namepool, NAME_INTERN);
+      dom = nm.dom;
+      hi = nm.hi;
+      lo = nm.lo;
+    } else if (name === null || name === undefined) {
+      auto = true;
+      hi = lo = 0;
+    } else if (name instanceof Name) {
+      if (name.glob) throw invalidName(name.toString(rt.namepool), 'glob names are only valid in patterns');
+      dom = name.dom;
+      hi = name.hi;
+      lo = name.lo;
+    } else {
+      throw invalidArgType('name', 'a string, a positive integer, a Name or null', name);
+    }
+    let store = p.store;
+    if (store === null) store = p.store = createStore(rt.defaultStore, rt.defaultIndexing, {}, p, rt);
+    if (auto) {
+      if (!encodeNumber(store.autoNext)) throw invalidName('auto', 'auto ids exhausted');
+      hi = enc.hi;
+      lo = enc.lo;
+    }
+    if (store.unique && store.findName(dom, hi, lo, SEE_ALIVE) !== undefined) {
+      throw nameExists(nameText(dom, hi, lo, rt.namepool), p.path);
+    }
+    const c = new Cell(store, dom, hi, lo, rt.beat);
+    let prepend = false;
+    let hash = 0;
+    if (init !== undefined) {
+      hash = c.init(init, rt);
+      prepend = init.prepend === true;
+    }
+    const key = store.indexing === 'insertion' || store.indexing === 'name' || store.indexing === 'comparator' ? undefined : store.keyFor(c, hash);
+    store.insert(c, key, prepend);
+    store.modified = rt.beat;
+    if (hi >>> 27 === 3) {
+      const n = (hi & 0x7ffffff) * HALF + lo;
+      if (n >= store.autoNext) store.autoNext = n + 1;
+    }
+    return c;
+  }
+
+  /** Apply an init to a fresh (not yet inserted) cell; returns the payload hash for 'hash' indexing. */
+  private init(init: CellInit, rt: Runtime): number {
+    let hash = 0;
+    const v = init.value;
+    if (v !== undefined) {
+      const bytes = toBytes(v, 'init.value');
+      if (this.up!.indexing === 'hash') hash = payloadHash(bytes);
+      this.writePayload(rt, bytes, bytes.length <= VALUE_INLINE_DEFAULT ? PK_VALUE : PK_DATA, false);
+    } else if (init.data !== undefined) {
+      if (!(init.data instanceof Uint8Array)) throw invalidArgType('init.data', 'a Uint8Array', init.data);
+      if (this.up!.indexing === 'hash') hash = payloadHash(init.data);
+      this.writePayload(rt, init.data, PK_DATA, init.take === true);
+    } else if (init.link !== undefined) {
+      const t = init.link;
+      if (!(t instanceof Cell) || rtOf(t) !== rt) throw invalidArgType('init.link', 'a cell of this runtime', t);
+      if ((t.flags & DETACHED) !== 0 || t.deleted >= 0) throw cellDeleted(t.path, (t.flags & DETACHED) !== 0);
+      checkCycle(this, t);
+    } else if (init.handle !== undefined || init.stream !== undefined) {
+      const a = (init.handle ?? init.stream) as ProxyAdapter;
+      if (a === null || typeof a !== 'object') throw invalidArgType('init.handle', 'an adapter object', a);
+    }
+    if (init.store !== undefined || init.indexing !== undefined) {
+      const kind = init.store ?? rt.defaultStore;
+      const ix = checkStore(kind, init.indexing ?? (init.store === undefined ? rt.defaultIndexing : undefined), init);
+      this.store = createStore(kind, ix, { compare: init.compare, key: init.key, bounds: init.bounds }, this, rt);
+    }
+    // commit the parts with side effects last (adapters, shadows)
+    if (init.link !== undefined) {
+      this.flags = (this.flags & ~(TYPE_MASK | PAYLOAD_BITS)) | TYPE_LINK | (PK_LINK << PK_SHIFT);
+      this.pv = init.link;
+      this.mod = rt.beat;
+      addShadow(rt, init.link, this);
+    } else if (init.handle !== undefined || init.stream !== undefined) {
+      const a = (init.handle ?? init.stream) as ProxyAdapter;
+      this.flags = (this.flags & ~(TYPE_MASK | PAYLOAD_BITS)) | TYPE_PROXY | ((init.handle !== undefined ? PK_HANDLE : PK_STREAM) << PK_SHIFT);
+      this.pv = a;
+      this.mod = rt.beat;
+      try {
+        a.retain?.(this);
+      } catch (e) {
+        throw proxyFailed(this.name, 'retain', e);
+      }
+    }
+    if (init.veiled === true) this.flags |= VEILED;
+    if (init.immutable === true) this.flags |= IMMUTABLE;
+    return hash;
+  }
+
+  /** The child named `name` as of now (or as of `atBeat`), or undefined. */
+  child(name: NameInput, atBeat?: number): Cell | undefined {
+    const p = (this.flags & TYPE_MASK) === TYPE_LINK ? (atBeat === undefined ? resolveNow(this) : this.targetAt(atBeat)) : this;
+    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat);
+    if (p === undefined) return undefined;
+    const store = p.store;
+    if (store === null) return undefined;
+    if (typeof name === 'number') {
+      if (!encodeNumber(name)) throw invalidName(String(name), 'numeric names are integers from 1 to 2^53-1');
+      return store.findName(DOM_CEP, enc.hi, enc.lo, mode);
+    }
+    if (typeof name === 'string') {
+      if (!parseName(name, rtOf(p).namepool, NAME_PEEK)) return undefined;
+      return store.findName(nm.dom, nm.hi, nm.lo, mode);
+    }
+    if (name instanceof Name) return store.findName(name.dom, name.hi, name.lo, mode);
+    throw invalidArgType('name', 'a string, a positive integer or a Name', name);
+  }
+
+  /** Visible children in store order, now or as of `atBeat`. */
+  children(atBeat?: number): Cell[] {
+    const p = (this.flags & TYPE_MASK) === TYPE_LINK ? (atBeat === undefined ? resolveNow(this) : this.targetAt(atBeat)) : this;
+    const out: Cell[] = [];
+    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat);
+    if (p === undefined || p.store === null) return out;
+    if (mode >= 0 && p.up !== null && !seen(p, mode)) return out;
+    p.store.forEach((c) => {
+      if (seen(c, mode)) out.push(c);
+    });
+    return out;
+  }
+
+  /** Every stored child (deleted and veiled included) in store order: for sealing and digests. */
+  childrenRaw(): Cell[] {
+    return this.store === null ? [] : this.store.toArray();
+  }
+
+  /** Number of visible children now (or at `atBeat`). */
+  childCount(atBeat?: number): number {
+    return this.children(atBeat).length;
+  }
+
+  /**
+   * Depth-first, pre-order walk of this cell and its descendants in store order. `fn` returns
+   * false to skip a cell's children. Links are not followed.
+   */
+  traverse(fn: (cell: Cell, depth: number) => boolean | void, options: TraverseOptions = {}): void {
+    const mode = options.raw === true ? SEE_RAW : options.atBeat === undefined ? SEE_NOW : checkBeat(options.atBeat);
+    const stack: Cell[] = [this];
+    const depths: number[] = [0];
+    while (stack.length > 0) {
+      const c = stack.pop()!;
+      const d = depths.pop()!;
+      if (fn(c, d) === false || c.store === null) continue;
+      const kids: Cell[] = [];
+      c.store.forEach((k) => {
+        if (seen(k, mode)) kids.push(k);
+      });
+      for (let i = kids.length - 1; i >= 0; i--) {
+        stack.push(kids[i]);
+        depths.push(d + 1);
+      }
+    }
+  }
+
+  /** Children of an octree store whose points lie inside the box (inclusive). */
+  childrenInBox(min: Point, max: Point, atBeat?: number): Cell[] {
+    if (!(this.store instanceof OctreeStore)) throw invalidState(this.path, 'not an octree store');
+    return this.store.queryBox(min, max, atBeat === undefined ? SEE_NOW : checkBeat(atBeat));
+  }
+
+  // ---- payload ----------------------------------------------------------------------------
+
+  /** Store `bytes` as the payload (kind decided by the caller); returns false for a no-op. */
+  private writePayload(rt: Runtime, bytes: Uint8Array, kind: number, take: boolean, hard = false): boolean {
+    const len = bytes.length;
+    const f = this.flags;
+    const cur = (f & PK_MASK) >>> PK_SHIFT;
+    if (cur === kind) {
+      if (kind === PK_VALUE) {
+        if ((f & LEN_MASK) >>> LEN_SHIFT === len && rt.arena.equals(this.pv as number, len, bytes)) return false;
+      } else if (bytesEqual(this.pv as Uint8Array, bytes)) return false;
+    }
+    const beat = rt.beat;
+    if (hard) {
+      if (this.hist >= 0) {
+        rt.history.freeChain(this.hist);
+        this.hist = -1;
+      }
+    } else if (this.mod >= 0 && this.mod !== beat) {
+      this.hist = rt.history.push(this.mod, f & PAYLOAD_BITS, this.pv, this.hist);
+    } else if (cur === PK_VALUE && kind === PK_VALUE && (f & LEN_MASK) >>> LEN_SHIFT === len) {
+      rt.arena.overwrite(this.pv as number, bytes); // same beat, same size: nothing else refers to these bytes
+      this.mod = beat;
+      return true;
+    }
+    if (kind === PK_VALUE) {
+      this.pv = rt.arena.write(bytes);
+      this.flags = (f & ~PAYLOAD_BITS) | (PK_VALUE << PK_SHIFT) | (len << LEN_SHIFT);
+    } else {
+      this.pv = take ? bytes : bytes.slice();
+      this.flags = (f & ~PAYLOAD_BITS) | (PK_DATA << PK_SHIFT);
+    }
+    this.mod = beat;
+    return true;
+  }
+
+  private payloadTarget(): Cell {
+    const c = this.live();
+    if ((c.flags & TYPE_MASK) === TYPE_PROXY) throw invalidState(c.path, 'a proxy payload changes through its adapter (write/restore)');
+    return c;
+  }
+
+  /**
+   * Set the payload (Uint8Array or UTF-8 string). Up to 64 bytes are stored as VALUE, larger as
+   * DATA (copied). Returns false when the payload is already equal (no history entry).
+   */
+  set(value: Uint8Array | string): boolean {
+    const c = (this.flags & TYPE_MASK) === TYPE_NORMAL ? this : this.payloadTarget();
+    const rt = rtOf(c);
+    if ((c.flags & (DETACHED | IMMUTABLE)) !== 0 || c.deleted >= 0 || rt.dataLocks !== 0) c.failData(rt);
+    const bytes = typeof value === 'string' || !(value instanceof Uint8Array) ? toBytes(value) : value;
+    return c.writePayload(rt, bytes, bytes.length <= VALUE_INLINE_DEFAULT ? PK_VALUE : PK_DATA, false);
+  }
+
+  /** Set a DATA payload; with `take` the buffer is adopted without a copy. */
+  setData(bytes: Uint8Array, options: { take?: boolean } = {}): boolean {
+    const c = this.payloadTarget();
+    c.assertDataMutable();
+    if (!(bytes instanceof Uint8Array)) throw invalidArgType('bytes', 'a Uint8Array', bytes);
+    return c.writePayload(rtOf(c), bytes, PK_DATA, options.take === true);
+  }
+
+  /** Set a VALUE payload explicitly (up to 4095 bytes). */
+  setValue(value: Uint8Array | string): boolean {
+    const c = this.payloadTarget();
+    c.assertDataMutable();
+    const bytes = toBytes(value);
+    if (bytes.length > VALUE_MAX) throw outOfRange('value.length', `at most ${VALUE_MAX} bytes for a VALUE payload`, bytes.length);
+    return c.writePayload(rtOf(c), bytes, PK_VALUE, false);
+  }
+
+  /** Replace the payload and drop its history (for caches and GC). */
+  setHard(value: Uint8Array | string): boolean {
+    const c = this.payloadTarget();
+    c.assertDataMutable();
+    const bytes = toBytes(value);
+    return c.writePayload(rtOf(c), bytes, bytes.length <= VALUE_INLINE_DEFAULT ? PK_VALUE : PK_DATA, false, true);
+  }
+
+  /** Remove the payload (kept in history). Returns false when there was none. */
+  clearValue(): boolean {
+    const c = this.payloadTarget();
+    c.assertDataMutable();
+    const rt = rtOf(c);
+    if (kindOf(c.flags) === PK_NONE) return false;
+    if (c.mod >= 0 && c.mod !== rt.beat) c.hist = rt.history.push(c.mod, c.flags & PAYLOAD_BITS, c.pv, c.hist);
+    c.flags &= ~PAYLOAD_BITS;
+    c.pv = 0;
+    c.mod = rt.beat;
+    return true;
+  }
+
+  /** The current payload bytes (a copy), or undefined (none, deleted, proxy, dead link). */
+  get value(): Uint8Array | undefined {
+    const c = (this.flags & TYPE_MASK) === TYPE_LINK ? resolveNow(this) : this;
+    if (c === undefined || c.deleted >= 0 || (c.flags & DETACHED) !== 0) return undefined;
+    return bytesOf(rtOf(c), c.flags, c.pv, true);
+  }
+
+  /** The current payload without copying. Do not write through it. */
+  peek(): Uint8Array | undefined {
+    const c = (this.flags & TYPE_MASK) === TYPE_LINK ? resolveNow(this) : this;
+    if (c === undefined || c.deleted >= 0 || (c.flags & DETACHED) !== 0) return undefined;
+    return bytesOf(rtOf(c), c.flags, c.pv, false);
+  }
+
+  /** The payload as UTF-8 text (or undefined). */
+  get text(): string | undefined {
+    const v = this.peek();
+    return v === undefined ? undefined : new TextDecoder().decode(v);
+  }
+
+  /** The payload as it was at the end of `beat` (undefined where the cell or payload did not exist). */
+  valueAt(beat: number): Uint8Array | undefined {
+    checkBeat(beat);
+    let c: Cell | undefined = this;
+    if ((this.flags & TYPE_MASK) === TYPE_LINK) {
+      if (!seen(this, beat) && this.up !== null) return undefined;
+      c = this.targetAt(beat);
+      if (c === undefined) return undefined;
+    }
+    if ((c.flags & DETACHED) !== 0) return undefined;
+    if (c.up !== null && !(c.created <= beat && (c.deleted < 0 || c.deleted > beat))) return undefined;
+    const rt = rtOf(c);
+    if (c.mod >= 0 && c.mod <= beat) return bytesOf(rt, c.flags, c.pv, true);
+    const h = rt.history;
+    for (let e = c.hist; e >= 0; e = h.prev[e]) if (h.beat[e] <= beat) return bytesOf(rt, h.meta[e], h.pv[e], true);
+    return undefined;
+  }
+
+  /** Beats at which the payload changed, newest first (history stamps). */
+  payloadBeats(): number[] {
+    const out: number[] = [];
+    if (this.mod >= 0) out.push(this.mod);
+    const h = rtOf(this).history;
+    for (let e = this.hist; e >= 0; e = h.prev[e]) out.push(h.beat[e]);
+    return out;
+  }
+
+  // ---- structure --------------------------------------------------------------------------
+
+  private assertRemovable(rt: Runtime): void {
+    if (this.up === null) throw invalidState('/', 'the root cannot be removed');
+    if ((this.flags & DETACHED) !== 0) throw cellDeleted(this.path, true);
+    const parent = this.up.owner;
+    if ((parent.flags & (DETACHED | IMMUTABLE)) !== 0 || rt.storeLocks !== 0) parent.failStructure(rt);
+    if ((this.flags & IMMUTABLE) !== 0) throw immutable(this.path);
+    if ((this.flags & (STORE_LOCK | DATA_LOCK)) !== 0) throw locked(this.path, (this.flags & STORE_LOCK) !== 0 ? 'store' : 'data', 'a locked cell cannot be removed');
+  }
+
+  /**
+   * Soft delete: the cell (and so its subtree) disappears from now on and stays readable in the
+   * past. Links to it (or into its subtree) are tombstoned. Returns false if already deleted.
+   */
+  remove(): boolean {
+    const rt = rtOf(this);
+    this.assertRemovable(rt);
+    if (this.deleted >= 0) return false;
+    this.deleted = rt.beat;
+    this.up!.modified = rt.beat;
+    if (isLink(this)) dropShadow(rt, this.pv as Cell, this);
+    if (rt.shadows.size > 0) {
+      this.traverse(
+        (c) => {
+          if ((c.flags & SHADOWED) !== 0) tombstone(rt, c);
+        },
+        { raw: true },
+      );
+    }
+    return true;
+  }
+
+  /**
+   * Hard delete: remove the cell and its subtree from the store with their history (for GC).
+   * Refused while links from outside the subtree still point into it (ERR_SHADOWED).
+   */
+  removeHard(): void {
+    const rt = rtOf(this);
+    this.assertRemovable(rt);
+    const all: Cell[] = [];
+    this.traverse((c) => void all.push(c), { raw: true });
+    const inside = new Set(all);
+    for (const c of all) {
+      if (c !== this && (c.flags & (STORE_LOCK | DATA_LOCK)) !== 0) throw locked(c.path, (c.flags & STORE_LOCK) !== 0 ? 'store' : 'data', 'a locked cell cannot be finalized');
+      if ((c.flags & SHADOWED) === 0) continue;
+      const live = shadowsOf(rt, c).filter((l) => !inside.has(l) && l.deleted < 0 && (l.flags & DETACHED) === 0);
+      if (live.length > 0) throw shadowed(c.path, live.length);
+    }
+    for (const c of all) c.finalize(rt);
+    this.up!.remove(this);
+    this.up!.modified = rt.beat;
+  }
+
+  private finalize(rt: Runtime): void {
+    if (this.hist >= 0) rt.history.freeChain(this.hist);
+    this.hist = -1;
+    const t = this.flags & TYPE_MASK;
+    if (t === TYPE_LINK) dropShadow(rt, this.pv as Cell, this);
+    else if (t === TYPE_PROXY) {
+      try {
+        (this.pv as ProxyAdapter).release?.(this);
+      } catch {
+        // a failing release cannot stop finalization
+      }
+    }
+    if ((this.flags & SHADOWED) !== 0) {
+      tombstone(rt, this);
+      for (const l of shadowsOf(rt, this)) l.pv = this; // keeps pointing, dead
+      rt.shadows.delete(this);
+    }
+    this.flags = (this.flags & ~SHADOWED) | DETACHED;
+    if (this.deleted < 0) this.deleted = rt.beat;
+  }
+
+  /** Reveal a veiled cell: it becomes visible at once, created at the current beat. */
+  unveil(): boolean {
+    if ((this.flags & VEILED) === 0) return false;
+    const rt = rtOf(this);
+    if ((this.flags & DETACHED) !== 0 || this.deleted >= 0) throw cellDeleted(this.path, (this.flags & DETACHED) !== 0);
+    this.up!.owner.assertStructureMutable();
+    this.flags &= ~VEILED;
+    this.created = rt.beat;
+    this.up!.modified = rt.beat;
+    return true;
+  }
+
+  // ---- immutability and locks -------------------------------------------------------------
+
+  /** Make this cell immutable (irreversible): its payload and child set can no longer change. */
+  setImmutable(): void {
+    if ((this.flags & DETACHED) !== 0) throw cellDeleted(this.path, true);
+    this.flags |= IMMUTABLE;
+  }
+
+  /** Seal the branch: this cell and every stored descendant become immutable. */
+  seal(): void {
+    if ((this.flags & DETACHED) !== 0) throw cellDeleted(this.path, true);
+    this.traverse(
+      (c) => {
+        c.flags |= IMMUTABLE;
+      },
+      { raw: true },
+    );
+  }
+
+  lockStore(): LockToken {
+    return acquire(this, 'store');
+  }
+
+  unlockStore(token: LockToken): void {
+    release(this, 'store', token);
+  }
+
+  lockData(): LockToken {
+    return acquire(this, 'data');
+  }
+
+  unlockData(token: LockToken): void {
+    release(this, 'data', token);
+  }
+
+  // ---- links ------------------------------------------------------------------------------
+
+  get isLink(): boolean {
+    return (this.flags & TYPE_MASK) === TYPE_LINK;
+  }
+
+  /** A link whose target was deleted (tombstone). */
+  get isDead(): boolean {
+    return (this.flags & TARGET_DEAD) !== 0;
+  }
+
+  /** The direct target of a link (undefined for other cells). */
+  get target(): Cell | undefined {
+    return this.isLink ? (this.pv as Cell) : undefined;
+  }
+
+  /** Follow links to the first non-link cell (this cell if not a link); undefined through a dead link. */
+  resolve(): Cell | undefined {
+    return resolveNow(this);
+  }
+
+  /** The non-link cell this link reached at `beat`. */
+  targetAt(beat: number): Cell | undefined {
+    checkBeat(beat);
+    let c: Cell = this;
+    for (let guard = 0; (c.flags & TYPE_MASK) === TYPE_LINK && guard < 1_000_000; guard++) {
+      let t: Cell | undefined;
+      if (c.mod <= beat) t = c.pv as Cell;
+      else {
+        const h = rtOf(c).history;
+        for (let e = c.hist; e >= 0; e = h.prev[e]) {
+          if (h.beat[e] <= beat) {
+            t = h.pv[e] as Cell;
+            break;
+          }
+        }
+      }
+      if (t === undefined) return undefined;
+      c = t;
+    }
+    return c;
+  }
+
+  /** Point this link at another cell (the previous target is kept in history). */
+  relink(target: Cell): void {
+    if (!this.isLink) throw invalidState(this.path, 'not a link');
+    this.assertDataMutable();
+    const rt = rtOf(this);
+    if (!(target instanceof Cell) || rtOf(target) !== rt) throw invalidArgType('target', 'a cell of this runtime', target);
+    if ((target.flags & DETACHED) !== 0 || target.deleted >= 0) throw cellDeleted(target.path, (target.flags & DETACHED) !== 0);
+    checkCycle(this, target);
+    const old = this.pv as Cell;
+    if (old === target && (this.flags & TARGET_DEAD) === 0) return;
+    if (this.mod !== rt.beat) this.hist = rt.history.push(this.mod, this.flags & PAYLOAD_BITS, old, this.hist);
+    dropShadow(rt, old, this);
+    this.pv = target;
+    this.mod = rt.beat;
+    this.flags &= ~TARGET_DEAD;
+    addShadow(rt, target, this);
+  }
+
+  /** Links currently pointing at this cell. */
+  get shadows(): readonly Cell[] {
+    return shadowsOf(rtOf(this), this);
+  }
+
+  // ---- proxies ----------------------------------------------------------------------------
+
+  private adapter(op: string): ProxyAdapter {
+    const c = this.live();
+    if ((c.flags & TYPE_MASK) !== TYPE_PROXY) throw invalidState(c.path, `${op} needs a HANDLE or STREAM cell`);
+    if ((c.flags & DETACHED) !== 0) throw cellDeleted(c.path, true);
+    return c.pv as ProxyAdapter;
+  }
+
+  private callAdapter<T>(op: keyof ProxyAdapter, call: (a: ProxyAdapter, c: Cell) => T): T {
+    const a = this.adapter(op);
+    const c = this.live();
+    if (typeof a[op] !== 'function') throw proxyFailed(c.path, op);
+    try {
+      return call(a, c);
+    } catch (e) {
+      throw proxyFailed(c.path, op, e);
+    }
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    return this.callAdapter('read', (a, c) => a.read!(c, offset, length));
+  }
+
+  write(offset: number, bytes: Uint8Array): number {
+    this.adapter('write');
+    this.live().assertDataMutable();
+    return this.callAdapter('write', (a, c) => a.write!(c, offset, bytes));
+  }
+
+  snapshot(): Uint8Array {
+    return this.callAdapter('snapshot', (a, c) => a.snapshot!(c));
+  }
+
+  restore(bytes: Uint8Array): void {
+    this.adapter('restore');
+    this.live().assertDataMutable();
+    this.callAdapter('restore', (a, c) => a.restore!(c, bytes));
+  }
+
+  // ---- cloning ----------------------------------------------------------------------------
+
+  /**
+   * Deep-clone this cell (as it is now) under `parent`, by default with the same name. Payloads
+   * are copied (no history), stores keep their kind and indexing; HANDLE/STREAM cells become
+   * links to the original, links stay links to the same target.
+   */
+  cloneTo(parent: Cell, name?: NameInput): Cell {
+    if (this.deleted >= 0 || (this.flags & DETACHED) !== 0) throw cellDeleted(this.path, (this.flags & DETACHED) !== 0);
+    const as: NameInput = name === undefined ? this.id : name;
+    const t = this.flags & TYPE_MASK;
+    if (t === TYPE_PROXY) return parent.add(as, { link: this });
+    if (t === TYPE_LINK) return parent.add(as, { link: this.pv as Cell });
+    const init: CellInit = {};
+    const k = kindOf(this.flags);
+    if (k === PK_VALUE || k === PK_DATA) init.data = bytesOf(rtOf(this), this.flags, this.pv, true);
+    if (k === PK_VALUE) {
+      init.value = init.data;
+      init.data = undefined;
+    }
+    const s = this.store;
+    if (s !== null) {
+      init.store = s.kind;
+      init.indexing = s.indexing;
+      init.compare = s.options.compare;
+      init.key = s.options.key;
+      init.bounds = s.options.bounds;
+    }
+    const copy = parent.add(as, init);
+    if (k === PK_VALUE && (copy.flags & PK_MASK) >>> PK_SHIFT !== PK_VALUE) {
+      copy.writePayload(rtOf(copy), bytesOf(rtOf(this), this.flags, this.pv, false)!, PK_VALUE, false, true);
+    }
+    if (s !== null) for (const ch of this.children()) ch.cloneTo(copy);
+    return copy;
+  }
+
+  toString(): string {
+    return `Cell(${this.path})`;
+  }
+}
+
+export { SEE_NOW, SEE_RAW };

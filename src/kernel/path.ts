@@ -1,0 +1,98 @@
+/**
+ * Paths: `/` is the root, `/data/app/x` names a cell by the names of its ancestors. Segments
+ * are names in text form (see naming/name.ts); there are no empty segments, no trailing slash,
+ * no `.`/`..` navigation. Patterns (queries) may use `*` within a segment (zero or more
+ * characters), a lone `*` (any one name) and `**` (any run of segments, zero included).
+ */
+import { invalidPath } from '../errors.js';
+import type { Namepool } from './namepool.js';
+import { NAME_PATTERN, NAME_PEEK, nm, parseName } from './naming/name.js';
+
+/** A parsed path segment. `text` is the segment as written (needed for glob matching). */
+export interface PathSegment {
+  readonly dom: number;
+  readonly hi: number;
+  readonly lo: number;
+  readonly glob: boolean;
+  readonly text: string;
+}
+
+function splitPath(text: string): string[] {
+  if (typeof text !== 'string') throw invalidPath(String(text), 'a path must be a string');
+  if (text.length === 0 || text.charCodeAt(0) !== 0x2f) throw invalidPath(text, "a path starts with '/'");
+  if (text.length === 1) return [];
+  const parts = text.slice(1).split('/');
+  for (const p of parts) if (p.length === 0) throw invalidPath(text, 'empty segment');
+  return parts;
+}
+
+function rethrowAsPath(text: string, error: unknown): never {
+  const e = error as Error & { code?: string };
+  if (e && e.code === 'ERR_INVALID_NAME') throw invalidPath(text, e.message);
+  throw error;
+}
+
+/**
+ * Parse a literal path for lookups. Returns undefined when a segment is a reference name the
+ * namepool does not know (so no cell can have it). Throws ERR_INVALID_PATH for bad text.
+ */
+export function parsePath(text: string, pool: Namepool): PathSegment[] | undefined {
+  const parts = splitPath(text);
+  const out: PathSegment[] = [];
+  try {
+    for (const p of parts) {
+      if (!parseName(p, pool, NAME_PEEK)) return undefined;
+      out.push({ dom: nm.dom, hi: nm.hi, lo: nm.lo, glob: false, text: p });
+    }
+  } catch (e) {
+    rethrowAsPath(text, e);
+  }
+  return out;
+}
+
+/** Parse a path pattern (globs allowed; unknown reference texts are interned as patterns). */
+export function parsePattern(text: string, pool: Namepool): PathSegment[] {
+  const parts = splitPath(text);
+  const out: PathSegment[] = [];
+  try {
+    for (const p of parts) {
+      parseName(p, pool, NAME_PATTERN);
+      out.push({ dom: nm.dom, hi: nm.hi, lo: nm.lo, glob: nm.glob, text: p });
+    }
+  } catch (e) {
+    rethrowAsPath(text, e);
+  }
+  return out;
+}
+
+/** Join printed segment names into a path. */
+export function formatPath(segments: readonly string[]): string {
+  return segments.length === 0 ? '/' : '/' + segments.join('/');
+}
+
+/**
+ * Glob match within one segment: `*` matches zero or more characters; everything else is
+ * literal. Greedy with backtracking to the last star, linear in practice.
+ */
+export function globMatch(pattern: string, text: string): boolean {
+  let pi = 0;
+  let ti = 0;
+  let star = -1;
+  let mark = 0;
+  while (ti < text.length) {
+    if (pi < pattern.length && pattern.charCodeAt(pi) === 0x2a) {
+      star = pi++;
+      mark = ti;
+    } else if (pi < pattern.length && pattern.charCodeAt(pi) === text.charCodeAt(ti)) {
+      pi++;
+      ti++;
+    } else if (star >= 0) {
+      pi = star + 1;
+      ti = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (pi < pattern.length && pattern.charCodeAt(pi) === 0x2a) pi++;
+  return pi === pattern.length;
+}

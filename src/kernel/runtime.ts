@@ -1,0 +1,167 @@
+/**
+ * The kernel runtime: the root cell and its boot layout, the beat counter, the namepool, the
+ * byte arena and history log shared by every cell, lock counters and the link shadow registry.
+ * Nothing here reads a clock or randomness; iteration order is store order.
+ */
+import { invalidArgType, outOfRange } from '../errors.js';
+import { ByteArena } from './arena.js';
+import { Cell, type CellInit, type NameInput } from './cell/cell.js';
+import { SEE_NOW, seen, TYPE_LINK, TYPE_MASK } from './cell/flags.js';
+import { HistoryLog } from './history.js';
+import { resolveNow } from './link.js';
+import { Namepool } from './namepool.js';
+import { GLOB_MULTI_HI, GLOB_MULTI_LO, GLOB_STAR_HI, GLOB_STAR_LO, encodeWord, enc } from './naming/id.js';
+import { DOM_CEP, Name, nameText } from './naming/name.js';
+import { globMatch, parsePath, parsePattern, type PathSegment } from './path.js';
+import { checkStore, createStore, type Indexing, type StoreKind } from './store/index.js';
+
+/** Top-level cells created at boot, in this order. */
+export const ROOT_LAYOUT = ['sys', 'rt', 'journal', 'env', 'cas', 'lib', 'data', 'tmp', 'enzymes'] as const;
+
+export interface RuntimeOptions {
+  /** Store kind for children stores created implicitly by `add` (default 'hash'). */
+  defaultStore?: StoreKind;
+  /** Indexing for those stores (default: 'name'). */
+  defaultIndexing?: Indexing;
+  /** Create the root layout (default true). */
+  layout?: boolean;
+}
+
+function checkBeat(beat: unknown): number {
+  if (typeof beat !== 'number' || !Number.isInteger(beat) || beat < 0) throw outOfRange('atBeat', 'an integer >= 0', beat);
+  return beat;
+}
+
+export class Runtime {
+  /** The current beat: every change made now is stamped with it. */
+  beat = 0;
+  readonly namepool = new Namepool();
+  readonly arena = new ByteArena();
+  readonly history = new HistoryLog();
+  readonly root: Cell;
+  readonly defaultStore: StoreKind;
+  readonly defaultIndexing: Indexing;
+  /** Number of store / data locks held (0 lets mutations skip the ancestor walk). */
+  storeLocks = 0;
+  dataLocks = 0;
+  /** Link shadows: target -> linkers. */
+  readonly shadows = new Map<Cell, Cell[]>();
+
+  constructor(options: RuntimeOptions = {}) {
+    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
+    const kind = options.defaultStore ?? 'hash';
+    this.defaultIndexing = checkStore(kind, options.defaultIndexing, {});
+    this.defaultStore = kind;
+    encodeWord('root');
+    const root = new Cell(null, DOM_CEP, enc.hi, enc.lo, 0);
+    root.store = createStore('hash', 'name', {}, root, this);
+    this.root = root;
+    if (options.layout !== false) for (const name of ROOT_LAYOUT) root.add(name);
+  }
+
+  /** Advance to the next beat; returns it. (The heartbeat drives this later.) */
+  advance(): number {
+    return ++this.beat;
+  }
+
+  /** Parse a name (interning references) for repeated use with `add`/`child`. */
+  name(text: string): Name {
+    return Name.parse(text, this.namepool);
+  }
+
+  /** The cell at `path` now (or as of `atBeat`), or undefined. Links on the way are followed. */
+  find(path: string, atBeat?: number): Cell | undefined {
+    const segs = parsePath(path, this.namepool);
+    if (segs === undefined) return undefined;
+    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat);
+    let c: Cell | undefined = this.root;
+    for (const s of segs) {
+      if ((c.flags & TYPE_MASK) === TYPE_LINK) c = mode === SEE_NOW ? resolveNow(c) : c.targetAt(mode);
+      if (c === undefined || c.store === null) return undefined;
+      c = c.store.findName(s.dom, s.hi, s.lo, mode);
+      if (c === undefined) return undefined;
+    }
+    return c;
+  }
+
+  /**
+   * Cells matching a path pattern, in depth-first store order: a segment may hold `*` (zero or
+   * more characters), be `*` (any name) or `**` (any run of segments, none included).
+   */
+  query(pattern: string, atBeat?: number): Cell[] {
+    const segs = parsePattern(pattern, this.namepool);
+    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat);
+    const out: Cell[] = [];
+    const found = new Set<Cell>();
+    const kids = (c: Cell): Cell[] => {
+      if ((c.flags & TYPE_MASK) === TYPE_LINK) {
+        const t = mode === SEE_NOW ? resolveNow(c) : c.targetAt(mode);
+        if (t === undefined) return [];
+        c = t;
+      }
+      const list: Cell[] = [];
+      if (c.store !== null) c.store.forEach((k) => void (seen(k, mode) && list.push(k)));
+      return list;
+    };
+    const matches = (c: Cell, s: PathSegment): boolean => {
+      if (s.hi === GLOB_STAR_HI && s.lo === GLOB_STAR_LO) return true;
+      if (!s.glob) return c.dom === s.dom && c.hi === s.hi && c.lo === s.lo;
+      return globMatch(s.text, nameText(c.dom, c.hi, c.lo, this.namepool));
+    };
+    const walk = (c: Cell, i: number): void => {
+      if (i === segs.length) {
+        if (!found.has(c)) {
+          found.add(c);
+          out.push(c);
+        }
+        return;
+      }
+      const s = segs[i];
+      if (s.hi === GLOB_MULTI_HI && s.lo === GLOB_MULTI_LO) {
+        walk(c, i + 1);
+        for (const k of kids(c)) walk(k, i);
+        return;
+      }
+      for (const k of kids(c)) if (matches(k, s)) walk(k, i + 1);
+    };
+    walk(this.root, 0);
+    return out;
+  }
+
+  /** Visit every visible cell now (or as of `atBeat`; `raw` includes deleted and veiled ones). */
+  traverse(fn: (cell: Cell, depth: number) => boolean | void, options: { atBeat?: number; raw?: boolean } = {}): void {
+    this.root.traverse(fn, options);
+  }
+
+  /**
+   * Veiled building: add `name` under `parent` veiled, let `build` fill it, then reveal it at
+   * once. If `build` throws, the veiled subtree is discarded (hard) and the error rethrown.
+   */
+  build(parent: Cell, name: NameInput, init: CellInit | undefined, build: (cell: Cell) => void): Cell {
+    const cell = parent.add(name, { ...init, veiled: true });
+    try {
+      build(cell);
+    } catch (e) {
+      cell.removeHard();
+      throw e;
+    }
+    cell.unveil();
+    return cell;
+  }
+
+  /** Memory accounting of the shared structures. */
+  stats(): { arenaBytes: number; arenaCapacity: number; historyEntries: number; historyCapacity: number; names: number } {
+    return {
+      arenaBytes: this.arena.used,
+      arenaCapacity: this.arena.capacity,
+      historyEntries: this.history.live,
+      historyCapacity: this.history.capacity,
+      names: this.namepool.size,
+    };
+  }
+}
+
+/** Create a runtime with the boot layout (`/sys`, `/rt`, `/journal`, `/env`, `/cas`, `/lib`, `/data`, `/tmp`, `/enzymes`). */
+export function createRuntime(options?: RuntimeOptions): Runtime {
+  return new Runtime(options);
+}
