@@ -440,3 +440,35 @@ describe(`native == fallback${noNative ? ` (skipped: ${skipReason})` : ''}`, () 
     );
   });
 });
+
+describe('every native CPU tier == fallback', () => {
+  const tiers = ['portable', 'sse4.2', 'avx2', 'avx512', 'auto'];
+  const sizes = [0, 1, 63, 64, 65, 1023, 1024, 1025, 2048, 3073, 4096, 8191, 16 * 1024 + 1, 65536, (1 << 20) + 3];
+
+  it.skipIf(noNative)('one-shot at chunk and SIMD-width boundaries, and many leaves of mixed sizes', () => {
+    const binding = loadBinding({ native: true }).binding;
+    const leafSizes = [0, 1, 31, 64, 64, 64, 65, 100, 1024, 1025, 2049, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 7];
+    const leafData = pseudoRandom(leafSizes.reduce((a, b) => a + b, 0) + 3, 99).subarray(3);
+    const bounds = Uint32Array.from([0, ...leafSizes.map((_, i) => leafSizes.slice(0, i + 1).reduce((a, b) => a + b, 0))]);
+    const wantLeaves = new Uint8Array(32 * leafSizes.length);
+    fallbackBinding.blake3Many(leafData, bounds, null, wantLeaves);
+    try {
+      for (const tier of tiers) {
+        binding.setCpuTier(tier);
+        sizes.forEach((size, i) => {
+          const input = placeAt(pseudoRandom(size, i + 7), i % 8);
+          const want = new Uint8Array(40);
+          const got = new Uint8Array(40);
+          fallbackBinding.blake3(input, null, 0, want, 0);
+          binding.blake3(input, null, 0, got, 0);
+          expect(`${tier} ${size} ${hex(got)}`).toBe(`${tier} ${size} ${hex(want)}`);
+        });
+        const gotLeaves = new Uint8Array(32 * leafSizes.length);
+        binding.blake3Many(leafData, bounds, null, gotLeaves);
+        expect(`${tier} ${hex(gotLeaves)}`).toBe(`${tier} ${hex(wantLeaves)}`);
+      }
+    } finally {
+      binding.setCpuTier('auto');
+    }
+  });
+});
