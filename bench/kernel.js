@@ -7,6 +7,8 @@
 // `all` (the default) runs every case in its own fresh process. A single case runs the phases
 // it depends on first, untimed. Needs the compiled output: `npx tsc -p tsconfig.build.json`.
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { machine } from './machine.js';
 import { fileURLToPath } from 'node:url';
 
 const PHASES = ['insert', 'lookup', 'update', 'readPrev'];
@@ -165,8 +167,13 @@ if (which === 'all') {
       merged.arrayBufferBytesPerCell = res.arrayBufferBytesPerCell;
     }
   }
-  if (json) console.log(JSON.stringify(merged));
-  else printTable(merged);
+  if (json) {
+    console.log(JSON.stringify(merged));
+  } else {
+    printTable(merged);
+    const results = new URL('./results/kernel.json', import.meta.url);
+    writeFileSync(results, `${JSON.stringify({ machine: machine(), results: merged }, null, 2)}\n`);
+  }
 } else {
   const r = await runCase(which);
   if (json) console.log(JSON.stringify(r));

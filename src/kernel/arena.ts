@@ -1,9 +1,10 @@
 /**
  * Byte arena for VALUE payloads: small payload bytes (current and historical) are packed into
  * 1 MiB chunks instead of one Uint8Array per value. An offset is `chunk * 2^20 + position`; a
- * value never straddles chunks. History is append-only, so the arena is append-only too; bytes
- * of finalized (hard-deleted or hard-updated) values become garbage that `Runtime.compact()`
- * could reclaim (not implemented yet; see docs/kernel.md).
+ * value never straddles chunks. Allocation is append-only; bytes a cell stops referring to
+ * (hard updates and deletes, same-beat replacements) are counted as garbage with `free`, and
+ * `Runtime.compact()` copies the live bytes into a fresh arena once garbage outweighs them
+ * (`needsCompaction`), so the arena stays within about twice the live bytes plus one chunk.
  */
 export const CHUNK_SIZE = 1 << 20;
 
@@ -12,8 +13,10 @@ export class ByteArena {
   private cur: Uint8Array;
   private base = 0;
   private pos = 0;
-  /** Bytes handed out so far. */
+  /** Bytes handed out (live and garbage). */
   used = 0;
+  /** Bytes handed out that nothing refers to any more. */
+  garbage = 0;
 
   constructor() {
     this.cur = new Uint8Array(CHUNK_SIZE);
@@ -32,6 +35,16 @@ export class ByteArena {
     this.pos += len;
     this.used += len;
     return off;
+  }
+
+  /** Mark `len` bytes handed out earlier as no longer referenced. */
+  free(len: number): void {
+    this.garbage += len;
+  }
+
+  /** Whether garbage exceeds both one chunk and the live bytes (time for `Runtime.compact`). */
+  get needsCompaction(): boolean {
+    return this.garbage > CHUNK_SIZE && this.garbage * 2 > this.used;
   }
 
   /** Copy bytes in; returns the offset. */

@@ -3,7 +3,9 @@
  * versions. A cell holds its current payload inline and, once it has been modified, the index
  * of its newest past entry (`hist`); entries chain backwards through `prev` (-1 ends). Each
  * entry costs 20 bytes (beat, meta, prev as int32 columns, one slot for the payload reference)
- * and no object. Entries freed by hard operations are recycled through a free list.
+ * and no object. Entries freed by hard operations are recycled through a free list. An entry
+ * records the version that was current from `beat` until the next one: VALUE (arena offset),
+ * DATA (Uint8Array), none, a link's target cell, or a HANDLE/STREAM snapshot (or undefined).
  */
 export class HistoryLog {
   beat: Int32Array;
@@ -53,12 +55,11 @@ export class HistoryLog {
     return i;
   }
 
-  /** Free a whole chain (from its head). */
-  freeChain(head: number, onEntry?: (meta: number, pv: unknown) => void): void {
+  /** Free a whole chain (from its head); the caller accounts for the arena bytes it held. */
+  freeChain(head: number): void {
     let i = head;
     while (i >= 0) {
       const next = this.prev[i];
-      if (onEntry) onEntry(this.meta[i], this.pv[i]);
       this.pv[i] = 0;
       this.prev[i] = this.free;
       this.free = i;

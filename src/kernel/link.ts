@@ -5,7 +5,7 @@
  * at it. Soft-deleting a target tombstones its linkers (TARGET_DEAD). Linking that would close a
  * cycle through links is refused with ERR_LINK_CYCLE.
  */
-import { linkCycle } from '../errors.js';
+import { cellDeleted, linkCycle } from '../errors.js';
 import type { Cell } from './cell/cell.js';
 import { SHADOWED, TARGET_DEAD, TYPE_LINK, TYPE_MASK, DETACHED } from './cell/flags.js';
 import type { Runtime } from './runtime.js';
@@ -31,6 +31,14 @@ export function resolveNow(c: Cell): Cell | undefined {
     if (c.deleted >= 0 || (c.flags & DETACHED) !== 0) return undefined;
   }
   return c;
+}
+
+/** The live non-link cell `c` stands for (itself unless a link); ERR_DELETED through a dead link. */
+export function resolveLive(c: Cell): Cell {
+  if (!isLink(c)) return c;
+  const t = resolveNow(c);
+  if (t === undefined) throw cellDeleted(`${c.path} (link target)`, false);
+  return t;
 }
 
 export function addShadow(rt: Runtime, target: Cell, linker: Cell): void {

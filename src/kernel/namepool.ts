@@ -114,10 +114,27 @@ export class Namepool {
     return this.byText.get(text) ?? 0;
   }
 
+  /**
+   * Take one more reference on a live reference id (a cell named by it holds one). Returns
+   * false for an unknown or retired id; true, doing nothing, for ids that are not references.
+   */
+  retain(hi: number, lo: number): boolean {
+    if (namingOf(hi) !== NAMING_REFERENCE) return true;
+    const ref = (hi & HI_PAYLOAD_MASK) * HALF + lo;
+    if (this.texts[ref] === undefined) return false;
+    this.refs[ref]++;
+    return true;
+  }
+
   /** Drop one reference; at zero the entry is retired (its id is never handed out again). */
   release(id: Id): boolean {
-    if (namingOf(id.hi) !== NAMING_REFERENCE) return false;
-    const ref = (id.hi & HI_PAYLOAD_MASK) * HALF + id.lo;
+    return this.releaseId(id.hi, id.lo);
+  }
+
+  /** `release` without the Id object. */
+  releaseId(hi: number, lo: number): boolean {
+    if (namingOf(hi) !== NAMING_REFERENCE) return false;
+    const ref = (hi & HI_PAYLOAD_MASK) * HALF + lo;
     const text = this.texts[ref];
     if (text === undefined) return false;
     if (--this.refs[ref] > 0) return true;

@@ -50,13 +50,16 @@ export function parsePath(text: string, pool: Namepool): PathSegment[] | undefin
   return out;
 }
 
-/** Parse a path pattern (globs allowed; unknown reference texts are interned as patterns). */
-export function parsePattern(text: string, pool: Namepool): PathSegment[] {
+/**
+ * Parse a path pattern (globs allowed). Nothing is interned: glob segments match by text, and
+ * undefined comes back when a literal segment is a reference the namepool does not know.
+ */
+export function parsePattern(text: string, pool: Namepool): PathSegment[] | undefined {
   const parts = splitPath(text);
   const out: PathSegment[] = [];
   try {
     for (const p of parts) {
-      parseName(p, pool, NAME_PATTERN);
+      if (!parseName(p, pool, NAME_PATTERN)) return undefined;
       out.push({ dom: nm.dom, hi: nm.hi, lo: nm.lo, glob: nm.glob, text: p });
     }
   } catch (e) {

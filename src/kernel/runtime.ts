@@ -6,9 +6,10 @@
 import { invalidArgType, outOfRange } from '../errors.js';
 import { ByteArena } from './arena.js';
 import { Cell, type CellInit, type NameInput } from './cell/cell.js';
-import { SEE_NOW, seen, TYPE_LINK, TYPE_MASK } from './cell/flags.js';
+import { LEN_MASK, LEN_SHIFT, PK_MASK, PK_SHIFT, PK_VALUE, SEE_NOW, seen, TYPE_LINK, TYPE_MASK } from './cell/flags.js';
 import { HistoryLog } from './history.js';
 import { resolveNow } from './link.js';
+import type { LockTable } from './lock.js';
 import { Namepool } from './namepool.js';
 import { GLOB_MULTI_HI, GLOB_MULTI_LO, GLOB_STAR_HI, GLOB_STAR_LO, encodeWord, enc } from './naming/id.js';
 import { DOM_CEP, Name, nameText } from './naming/name.js';
@@ -36,14 +37,15 @@ export class Runtime {
   /** The current beat: every change made now is stamped with it. */
   beat = 0;
   readonly namepool = new Namepool();
-  readonly arena = new ByteArena();
+  /** VALUE bytes (replaced by `compact`). */
+  arena = new ByteArena();
   readonly history = new HistoryLog();
   readonly root: Cell;
   readonly defaultStore: StoreKind;
   readonly defaultIndexing: Indexing;
-  /** Number of store / data locks held (0 lets mutations skip the ancestor walk). */
-  storeLocks = 0;
-  dataLocks = 0;
+  /** Store / data locks held, by cell (empty tables let mutations skip the ancestor walk). */
+  readonly storeLocks: LockTable = new Map();
+  readonly dataLocks: LockTable = new Map();
   /** Link shadows: target -> linkers. */
   readonly shadows = new Map<Cell, Cell[]>();
 
@@ -92,6 +94,7 @@ export class Runtime {
     const segs = parsePattern(pattern, this.namepool);
     const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat);
     const out: Cell[] = [];
+    if (segs === undefined) return out;
     const found = new Set<Cell>();
     const kids = (c: Cell): Cell[] => {
       if ((c.flags & TYPE_MASK) === TYPE_LINK) {
@@ -135,24 +138,51 @@ export class Runtime {
 
   /**
    * Veiled building: add `name` under `parent` veiled, let `build` fill it, then reveal it at
-   * once. If `build` throws, the veiled subtree is discarded (hard) and the error rethrown.
+   * once. If `build` throws, the veiled subtree is discarded (hard; it stays veiled if a lock or
+   * a link from outside pins it) and the error rethrown.
    */
   build(parent: Cell, name: NameInput, init: CellInit | undefined, build: (cell: Cell) => void): Cell {
     const cell = parent.add(name, { ...init, veiled: true });
     try {
       build(cell);
     } catch (e) {
-      cell.removeHard();
+      try {
+        cell.removeHard();
+      } catch {
+        // a lock or an outside link left by `build` keeps the subtree: it stays veiled (invisible)
+      }
       throw e;
     }
     cell.unveil();
     return cell;
   }
 
+  /**
+   * Copy every live VALUE payload (current and historical) into a fresh arena, dropping the
+   * garbage left by hard updates, hard deletes and same-beat replacements. Runs by itself when
+   * garbage outweighs live bytes; O(cells + history entries).
+   */
+  compact(): void {
+    const from = this.arena;
+    const to = new ByteArena();
+    const h = this.history;
+    const isValue = (meta: number) => (meta & PK_MASK) >>> PK_SHIFT === PK_VALUE;
+    const move = (off: number, meta: number) => to.write(from.view(off, (meta & LEN_MASK) >>> LEN_SHIFT));
+    this.root.traverse(
+      (c) => {
+        if (isValue(c.flags)) c.pv = move(c.pv as number, c.flags);
+        for (let e = c.hist; e >= 0; e = h.prev[e]) if (isValue(h.meta[e])) h.pv[e] = move(h.pv[e] as number, h.meta[e]);
+      },
+      { raw: true },
+    );
+    this.arena = to;
+  }
+
   /** Memory accounting of the shared structures. */
-  stats(): { arenaBytes: number; arenaCapacity: number; historyEntries: number; historyCapacity: number; names: number } {
+  stats(): { arenaBytes: number; arenaGarbage: number; arenaCapacity: number; historyEntries: number; historyCapacity: number; names: number } {
     return {
       arenaBytes: this.arena.used,
+      arenaGarbage: this.arena.garbage,
       arenaCapacity: this.arena.capacity,
       historyEntries: this.history.live,
       historyCapacity: this.history.capacity,

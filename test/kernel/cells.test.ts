@@ -264,7 +264,7 @@ describe('locks', () => {
     a.add('y'); // structure is not data-locked
     a.unlockData(dt);
     leaf.set('3');
-    expect(rt.storeLocks + rt.dataLocks).toBe(0);
+    expect(rt.storeLocks.size + rt.dataLocks.size).toBe(0);
   });
 });
 
@@ -399,5 +399,168 @@ describe('proxies (HANDLE / STREAM)', () => {
     tree.child('res')!.remove();
     s.removeHard();
     expect(log).toEqual(['retain', 'release']);
+  });
+});
+
+describe('history details', () => {
+  it('duplicate payloads and structural no-ops short-circuit and leave history unchanged', () => {
+    const rt = createRuntime();
+    const d = rt.find('/data')!;
+    const x = d.add('x', { value: 'same' });
+    const big = d.add('big', { value: new Uint8Array(200).fill(3) });
+    const wide = d.add('wide');
+    wide.setValue(new Uint8Array(100).fill(1)); // a VALUE above the 64-byte default
+    rt.advance();
+    const before = { live: rt.history.live, arena: rt.stats().arenaBytes, beats: x.payloadBeats(), mod: x.modified, tree: snapshot(rt) };
+    expect(x.set('same')).toBe(false);
+    expect(x.set(bytes('same'))).toBe(false);
+    expect(x.setValue('same')).toBe(false);
+    expect(big.set(new Uint8Array(200).fill(3))).toBe(false);
+    expect(big.setData(new Uint8Array(200).fill(3))).toBe(false);
+    expect(wide.set(new Uint8Array(100).fill(1))).toBe(false); // equal bytes, whatever the representation
+    expect(wide.payloadKind).toBe('value');
+    const e = d.add('empty');
+    expect(e.clearValue()).toBe(false);
+    e.remove();
+    expect(e.remove()).toBe(false);
+    expect(d.add('v', { veiled: true }).unveil()).toBe(true);
+    expect(d.child('v')!.unveil()).toBe(false);
+    expect(rt.history.live).toBe(before.live);
+    expect(rt.stats().arenaBytes).toBe(before.arena);
+    expect(x.payloadBeats()).toEqual(before.beats);
+    expect(x.modified).toBe(before.mod);
+    expect(snapshot(rt).split('\n').filter((l) => !/:(empty|v):/.test(l))).toEqual(before.tree.split('\n'));
+  });
+
+  it('soft delete stamps the whole subtree: descendants refuse mutation and keep their past', () => {
+    const rt = createRuntime();
+    const d = rt.find('/data')!;
+    const a = d.add('a');
+    const leaf = a.add('b').add('leaf', { value: '1' });
+    const older = a.add('older');
+    rt.advance();
+    older.remove(); // beat 1
+    rt.advance();
+    expect(a.remove()).toBe(true); // beat 2
+    expect(leaf.isDeleted).toBe(true);
+    expect(leaf.deleted).toBe(2);
+    expect(older.deleted).toBe(1); // an earlier delete keeps its own stamp
+    expect(leaf.value).toBeUndefined();
+    expect(new TextDecoder().decode(leaf.valueAt(1))).toBe('1');
+    expect(leaf.valueAt(2)).toBeUndefined();
+    expect(() => leaf.set('2')).toThrow(code('ERR_DELETED'));
+    expect(() => leaf.parent!.add('x')).toThrow(code('ERR_DELETED'));
+    expect(rt.find('/data/a/b/leaf', 1)).toBe(leaf);
+    expect(rt.find('/data/a/b/leaf', 2)).toBeUndefined();
+  });
+
+  it('raw traversal includes deleted and veiled children, visible ones do not', () => {
+    const rt = createRuntime();
+    const d = rt.find('/data')!.add('r');
+    d.add('gone').add('under', { value: 'x' });
+    d.add('hidden', { veiled: true }).add('inside');
+    d.add('shown');
+    d.child('gone')!.remove();
+    const walk = (raw: boolean) => {
+      const out: string[] = [];
+      d.traverse((c) => void out.push(c.path), { raw });
+      return out;
+    };
+    expect(walk(false)).toEqual(['/data/r', '/data/r/shown']);
+    expect(walk(true)).toEqual(['/data/r', '/data/r/gone', '/data/r/gone/under', '/data/r/hidden', '/data/r/hidden/inside', '/data/r/shown']);
+    expect(d.childrenRaw().map((c) => c.name)).toEqual(['gone', 'hidden', 'shown']);
+    const all: string[] = [];
+    rt.traverse((c) => void (c.path.startsWith('/data/r') && all.push(c.path)), { raw: true });
+    expect(all).toEqual(walk(true));
+  });
+
+  it('a refused add leaves no shadow, no retained adapter and no payload behind', () => {
+    const rt = createRuntime();
+    const d = rt.find('/data')!;
+    const target = d.add('target');
+    const o = d.add('o', { store: 'octree', indexing: 'function', key: (c: Cell) => [Number(c.name), 0, 0] });
+    const log: string[] = [];
+    refuses(rt, 'ERR_OUT_OF_RANGE', () => o.add(7, { link: target }));
+    refuses(rt, 'ERR_OUT_OF_RANGE', () => o.add(8, { handle: { retain: () => void log.push('retain') } }));
+    expect(target.shadows).toEqual([]);
+    expect(log).toEqual([]);
+    refuses(rt, 'ERR_PROXY', () => d.add('p', { handle: { retain: () => { throw new Error('no'); } } }));
+    refuses(rt, 'ERR_INVALID_ARG_TYPE', () => d.add('p', { stream: 5 as never }));
+    refuses(rt, 'ERR_DELETED', () => {
+      const t = d.add('t2');
+      t.removeHard();
+      return d.add('l', { link: t });
+    });
+  });
+});
+
+describe('proxies keep history', () => {
+  it('write/restore record the state before the first change of a beat', () => {
+    const rt = createRuntime();
+    const d = rt.find('/data')!;
+    let state = Uint8Array.of(1, 2, 3, 4);
+    let fail = false;
+    const adapter: ProxyAdapter = {
+      snapshot: () => state.slice(),
+      restore: (_c, b) => void (state = b.slice()),
+      read: (_c, off, len) => state.slice(off, off + len),
+      write: (_c, off, b) => {
+        if (fail) throw new Error('device gone');
+        state.set(b, off);
+        return b.length;
+      },
+    };
+    const h = d.add('h', { handle: adapter }); // beat 0
+    rt.advance();
+    h.write(0, Uint8Array.of(9)); // beat 1: records [1,2,3,4] at beat 0
+    h.write(1, Uint8Array.of(8)); // same beat: no new entry
+    rt.advance();
+    fail = true;
+    expect(() => h.write(0, Uint8Array.of(0))).toThrow(code('ERR_PROXY'));
+    fail = false;
+    expect(h.payloadBeats()).toEqual([1, 0]); // a failed write records nothing
+    rt.advance();
+    h.restore(Uint8Array.of(5, 5)); // beat 3
+    expect(h.payloadBeats()).toEqual([3, 1, 0]);
+    expect(Array.from(h.snapshotAt(0)!)).toEqual([1, 2, 3, 4]);
+    expect(Array.from(h.snapshotAt(1)!)).toEqual([9, 8, 3, 4]);
+    expect(Array.from(h.snapshotAt(2)!)).toEqual([9, 8, 3, 4]);
+    expect(Array.from(h.snapshotAt(3)!)).toEqual([5, 5]);
+    const l = d.add('l', { link: h });
+    expect(Array.from(l.snapshotAt(3)!)).toEqual([5, 5]); // through a link
+    expect(l.snapshotAt(1)).toBeUndefined(); // the link did not exist yet
+    expect(() => d.snapshotAt(0)).toThrow(code('ERR_INVALID_STATE'));
+    expect(h.valueAt(1)).toBeUndefined(); // no direct bytes: only VALUE/DATA expose buffers
+  });
+
+  it('deep clones of HANDLE and STREAM cells become links; the adapter is retained once', () => {
+    const rt = createRuntime();
+    const d = rt.find('/data')!;
+    let retains = 0;
+    let releases = 0;
+    const adapter: ProxyAdapter = { retain: () => void retains++, release: () => void releases++, read: () => Uint8Array.of(42) };
+    const res = d.add('res');
+    res.add('h', { handle: adapter });
+    res.add('s', { stream: adapter });
+    res.add('plain', { value: 'p' });
+    res.add('wide').setValue(new Uint8Array(100).fill(5));
+    const copy = res.cloneTo(res, 'copy'); // into its own subtree: cloned as it was before the copy
+    expect(copy.children().map((c) => [c.name, c.type])).toEqual([
+      ['h', 'link'],
+      ['plain', 'normal'],
+      ['s', 'link'],
+      ['wide', 'normal'],
+    ]);
+    expect(copy.child('wide')!.payloadKind).toBe('value');
+    expect(Array.from(copy.child('wide')!.value!)).toEqual(Array(100).fill(5));
+    expect(copy.child('wide')!.payloadBeats()).toEqual([0]);
+    expect(copy.child('h')!.resolve()).toBe(res.child('h'));
+    expect(Array.from(copy.child('s')!.read(0, 1))).toEqual([42]);
+    expect(retains).toBe(2);
+    expect(res.child('h')!.shadows).toEqual([copy.child('h')]);
+    expect(() => res.child('h')!.removeHard()).toThrow(code('ERR_SHADOWED'));
+    copy.removeHard();
+    res.removeHard();
+    expect(releases).toBe(2);
   });
 });

@@ -14,7 +14,8 @@ type Op =
   | { t: 'clear'; pick: number }
   | { t: 'remove'; pick: number }
   | { t: 'hard'; pick: number }
-  | { t: 'advance' };
+  | { t: 'advance' }
+  | { t: 'compact' };
 
 const bytesArb = fc.oneof(
   { weight: 5, arbitrary: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 0, maxLength: 6 }) },
@@ -28,6 +29,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ t: fc.constant('remove' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('hard' as const), pick: fc.nat() }) },
   { weight: 4, arbitrary: fc.constant({ t: 'advance' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'compact' as const }) }, // arena compaction must not change any state
 );
 
 interface MEntry {
@@ -111,6 +113,9 @@ function run(kind: StoreKind, indexing: Indexing, ops: Op[]): void {
     switch (op.t) {
       case 'advance':
         rt.advance();
+        break;
+      case 'compact':
+        rt.compact();
         break;
       case 'add': {
         const name = op.name ?? autoNext;

@@ -17,23 +17,23 @@ import {
   shadowed,
 } from '../../errors.js';
 import { enc, encodeNumber, HALF } from '../naming/id.js';
-import { DOM_CEP, Name, NAME_INTERN, NAME_PEEK, domainId, nameText, nm, parseName } from '../naming/name.js';
-import { acquire, lockHolder, release, type LockToken } from '../lock.js';
-import { addShadow, checkCycle, dropShadow, isLink, resolveNow, shadowsOf, tombstone } from '../link.js';
+import { DOM_CEP, Name, NAME_INTERN, NAME_PEEK, domainId, nameText, nm, parseName, releaseName, retainName } from '../naming/name.js';
+import { acquire, lockBlocker, release, type LockToken } from '../lock.js';
+import { addShadow, checkCycle, dropShadow, resolveLive, resolveNow, shadowsOf, tombstone } from '../link.js';
+import { cloneCell } from './clone.js';
+import { proxyCall, proxyChange, proxySnapshotAt } from './proxy.js';
 import type { Runtime } from '../runtime.js';
-import { checkStore, createStore, type ChildStore, type Indexing, type Point, type StoreKind, type StoreOptions } from '../store/index.js';
+import { checkStore, createStore, type ChildStore, type Indexing, type Key, type Point, type StoreKind, type StoreOptions } from '../store/index.js';
 import { OctreeStore } from '../store/octree.js';
 import {
   DATA_LOCK,
   DETACHED,
   IMMUTABLE,
-  LEN_MASK,
   LEN_SHIFT,
   PAYLOAD_BITS,
   PK_DATA,
   PK_HANDLE,
   PK_LINK,
-  PK_MASK,
   PK_NONE,
   PK_SHIFT,
   PK_STREAM,
@@ -51,9 +51,10 @@ import {
   VALUE_INLINE_DEFAULT,
   VALUE_MAX,
   VEILED,
+  checkBeat,
   seen,
 } from './flags.js';
-import { bytesEqual, payloadHash, toBytes, type ProxyAdapter } from './payload.js';
+import { bytesEqual, bytesOf, dropHistory, kindOf, lenOf, payloadHash, toBytes, type ProxyAdapter } from './payload.js';
 
 /** A cell name argument: text, a positive integer (numeric name), a parsed Name, or null for an auto id. */
 export type NameInput = string | number | Name | null | undefined;
@@ -91,28 +92,13 @@ export interface TraverseOptions {
   raw?: boolean;
 }
 
-function checkBeat(beat: unknown): number {
-  if (typeof beat !== 'number' || !Number.isInteger(beat) || beat < 0) throw outOfRange('beat', 'an integer >= 0', beat);
-  return beat;
-}
+/** writePayload modes. */
+const W_TAKE = 1;
+const W_HARD = 2;
 
 /** The runtime a cell belongs to. */
 function rtOf(c: Cell): Runtime {
   return c.up !== null ? c.up.rt : c.store!.rt;
-}
-
-function kindOf(meta: number): number {
-  return (meta & PK_MASK) >>> PK_SHIFT;
-}
-
-function bytesOf(rt: Runtime, meta: number, pv: unknown, copy: boolean): Uint8Array | undefined {
-  const kind = kindOf(meta);
-  if (kind === PK_VALUE) {
-    const len = (meta & LEN_MASK) >>> LEN_SHIFT;
-    return copy ? rt.arena.copy(pv as number, len) : rt.arena.view(pv as number, len);
-  }
-  if (kind === PK_DATA) return copy ? (pv as Uint8Array).slice() : (pv as Uint8Array);
-  return undefined;
 }
 
 export class Cell {
@@ -224,8 +210,8 @@ export class Cell {
     if ((this.flags & DETACHED) !== 0) throw cellDeleted(this.path, true);
     if (this.deleted >= 0) throw cellDeleted(this.path, false);
     if ((this.flags & IMMUTABLE) !== 0) throw immutable(this.path);
-    if (rt.storeLocks !== 0) {
-      const h = lockHolder(this, STORE_LOCK);
+    if (rt.storeLocks.size !== 0) {
+      const h = lockBlocker(this, 'store');
       if (h !== null) throw locked(this.path, 'store', h === this ? 'locked here' : `ancestor ${h.path} holds the lock`);
     }
   }
@@ -234,8 +220,8 @@ export class Cell {
     if ((this.flags & DETACHED) !== 0) throw cellDeleted(this.path, true);
     if (this.deleted >= 0) throw cellDeleted(this.path, false);
     if ((this.flags & IMMUTABLE) !== 0) throw immutable(this.path);
-    if (rt.dataLocks !== 0) {
-      const h = lockHolder(this, DATA_LOCK);
+    if (rt.dataLocks.size !== 0) {
+      const h = lockBlocker(this, 'data');
       if (h !== null) throw locked(this.path, 'data', h === this ? 'locked here' : `ancestor ${h.path} holds the lock`);
     }
   }
@@ -243,21 +229,13 @@ export class Cell {
   /** Throw unless children may be added or removed here. */
   assertStructureMutable(): void {
     const rt = rtOf(this);
-    if ((this.flags & (DETACHED | IMMUTABLE)) !== 0 || this.deleted >= 0 || rt.storeLocks !== 0) this.failStructure(rt);
+    if ((this.flags & (DETACHED | IMMUTABLE)) !== 0 || this.deleted >= 0 || rt.storeLocks.size !== 0) this.failStructure(rt);
   }
 
   /** Throw unless the payload may change. */
   assertDataMutable(): void {
     const rt = rtOf(this);
-    if ((this.flags & (DETACHED | IMMUTABLE)) !== 0 || this.deleted >= 0 || rt.dataLocks !== 0) this.failData(rt);
-  }
-
-  /** The live non-link cell this one stands for (itself unless a link). Throws for a dead link. */
-  private live(): Cell {
-    if ((this.flags & TYPE_MASK) !== TYPE_LINK) return this;
-    const t = resolveNow(this);
-    if (t === undefined) throw cellDeleted(`${this.path} (link target)`, false);
-    return t;
+    if ((this.flags & (DETACHED | IMMUTABLE)) !== 0 || this.deleted >= 0 || rt.dataLocks.size !== 0) this.failData(rt);
   }
 
   // ---- children ---------------------------------------------------------------------------
@@ -268,9 +246,9 @@ export class Cell {
    * (ERR_NAME_EXISTS). On any error nothing changes.
    */
   add(name: NameInput, init?: CellInit): Cell {
-    const p = (this.flags & TYPE_MASK) === TYPE_LINK ? this.live() : this;
+    const p = (this.flags & TYPE_MASK) === TYPE_LINK ? resolveLive(this) : this;
     const rt = rtOf(p);
-    if ((p.flags & (DETACHED | IMMUTABLE)) !== 0 || p.deleted >= 0 || rt.storeLocks !== 0) p.failStructure(rt);
+    if ((p.flags & (DETACHED | IMMUTABLE)) !== 0 || p.deleted >= 0 || rt.storeLocks.size !== 0) p.failStructure(rt);
     let dom = DOM_CEP;
     let hi: number;
     let lo: number;
@@ -280,7 +258,7 @@ export class Cell {
       hi = enc.hi;
       lo = enc.lo;
     } else if (typeof name === 'string') {
-      parseName(name, rt.namepool, NAME_INTERN);
+      parseName(name, rt.namepool, NAME_INTERN); // takes the cell's namepool reference
       dom = nm.dom;
       hi = nm.hi;
       lo = nm.lo;
@@ -292,6 +270,7 @@ export class Cell {
       dom = name.dom;
       hi = name.hi;
       lo = name.lo;
+      if (!retainName(rt.namepool, dom, hi, lo)) throw invalidName(name.toString(), 'a reference this namepool does not hold');
     } else {
       throw invalidArgType('name', 'a string, a positive integer, a Name or null', name);
     }
@@ -302,17 +281,24 @@ export class Cell {
       hi = enc.hi;
       lo = enc.lo;
     }
-    if (store.unique && store.findName(dom, hi, lo, SEE_ALIVE) !== undefined) {
-      throw nameExists(nameText(dom, hi, lo, rt.namepool), p.path);
-    }
     const c = new Cell(store, dom, hi, lo, rt.beat);
     let prepend = false;
-    let hash = 0;
-    if (init !== undefined) {
-      hash = c.init(init, rt);
-      prepend = init.prepend === true;
+    let key: Key;
+    try {
+      if (store.unique && store.findName(dom, hi, lo, SEE_ALIVE) !== undefined) {
+        throw nameExists(nameText(dom, hi, lo, rt.namepool), p.path);
+      }
+      let hash = 0;
+      if (init !== undefined) {
+        hash = c.prepare(init, rt);
+        prepend = init.prepend === true;
+      }
+      key = store.indexing === 'insertion' || store.indexing === 'name' || store.indexing === 'comparator' ? undefined : store.keyFor(c, hash);
+      if (init !== undefined) c.commit(init, rt);
+    } catch (e) {
+      c.discard(rt);
+      throw e;
     }
-    const key = store.indexing === 'insertion' || store.indexing === 'name' || store.indexing === 'comparator' ? undefined : store.keyFor(c, hash);
     store.insert(c, key, prepend);
     store.modified = rt.beat;
     if (hi >>> 27 === 3) {
@@ -322,33 +308,44 @@ export class Cell {
     return c;
   }
 
-  /** Apply an init to a fresh (not yet inserted) cell; returns the payload hash for 'hash' indexing. */
-  private init(init: CellInit, rt: Runtime): number {
-    let hash = 0;
-    const v = init.value;
-    if (v !== undefined) {
-      const bytes = toBytes(v, 'init.value');
-      if (this.up!.indexing === 'hash') hash = payloadHash(bytes);
-      this.writePayload(rt, bytes, bytes.length <= VALUE_INLINE_DEFAULT ? PK_VALUE : PK_DATA, false);
-    } else if (init.data !== undefined) {
+  /**
+   * Validate an init and apply the parts without outside effects (payload bytes, own store,
+   * flags) to a fresh, not yet inserted cell. Returns the payload hash for 'hash' indexing.
+   */
+  private prepare(init: CellInit, rt: Runtime): number {
+    let bytes: Uint8Array | undefined;
+    if (init.value !== undefined) bytes = toBytes(init.value, 'init.value');
+    else if (init.data !== undefined) {
       if (!(init.data instanceof Uint8Array)) throw invalidArgType('init.data', 'a Uint8Array', init.data);
-      if (this.up!.indexing === 'hash') hash = payloadHash(init.data);
-      this.writePayload(rt, init.data, PK_DATA, init.take === true);
+      bytes = init.data;
     } else if (init.link !== undefined) {
       const t = init.link;
       if (!(t instanceof Cell) || rtOf(t) !== rt) throw invalidArgType('init.link', 'a cell of this runtime', t);
       if ((t.flags & DETACHED) !== 0 || t.deleted >= 0) throw cellDeleted(t.path, (t.flags & DETACHED) !== 0);
       checkCycle(this, t);
     } else if (init.handle !== undefined || init.stream !== undefined) {
-      const a = (init.handle ?? init.stream) as ProxyAdapter;
-      if (a === null || typeof a !== 'object') throw invalidArgType('init.handle', 'an adapter object', a);
+      const a = init.handle ?? init.stream;
+      if (a === null || typeof a !== 'object') throw invalidArgType(init.handle !== undefined ? 'init.handle' : 'init.stream', 'an adapter object', a);
     }
-    if (init.store !== undefined || init.indexing !== undefined) {
-      const kind = init.store ?? rt.defaultStore;
-      const ix = checkStore(kind, init.indexing ?? (init.store === undefined ? rt.defaultIndexing : undefined), init);
-      this.store = createStore(kind, ix, { compare: init.compare, key: init.key, bounds: init.bounds }, this, rt);
+    let ix: Indexing | undefined;
+    const kind = init.store ?? rt.defaultStore;
+    if (init.store !== undefined || init.indexing !== undefined) ix = checkStore(kind, init.indexing ?? (init.store === undefined ? rt.defaultIndexing : undefined), init);
+    // everything is valid: apply
+    let hash = 0;
+    if (bytes !== undefined) {
+      if (this.up!.indexing === 'hash') hash = payloadHash(bytes);
+      if (init.value !== undefined) this.writePayload(rt, bytes, PK_NONE, 0);
+      else this.writePayload(rt, bytes, PK_DATA, init.take === true ? W_TAKE : 0);
     }
-    // commit the parts with side effects last (adapters, shadows)
+    if (ix !== undefined) this.store = createStore(kind, ix, { compare: init.compare, key: init.key, bounds: init.bounds }, this, rt);
+    if (init.veiled === true) this.flags |= VEILED;
+    if (init.immutable === true) this.flags |= IMMUTABLE;
+    return hash;
+  }
+
+  /** The init parts with outside effects (adapter retain, link shadow), last before insertion. */
+  private commit(init: CellInit, rt: Runtime): void {
+    if (init.value !== undefined || init.data !== undefined) return;
     if (init.link !== undefined) {
       this.flags = (this.flags & ~(TYPE_MASK | PAYLOAD_BITS)) | TYPE_LINK | (PK_LINK << PK_SHIFT);
       this.pv = init.link;
@@ -356,18 +353,22 @@ export class Cell {
       addShadow(rt, init.link, this);
     } else if (init.handle !== undefined || init.stream !== undefined) {
       const a = (init.handle ?? init.stream) as ProxyAdapter;
-      this.flags = (this.flags & ~(TYPE_MASK | PAYLOAD_BITS)) | TYPE_PROXY | ((init.handle !== undefined ? PK_HANDLE : PK_STREAM) << PK_SHIFT);
-      this.pv = a;
-      this.mod = rt.beat;
       try {
         a.retain?.(this);
       } catch (e) {
         throw proxyFailed(this.name, 'retain', e);
       }
+      this.flags = (this.flags & ~(TYPE_MASK | PAYLOAD_BITS)) | TYPE_PROXY | ((init.handle !== undefined ? PK_HANDLE : PK_STREAM) << PK_SHIFT);
+      this.pv = a;
+      this.mod = rt.beat;
     }
-    if (init.veiled === true) this.flags |= VEILED;
-    if (init.immutable === true) this.flags |= IMMUTABLE;
-    return hash;
+  }
+
+  /** Undo a failed add: give back arena bytes and the name's namepool reference. */
+  private discard(rt: Runtime): void {
+    if (kindOf(this.flags) === PK_VALUE) rt.arena.free(lenOf(this.flags));
+    this.flags = DETACHED;
+    releaseName(rt.namepool, this.dom, this.hi, this.lo);
   }
 
   /** The child named `name` as of now (or as of `atBeat`), or undefined. */
@@ -418,6 +419,7 @@ export class Cell {
    */
   traverse(fn: (cell: Cell, depth: number) => boolean | void, options: TraverseOptions = {}): void {
     const mode = options.raw === true ? SEE_RAW : options.atBeat === undefined ? SEE_NOW : checkBeat(options.atBeat);
+    if (mode >= 0 && this.up !== null && !seen(this, mode)) return; // not there at that beat
     const stack: Cell[] = [this];
     const depths: number[] = [0];
     while (stack.length > 0) {
@@ -443,28 +445,42 @@ export class Cell {
 
   // ---- payload ----------------------------------------------------------------------------
 
-  /** Store `bytes` as the payload (kind decided by the caller); returns false for a no-op. */
-  private writePayload(rt: Runtime, bytes: Uint8Array, kind: number, take: boolean, hard = false): boolean {
+  /**
+   * Store `bytes` as the payload; returns false for a no-op (equal bytes). `kind` PK_VALUE or
+   * PK_DATA forces the representation (then only equal bytes of that kind are a no-op);
+   * PK_NONE picks it by size (VALUE up to 64 bytes) and any equal bytes are a no-op. `mode`:
+   * W_TAKE adopts the buffer (DATA), W_HARD drops the history.
+   */
+  private writePayload(rt: Runtime, bytes: Uint8Array, kind: number, mode: number): boolean {
     const len = bytes.length;
     const f = this.flags;
-    const cur = (f & PK_MASK) >>> PK_SHIFT;
-    if (cur === kind) {
-      if (kind === PK_VALUE) {
-        if ((f & LEN_MASK) >>> LEN_SHIFT === len && rt.arena.equals(this.pv as number, len, bytes)) return false;
-      } else if (bytesEqual(this.pv as Uint8Array, bytes)) return false;
+    const cur = kindOf(f);
+    if (cur === PK_VALUE ? kind !== PK_DATA && lenOf(f) === len && rt.arena.equals(this.pv as number, len, bytes) : cur === PK_DATA && kind !== PK_VALUE && bytesEqual(this.pv as Uint8Array, bytes)) {
+      return false;
     }
+    if (kind === PK_NONE) kind = len <= VALUE_INLINE_DEFAULT ? PK_VALUE : PK_DATA;
+    const take = (mode & W_TAKE) !== 0;
+    const hard = (mode & W_HARD) !== 0;
     const beat = rt.beat;
-    if (hard) {
-      if (this.hist >= 0) {
-        rt.history.freeChain(this.hist);
-        this.hist = -1;
-      }
-    } else if (this.mod >= 0 && this.mod !== beat) {
+    let freed = false;
+    if (hard && this.hist >= 0) {
+      dropHistory(rt, this.hist);
+      this.hist = -1;
+      freed = true;
+    }
+    if (!hard && this.mod >= 0 && this.mod !== beat) {
       this.hist = rt.history.push(this.mod, f & PAYLOAD_BITS, this.pv, this.hist);
-    } else if (cur === PK_VALUE && kind === PK_VALUE && (f & LEN_MASK) >>> LEN_SHIFT === len) {
-      rt.arena.overwrite(this.pv as number, bytes); // same beat, same size: nothing else refers to these bytes
-      this.mod = beat;
-      return true;
+    } else if (cur === PK_VALUE) {
+      // the current version is replaced, not kept: same size -> overwrite, else its bytes are garbage
+      const curLen = lenOf(f);
+      if (kind === PK_VALUE && curLen === len) {
+        rt.arena.overwrite(this.pv as number, bytes);
+        this.mod = beat;
+        if (freed && rt.arena.needsCompaction) rt.compact();
+        return true;
+      }
+      rt.arena.free(curLen);
+      freed = true;
     }
     if (kind === PK_VALUE) {
       this.pv = rt.arena.write(bytes);
@@ -474,11 +490,12 @@ export class Cell {
       this.flags = (f & ~PAYLOAD_BITS) | (PK_DATA << PK_SHIFT);
     }
     this.mod = beat;
+    if (freed && rt.arena.needsCompaction) rt.compact();
     return true;
   }
 
   private payloadTarget(): Cell {
-    const c = this.live();
+    const c = resolveLive(this);
     if ((c.flags & TYPE_MASK) === TYPE_PROXY) throw invalidState(c.path, 'a proxy payload changes through its adapter (write/restore)');
     return c;
   }
@@ -490,9 +507,9 @@ export class Cell {
   set(value: Uint8Array | string): boolean {
     const c = (this.flags & TYPE_MASK) === TYPE_NORMAL ? this : this.payloadTarget();
     const rt = rtOf(c);
-    if ((c.flags & (DETACHED | IMMUTABLE)) !== 0 || c.deleted >= 0 || rt.dataLocks !== 0) c.failData(rt);
+    if ((c.flags & (DETACHED | IMMUTABLE)) !== 0 || c.deleted >= 0 || rt.dataLocks.size !== 0) c.failData(rt);
     const bytes = typeof value === 'string' || !(value instanceof Uint8Array) ? toBytes(value) : value;
-    return c.writePayload(rt, bytes, bytes.length <= VALUE_INLINE_DEFAULT ? PK_VALUE : PK_DATA, false);
+    return c.writePayload(rt, bytes, PK_NONE, 0);
   }
 
   /** Set a DATA payload; with `take` the buffer is adopted without a copy. */
@@ -500,7 +517,7 @@ export class Cell {
     const c = this.payloadTarget();
     c.assertDataMutable();
     if (!(bytes instanceof Uint8Array)) throw invalidArgType('bytes', 'a Uint8Array', bytes);
-    return c.writePayload(rtOf(c), bytes, PK_DATA, options.take === true);
+    return c.writePayload(rtOf(c), bytes, PK_DATA, options.take === true ? W_TAKE : 0);
   }
 
   /** Set a VALUE payload explicitly (up to 4095 bytes). */
@@ -509,7 +526,7 @@ export class Cell {
     c.assertDataMutable();
     const bytes = toBytes(value);
     if (bytes.length > VALUE_MAX) throw outOfRange('value.length', `at most ${VALUE_MAX} bytes for a VALUE payload`, bytes.length);
-    return c.writePayload(rtOf(c), bytes, PK_VALUE, false);
+    return c.writePayload(rtOf(c), bytes, PK_VALUE, 0);
   }
 
   /** Replace the payload and drop its history (for caches and GC). */
@@ -517,7 +534,7 @@ export class Cell {
     const c = this.payloadTarget();
     c.assertDataMutable();
     const bytes = toBytes(value);
-    return c.writePayload(rtOf(c), bytes, bytes.length <= VALUE_INLINE_DEFAULT ? PK_VALUE : PK_DATA, false, true);
+    return c.writePayload(rtOf(c), bytes, PK_NONE, W_HARD);
   }
 
   /** Remove the payload (kept in history). Returns false when there was none. */
@@ -525,11 +542,15 @@ export class Cell {
     const c = this.payloadTarget();
     c.assertDataMutable();
     const rt = rtOf(c);
-    if (kindOf(c.flags) === PK_NONE) return false;
-    if (c.mod >= 0 && c.mod !== rt.beat) c.hist = rt.history.push(c.mod, c.flags & PAYLOAD_BITS, c.pv, c.hist);
+    const k = kindOf(c.flags);
+    if (k === PK_NONE) return false;
+    const replaced = c.mod === rt.beat;
+    if (!replaced) c.hist = rt.history.push(c.mod, c.flags & PAYLOAD_BITS, c.pv, c.hist);
+    else if (k === PK_VALUE) rt.arena.free(lenOf(c.flags));
     c.flags &= ~PAYLOAD_BITS;
     c.pv = 0;
     c.mod = rt.beat;
+    if (replaced && rt.arena.needsCompaction) rt.compact();
     return true;
   }
 
@@ -586,59 +607,69 @@ export class Cell {
     if (this.up === null) throw invalidState('/', 'the root cannot be removed');
     if ((this.flags & DETACHED) !== 0) throw cellDeleted(this.path, true);
     const parent = this.up.owner;
-    if ((parent.flags & (DETACHED | IMMUTABLE)) !== 0 || rt.storeLocks !== 0) parent.failStructure(rt);
+    if ((parent.flags & (DETACHED | IMMUTABLE)) !== 0 || rt.storeLocks.size !== 0) parent.failStructure(rt);
     if ((this.flags & IMMUTABLE) !== 0) throw immutable(this.path);
     if ((this.flags & (STORE_LOCK | DATA_LOCK)) !== 0) throw locked(this.path, (this.flags & STORE_LOCK) !== 0 ? 'store' : 'data', 'a locked cell cannot be removed');
   }
 
+  /** This cell and every stored descendant; refuses (ERR_LOCKED) when a descendant holds a lock. */
+  private subtreeForRemoval(): Cell[] {
+    const all: Cell[] = [];
+    this.traverse((c) => void all.push(c), { raw: true });
+    for (let i = 1; i < all.length; i++) {
+      const c = all[i];
+      if ((c.flags & (STORE_LOCK | DATA_LOCK)) !== 0) throw locked(c.path, (c.flags & STORE_LOCK) !== 0 ? 'store' : 'data', 'a locked cell cannot be removed');
+    }
+    return all;
+  }
+
   /**
-   * Soft delete: the cell (and so its subtree) disappears from now on and stays readable in the
-   * past. Links to it (or into its subtree) are tombstoned. Returns false if already deleted.
+   * Soft delete: the cell and its live descendants are stamped deleted at this beat; they
+   * disappear from now on and stay readable in the past. Links inside stop shadowing their
+   * targets; links to cells inside are tombstoned. Returns false if already deleted.
    */
   remove(): boolean {
     const rt = rtOf(this);
     this.assertRemovable(rt);
     if (this.deleted >= 0) return false;
-    this.deleted = rt.beat;
-    this.up!.modified = rt.beat;
-    if (isLink(this)) dropShadow(rt, this.pv as Cell, this);
-    if (rt.shadows.size > 0) {
-      this.traverse(
-        (c) => {
-          if ((c.flags & SHADOWED) !== 0) tombstone(rt, c);
-        },
-        { raw: true },
-      );
+    const beat = rt.beat;
+    for (const c of this.subtreeForRemoval()) {
+      if (c.deleted >= 0) continue;
+      c.deleted = beat;
+      if ((c.flags & TYPE_MASK) === TYPE_LINK) dropShadow(rt, c.pv as Cell, c);
+      if ((c.flags & SHADOWED) !== 0) tombstone(rt, c);
     }
+    this.up!.modified = beat;
     return true;
   }
 
   /**
    * Hard delete: remove the cell and its subtree from the store with their history (for GC).
-   * Refused while links from outside the subtree still point into it (ERR_SHADOWED).
+   * Refused while live links from outside the subtree still point into it (ERR_SHADOWED).
    */
   removeHard(): void {
     const rt = rtOf(this);
     this.assertRemovable(rt);
-    const all: Cell[] = [];
-    this.traverse((c) => void all.push(c), { raw: true });
+    const all = this.subtreeForRemoval();
     const inside = new Set(all);
     for (const c of all) {
-      if (c !== this && (c.flags & (STORE_LOCK | DATA_LOCK)) !== 0) throw locked(c.path, (c.flags & STORE_LOCK) !== 0 ? 'store' : 'data', 'a locked cell cannot be finalized');
       if ((c.flags & SHADOWED) === 0) continue;
-      const live = shadowsOf(rt, c).filter((l) => !inside.has(l) && l.deleted < 0 && (l.flags & DETACHED) === 0);
+      const live = shadowsOf(rt, c).filter((l) => !inside.has(l) && l.deleted < 0);
       if (live.length > 0) throw shadowed(c.path, live.length);
     }
     for (const c of all) c.finalize(rt);
     this.up!.remove(this);
     this.up!.modified = rt.beat;
+    if (rt.arena.needsCompaction) rt.compact();
   }
 
+  /** Drop history, payload bytes, adapter, shadows and name references (hard delete). */
   private finalize(rt: Runtime): void {
-    if (this.hist >= 0) rt.history.freeChain(this.hist);
+    if (this.hist >= 0) dropHistory(rt, this.hist);
     this.hist = -1;
     const t = this.flags & TYPE_MASK;
-    if (t === TYPE_LINK) dropShadow(rt, this.pv as Cell, this);
+    if (kindOf(this.flags) === PK_VALUE) rt.arena.free(lenOf(this.flags));
+    else if (t === TYPE_LINK) dropShadow(rt, this.pv as Cell, this);
     else if (t === TYPE_PROXY) {
       try {
         (this.pv as ProxyAdapter).release?.(this);
@@ -648,9 +679,9 @@ export class Cell {
     }
     if ((this.flags & SHADOWED) !== 0) {
       tombstone(rt, this);
-      for (const l of shadowsOf(rt, this)) l.pv = this; // keeps pointing, dead
       rt.shadows.delete(this);
     }
+    releaseName(rt.namepool, this.dom, this.hi, this.lo);
     this.flags = (this.flags & ~SHADOWED) | DETACHED;
     if (this.deleted < 0) this.deleted = rt.beat;
   }
@@ -768,47 +799,34 @@ export class Cell {
     return shadowsOf(rtOf(this), this);
   }
 
-  // ---- proxies ----------------------------------------------------------------------------
+  // ---- proxies (cell/proxy.ts) ------------------------------------------------------------
 
-  private adapter(op: string): ProxyAdapter {
-    const c = this.live();
-    if ((c.flags & TYPE_MASK) !== TYPE_PROXY) throw invalidState(c.path, `${op} needs a HANDLE or STREAM cell`);
-    if ((c.flags & DETACHED) !== 0) throw cellDeleted(c.path, true);
-    return c.pv as ProxyAdapter;
-  }
-
-  private callAdapter<T>(op: keyof ProxyAdapter, call: (a: ProxyAdapter, c: Cell) => T): T {
-    const a = this.adapter(op);
-    const c = this.live();
-    if (typeof a[op] !== 'function') throw proxyFailed(c.path, op);
-    try {
-      return call(a, c);
-    } catch (e) {
-      throw proxyFailed(c.path, op, e);
-    }
-  }
-
+  /** Windowed read through the adapter. */
   read(offset: number, length: number): Uint8Array {
-    return this.callAdapter('read', (a, c) => a.read!(c, offset, length));
+    return proxyCall(this, 'read', (a, c) => a.read!(c, offset, length));
   }
 
+  /** Windowed write through the adapter; the first change in a beat is recorded (`snapshotAt`). */
   write(offset: number, bytes: Uint8Array): number {
-    this.adapter('write');
-    this.live().assertDataMutable();
-    return this.callAdapter('write', (a, c) => a.write!(c, offset, bytes));
+    return proxyChange(this, 'write', (a, c) => a.write!(c, offset, bytes));
   }
 
+  /** The resource's current state as bytes (adapter `snapshot`). */
   snapshot(): Uint8Array {
-    return this.callAdapter('snapshot', (a, c) => a.snapshot!(c));
+    return proxyCall(this, 'snapshot', (a, c) => a.snapshot!(c));
   }
 
+  /** Bring the resource back to `bytes` (adapter `restore`); recorded like `write`. */
   restore(bytes: Uint8Array): void {
-    this.adapter('restore');
-    this.live().assertDataMutable();
-    this.callAdapter('restore', (a, c) => a.restore!(c, bytes));
+    proxyChange(this, 'restore', (a, c) => a.restore!(c, bytes));
   }
 
-  // ---- cloning ----------------------------------------------------------------------------
+  /** The proxy's state (snapshot bytes) as of the end of `beat`. */
+  snapshotAt(beat: number): Uint8Array | undefined {
+    return proxySnapshotAt(this, beat);
+  }
+
+  // ---- cloning (cell/clone.ts) ------------------------------------------------------------
 
   /**
    * Deep-clone this cell (as it is now) under `parent`, by default with the same name. Payloads
@@ -816,32 +834,7 @@ export class Cell {
    * links to the original, links stay links to the same target.
    */
   cloneTo(parent: Cell, name?: NameInput): Cell {
-    if (this.deleted >= 0 || (this.flags & DETACHED) !== 0) throw cellDeleted(this.path, (this.flags & DETACHED) !== 0);
-    const as: NameInput = name === undefined ? this.id : name;
-    const t = this.flags & TYPE_MASK;
-    if (t === TYPE_PROXY) return parent.add(as, { link: this });
-    if (t === TYPE_LINK) return parent.add(as, { link: this.pv as Cell });
-    const init: CellInit = {};
-    const k = kindOf(this.flags);
-    if (k === PK_VALUE || k === PK_DATA) init.data = bytesOf(rtOf(this), this.flags, this.pv, true);
-    if (k === PK_VALUE) {
-      init.value = init.data;
-      init.data = undefined;
-    }
-    const s = this.store;
-    if (s !== null) {
-      init.store = s.kind;
-      init.indexing = s.indexing;
-      init.compare = s.options.compare;
-      init.key = s.options.key;
-      init.bounds = s.options.bounds;
-    }
-    const copy = parent.add(as, init);
-    if (k === PK_VALUE && (copy.flags & PK_MASK) >>> PK_SHIFT !== PK_VALUE) {
-      copy.writePayload(rtOf(copy), bytesOf(rtOf(this), this.flags, this.pv, false)!, PK_VALUE, false, true);
-    }
-    if (s !== null) for (const ch of this.children()) ch.cloneTo(copy);
-    return copy;
+    return cloneCell(this, parent, name);
   }
 
   toString(): string {

@@ -9,6 +9,8 @@
  *   11    detached (hard-deleted, finalized)
  *   16-27 VALUE length in bytes (0..4095)
  */
+import { outOfRange } from '../../errors.js';
+
 export const TYPE_MASK = 3;
 export const TYPE_NORMAL = 0;
 export const TYPE_LINK = 1;
@@ -59,4 +61,10 @@ export function seen(c: VisibleFields, mode: number): boolean {
   if (mode >= 0) return (c.flags & VEILED) === 0 && c.created <= mode && (c.deleted < 0 || c.deleted > mode);
   if (mode === SEE_ALIVE) return c.deleted < 0;
   return true;
+}
+
+/** A beat argument: an integer >= 0 (ERR_OUT_OF_RANGE otherwise). */
+export function checkBeat(beat: unknown): number {
+  if (typeof beat !== 'number' || !Number.isInteger(beat) || beat < 0) throw outOfRange('beat', 'an integer >= 0', beat);
+  return beat;
 }

@@ -4,7 +4,9 @@
  * HANDLE and STREAM (a proxy cell whose bytes live behind an adapter).
  */
 import { invalidArgType } from '../../errors.js';
+import type { Runtime } from '../runtime.js';
 import type { Cell } from './cell.js';
+import { LEN_MASK, LEN_SHIFT, PK_DATA, PK_MASK, PK_SHIFT, PK_VALUE } from './flags.js';
 
 /**
  * Adapter behind a HANDLE or STREAM proxy cell. Every hook is optional; a missing hook makes
@@ -48,4 +50,29 @@ export function payloadHash(bytes: Uint8Array | undefined): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
   return h >>> 0;
+}
+
+/** Payload kind (PK_*) of cell flags or a history entry's meta. */
+export function kindOf(meta: number): number {
+  return (meta & PK_MASK) >>> PK_SHIFT;
+}
+
+/** VALUE length of cell flags or a history entry's meta. */
+export function lenOf(meta: number): number {
+  return (meta & LEN_MASK) >>> LEN_SHIFT;
+}
+
+/** The bytes of a VALUE or DATA payload (a copy, or a view when `copy` is false); else undefined. */
+export function bytesOf(rt: Runtime, meta: number, pv: unknown, copy: boolean): Uint8Array | undefined {
+  const kind = kindOf(meta);
+  if (kind === PK_VALUE) return copy ? rt.arena.copy(pv as number, lenOf(meta)) : rt.arena.view(pv as number, lenOf(meta));
+  if (kind === PK_DATA) return copy ? (pv as Uint8Array).slice() : (pv as Uint8Array);
+  return undefined;
+}
+
+/** Free a history chain, counting its VALUE bytes as arena garbage. */
+export function dropHistory(rt: Runtime, head: number): void {
+  const h = rt.history;
+  for (let e = head; e >= 0; e = h.prev[e]) if (kindOf(h.meta[e]) === PK_VALUE) rt.arena.free(lenOf(h.meta[e]));
+  h.freeChain(head);
 }

@@ -69,11 +69,13 @@ export const nm = { dom: 0, hi: 0, lo: 0, glob: false };
 /** Parse modes. */
 export const NAME_INTERN = 0; // literal; intern unknown references (add)
 export const NAME_PEEK = 1; // literal; unknown reference -> false (lookups)
-export const NAME_PATTERN = 2; // glob allowed; patterns are interned as patterns (queries)
+export const NAME_PATTERN = 2; // glob allowed, nothing interned (queries): a glob reference gets id 0 (matched by text)
+export const NAME_INTERN_PATTERN = 3; // glob allowed; glob references are interned as patterns (Name.parse)
 
 function parseTag(text: string, start: number, end: number, pool: Namepool, mode: number, domain: boolean): boolean {
   if (start === end) throw invalidName(text, 'empty name');
-  if (mode === NAME_PATTERN && end - start <= 2) {
+  const pattern = mode >= NAME_PATTERN;
+  if (pattern && end - start <= 2) {
     const c0 = text.charCodeAt(start);
     if (c0 === 0x2a && end - start === 1) {
       enc.hi = GLOB_STAR_HI;
@@ -93,16 +95,21 @@ function parseTag(text: string, start: number, end: number, pool: Namepool, mode
     return true;
   }
   if (encodeWord(text, start, end) || encodeAcronym(text, start, end)) {
-    if (enc.glob && mode !== NAME_PATTERN) throw invalidName(text, "'*' is a glob character, only valid in patterns");
+    if (enc.glob && !pattern) throw invalidName(text, "'*' is a glob character, only valid in patterns");
     return true;
   }
   const str = start === 0 && end === text.length ? text : text.slice(start, end);
   const problem = referenceTextProblem(str);
   if (problem !== null) throw invalidName(text, problem);
   const glob = str.includes('*');
-  if (glob && mode !== NAME_PATTERN) throw invalidName(text, "'*' is a glob character, only valid in patterns");
+  if (glob && !pattern) throw invalidName(text, "'*' is a glob character, only valid in patterns");
   let ref: number;
-  if (mode === NAME_PEEK) {
+  if (glob && mode === NAME_PATTERN) {
+    enc.hi = enc.lo = 0;
+    enc.glob = true;
+    return true;
+  }
+  if (mode === NAME_PEEK || mode === NAME_PATTERN) {
     ref = pool.peekReference(str);
     if (ref === 0) return false;
   } else {
@@ -116,7 +123,8 @@ function parseTag(text: string, start: number, end: number, pool: Namepool, mode
 
 /**
  * Parse `text[start..end)` (`tag` or `DOMAIN~tag`) into `nm`. Returns false only in NAME_PEEK
- * mode when the text is a valid reference that the namepool does not know (so no cell has it).
+ * or NAME_PATTERN mode when the text is a valid literal reference the namepool does not know
+ * (so no cell has it).
  * Throws ERR_INVALID_NAME for text no encoding accepts.
  */
 export function parseName(text: string, pool: Namepool, mode: number, start = 0, end = text.length): boolean {
@@ -130,7 +138,7 @@ export function parseName(text: string, pool: Namepool, mode: number, start = 0,
   if (sep < 0) {
     nm.dom = DOM_CEP;
   } else {
-    if (!parseTag(text, start, sep, pool, mode === NAME_PATTERN ? NAME_INTERN : mode, true)) return false;
+    if (!parseTag(text, start, sep, pool, mode === NAME_PATTERN ? NAME_PEEK : mode === NAME_INTERN_PATTERN ? NAME_INTERN : mode, true)) return false;
     if (enc.glob) throw invalidName(text, 'a domain cannot be a glob');
     nm.dom = domainIndex(enc.hi, enc.lo);
     start = sep + 1;
@@ -181,7 +189,7 @@ export class Name {
   /** Parse text (interning references in `pool`). */
   static parse(text: string, pool: Namepool, pattern = false): Name {
     if (typeof text !== 'string') throw invalidName(String(text), 'a name must be a string');
-    parseName(text, pool, pattern ? NAME_PATTERN : NAME_INTERN);
+    parseName(text, pool, pattern ? NAME_INTERN_PATTERN : NAME_INTERN);
     return new Name(domainId(nm.dom), { hi: nm.hi, lo: nm.lo }, nm.glob);
   }
 
@@ -206,4 +214,18 @@ export function isAutoTag(hi: number, lo: number): boolean {
 export function compareNameParts(aDom: number, aHi: number, aLo: number, bDom: number, bHi: number, bLo: number): number {
   if (aDom !== bDom) return compareDomains(aDom, bDom);
   return aHi !== bHi ? aHi - bHi : aLo - bLo;
+}
+
+/** Take the namepool references a cell's name holds (tag and domain, where they are references). */
+export function retainName(pool: Namepool, dom: number, hi: number, lo: number): boolean {
+  if (!pool.retain(hi, lo)) return false;
+  if (dom === DOM_CEP || pool.retain(domHi[dom], domLo[dom])) return true;
+  pool.releaseId(hi, lo);
+  return false;
+}
+
+/** Give back what `retainName` (or interning the name's text) took. */
+export function releaseName(pool: Namepool, dom: number, hi: number, lo: number): void {
+  pool.releaseId(hi, lo);
+  if (dom !== DOM_CEP) pool.releaseId(domHi[dom], domLo[dom]);
 }

@@ -1,11 +1,15 @@
 /**
  * Hash table store: open addressing (linear probing) on the child's name, so lookups by name
- * are O(1) whatever the indexing. Live names are unique. The table is two Int32Arrays: the
- * entry index (+1; 0 = empty) of the newest child per name, and that name's hash (so probing
- * and growing never touch cells that do not match). Entries are kept in one array in store
- * order: insertion order, or name order for 'name' indexing (kept sorted lazily: appends in
- * ascending name order keep it sorted for free; otherwise the entries are sorted once before
- * the next ordered walk and the table rebuilt).
+ * are O(1) whatever the indexing. Live names are unique, but a name may also have deleted (or
+ * veiled) older entries kept for history: the table holds one slot per name pointing at the
+ * newest entry, and same-name entries chain through `next`, so every lookup, past or present,
+ * and every hard removal costs O(copies of that name), never a scan of the store.
+ *
+ * Layout: `slot` / `codes` (Int32Array) hold entry index + 1 (0 = empty) and the name's hash;
+ * `entries` holds the cells in store order (insertion order, or name order for 'name'
+ * indexing, kept sorted lazily: ascending appends keep it sorted for free, otherwise it is
+ * sorted once before the next ordered walk), `next[k]` = index + 1 of the next older entry
+ * with the same name. Removed entries leave a null hole, compacted once holes reach half.
  */
 import type { Cell } from '../cell/cell.js';
 import { seen } from '../cell/flags.js';
@@ -18,13 +22,11 @@ export class HashStore extends ChildStore {
   private codes = new Int32Array(8);
   private mask = 7;
   private used = 0;
-  /** Every entry; null marks a removed one (compacted lazily). */
   private entries: (Cell | null)[] = [];
+  private next = new Int32Array(8);
   private holes = 0;
   private sorted = true;
   private tailCell: Cell | null = null;
-  /** Entries hidden behind a newer entry of the same name. */
-  private dups = 0;
   /** Last probe (slot of the name, or the empty slot where it would go), reused by insert. */
   private pSlot = -1;
   private pCode = 0;
@@ -57,30 +59,27 @@ export class HashStore extends ChildStore {
     this.pSlot = -1;
   }
 
-  /** Rebuild the table from the entries (after a sort, compaction or prepend). */
+  /** Rebuild table and chains from the entries (after a sort, compaction or prepend). */
   private rebuild(): void {
+    const e = this.entries;
     let cap = 8;
-    while (cap * 3 < this.entries.length * 4 + 4) cap *= 2;
+    while (cap * 3 < e.length * 4 + 4) cap *= 2;
     this.slot = new Int32Array(cap);
     this.codes = new Int32Array(cap);
     this.mask = cap - 1;
     this.used = 0;
-    this.dups = 0;
+    this.next = new Int32Array(Math.max(8, e.length));
     this.pSlot = -1;
-    const e = this.entries;
     for (let k = 0; k < e.length; k++) {
       const c = e[k];
       if (c === null) continue;
       const i = this.probe(c.dom, c.hi, c.lo);
-      const at = this.slot[i];
-      if (at === 0) {
-        this.slot[i] = k + 1;
+      if (this.slot[i] === 0) {
         this.codes[i] = this.pCode;
         this.used++;
-      } else {
-        this.dups++;
-        if (c.created >= e[at - 1]!.created) this.slot[i] = k + 1;
       }
+      this.next[k] = this.slot[i];
+      this.slot[i] = k + 1;
     }
     this.pSlot = -1;
   }
@@ -126,64 +125,56 @@ export class HashStore extends ChildStore {
       if (compareCellNames(tail, cell) > 0) this.sorted = false;
     }
     const entries = this.entries;
+    const k = entries.length;
     entries.push(cell);
     this.tailCell = cell;
+    if (k === this.next.length) {
+      const n = new Int32Array(k * 2);
+      n.set(this.next);
+      this.next = n;
+    }
     const slot = this.slot;
-    if (slot[i] === 0) {
-      slot[i] = entries.length;
+    const head = slot[i];
+    this.next[k] = head;
+    slot[i] = k + 1;
+    if (head === 0) {
       this.codes[i] = this.pCode;
       if (++this.used * 4 > slot.length * 3) this.grow(slot.length * 2);
-    } else {
-      slot[i] = entries.length;
-      this.dups++;
     }
   }
 
   override findName(dom: number, hi: number, lo: number, mode: number): Cell | undefined {
-    const e = this.slot[this.probe(dom, hi, lo)];
-    if (e === 0) return undefined;
-    const c = this.entries[e - 1]!;
-    if (seen(c, mode)) return c;
-    return this.dups === 0 ? undefined : this.findOlder(c, mode);
-  }
-
-  private findOlder(newest: Cell, mode: number): Cell | undefined {
-    const e = this.entries;
-    for (let k = 0; k < e.length; k++) {
-      const c = e[k];
-      if (c !== null && c !== newest && c.lo === newest.lo && c.hi === newest.hi && c.dom === newest.dom && seen(c, mode)) return c;
+    const entries = this.entries;
+    const next = this.next;
+    for (let e = this.slot[this.probe(dom, hi, lo)]; e !== 0; e = next[e - 1]) {
+      const c = entries[e - 1]!;
+      if (seen(c, mode)) return c;
     }
     return undefined;
   }
 
   remove(cell: Cell): boolean {
     const e = this.entries;
+    const next = this.next;
     const i = this.probe(cell.dom, cell.hi, cell.lo);
     this.pSlot = -1;
-    const s = this.slot[i];
-    const newest = s !== 0 && e[s - 1] === cell;
-    const at = newest ? s - 1 : e.indexOf(cell);
-    if (at < 0) return false;
-    e[at] = null;
-    this.holes++;
-    if (newest) {
-      let repl = -1;
-      if (this.dups > 0) {
-        for (let k = 0; k < e.length; k++) {
-          const c = e[k];
-          if (c !== null && c.lo === cell.lo && c.hi === cell.hi && c.dom === cell.dom && (repl < 0 || c.created >= e[repl]!.created)) repl = k;
-        }
-      }
-      if (repl >= 0) {
-        this.slot[i] = repl + 1;
-        this.dups--;
-      } else {
-        this.deleteSlot(i);
-        this.used--;
-      }
-    } else {
-      this.dups--;
+    let before = 0;
+    let at = this.slot[i];
+    while (at !== 0 && e[at - 1] !== cell) {
+      before = at;
+      at = next[at - 1];
     }
+    if (at === 0) return false;
+    const older = next[at - 1];
+    if (before !== 0) next[before - 1] = older;
+    else if (older !== 0) this.slot[i] = older;
+    else {
+      this.deleteSlot(i);
+      this.used--;
+    }
+    e[at - 1] = null;
+    next[at - 1] = 0;
+    this.holes++;
     if (this.holes > 32 && this.holes * 2 > e.length) {
       this.compact();
       this.rebuild();
@@ -191,6 +182,7 @@ export class HashStore extends ChildStore {
     return true;
   }
 
+  /** Backward-shift deletion keeps probe runs unbroken (no tombstones). */
   private deleteSlot(hole: number): void {
     const slot = this.slot;
     const codes = this.codes;
@@ -215,6 +207,8 @@ export class HashStore extends ChildStore {
   private compact(): void {
     this.entries = this.entries.filter((c) => c !== null);
     this.holes = 0;
+    const n = this.entries.length;
+    this.tailCell = n > 0 ? this.entries[n - 1] : null;
   }
 
   forEach(fn: (cell: Cell) => boolean | void): void {
@@ -222,7 +216,8 @@ export class HashStore extends ChildStore {
       this.compact();
       (this.entries as Cell[]).sort(compareCellNames); // stable: same names keep insertion order
       this.sorted = true;
-      this.tailCell = this.entries.length > 0 ? this.entries[this.entries.length - 1] : null;
+      const n = this.entries.length;
+      this.tailCell = n > 0 ? this.entries[n - 1] : null;
       this.rebuild();
     }
     const e = this.entries;

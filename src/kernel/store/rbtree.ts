@@ -1,4 +1,7 @@
-/** Red-black tree store: sorted indexings only; O(log n) insert, name lookup and removal. */
+/**
+ * Red-black tree store: sorted indexings only; O(log n) insert, name lookup and removal (for
+ * orders other than by name, a cell -> node map finds the node to remove).
+ */
 import type { Cell } from '../cell/cell.js';
 import { seen } from '../cell/flags.js';
 import { compareNameParts } from '../naming/name.js';
@@ -27,6 +30,8 @@ export class RbTreeStore extends ChildStore {
   })();
   private root: RbNode = this.nil;
   private n = 0;
+  /** Node of each cell, for orders a cell cannot be searched by (its key may have changed). */
+  private readonly nodes: Map<Cell, RbNode> | null = this.indexing === 'name' ? null : new Map();
 
   get total(): number {
     return this.n;
@@ -69,6 +74,7 @@ export class RbTreeStore extends ChildStore {
       x = right ? x.right : x.left;
     }
     z.parent = y;
+    this.nodes?.set(cell, z);
     if (y === nil) this.root = z;
     else if (right) y.right = z;
     else y.left = z;
@@ -161,8 +167,7 @@ export class RbTreeStore extends ChildStore {
       }
       return nil;
     }
-    for (let x = this.root === nil ? nil : this.minimum(this.root); x !== nil; x = this.successor(x)) if (x.cell === cell) return x;
-    return nil;
+    return this.nodes!.get(cell) ?? nil;
   }
 
   override findName(dom: number, hi: number, lo: number, mode: number): Cell | undefined {
@@ -180,6 +185,7 @@ export class RbTreeStore extends ChildStore {
     const nil = this.nil;
     const z = this.nodeOf(cell);
     if (z === nil) return false;
+    this.nodes?.delete(cell);
     let y = z;
     let yRed = y.red;
     let x: RbNode;
