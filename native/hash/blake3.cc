@@ -1,7 +1,8 @@
 // BLAKE3, written from the specification (https://github.com/BLAKE3-team/BLAKE3-specs).
 //
 // Layout of this file:
-//   - the portable compression function (also the single-block path of every tier),
+//   - the portable compression function, and the serial (one input at a time) kernels built
+//     on a single-compression function,
 //   - "outputs": a node (chunk or parent) whose final compression has not been done yet,
 //     because only the caller knows whether it is the root,
 //   - the wide tree code used by one-shot hashing: many chunks, then many parents, per call
@@ -38,7 +39,6 @@ CEP_B3_INLINE void store32(uint8_t* p, uint32_t w) {
 struct Scalar {
   using V = uint32_t;
   static constexpr size_t kLanes = 1;
-  static constexpr bool kInterleave = false;
   static CEP_B3_INLINE V set1(uint32_t x) { return x; }
   static CEP_B3_INLINE V add(V a, V b) { return a + b; }
   static CEP_B3_INLINE V xor_(V a, V b) { return a ^ b; }
@@ -54,11 +54,9 @@ CEP_B3_INLINE void compress_state(const uint32_t cv[8], const uint8_t block[kBlo
                                   uint64_t counter, uint8_t flags, uint32_t v[16]) {
   uint32_t m[16];
   for (int i = 0; i < 16; ++i) m[i] = load32(block + 4 * i);
-  const uint32_t init[16] = {cv[0],    cv[1],    cv[2],    cv[3],
-                             cv[4],    cv[5],    cv[6],    cv[7],
-                             kIV[0],   kIV[1],   kIV[2],   kIV[3],
-                             static_cast<uint32_t>(counter), static_cast<uint32_t>(counter >> 32),
-                             block_len, flags};
+  const uint32_t init[16] = {cv[0],  cv[1],  cv[2],  cv[3],  cv[4],  cv[5],
+                             cv[6],  cv[7],  kIV[0], kIV[1], kIV[2], kIV[3],
+                             static_cast<uint32_t>(counter), static_cast<uint32_t>(counter >> 32), block_len, flags};
   std::memcpy(v, init, sizeof(init));
   Portable::rounds(v, m);
 }
@@ -86,16 +84,16 @@ void compress_xof_portable(const uint32_t cv[8], const uint8_t block[kBlockLen],
   }
 }
 
-void hash_many_portable(const uint8_t* const* inputs, size_t n, size_t blocks, const uint32_t key[8],
-                        uint64_t counter, bool increment_counter, uint8_t flags, uint8_t flags_start,
-                        uint8_t flags_end, uint8_t* out) {
+void hash_many_serial(CompressFn compress, const uint8_t* const* inputs, size_t n, size_t blocks,
+                      const uint32_t key[8], uint64_t counter, bool increment_counter, uint8_t flags,
+                      uint8_t flags_start, uint8_t flags_end, uint8_t* out) {
   for (size_t i = 0; i < n; ++i) {
     uint32_t cv[8];
     std::memcpy(cv, key, sizeof(cv));
     uint8_t block_flags = flags | flags_start;
     for (size_t b = 0; b < blocks; ++b) {
       if (b + 1 == blocks) block_flags |= flags_end;
-      compress_in_place(cv, inputs[i] + b * kBlockLen, kBlockLen, counter, block_flags);
+      compress(cv, inputs[i] + b * kBlockLen, kBlockLen, counter, block_flags);
       block_flags = flags;
     }
     store_cv(cv, out + i * kOutLen);
@@ -103,16 +101,28 @@ void hash_many_portable(const uint8_t* const* inputs, size_t n, size_t blocks, c
   }
 }
 
-void compress_blocks_portable(const uint8_t* const* blocks, const uint32_t* lens, size_t n, const uint32_t key[8],
-                              uint8_t flags, uint8_t* out) {
+void compress_blocks_serial(CompressFn compress, const uint8_t* const* blocks, const uint32_t* lens, size_t n,
+                            const uint32_t key[8], uint8_t flags, uint8_t* out) {
   for (size_t i = 0; i < n; ++i) {
     uint8_t block[kBlockLen] = {};
     if (lens[i] > 0) std::memcpy(block, blocks[i], lens[i]);
     uint32_t cv[8];
     std::memcpy(cv, key, sizeof(cv));
-    compress_in_place(cv, block, static_cast<uint8_t>(lens[i]), 0, flags);
+    compress(cv, block, static_cast<uint8_t>(lens[i]), 0, flags);
     store_cv(cv, out + i * kOutLen);
   }
+}
+
+void hash_many_portable(const uint8_t* const* inputs, size_t n, size_t blocks, const uint32_t key[8],
+                        uint64_t counter, bool increment_counter, uint8_t flags, uint8_t flags_start,
+                        uint8_t flags_end, uint8_t* out) {
+  hash_many_serial(compress_in_place, inputs, n, blocks, key, counter, increment_counter, flags, flags_start,
+                   flags_end, out);
+}
+
+void compress_blocks_portable(const uint8_t* const* blocks, const uint32_t* lens, size_t n, const uint32_t key[8],
+                              uint8_t flags, uint8_t* out) {
+  compress_blocks_serial(compress_in_place, blocks, lens, n, key, flags, out);
 }
 
 }  // namespace detail
@@ -234,6 +244,24 @@ Output chunk_output(const Ctx& c, const uint8_t* in, size_t len, uint64_t counte
   o.block_len = static_cast<uint8_t>(len);
   o.flags = c.flags | start | CHUNK_END;
   return o;
+}
+
+// Digest (out_len <= 32 bytes) of an input of at most one block: a single compression, without
+// the Output round trip. The latency of short hashes is mostly this function.
+void single_block_digest(const Ctx& c, const uint8_t* in, size_t len, uint8_t* out, size_t out_len) {
+  uint8_t padded[kBlockLen];
+  const uint8_t* block = in;
+  if (len < kBlockLen) {
+    std::memset(padded, 0, kBlockLen);
+    if (len > 0) std::memcpy(padded, in, len);
+    block = padded;
+  }
+  uint32_t cv[8];
+  std::memcpy(cv, c.key, sizeof(cv));
+  c.be.compress(cv, block, static_cast<uint8_t>(len), 0, c.flags | CHUNK_START | CHUNK_END | ROOT);
+  uint8_t digest[kOutLen];
+  store_cv(cv, digest);
+  std::memcpy(out, digest, out_len);
 }
 
 // ---- Wide tree hashing -----------------------------------------------------------------------
@@ -459,6 +487,10 @@ void hash(const uint8_t* input, size_t len, const uint8_t* key, uint8_t flags, u
   uint32_t k[8];
   key_words(key, k);
   const Ctx c = make_ctx(k, flags);
+  if (len <= kBlockLen && seek == 0 && out_len <= kOutLen) {
+    single_block_digest(c, input, len, out, out_len);
+    return;
+  }
   if (len <= kChunkLen) {
     output_root(c, chunk_output(c, input, len, 0), seek, out, out_len);
     return;

@@ -39,7 +39,6 @@ CEP_B3_INLINE __m256i loadu(const void* p) { return _mm256_loadu_si256(static_ca
 struct Avx2 {
   using V = __m256i;
   static constexpr size_t kLanes = 8;
-  static constexpr bool kInterleave = false;
 
   static CEP_B3_INLINE V set1(uint32_t x) { return _mm256_set1_epi32(static_cast<int>(x)); }
   static CEP_B3_INLINE V load_lanes(const uint32_t* w) { return loadu(w); }
@@ -57,11 +56,23 @@ struct Avx2 {
   static CEP_B3_INLINE V ror12(V x) { return _mm256_or_si256(_mm256_srli_epi32(x, 12), _mm256_slli_epi32(x, 20)); }
   static CEP_B3_INLINE V ror7(V x) { return _mm256_or_si256(_mm256_srli_epi32(x, 7), _mm256_slli_epi32(x, 25)); }
 
+  // Each register is loaded with the same 16-byte quarter of blocks i (low half) and i + 4
+  // (high half); a 4x4 transpose within the halves then yields the message words directly,
+  // with no shuffle across halves (the inserts can run on any vector port).
   static CEP_B3_INLINE void load_msg(const uint8_t* const* p, size_t offset, V m[16]) {
-    for (int half = 0; half < 2; ++half) {
-      V* r = m + 8 * half;
-      for (int i = 0; i < 8; ++i) r[i] = loadu(p[i] + offset + 32 * half);
-      transpose8(r);
+    for (int t = 0; t < 4; ++t) {  // words 4t..4t+3
+      V x[4];
+      for (int j = 0; j < 4; ++j) {
+        const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p[j] + offset + 16 * t));
+        const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p[j + 4] + offset + 16 * t));
+        x[j] = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+      }
+      const V ab_lo = _mm256_unpacklo_epi32(x[0], x[1]), ab_hi = _mm256_unpackhi_epi32(x[0], x[1]);
+      const V cd_lo = _mm256_unpacklo_epi32(x[2], x[3]), cd_hi = _mm256_unpackhi_epi32(x[2], x[3]);
+      m[4 * t + 0] = _mm256_unpacklo_epi64(ab_lo, cd_lo);
+      m[4 * t + 1] = _mm256_unpackhi_epi64(ab_lo, cd_lo);
+      m[4 * t + 2] = _mm256_unpacklo_epi64(ab_hi, cd_hi);
+      m[4 * t + 3] = _mm256_unpackhi_epi64(ab_hi, cd_hi);
     }
   }
 
@@ -88,8 +99,9 @@ void hash_many_avx2(const uint8_t* const* inputs, size_t n, size_t blocks, const
                     bool increment_counter, uint8_t flags, uint8_t flags_start, uint8_t flags_end, uint8_t* out) {
   while (n > 0) {
     const size_t k = std::min<size_t>(n, 8);
-    if (k == 1) {  // a lone input: one scalar compression has lower latency
-      hash_many_portable(inputs, 1, blocks, key, counter, increment_counter, flags, flags_start, flags_end, out);
+    if (k == 1) {  // a lone input: a single row-layout compression has the lowest latency
+      hash_many_serial(compress_in_place_sse41, inputs, 1, blocks, key, counter, increment_counter, flags,
+                       flags_start, flags_end, out);
     } else {
       Y8::hash_many(inputs, k, blocks, key, counter, increment_counter, flags, flags_start, flags_end, out);
     }
@@ -105,7 +117,7 @@ void compress_blocks_avx2(const uint8_t* const* blocks, const uint32_t* lens, si
   while (n > 0) {
     const size_t k = std::min<size_t>(n, 8);
     if (k == 1) {
-      compress_blocks_portable(blocks, lens, 1, key, flags, out);
+      compress_blocks_serial(compress_in_place_sse41, blocks, lens, 1, key, flags, out);
     } else {
       Y8::compress_blocks(blocks, lens, k, key, flags, out);
     }

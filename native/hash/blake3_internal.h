@@ -1,10 +1,7 @@
 // Internal interface between the BLAKE3 core (blake3.cc) and its SIMD kernels
-// (blake3_sse41.cc, blake3_avx2.cc, blake3_avx512.cc, blake3_neon.cc).
-//
-// Every kernel computes many independent compressions at once, one per SIMD lane, with the
-// state held "transposed": vector i holds state word i of every lane. The round structure is
-// the same for every instruction set, so it lives here as a template over a small "vector ops"
-// type that each kernel file defines (add, xor, four rotations, transposing loads and stores).
+// (blake3_sse41.cc, blake3_avx2.cc, blake3_avx512.cc, blake3_neon.cc): the kernel entry
+// points, and the compression rounds written once as templates over a small "vector ops" type
+// that each kernel file defines for its instruction set (see Lanes and Rows below).
 //
 // Linkage rule: this header is compiled into translation units built with different
 // instruction-set flags. Anything here that generates code must therefore have internal
@@ -89,6 +86,15 @@ void compress_in_place(uint32_t cv[8], const uint8_t block[kBlockLen], uint8_t b
 void compress_xof_portable(const uint32_t cv[8], const uint8_t block[kBlockLen], uint8_t block_len, uint64_t counter,
                            uint8_t flags, uint8_t out[kBlockLen]);
 
+// hash_many / compress_blocks one input at a time with a single-compression function: what
+// the SIMD kernels fall back to for a lone input, where a lane kernel would idle all but one
+// lane for no gain in latency.
+void hash_many_serial(CompressFn compress, const uint8_t* const* inputs, size_t n, size_t blocks,
+                      const uint32_t key[8], uint64_t counter, bool increment_counter, uint8_t flags,
+                      uint8_t flags_start, uint8_t flags_end, uint8_t* out);
+void compress_blocks_serial(CompressFn compress, const uint8_t* const* blocks, const uint32_t* lens, size_t n,
+                            const uint32_t key[8], uint8_t flags, uint8_t* out);
+
 #if defined(__x86_64__)
 CEP_B3_DECLARE_KERNELS(sse41);
 CEP_B3_DECLARE_KERNELS(avx2);
@@ -122,7 +128,7 @@ CEP_B3_DECLARE_KERNELS(neon);
 // the last input to become ready; GCC would otherwise reassociate this into (m + b) + a, one
 // more addition on the critical path.
 template <class V>
-CEP_B3_INLINE V opaque(V x) {
+static CEP_B3_INLINE V opaque(V x) {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
   if constexpr (sizeof(V) == 4) {
     __asm__("" : "+r"(x));
@@ -141,7 +147,7 @@ CEP_B3_INLINE V opaque(V x) {
 
 // The G mixing function, on whole vectors.
 template <class O, class V>
-CEP_B3_INLINE void g(V& a, V& b, V& c, V& d, V mx, V my) {
+static CEP_B3_INLINE void g(V& a, V& b, V& c, V& d, V mx, V my) {
   a = O::add(opaque(O::add(a, mx)), b);
   d = O::ror16(O::xor_(d, a));
   c = O::add(c, d);
@@ -166,7 +172,6 @@ static inline void pad_short_blocks(const uint8_t** ptrs, const uint32_t* lens, 
 
 // Lane layout. Besides the arithmetic, O supplies:
 //   static constexpr size_t kLanes;
-//   static constexpr bool kInterleave;  // issue the four G of a half-round step by step
 //   V set1(uint32_t); V load_lanes(const uint32_t* w);               // w[i] -> lane i
 //   void load_msg(const uint8_t* const* p, size_t offset, V m[16]);  // m[i] = word i of each lane's block
 //   void load_msg_short(const uint8_t** p, const uint32_t* lens, V m[16]);  // same, zero-padding short blocks
@@ -176,60 +181,18 @@ struct Lanes {
   using V = typename O::V;
   static constexpr size_t kLanes = O::kLanes;
 
-  // Four independent G functions (state indices as template arguments), interleaved step by
-  // step: on some cores this schedules better than four G in sequence.
-  template <int A0, int B0, int C0, int D0, int A1, int B1, int C1, int D1, int A2, int B2, int C2, int D2, int A3,
-            int B3, int C3, int D3>
-  static CEP_B3_INLINE void g4(V v[16], V x0, V y0, V x1, V y1, V x2, V y2, V x3, V y3) {
-    if constexpr (!O::kInterleave) {
-      g<O>(v[A0], v[B0], v[C0], v[D0], x0, y0);
-      g<O>(v[A1], v[B1], v[C1], v[D1], x1, y1);
-      g<O>(v[A2], v[B2], v[C2], v[D2], x2, y2);
-      g<O>(v[A3], v[B3], v[C3], v[D3], x3, y3);
-      return;
-    }
-    v[A0] = O::add(O::add(v[A0], x0), v[B0]);
-    v[A1] = O::add(O::add(v[A1], x1), v[B1]);
-    v[A2] = O::add(O::add(v[A2], x2), v[B2]);
-    v[A3] = O::add(O::add(v[A3], x3), v[B3]);
-    v[D0] = O::ror16(O::xor_(v[D0], v[A0]));
-    v[D1] = O::ror16(O::xor_(v[D1], v[A1]));
-    v[D2] = O::ror16(O::xor_(v[D2], v[A2]));
-    v[D3] = O::ror16(O::xor_(v[D3], v[A3]));
-    v[C0] = O::add(v[C0], v[D0]);
-    v[C1] = O::add(v[C1], v[D1]);
-    v[C2] = O::add(v[C2], v[D2]);
-    v[C3] = O::add(v[C3], v[D3]);
-    v[B0] = O::ror12(O::xor_(v[B0], v[C0]));
-    v[B1] = O::ror12(O::xor_(v[B1], v[C1]));
-    v[B2] = O::ror12(O::xor_(v[B2], v[C2]));
-    v[B3] = O::ror12(O::xor_(v[B3], v[C3]));
-    v[A0] = O::add(O::add(v[A0], y0), v[B0]);
-    v[A1] = O::add(O::add(v[A1], y1), v[B1]);
-    v[A2] = O::add(O::add(v[A2], y2), v[B2]);
-    v[A3] = O::add(O::add(v[A3], y3), v[B3]);
-    v[D0] = O::ror8(O::xor_(v[D0], v[A0]));
-    v[D1] = O::ror8(O::xor_(v[D1], v[A1]));
-    v[D2] = O::ror8(O::xor_(v[D2], v[A2]));
-    v[D3] = O::ror8(O::xor_(v[D3], v[A3]));
-    v[C0] = O::add(v[C0], v[D0]);
-    v[C1] = O::add(v[C1], v[D1]);
-    v[C2] = O::add(v[C2], v[D2]);
-    v[C3] = O::add(v[C3], v[D3]);
-    v[B0] = O::ror7(O::xor_(v[B0], v[C0]));
-    v[B1] = O::ror7(O::xor_(v[B1], v[C1]));
-    v[B2] = O::ror7(O::xor_(v[B2], v[C2]));
-    v[B3] = O::ror7(O::xor_(v[B3], v[C3]));
-  }
-
   template <int R>
   static CEP_B3_INLINE void round(V v[16], const V m[16]) {
     constexpr const uint8_t* s = kSchedule.s[R];
     // Columns, then diagonals.
-    g4<0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15>(v, m[s[0]], m[s[1]], m[s[2]], m[s[3]], m[s[4]], m[s[5]],
-                                                            m[s[6]], m[s[7]]);
-    g4<0, 5, 10, 15, 1, 6, 11, 12, 2, 7, 8, 13, 3, 4, 9, 14>(v, m[s[8]], m[s[9]], m[s[10]], m[s[11]], m[s[12]],
-                                                            m[s[13]], m[s[14]], m[s[15]]);
+    g<O>(v[0], v[4], v[8], v[12], m[s[0]], m[s[1]]);
+    g<O>(v[1], v[5], v[9], v[13], m[s[2]], m[s[3]]);
+    g<O>(v[2], v[6], v[10], v[14], m[s[4]], m[s[5]]);
+    g<O>(v[3], v[7], v[11], v[15], m[s[6]], m[s[7]]);
+    g<O>(v[0], v[5], v[10], v[15], m[s[8]], m[s[9]]);
+    g<O>(v[1], v[6], v[11], v[12], m[s[10]], m[s[11]]);
+    g<O>(v[2], v[7], v[8], v[13], m[s[12]], m[s[13]]);
+    g<O>(v[3], v[4], v[9], v[14], m[s[14]], m[s[15]]);
   }
 
   static CEP_B3_INLINE void rounds(V v[16], const V m[16]) {
@@ -244,9 +207,9 @@ struct Lanes {
 
   // One compression per lane; leaves the 8-word chaining values in h.
   static CEP_B3_INLINE void compress(V h[8], const V m[16], V counter_lo, V counter_hi, V block_len, V flags) {
-    V v[16] = {h[0],           h[1],           h[2],           h[3],           h[4],       h[5],
-               h[6],           h[7],           O::set1(kIV[0]), O::set1(kIV[1]), O::set1(kIV[2]), O::set1(kIV[3]),
-               counter_lo,     counter_hi,     block_len,      flags};
+    V v[16] = {h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7],
+               O::set1(kIV[0]), O::set1(kIV[1]), O::set1(kIV[2]), O::set1(kIV[3]),
+               counter_lo, counter_hi, block_len, flags};
     rounds(v, m);
     for (int i = 0; i < 8; ++i) h[i] = O::xor_(v[i], v[i + 8]);
   }
@@ -277,13 +240,12 @@ struct Lanes {
     // The next block's message is loaded and transposed before the current block is
     // compressed: it does not depend on the chaining value, and this way its shuffles overlap
     // with the rounds instead of waiting behind them.
-    V m[16], next[16];
-    O::load_msg(p, 0, next);
+    V m[2][16];  // double buffer, indexed by block parity
+    O::load_msg(p, 0, m[0]);
     for (size_t b = 0; b < blocks; ++b) {
       if (b + 1 == blocks) block_flags |= flags_end;
-      for (int i = 0; i < 16; ++i) m[i] = next[i];
-      if (b + 1 < blocks) O::load_msg(p, (b + 1) * kBlockLen, next);
-      compress(h, m, ctr_lo, ctr_hi, block_len, O::set1(block_flags));
+      if (b + 1 < blocks) O::load_msg(p, (b + 1) * kBlockLen, m[(b + 1) % 2]);
+      compress(h, m[b % 2], ctr_lo, ctr_hi, block_len, O::set1(block_flags));
       block_flags = flags;
     }
     store(h, n, out);

@@ -27,7 +27,6 @@ CEP_B3_INLINE uint32x4_t load_words(const uint8_t* p) { return vreinterpretq_u32
 struct Neon {
   using V = uint32x4_t;
   static constexpr size_t kLanes = 4;
-  static constexpr bool kInterleave = false;
 
   static CEP_B3_INLINE V set1(uint32_t x) { return vdupq_n_u32(x); }
   static CEP_B3_INLINE V load_lanes(const uint32_t* w) { return vld1q_u32(w); }

@@ -30,7 +30,6 @@ CEP_B3_INLINE __m128i loadu(const void* p) { return _mm_loadu_si128(static_cast<
 struct Sse41 {
   using V = __m128i;
   static constexpr size_t kLanes = 4;
-  static constexpr bool kInterleave = false;
 
   static CEP_B3_INLINE V set1(uint32_t x) { return _mm_set1_epi32(static_cast<int>(x)); }
   static CEP_B3_INLINE V load_lanes(const uint32_t* w) { return loadu(w); }
@@ -47,7 +46,8 @@ struct Sse41 {
   static CEP_B3_INLINE V ror7(V x) { return _mm_or_si128(_mm_srli_epi32(x, 7), _mm_slli_epi32(x, 25)); }
   template <int N>
   static CEP_B3_INLINE V rot(V x) {
-    return _mm_shuffle_epi32(x, rot_imm(N));
+    constexpr int imm = rot_imm(N);  // a named constant keeps -O0 builds happy
+    return _mm_shuffle_epi32(x, imm);
   }
 
   static CEP_B3_INLINE void load_msg(const uint8_t* const* p, size_t offset, V m[16]) {
@@ -108,8 +108,9 @@ void hash_many_sse41(const uint8_t* const* inputs, size_t n, size_t blocks, cons
                      bool increment_counter, uint8_t flags, uint8_t flags_start, uint8_t flags_end, uint8_t* out) {
   while (n > 0) {
     const size_t k = std::min<size_t>(n, 4);
-    if (k == 1) {  // a lone input: one scalar compression has lower latency than a 4-lane one
-      hash_many_portable(inputs, 1, blocks, key, counter, increment_counter, flags, flags_start, flags_end, out);
+    if (k == 1) {  // a lone input: a single row-layout compression has the lowest latency
+      hash_many_serial(compress_in_place_sse41, inputs, 1, blocks, key, counter, increment_counter, flags,
+                       flags_start, flags_end, out);
     } else {
       X4::hash_many(inputs, k, blocks, key, counter, increment_counter, flags, flags_start, flags_end, out);
     }
@@ -125,7 +126,7 @@ void compress_blocks_sse41(const uint8_t* const* blocks, const uint32_t* lens, s
   while (n > 0) {
     const size_t k = std::min<size_t>(n, 4);
     if (k == 1) {
-      compress_blocks_portable(blocks, lens, 1, key, flags, out);
+      compress_blocks_serial(compress_in_place_sse41, blocks, lens, 1, key, flags, out);
     } else {
       X4::compress_blocks(blocks, lens, k, key, flags, out);
     }

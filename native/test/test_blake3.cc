@@ -157,7 +157,8 @@ void check_mode(Tally& t, const Bytes& in, const uint8_t* key, uint8_t flags, co
   b3::hasher_update(&h, in.data(), in.size());
   t.expect(finalize(h, 0, n) == expected, name + " hasher");
   t.expect(finalize(h, 0, b3::kOutLen) == head(expected, b3::kOutLen), name + " hasher default length");
-  for (size_t s : seeks) t.expect(finalize(h, s, n - s) == tail(expected, s), name + " hasher seek " + std::to_string(s));
+  for (size_t s : seeks)
+    t.expect(finalize(h, s, n - s) == tail(expected, s), name + " hasher seek " + std::to_string(s));
 
   b3::hasher_reset(&h);
   update_in_pieces(h, in, {1, 63, 64, 65, 7, 1023, 1024, 1025, 2047, 4096, 3});
