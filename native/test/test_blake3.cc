@@ -317,7 +317,7 @@ void check_slices(Tally& t, std::mt19937_64& rng) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const char* path = argc > 1 ? argv[1] : "../shared/vectors/blake3-test-vectors.json";
+  const char* path = argc > 1 ? argv[1] : "test/vectors/blake3-test-vectors.json";
   Vectors vectors;
   if (!read_vectors(path, vectors)) {
     std::printf("cannot read test vectors from %s\n", path);
