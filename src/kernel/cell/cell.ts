@@ -301,6 +301,7 @@ export class Cell {
     }
     store.insert(c, key, prepend);
     store.modified = rt.beat;
+    if (rt.touched !== null) rt.touched.push(c);
     if (hi >>> 27 === 3) {
       const n = (hi & 0x7ffffff) * HALF + lo;
       if (n >= store.autoNext) store.autoNext = n + 1;
@@ -462,6 +463,7 @@ export class Cell {
     const take = (mode & W_TAKE) !== 0;
     const hard = (mode & W_HARD) !== 0;
     const beat = rt.beat;
+    if (rt.touched !== null) rt.touched.push(this);
     let freed = false;
     if (hard && this.hist >= 0) {
       dropHistory(rt, this.hist);
@@ -550,6 +552,7 @@ export class Cell {
     c.flags &= ~PAYLOAD_BITS;
     c.pv = 0;
     c.mod = rt.beat;
+    if (rt.touched !== null) rt.touched.push(c);
     if (replaced && rt.arena.needsCompaction) rt.compact();
     return true;
   }
@@ -640,6 +643,7 @@ export class Cell {
       if ((c.flags & SHADOWED) !== 0) tombstone(rt, c);
     }
     this.up!.modified = beat;
+    if (rt.touched !== null) rt.touched.push(this);
     return true;
   }
 
@@ -657,6 +661,7 @@ export class Cell {
       const live = shadowsOf(rt, c).filter((l) => !inside.has(l) && l.deleted < 0);
       if (live.length > 0) throw shadowed(c.path, live.length);
     }
+    if (rt.touched !== null) rt.touched.push(this.up!.owner);
     for (const c of all) c.finalize(rt);
     this.up!.remove(this);
     this.up!.modified = rt.beat;
@@ -695,6 +700,7 @@ export class Cell {
     this.flags &= ~VEILED;
     this.created = rt.beat;
     this.up!.modified = rt.beat;
+    if (rt.touched !== null) rt.touched.push(this);
     return true;
   }
 
@@ -792,6 +798,7 @@ export class Cell {
     this.mod = rt.beat;
     this.flags &= ~TARGET_DEAD;
     addShadow(rt, target, this);
+    if (rt.touched !== null) rt.touched.push(this);
   }
 
   /** Links currently pointing at this cell. */

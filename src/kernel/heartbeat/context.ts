@@ -1,0 +1,49 @@
+/** What an enzyme's `run(ctx)` sees: the impulse, the beat, the runtime, decisions and emits. */
+import type { Cell } from '../cell/cell.js';
+import type { Runtime } from '../runtime.js';
+
+/** An impulse payload: bytes, text, or nothing. */
+export type ImpulsePayload = Uint8Array | string | undefined;
+
+/** The heartbeat services a context forwards to. */
+export interface ContextHost {
+  decide<T>(kind: string, fn: () => T): T;
+  emit(signal: string, target: string | null, payload?: ImpulsePayload): void;
+}
+
+/** One object per runtime, refilled before each enzyme call; valid only during that call. */
+export class EnzymeContext {
+  /** The impulse's signal path (`sig_cell/op_add`). */
+  signal = '';
+  /** The impulse's target path, or null for a signal-only impulse. */
+  target: string | null = null;
+  payload: ImpulsePayload = undefined;
+  /** The beat running now. */
+  beat = 0;
+  /** Name of the running enzyme. */
+  enzyme = '';
+
+  constructor(
+    readonly rt: Runtime,
+    private readonly host: ContextHost,
+  ) {}
+
+  /**
+   * A nondeterministic input (clock, randomness, an external answer): `fn()` now, recorded
+   * under `/journal/decisions`; a replaying runtime returns the recorded value instead. The
+   * value must be JSON-serializable.
+   */
+  decide<T>(kind: string, fn: () => T): T {
+    return this.host.decide(kind, fn);
+  }
+
+  /** Queue an impulse for the next beat. */
+  emit(signal: string, target: string | null, payload?: ImpulsePayload): void {
+    this.host.emit(signal, target, payload);
+  }
+
+  /** The target cell now, or undefined. */
+  cell(): Cell | undefined {
+    return this.target === null ? undefined : this.rt.find(this.target);
+  }
+}
