@@ -1,6 +1,7 @@
 /** The kernel's public surface: names, namepool, paths, cells, stores, runtime. */
 export { createRuntime, Runtime, ROOT_LAYOUT, type RuntimeOptions } from './runtime.js';
 export { Cell, type CellInit, type NameInput, type TraverseOptions } from './cell/cell.js';
+export { cloneInit } from './cell/clone.js';
 export { type ProxyAdapter, payloadHash } from './cell/payload.js';
 export { VALUE_MAX, VALUE_INLINE_DEFAULT } from './cell/flags.js';
 export { LockToken, type LockKind } from './lock.js';

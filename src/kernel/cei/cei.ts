@@ -61,6 +61,9 @@ function optText(v: unknown, name: string): string | undefined {
 }
 
 export class Cei {
+  /** Facts recorded so far. */
+  count = 0;
+
   constructor(
     private readonly rt: Runtime,
     private readonly mailboxes: Mailboxes,
@@ -127,6 +130,7 @@ export class Cei {
       else if (subjectPath !== undefined) m.add('subject_path', { value: subjectPath });
       m.add('beat', { value: String(rt.beat) });
     });
+    this.count++;
     if (fact.signal === true) this.host.emitControl(`sig_cei/${sev}`, msg.path);
     if ((sev === 'crit' || sev === 'fatal') && fact.dossier !== undefined && this.ops.isOpen(fact.dossier)) this.ops.close(fact.dossier, 'sts:fail');
     if (sev === 'fatal') this.host.shutdown();

@@ -10,6 +10,7 @@ import {
   invalidArgType,
   invalidName,
   invalidState,
+  invalidStore,
   locked,
   nameExists,
   outOfRange,
@@ -79,6 +80,8 @@ export interface CellInit extends StoreOptions {
   indexing?: Indexing;
   /** Insert first instead of last (insertion-ordered stores only). */
   prepend?: boolean;
+  /** Insert at this index among the visible children (array stores with insertion indexing; past the end appends). */
+  position?: number;
   /** Add the child veiled: invisible to lookups and listings until `unveil()`. */
   veiled?: boolean;
   /** Make the child immutable once created. */
@@ -95,6 +98,13 @@ export interface TraverseOptions {
 /** writePayload modes. */
 const W_TAKE = 1;
 const W_HARD = 2;
+
+/** A valid `init.position` for `store`, or an error. */
+function checkPosition(pos: unknown, store: ChildStore): number {
+  if (typeof pos !== 'number' || !Number.isSafeInteger(pos) || pos < 0) throw outOfRange('init.position', 'an integer >= 0', pos);
+  if (store.kind !== 'array' || store.indexing !== 'insertion') throw invalidStore(`init.position needs an array store with insertion indexing (this one is ${store.kind} by ${store.indexing})`);
+  return pos;
+}
 
 /** The runtime a cell belongs to. */
 function rtOf(c: Cell): Runtime {
@@ -283,6 +293,7 @@ export class Cell {
     }
     const c = new Cell(store, dom, hi, lo, rt.beat);
     let prepend = false;
+    let at = -1;
     let key: Key;
     try {
       if (store.unique && store.findName(dom, hi, lo, SEE_ALIVE) !== undefined) {
@@ -292,6 +303,7 @@ export class Cell {
       if (init !== undefined) {
         hash = c.prepare(init, rt);
         prepend = init.prepend === true;
+        if (init.position !== undefined) at = checkPosition(init.position, store);
       }
       key = store.indexing === 'insertion' || store.indexing === 'name' || store.indexing === 'comparator' ? undefined : store.keyFor(c, hash);
       if (init !== undefined) c.commit(init, rt);
@@ -299,7 +311,7 @@ export class Cell {
       c.discard(rt);
       throw e;
     }
-    store.insert(c, key, prepend);
+    store.insert(c, key, prepend, at);
     store.modified = rt.beat;
     if (rt.touched !== null) rt.touched.push(c);
     if (hi >>> 27 === 3) {

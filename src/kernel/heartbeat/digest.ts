@@ -8,6 +8,7 @@
  * cells are the distinct cells the beat touched, sorted by path (UTF-16 code unit order), each
  *   path | created+1 | deleted+1 | modified+1 | children stored | payload
  * payload: 0 none | 1 bytes (value or data) | 2 link target path | 3 proxy (resource not hashed)
+ *   | 4 deleted (the payload is history)
  * A cell removed for good during the beat is left out (its parent's entry shows the removal).
  */
 import { blake3 } from '../../hash/blake3.js';
@@ -35,6 +36,10 @@ const scratch = new Writer();
 function encodeCell(w: Writer, path: string, c: Cell): void {
   w.text(path);
   w.uv(c.created + 1).uv(c.deleted + 1).uv(c.modified + 1).uv(c.store === null ? 0 : c.store.total);
+  if (c.deleted >= 0) {
+    w.u8(4); // deleted: the payload is history
+    return;
+  }
   const k = c.payloadKind;
   if (k === 'value' || k === 'data') w.u8(1).bytes(c.peek()!);
   else if (k === 'link') {

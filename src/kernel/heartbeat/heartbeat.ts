@@ -314,6 +314,7 @@ export class Heartbeat {
         ctx.enzyme = e.name;
         let r: EnzymeResult;
         let note = '';
+        const facts = this.cei.count;
         try {
           r = e.run(ctx);
         } catch (err) {
@@ -324,7 +325,8 @@ export class Heartbeat {
         const code = r === undefined || r === 'ok' ? R_OK : r === 'retry' ? R_RETRY : R_FATAL;
         codec.ran(i, e.name, code);
         if (code === R_RETRY) this.next.push(s, t, p, qos);
-        else if (code === R_FATAL) {
+        else if (code === R_FATAL && this.cei.count === facts) {
+          // a fatal result the enzyme did not explain with a fact of its own
           this.cei.emit({ severity: 'crit', topic: 'enzyme/fatal', note: note || `enzyme ${e.name} returned fatal`, origin: { enzyme: e.name, signal: s, target: t ?? undefined }, subject: t ?? undefined });
         }
       }
