@@ -43,6 +43,13 @@ export function checkRecording(r: unknown): Recording {
     if (b === null || typeof b !== 'object' || !Number.isSafeInteger(b.beat) || b.beat !== x.beats[0].beat + i || b.beat < 1 || typeof b.ts !== 'string' || !/^\d+$/.test(b.ts) || !Array.isArray(b.sig) || b.sig.length !== b.tgt?.length || b.sig.length !== b.pay?.length || b.sig.length !== b.qos?.length) {
       throw invalidArgValue('replay', `beat entry ${i} is malformed`);
     }
+    for (let k = 0; k < b.sig.length; k++) {
+      const p = b.pay[k];
+      const t = b.tgt[k];
+      if (typeof b.sig[k] !== 'string' || (t !== null && typeof t !== 'string') || (p != null && typeof p !== 'string' && !(p instanceof Uint8Array)) || !Number.isInteger(b.qos[k]) || b.qos[k] < 0 || b.qos[k] > 7) {
+        throw invalidArgValue('replay', `impulse ${k} of beat ${b.beat} is malformed`);
+      }
+    }
   }
   for (const d of x.decisions) {
     if (d === null || typeof d !== 'object' || !Number.isInteger(d.beat) || typeof d.kind !== 'string' || typeof d.value !== 'string') throw invalidArgValue('replay', 'a decision entry is malformed');
@@ -91,7 +98,7 @@ export class Replayer {
     if (b.beat !== n) throw replayMismatch(n, `the recording's next beat is ${b.beat}`);
     this.beatAt++;
     this.current = n;
-    for (let i = 0; i < b.sig.length; i++) q.push(b.sig[i], b.tgt[i], b.pay[i], b.qos[i]);
+    for (let i = 0; i < b.sig.length; i++) q.push(b.sig[i], b.tgt[i], b.pay[i] ?? undefined, b.qos[i]); // JSON turns undefined into null
     return BigInt(b.ts);
   }
 
