@@ -177,22 +177,28 @@ export class EnzymeRegistry {
       this.cache = new Map();
       this.cached = 0;
     }
+    this.lastSignal = undefined;
+    this.lastBySig = undefined;
   }
+
+  /** The last signal's cache (impulses come in runs of one signal). */
+  private lastSignal: string | undefined;
+  private lastBySig: Map<string | null, Agenda> | undefined;
 
   /** The agenda for an impulse (cached until registrations or bindings change). */
   agenda(signal: string, target: string | null): Agenda {
-    let bySig = this.cache.get(signal);
+    let bySig = signal === this.lastSignal ? this.lastBySig : this.cache.get(signal);
     if (bySig !== undefined) {
       const a = bySig.get(target);
       if (a !== undefined) return a;
-    } else {
-      if (this.cached >= CACHE_MAX) this.invalidate();
-      this.cache.set(signal, (bySig = new Map()));
     }
-    if (this.cached >= CACHE_MAX) {
-      this.invalidate();
-      this.cache.set(signal, (bySig = new Map()));
+    if (this.cached >= CACHE_MAX) this.invalidate();
+    if (bySig === undefined || this.cached === 0) {
+      bySig = this.cache.get(signal);
+      if (bySig === undefined) this.cache.set(signal, (bySig = new Map()));
     }
+    this.lastSignal = signal;
+    this.lastBySig = bySig;
     const a = this.resolve(signal, target);
     bySig.set(target, a);
     this.cached++;

@@ -1,7 +1,8 @@
 /**
  * The journal encoding of a beat's impulses and agenda (`/rt/beat/<n>/impulses`, `agenda`).
- * Texts repeat a lot (the same signal or target for many impulses), so each section interns
- * its texts: a reference is a varint, 0 followed by the text for a first use, else index + 1.
+ * Texts repeat a lot (the same signal or target for many impulses), so texts are interned in
+ * three tables (signals, targets, enzyme names): a reference is a varint, 0 followed by the
+ * text for a first use, else the text's index in its table + 1.
  *
  * impulses: count, then per impulse
  *   u8 head (bit 0: has target; bits 1-2: payload 0 none, 1 text, 2 bytes; bits 3-5: QoS bits)
@@ -25,13 +26,15 @@ export type AgendaResult = (typeof RESULT_NAMES)[number];
 export class BeatCodec {
   readonly impulses = new Writer();
   readonly agenda = new Writer();
-  private readonly impTexts = new TextTable();
+  private readonly sigTexts = new TextTable();
+  private readonly tgtTexts = new TextTable();
   private readonly agTexts = new TextTable();
 
   begin(count: number): void {
     this.impulses.reset().uv(count);
     this.agenda.reset();
-    this.impTexts.reset();
+    this.sigTexts.reset();
+    this.tgtTexts.reset();
     this.agTexts.reset();
   }
 
@@ -39,8 +42,8 @@ export class BeatCodec {
     const w = this.impulses;
     const pk = p === undefined ? 0 : typeof p === 'string' ? 1 : 2;
     w.u8((t === null ? 0 : 1) | (pk << 1) | ((qos & 7) << 3));
-    this.impTexts.write(w, s);
-    if (t !== null) this.impTexts.write(w, t);
+    this.sigTexts.write(w, s);
+    if (t !== null) this.tgtTexts.write(w, t);
     if (pk === 1) w.text(p as string);
     else if (pk === 2) w.bytes(p as Uint8Array);
   }
@@ -113,13 +116,14 @@ export interface JournalImpulse {
 /** Decode a beat's `impulses` section. */
 export function decodeImpulses(bytes: Uint8Array): JournalImpulse[] {
   const r = new Reader(bytes);
-  const texts: string[] = [];
+  const sigs: string[] = [];
+  const tgts: string[] = [];
   const n = r.uv();
   const out: JournalImpulse[] = [];
   for (let i = 0; i < n; i++) {
     const h = r.u8();
-    const signal = r.ref(texts);
-    const target = (h & 1) !== 0 ? r.ref(texts) : null;
+    const signal = r.ref(sigs);
+    const target = (h & 1) !== 0 ? r.ref(tgts) : null;
     const pk = (h >>> 1) & 3;
     const payload = pk === 1 ? r.text() : pk === 2 ? r.bytes() : undefined;
     out.push({ signal, target, payload, qos: (h >>> 3) & 7 });

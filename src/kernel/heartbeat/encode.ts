@@ -43,12 +43,24 @@ export class Writer {
 
   /** Unsigned varint (LEB128) of a non-negative safe integer; -1 is written as 0 after a +1 shift by callers. */
   uv(v: number): this {
-    this.room(10);
-    while (v >= 0x80) {
-      this.buf[this.len++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
+    if (this.len + 10 > this.buf.length) this.room(10);
+    const b = this.buf;
+    if (v < 0x80) {
+      b[this.len++] = v;
+      return this;
     }
-    this.buf[this.len++] = v;
+    if (v < 0x80000000) {
+      while (v >= 0x80) {
+        b[this.len++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+    } else {
+      while (v >= 0x80) {
+        b[this.len++] = (v % 0x80) | 0x80;
+        v = Math.floor(v / 0x80);
+      }
+    }
+    b[this.len++] = v;
     return this;
   }
 
@@ -84,18 +96,29 @@ export class Writer {
 /** Interns texts within one beat: the first use writes the text, later ones its index. */
 export class TextTable {
   private readonly ids = new Map<string, number>();
+  /** The last text and its id: runs of one text (a signal) skip the map. */
+  private last: string | undefined;
+  private lastId = 0;
 
   reset(): void {
     this.ids.clear();
+    this.last = undefined;
   }
 
   write(w: Writer, s: string): void {
+    if (s === this.last) {
+      w.uv(this.lastId + 1);
+      return;
+    }
     const id = this.ids.get(s);
+    this.last = s;
     if (id !== undefined) {
+      this.lastId = id;
       w.uv(id + 1);
       return;
     }
-    this.ids.set(s, this.ids.size);
+    this.lastId = this.ids.size;
+    this.ids.set(s, this.lastId);
     w.u8(0).text(s);
   }
 }

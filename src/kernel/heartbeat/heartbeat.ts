@@ -170,9 +170,13 @@ export class Heartbeat {
    */
   enqueue(signal: string, target: string | null, payload?: ImpulsePayload, options?: EnqueueOptions): void {
     if (this.isHalted) throw halted('enqueue');
-    checkSignal(signal);
-    if (target !== null) checkTarget(target);
-    checkPayload(payload);
+    if (signal !== this.lastSignal) this.lastSignal = checkSignal(signal);
+    if (target !== null && !this.validTargets.has(target)) {
+      checkTarget(target);
+      if (this.validTargets.size >= 65536) this.validTargets.clear();
+      this.validTargets.add(target);
+    }
+    if (payload !== undefined) checkPayload(payload);
     let qos = QOS_DEFAULT;
     if (options !== undefined) {
       if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
@@ -193,6 +197,11 @@ export class Heartbeat {
     checkPayload(payload);
     this.pushInternal(signal, target, payload, QOS_DEFAULT);
   }
+
+  /** The last signal and target `enqueue` validated (runs of one signal are common). */
+  private lastSignal: string | undefined;
+  /** Targets already validated (bounded; cleared when full). */
+  private readonly validTargets = new Set<string>();
 
   private pushInternal(signal: string, target: string | null, payload: ImpulsePayload, qos: number): void {
     this.next.push(signal, target, payload, qos);

@@ -3,15 +3,23 @@
  * decision cells `/journal/decisions/<n>/<i>` (kind, value). Only the newest `keep` beats stay:
  * older entries are removed for good, so a long-running server's journal does not grow.
  */
-import type { Cell } from '../cell/cell.js';
+import type { Cell, CellInit } from '../cell/cell.js';
+import type { Name } from '../naming/name.js';
 import type { Runtime } from '../runtime.js';
-import { u64le } from './encode.js';
+
+const COMMIT = new TextEncoder().encode('commit');
+/** Small fixed entries: an insertion-ordered list is the cheapest store to build and drop. */
+const LIST: CellInit = { store: 'list', indexing: 'insertion' };
 
 export class BeatJournal {
   private beats: Cell | undefined;
   private decisions: Cell | undefined;
   private readonly ring: Array<Cell | undefined>;
   private readonly decisionRing: Array<{ beat: number; dir: Cell } | undefined>;
+  /** Names parsed once (word names: no namepool references held). */
+  private readonly n: Record<'stage' | 'meta' | 'ts' | 'impulses' | 'agenda' | 'digest', Name>;
+  private readonly tsBytes = new Uint8Array(8);
+  private readonly tsView = new DataView(this.tsBytes.buffer);
 
   constructor(
     private readonly rt: Runtime,
@@ -20,6 +28,7 @@ export class BeatJournal {
   ) {
     this.ring = new Array<Cell | undefined>(keep);
     this.decisionRing = new Array<{ beat: number; dir: Cell } | undefined>(Math.max(keep, 1));
+    this.n = { stage: rt.name('stage'), meta: rt.name('meta'), ts: rt.name('unix_ts_ns'), impulses: rt.name('impulses'), agenda: rt.name('agenda'), digest: rt.name('digest') };
   }
 
   private dir(parent: string, name: string): Cell {
@@ -49,12 +58,14 @@ export class BeatJournal {
     const slot = n % this.keep;
     const old = this.ring[slot];
     if (old !== undefined && !old.isFinalized) old.removeHard();
-    const b = root.add(n);
-    b.add('stage', { value: 'commit' });
-    b.add('meta').add('unix_ts_ns', { value: u64le(ts) });
-    if (impulses !== null) b.add('impulses', { data: impulses, take: true });
-    if (agenda !== null) b.add('agenda', { data: agenda, take: true });
-    b.add('digest', { value: digest });
+    const b = root.add(n, LIST);
+    const names = this.n;
+    b.add(names.stage, { value: COMMIT });
+    this.tsView.setBigUint64(0, ts, true);
+    b.add(names.meta, LIST).add(names.ts, { value: this.tsBytes }); // the VALUE is copied
+    if (impulses !== null) b.add(names.impulses, { data: impulses, take: true });
+    if (agenda !== null) b.add(names.agenda, { data: agenda, take: true });
+    b.add(names.digest, { value: digest });
     this.ring[slot] = b;
   }
 }
