@@ -101,7 +101,7 @@ export class TextTable {
   private lastId = 0;
 
   reset(): void {
-    this.ids.clear();
+    if (this.ids.size > 0) this.ids.clear(); // clear() reallocates the table even when empty
     this.last = undefined;
   }
 

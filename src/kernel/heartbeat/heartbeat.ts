@@ -29,7 +29,7 @@ export interface HeartbeatOptions {
   clock?: () => bigint;
   /** Replay this recording (from `rt.recording()`): outside impulses, timestamps and decisions come from it. */
   replay?: Recording;
-  /** Keep a recording for `rt.recording()` (default true; it grows with every beat). */
+  /** Keep a recording for `rt.recording()` (default false: it grows with every beat and impulse). */
   record?: boolean;
   /** Beats kept under `/rt/beat` and `/journal/decisions` (default 64; 0: no beat journal). */
   journalBeats?: number;
@@ -78,7 +78,9 @@ export class Heartbeat {
   private readonly commitHooks: CommitHook[] = [];
   private readonly digests = new Map<number, Uint8Array>();
   private readonly digestBeats: number;
-  private beatDecisions: Array<{ kind: string; value: string }> = [];
+  /** This beat's decisions and touched cells (reused: hooks see them only during their call). */
+  private readonly beatDecisions: Array<{ kind: string; value: string }> = [];
+  private readonly touched: Cell[] = [];
   private inBeat = false;
   private shutdownPending = false;
   /** Wall-clock time of the current (or last) beat, Unix ns. */
@@ -106,7 +108,7 @@ export class Heartbeat {
     this.replayer = options.replay === undefined ? undefined : new Replayer(checkRecording(options.replay));
     this.digestBeats = db;
     this.clock = options.clock ?? defaultClock;
-    this.recorder = new Recorder(options.record !== false);
+    this.recorder = new Recorder(options.record === true);
     this.onError = options.onError;
     this.journal = new BeatJournal(rt, jb);
     this.ctx = new EnzymeContext(rt, this);
@@ -239,10 +241,11 @@ export class Heartbeat {
     let q = this.next;
     this.next = this.spare;
     this.spare = q;
-    const touched: Cell[] = [];
+    const touched = this.touched;
+    touched.length = 0;
     this.inBeat = true;
     this.registry.deferring = true;
-    this.beatDecisions = [];
+    this.beatDecisions.length = 0;
     rt.touched = touched;
     try {
       // Capture
@@ -374,6 +377,7 @@ export class Heartbeat {
   }
 
   recording(): Recording {
+    if (!this.recorder.on) throw invalidArgValue('recording', 'this runtime keeps no recording: create it with { record: true }');
     return this.recorder.copy();
   }
 

@@ -65,6 +65,10 @@ export class Recorder {
 
   beat(beat: number, ts: bigint, q: ImpulseQueue, from: number): void {
     if (!this.on) return;
+    if (from >= q.n) {
+      this.rec.beats.push({ beat, ts: ts.toString(), sig: [], tgt: [], pay: [], qos: [] });
+      return;
+    }
     this.rec.beats.push({ beat, ts: ts.toString(), sig: q.sig.slice(from, q.n), tgt: q.tgt.slice(from, q.n), pay: q.pay.slice(from, q.n), qos: q.qos.slice(from, q.n) });
   }
 
