@@ -667,10 +667,11 @@ export class Cell {
     const rt = rtOf(this);
     this.assertRemovable(rt);
     const all = this.subtreeForRemoval();
-    const inside = new Set(all);
+    let inside: Set<Cell> | undefined; // built only when some cell is linked to
     for (const c of all) {
       if ((c.flags & SHADOWED) === 0) continue;
-      const live = shadowsOf(rt, c).filter((l) => !inside.has(l) && l.deleted < 0);
+      inside ??= new Set(all);
+      const live = shadowsOf(rt, c).filter((l) => !inside!.has(l) && l.deleted < 0);
       if (live.length > 0) throw shadowed(c.path, live.length);
     }
     if (rt.touched !== null) rt.touched.push(this.up!.owner);

@@ -76,7 +76,9 @@ export class Heartbeat {
   private readonly replayer: Replayer | undefined;
   private readonly captureHooks: CaptureHook[] = [];
   private readonly commitHooks: CommitHook[] = [];
-  private readonly digests = new Map<number, Uint8Array>();
+  /** Digests of the last `digestBeats` beats: a ring indexed by beat. */
+  private readonly digests: Array<Uint8Array | undefined> = [];
+  private readonly digestOf: number[] = [];
   private readonly digestBeats: number;
   /** This beat's decisions and touched cells (reused: hooks see them only during their call). */
   private readonly beatDecisions: Array<{ kind: string; value: string }> = [];
@@ -353,8 +355,9 @@ export class Heartbeat {
     const cells = touched.length < 2 ? touched : [...new Set(touched)];
     const changes: BeatChanges = { beat: n, unixTsNs: this.ts, impulses: this.codec.impulses.view(), agenda: this.codec.agenda.view(), decisions: this.beatDecisions, cells };
     const digest = beatDigest(changes);
-    this.digests.set(n, digest);
-    if (this.digests.size > this.digestBeats) this.digests.delete(n - this.digestBeats);
+    const slot = n % this.digestBeats;
+    this.digests[slot] = digest;
+    this.digestOf[slot] = n;
     for (const h of this.commitHooks) h(n, changes);
     this.journal.beat(n, this.ts, q.n > 0 ? this.codec.impulses.take() : null, this.codec.agenda.view().length > 0 ? this.codec.agenda.take() : null, digest);
     this.replayer?.checkBeatDone(n);
@@ -373,7 +376,9 @@ export class Heartbeat {
 
   /** The 32-byte digest of `beat` (a copy), or undefined when not run or no longer kept. */
   digest(beat: number): Uint8Array | undefined {
-    return this.digests.get(beat)?.slice();
+    if (!Number.isSafeInteger(beat) || beat < 0) return undefined;
+    const slot = beat % this.digestBeats;
+    return this.digestOf[slot] === beat ? this.digests[slot]!.slice() : undefined;
   }
 
   recording(): Recording {
