@@ -52,6 +52,9 @@ function checkPayload(p: unknown): void {
   if (p !== undefined && typeof p !== 'string' && !(p instanceof Uint8Array)) throw invalidArgType('payload', 'a Uint8Array, a string or undefined', p);
 }
 
+/** Default retention of diagnostics (facts would otherwise pile up under hostile input). */
+export const DIAG_TTL_BEATS = 4096;
+
 function defaultClock(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
 }
@@ -125,7 +128,7 @@ export class Heartbeat {
 
   /** The boot evidence: the diagnostics mailbox and the `op/boot` dossier. */
   boot(): void {
-    this.mailboxes.open(DIAG_MAILBOX);
+    this.mailboxes.open(DIAG_MAILBOX, { ttlBeats: DIAG_TTL_BEATS });
     const oid = this.ops.start('op/boot', { target: '/' });
     this.ops.state(oid, 'ist:kernel');
     this.ops.state(oid, 'ist:store');
