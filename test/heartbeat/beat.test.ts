@@ -69,6 +69,9 @@ describe('beats: Capture → Compute → Commit', () => {
     expect(() => rt.enqueue('a//b', '/data')).toThrow(code('ERR_INVALID_ARG_VALUE'));
     expect(() => rt.enqueue(5 as never, '/data')).toThrow(code('ERR_INVALID_ARG_TYPE'));
     expect(() => rt.enqueue('a', 'data')).toThrow(code('ERR_INVALID_ARG_VALUE'));
+    rt.enqueue('b', '/data');
+    expect(() => rt.enqueue('/data', 'b')).toThrow(code('ERR_INVALID_ARG_VALUE')); // validated texts are not mixed up
+    rt.step();
     expect(() => rt.enqueue('a', '/data', {} as never)).toThrow(code('ERR_INVALID_ARG_TYPE'));
     expect(() => rt.run({ beats: -1 })).toThrow(code('ERR_OUT_OF_RANGE'));
     expect(() => rt.registerEnzyme({ name: 'x', signal: 'a', run: 5 } as never)).toThrow(code('ERR_INVALID_ARG_TYPE'));

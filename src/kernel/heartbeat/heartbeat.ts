@@ -55,6 +55,11 @@ function checkPayload(p: unknown): void {
 /** Default retention of diagnostics (facts would otherwise pile up under hostile input). */
 export const DIAG_TTL_BEATS = 4096;
 
+function remember(set: Set<string>, text: string): void {
+  if (set.size >= 65536) set.clear();
+  set.add(text);
+}
+
 function defaultClock(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
 }
@@ -177,12 +182,8 @@ export class Heartbeat {
    */
   enqueue(signal: string, target: string | null, payload?: ImpulsePayload, options?: EnqueueOptions): void {
     if (this.isHalted) throw halted('enqueue');
-    if (signal !== this.lastSignal) this.lastSignal = checkSignal(signal);
-    if (target !== null && !this.validTargets.has(target)) {
-      checkTarget(target);
-      if (this.validTargets.size >= 65536) this.validTargets.clear();
-      this.validTargets.add(target);
-    }
+    if (!this.validSignals.has(signal)) remember(this.validSignals, checkSignal(signal));
+    if (target !== null && !this.validTargets.has(target)) remember(this.validTargets, checkTarget(target));
     if (payload !== undefined) checkPayload(payload);
     let qos = QOS_DEFAULT;
     if (options !== undefined) {
@@ -205,9 +206,8 @@ export class Heartbeat {
     this.pushInternal(signal, target, payload, QOS_DEFAULT);
   }
 
-  /** The last signal and target `enqueue` validated (runs of one signal are common). */
-  private lastSignal: string | undefined;
-  /** Targets already validated (bounded; cleared when full). */
+  /** Signals and targets already validated (bounded: cleared when full). */
+  private readonly validSignals = new Set<string>();
   private readonly validTargets = new Set<string>();
 
   private pushInternal(signal: string, target: string | null, payload: ImpulsePayload, qos: number): void {

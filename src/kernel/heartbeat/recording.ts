@@ -40,7 +40,7 @@ export function checkRecording(r: unknown): Recording {
   }
   for (let i = 0; i < x.beats.length; i++) {
     const b = x.beats[i];
-    if (b === null || typeof b !== 'object' || !Number.isSafeInteger(b.beat) || b.beat !== x.beats[0].beat + i || b.beat < 1 || typeof b.ts !== 'string' || !/^\d+$/.test(b.ts) || !Array.isArray(b.sig) || b.sig.length !== b.tgt?.length || b.sig.length !== b.pay?.length || b.sig.length !== b.qos?.length) {
+    if (b === null || typeof b !== 'object' || !Number.isSafeInteger(b.beat) || b.beat < 1 || (i > 0 && b.beat <= x.beats[i - 1].beat) || typeof b.ts !== 'string' || !/^\d+$/.test(b.ts) || !Array.isArray(b.sig) || b.sig.length !== b.tgt?.length || b.sig.length !== b.pay?.length || b.sig.length !== b.qos?.length) {
       throw invalidArgValue('replay', `beat entry ${i} is malformed`);
     }
     for (let k = 0; k < b.sig.length; k++) {
