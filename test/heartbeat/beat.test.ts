@@ -118,6 +118,26 @@ describe('beats: Capture → Compute → Commit', () => {
     expect(rt.halted).toBe(false);
   });
 
+  it('retry re-queues the impulse once; finished non-idempotent enzymes and fatal ones do not run again', () => {
+    const rt = runtime();
+    const log: string[] = [];
+    let tries = 0;
+    rt.registerEnzyme({ name: 'once', signal: 's', run: (ctx) => void log.push(`once@${ctx.beat}`) });
+    rt.registerEnzyme({ name: 'again', signal: 's', idempotent: true, run: (ctx) => void log.push(`again@${ctx.beat}`) });
+    rt.registerEnzyme({ name: 'flaky', signal: 's', run: (ctx) => (log.push(`flaky@${ctx.beat}`), ++tries < 3 ? 'retry' : 'ok') });
+    rt.registerEnzyme({ name: 'flaky2', signal: 's', run: (ctx) => (log.push(`flaky2@${ctx.beat}`), tries < 2 ? 'retry' : 'ok') });
+    rt.registerEnzyme({ name: 'broken', signal: 's', run: (ctx) => (log.push(`broken@${ctx.beat}`), 'fatal') });
+    for (const n of ['once', 'again', 'flaky', 'flaky2', 'broken']) rt.bind('/data', n);
+    rt.enqueue('s', '/data');
+    expect(rt.run()).toBe(3);
+    expect(log).toEqual([
+      'once@1', 'again@1', 'flaky@1', 'flaky2@1', 'broken@1',
+      'again@2', 'flaky@2', 'flaky2@2',
+      'again@3', 'flaky@3',
+    ]);
+    expect(facts(rt)).toEqual(['enzyme/fatal|sev:crit|enzyme broken returned fatal']);
+  });
+
   it('keeps several runtimes isolated in one process', () => {
     const a = runtime();
     const b = runtime();

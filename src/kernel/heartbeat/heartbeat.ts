@@ -293,7 +293,7 @@ export class Heartbeat {
     const backlog = new ImpulseQueue();
     for (let i = 0; i < q.n; i++) if (isPrrSignal(q.sig[i])) this.prr.apply(q.sig[i], q.pay[i], backlog);
     if (backlog.n === 0) return q;
-    for (let i = 0; i < q.n; i++) backlog.push(q.sig[i], q.tgt[i], q.pay[i], q.qos[i]);
+    for (let i = 0; i < q.n; i++) backlog.push(q.sig[i], q.tgt[i], q.pay[i], q.qos[i], q.skip[i]);
     q.clear();
     return backlog;
   }
@@ -326,8 +326,12 @@ export class Heartbeat {
       ctx.signal = s;
       ctx.target = t;
       ctx.payload = p;
+      const skip = q.skip[i];
+      let retry = false;
+      let finished: string[] | undefined;
       for (let k = 0; k < list.length; k++) {
         const e = list[k];
+        if (skip !== undefined && skip.has(e.name)) continue;
         ctx.enzyme = e.name;
         let r: EnzymeResult;
         let note = '';
@@ -341,11 +345,18 @@ export class Heartbeat {
         }
         const code = r === undefined || r === 'ok' ? R_OK : r === 'retry' ? R_RETRY : R_FATAL;
         codec.ran(i, e.name, code);
-        if (code === R_RETRY) this.next.push(s, t, p, qos);
-        else if (code === R_FATAL && this.cei.count === facts) {
+        if (code === R_RETRY) retry = true;
+        else if (code === R_FATAL || !e.idempotent) (finished ??= []).push(e.name);
+        if (code === R_FATAL && this.cei.count === facts) {
           // a fatal result the enzyme did not explain with a fact of its own
           this.cei.emit({ severity: 'crit', topic: 'enzyme/fatal', note: note || `enzyme ${e.name} returned fatal`, origin: { enzyme: e.name, signal: s, target: t ?? undefined }, subject: t ?? undefined });
         }
+      }
+      if (retry) {
+        // once per impulse, whatever number of enzymes asked; what finished does not run twice
+        let again = skip;
+        if (finished !== undefined) again = new Set(skip === undefined ? finished : [...skip, ...finished]);
+        this.next.push(s, t, p, qos, again);
       }
     }
   }

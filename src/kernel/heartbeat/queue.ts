@@ -24,14 +24,17 @@ export class ImpulseQueue {
   tgt: Array<string | null> = [];
   pay: ImpulsePayload[] = [];
   qos: number[] = [];
+  /** A retried impulse: enzymes not to run again (they finished, and are not idempotent). */
+  skip: Array<ReadonlySet<string> | undefined> = [];
   n = 0;
 
-  push(s: string, t: string | null, p: ImpulsePayload, q: number): void {
+  push(s: string, t: string | null, p: ImpulsePayload, q: number, skip?: ReadonlySet<string>): void {
     const i = this.n++;
     this.sig[i] = s;
     this.tgt[i] = t;
     this.pay[i] = p;
     this.qos[i] = q;
+    this.skip[i] = skip;
   }
 
   /** Empty it, letting go of payloads (and of big columns, so one burst does not pin memory). */
@@ -41,7 +44,11 @@ export class ImpulseQueue {
       this.tgt = [];
       this.pay = [];
       this.qos = [];
-    } else this.pay.fill(undefined, 0, this.n);
+      this.skip = [];
+    } else {
+      this.pay.fill(undefined, 0, this.n);
+      this.skip.fill(undefined, 0, this.n);
+    }
     this.n = 0;
   }
 }
