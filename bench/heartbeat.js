@@ -1,8 +1,9 @@
 // Heartbeat benchmark: empty beats per second, and impulses per second end to end (enqueue +
 // capture + dispatch + commit: digest and journal) with 10k impulses per beat, for one enzyme
 // and for 100 enzymes with 1k bindings. Each case runs in its own fresh process: our native
-// path, our TS fallback (CEP_NATIVE=0; only the beat digest's BLAKE3 differs), and an
-// EventEmitter making the same calls (one emit per impulse to the same handlers).
+// path, our TS fallback (CEP_NATIVE=0; only the beat digest's BLAKE3 differs), both with the
+// default recording on, our native path with `record: false` (a server that never replays),
+// and an EventEmitter making the same calls (one emit per impulse to the same handlers).
 //
 //   node bench/heartbeat.js [--quick] [--json]
 //
@@ -38,9 +39,9 @@ function measure(beat, ms) {
   return rates[2];
 }
 
-async function cepCase(kind) {
+async function cepCase(kind, record) {
   const { createRuntime } = await import('../dist/index.js');
-  const rt = createRuntime();
+  const rt = createRuntime({ record });
   const targets = Array.from({ length: TARGETS }, (_, i) => (kind === 'many' ? `/data/t/${i + 1}` : `/data/q/${i + 1}`));
   let signals;
   if (kind === 'one') {
@@ -83,7 +84,7 @@ function emitterCase(kind) {
 const caseArg = args.find((a) => a.startsWith('--case='));
 if (caseArg) {
   const [kind, impl] = caseArg.slice(7).split(':');
-  const r = impl === 'eventemitter' ? emitterCase(kind) : await cepCase(kind);
+  const r = impl === 'eventemitter' ? emitterCase(kind) : await cepCase(kind, impl !== 'native-norecord');
   console.log(JSON.stringify({ ok: true, ...r, sink: sink & 1 }));
   process.exit(0);
 }
@@ -91,9 +92,9 @@ if (caseArg) {
 // ---- the parent: every case in a fresh process, one table per group ------------------------
 
 const GROUPS = [
-  ['empty', 'empty beats', ['native', 'fallback']],
-  ['one', `impulses end to end, ${PER_BEAT / 1000}k per beat, one enzyme`, ['native', 'fallback', 'eventemitter']],
-  ['many', `impulses end to end, ${PER_BEAT / 1000}k per beat, 100 enzymes, 1k bindings`, ['native', 'fallback', 'eventemitter']],
+  ['empty', 'empty beats', ['native', 'fallback', 'native-norecord']],
+  ['one', `impulses end to end, ${PER_BEAT / 1000}k per beat, one enzyme`, ['native', 'fallback', 'native-norecord', 'eventemitter']],
+  ['many', `impulses end to end, ${PER_BEAT / 1000}k per beat, 100 enzymes, 1k bindings`, ['native', 'fallback', 'native-norecord', 'eventemitter']],
 ];
 const info = machine();
 const results = [];

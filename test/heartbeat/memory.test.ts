@@ -11,7 +11,7 @@ function cells(rt: Runtime): number {
 
 describe('a long-running runtime stays bounded', () => {
   it('journal, decisions, digests, mailboxes and facts are retained by window, not forever', () => {
-    const rt = runtime({ journalBeats: 32, digestBeats: 64, mailboxTtl: { ttlBeats: 20 } });
+    const rt = runtime({ journalBeats: 32, digestBeats: 64, mailboxTtl: { ttlBeats: 20 }, record: false });
     rt.mailboxes.open('/data/mailbox/diag', { ttlBeats: 50 });
     registerCellOperations(rt);
     rt.registerEnzyme({

@@ -18,7 +18,7 @@ function prng(seed: number): () => number {
 
 /** The application: enzymes that read nondeterministic inputs only through ctx.decide. */
 function app(options: RuntimeOptions): Runtime {
-  const rt = createRuntime({ record: true, ...options });
+  const rt = createRuntime(options); // recording is on by default
   registerCellOperations(rt);
   const unseeded = () => Math.random(); // nondeterministic on purpose: replay must not call it
   rt.registerEnzyme({
@@ -148,7 +148,7 @@ describe('record and replay', () => {
     const busy = app({ replay: rec });
     expect(() => busy.enqueue('bank/credit', '/data/bank/a1')).toThrow(code('ERR_REPLAY_MISMATCH'));
     expect(() => createRuntime({ replay: { version: 2 } as never })).toThrow(code('ERR_INVALID_ARG_VALUE'));
-    expect(() => createRuntime().recording()).toThrow(code('ERR_INVALID_ARG_VALUE')); // recording is opt-in
+    expect(() => createRuntime({ record: false }).recording()).toThrow(code('ERR_INVALID_ARG_VALUE'));
   });
 
   it('records decisions under /journal/decisions/<beat>/<i>', () => {

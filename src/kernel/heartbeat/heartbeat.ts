@@ -29,7 +29,7 @@ export interface HeartbeatOptions {
   clock?: () => bigint;
   /** Replay this recording (from `rt.recording()`): outside impulses, timestamps and decisions come from it. */
   replay?: Recording;
-  /** Keep a recording for `rt.recording()` (default false: it grows with every beat and impulse). */
+  /** Keep a recording for `rt.recording()` (default true; it grows with every beat and outside impulse: long-running servers that do not replay pass false). */
   record?: boolean;
   /** Beats kept under `/rt/beat` and `/journal/decisions` (default 64; 0: no beat journal). */
   journalBeats?: number;
@@ -118,7 +118,7 @@ export class Heartbeat {
     this.replayer = options.replay === undefined ? undefined : new Replayer(checkRecording(options.replay));
     this.digestBeats = db;
     this.clock = options.clock ?? defaultClock;
-    this.recorder = new Recorder(options.record === true);
+    this.recorder = new Recorder(options.record !== false);
     this.onError = options.onError;
     this.journal = new BeatJournal(rt, jb);
     this.ctx = new EnzymeContext(rt, this);
@@ -396,7 +396,7 @@ export class Heartbeat {
   }
 
   recording(): Recording {
-    if (!this.recorder.on) throw invalidArgValue('recording', 'this runtime keeps no recording: create it with { record: true }');
+    if (!this.recorder.on) throw invalidArgValue('recording', 'this runtime keeps no recording (it was created with { record: false })');
     return this.recorder.copy();
   }
 
