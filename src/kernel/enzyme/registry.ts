@@ -172,7 +172,11 @@ export class EnzymeRegistry {
     }
   }
 
+  /** Bumped whenever activation changes: agendas cached elsewhere are stale. */
+  generation = 0;
+
   private invalidate(): void {
+    this.generation++;
     if (this.cached > 0) {
       this.cache = new Map();
       this.cached = 0;

@@ -14,6 +14,7 @@
 import { invalidArgValue } from '../../errors.js';
 import type { ImpulsePayload } from './context.js';
 import { TextTable, Writer } from './encode.js';
+import type { TargetInfo } from './targets.js';
 
 export const R_OK = 0;
 export const R_RETRY = 1;
@@ -30,7 +31,11 @@ export class BeatCodec {
   private readonly tgtTexts = new TextTable();
   private readonly agTexts = new TextTable();
 
+  /** Counts beats: target ids cached in a TargetInfo are valid for one epoch. */
+  private epoch = 0;
+
   begin(count: number): void {
+    this.epoch++;
     this.impulses.reset().uv(count);
     this.agenda.reset();
     this.sigTexts.reset();
@@ -38,12 +43,20 @@ export class BeatCodec {
     this.agTexts.reset();
   }
 
-  impulse(s: string, t: string | null, p: ImpulsePayload, qos: number): void {
+  /** Encode one impulse; `info` (the target's cache entry) saves the target table's lookup. */
+  impulse(s: string, t: string | null, p: ImpulsePayload, qos: number, info?: TargetInfo): void {
     const w = this.impulses;
     const pk = p === undefined ? 0 : typeof p === 'string' ? 1 : 2;
     w.u8((t === null ? 0 : 1) | (pk << 1) | ((qos & 7) << 3));
     this.sigTexts.write(w, s);
-    if (t !== null) this.tgtTexts.write(w, t);
+    if (t !== null) {
+      if (info === undefined) this.tgtTexts.write(w, t);
+      else if (info.epoch === this.epoch) w.uv(info.id + 1);
+      else {
+        info.id = this.tgtTexts.write(w, t);
+        info.epoch = this.epoch;
+      }
+    }
     if (pk === 1) w.text(p as string);
     else if (pk === 2) w.bytes(p as Uint8Array);
   }

@@ -105,21 +105,23 @@ export class TextTable {
     this.last = undefined;
   }
 
-  write(w: Writer, s: string): void {
+  /** Write a reference to `s` (or `s` itself on first use); returns its id. */
+  write(w: Writer, s: string): number {
     if (s === this.last) {
       w.uv(this.lastId + 1);
-      return;
+      return this.lastId;
     }
     const id = this.ids.get(s);
     this.last = s;
     if (id !== undefined) {
       this.lastId = id;
       w.uv(id + 1);
-      return;
+      return id;
     }
     this.lastId = this.ids.size;
     this.ids.set(s, this.lastId);
     w.u8(0).text(s);
+    return this.lastId;
   }
 }
 

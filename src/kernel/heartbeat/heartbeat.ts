@@ -23,6 +23,7 @@ import { BeatJournal } from './journal.js';
 import { isPrrSignal, Prr, SIG_PAUSE, SIG_RESUME, SIG_ROLLBACK } from './prr.js';
 import { ImpulseQueue, QOS_CONTROL, QOS_DEFAULT, qosBits, type ImpulseQos } from './queue.js';
 import { checkRecording, Recorder, Replayer, type Recording } from './recording.js';
+import { TargetTable, type TargetInfo } from './targets.js';
 
 export interface HeartbeatOptions {
   /** Wall-clock source in Unix nanoseconds: read once per beat, and recorded. */
@@ -183,7 +184,7 @@ export class Heartbeat {
   enqueue(signal: string, target: string | null, payload?: ImpulsePayload, options?: EnqueueOptions): void {
     if (this.isHalted) throw halted('enqueue');
     if (!this.validSignals.has(signal)) remember(this.validSignals, checkSignal(signal));
-    if (target !== null && !this.validTargets.has(target)) remember(this.validTargets, checkTarget(target));
+    const info = target === null ? undefined : this.targets.get(target);
     if (payload !== undefined) checkPayload(payload);
     let qos = QOS_DEFAULT;
     if (options !== undefined) {
@@ -194,8 +195,8 @@ export class Heartbeat {
       }
     }
     if (this.replayer?.active === true && !this.inBeat) throw replayMismatch(this.rt.beat, 'impulses cannot be queued from outside while a recording is replayed');
-    if (this.capturing !== null) this.capturing.push(signal, target, payload, qos);
-    else this.pushInternal(signal, target, payload, qos);
+    if (this.capturing !== null) this.capturing.push(signal, target, payload, qos, undefined, info);
+    else this.pushInternal(signal, target, payload, qos, info);
   }
 
   /** Queue an impulse for the next beat from inside (enzymes): regenerated on replay, not recorded. */
@@ -208,10 +209,10 @@ export class Heartbeat {
 
   /** Signals and targets already validated (bounded: cleared when full). */
   private readonly validSignals = new Set<string>();
-  private readonly validTargets = new Set<string>();
+  private readonly targets = new TargetTable();
 
-  private pushInternal(signal: string, target: string | null, payload: ImpulsePayload, qos: number): void {
-    this.next.push(signal, target, payload, qos);
+  private pushInternal(signal: string, target: string | null, payload: ImpulsePayload, qos: number, info?: TargetInfo): void {
+    this.next.push(signal, target, payload, qos, undefined, info);
     if (this.running && this.soon === undefined && !this.inBeat) this.soon = setImmediate(this.tick);
   }
 
@@ -293,7 +294,7 @@ export class Heartbeat {
     const backlog = new ImpulseQueue();
     for (let i = 0; i < q.n; i++) if (isPrrSignal(q.sig[i])) this.prr.apply(q.sig[i], q.pay[i], backlog);
     if (backlog.n === 0) return q;
-    for (let i = 0; i < q.n; i++) backlog.push(q.sig[i], q.tgt[i], q.pay[i], q.qos[i], q.skip[i]);
+    for (let i = 0; i < q.n; i++) backlog.push(q.sig[i], q.tgt[i], q.pay[i], q.qos[i], q.skip[i], q.info[i]);
     q.clear();
     return backlog;
   }
@@ -305,18 +306,27 @@ export class Heartbeat {
     ctx.beat = n;
     const reg = this.registry;
     const prr = this.prr;
+    const targets = this.targets;
     let cycles: Set<Agenda> | undefined;
     for (let i = 0; i < q.n; i++) {
       const s = q.sig[i];
       const t = q.tgt[i];
       const p = q.pay[i];
       const qos = q.qos[i];
-      codec.impulse(s, t, p, qos);
+      const info = t === null ? undefined : (q.info[i] ?? targets.get(t));
+      codec.impulse(s, t, p, qos, info);
       if (prr.paused && !prr.isControl(s, qos)) {
         codec.ran(i, '', prr.park(s, t, p, qos) ? R_PARKED : R_DROPPED);
         continue;
       }
-      const agenda = reg.agenda(s, t);
+      let agenda: Agenda;
+      if (info === undefined) agenda = reg.agenda(s, t);
+      else if (info.agSignal === s && info.agGen === reg.generation) agenda = info.agenda!;
+      else {
+        agenda = info.agenda = reg.agenda(s, t);
+        info.agSignal = s;
+        info.agGen = reg.generation;
+      }
       const list = agenda.enzymes;
       if (list.length === 0) continue;
       if (agenda.cycle !== null && !(cycles ??= new Set()).has(agenda)) {
@@ -356,7 +366,7 @@ export class Heartbeat {
         // once per impulse, whatever number of enzymes asked; what finished does not run twice
         let again = skip;
         if (finished !== undefined) again = new Set(skip === undefined ? finished : [...skip, ...finished]);
-        this.next.push(s, t, p, qos, again);
+        this.next.push(s, t, p, qos, again, info);
       }
     }
   }

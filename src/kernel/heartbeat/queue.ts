@@ -1,5 +1,6 @@
 /** Impulses of one beat in columns (no object per impulse). */
 import type { ImpulsePayload } from './context.js';
+import type { TargetInfo } from './targets.js';
 
 /** QoS bits of an impulse. */
 export const QOS_RETAIN_ON_PAUSE = 1;
@@ -26,15 +27,18 @@ export class ImpulseQueue {
   qos: number[] = [];
   /** A retried impulse: enzymes not to run again (they finished, and are not idempotent). */
   skip: Array<ReadonlySet<string> | undefined> = [];
+  /** The target's cache entry when the pusher had it (else looked up at dispatch). */
+  info: Array<TargetInfo | undefined> = [];
   n = 0;
 
-  push(s: string, t: string | null, p: ImpulsePayload, q: number, skip?: ReadonlySet<string>): void {
+  push(s: string, t: string | null, p: ImpulsePayload, q: number, skip?: ReadonlySet<string>, info?: TargetInfo): void {
     const i = this.n++;
     this.sig[i] = s;
     this.tgt[i] = t;
     this.pay[i] = p;
     this.qos[i] = q;
     this.skip[i] = skip;
+    this.info[i] = info;
   }
 
   /** Empty it, letting go of payloads (and of big columns, so one burst does not pin memory). */
@@ -45,9 +49,11 @@ export class ImpulseQueue {
       this.pay = [];
       this.qos = [];
       this.skip = [];
+      this.info = [];
     } else {
       this.pay.fill(undefined, 0, this.n);
       this.skip.fill(undefined, 0, this.n);
+      this.info.fill(undefined, 0, this.n);
     }
     this.n = 0;
   }
