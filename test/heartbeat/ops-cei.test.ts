@@ -153,10 +153,15 @@ describe('pause / rollback / resume', () => {
     rt.enqueue('ctl/ping', '/data', undefined, { qos: { control: true } });
     rt.step(); // 2: paused at capture; jobs parked (one dropped); the control impulse runs
     expect(rt.paused).toBe(true);
-    expect(rt.find('/sys/state/paused')!.text).toBe('1');
+    expect(rt.find('/sys/state/paused')!.text).toBe('true');
     expect(ran).toEqual(['1:before', '2:ctl']);
     expect(rt.mailboxes.messages(PARKED_MAILBOX).map((m) => m.child('payload')!.text)).toEqual(['p1', 'p2']);
     expect(decodeAgenda(rt.find('/rt/beat/2/agenda')!.value!).map((a) => a.result)).toEqual(['parked', 'parked', 'dropped', 'ok']);
+    // /data is locked while paused: nothing outside the heartbeat changes it; facts still flow
+    expect(() => rt.find('/data')!.add('x')).toThrow(code('ERR_LOCKED'));
+    expect(() => rt.find('/data/mailbox')!.add('x')).toThrow(code('ERR_LOCKED'));
+    rt.cei({ severity: 'debug', topic: 'while/paused' });
+    expect(facts(rt)).toEqual(['while/paused|sev:debug|']);
     rt.enqueue('job/d', '/data', 'p3');
     rt.rollback(1);
     rt.step(); // 3: rollback drops p2 and publishes view_hzn = 1; p3 parks
@@ -165,14 +170,34 @@ describe('pause / rollback / resume', () => {
     expect(rt.mailboxes.messages(PARKED_MAILBOX).map((m) => m.child('payload')!.text)).toEqual(['p1', 'p3']);
     rt.enqueue('job/e', '/data', 'now');
     rt.resume();
-    rt.step(); // 4: backlog first in id order, then the beat's own impulses
-    expect(ran.slice(2)).toEqual(['4:p1', '4:p3', '4:now']);
+    rt.step(); // 4: gating ends at capture: 'now' runs; the backlog is queued for beat 5 in id order
+    expect(ran.slice(2)).toEqual(['4:now']);
     expect(rt.paused).toBe(false);
     expect(rt.viewHorizon).toBeUndefined();
     expect(rt.find('/sys/state/paused')).toBeUndefined();
     expect(rt.mailboxes.messages(PARKED_MAILBOX)).toEqual([]);
+    rt.find('/data')!.add('x'); // unlocked
+    rt.step();
+    expect(ran.slice(3)).toEqual(['5:p1', '5:p3']);
     const verbs = rt.find('/rt/ops')!.children().map((d) => rt.ops.info(Number(d.name))).filter((d) => d.verb !== 'op/boot');
-    expect(verbs.map((d) => `${d.verb}:${d.status}`)).toEqual(['op/pause:sts:ok', 'op/rollback:sts:ok', 'op/resume:sts:ok']);
+    expect(verbs.map((d) => `${d.verb}:${d.status}:${d.history.map((h) => h.value).join(',')}`)).toEqual([
+      'op/pause:sts:ok:ist:plan,ist:quiesce,ist:paused,sts:ok',
+      'op/rollback:sts:ok:ist:plan,ist:cutover,ist:ok,sts:ok',
+      'op/resume:sts:ok:ist:plan,ist:run,ist:ok,sts:ok',
+    ]);
+  });
+
+  it('pause fails cleanly when /data is already locked', () => {
+    const rt = runtime();
+    const t = rt.find('/data')!.lockData();
+    rt.pause();
+    rt.step();
+    expect(rt.paused).toBe(false);
+    const d = rt.find('/rt/ops')!.children().map((x) => rt.ops.info(Number(x.name))).find((x) => x.verb === 'op/pause')!;
+    expect(d.status).toBe('sts:fail');
+    rt.find('/data')!.unlockData(t);
+    expect(facts(rt)[0]).toMatch(/^control\/prr\|sev:usage\|pause: cannot lock \/data/);
+    rt.find('/data')!.add('fine'); // no lock left behind
   });
 
   it('misuse closes the control dossier with sts:fail and records control/prr', () => {

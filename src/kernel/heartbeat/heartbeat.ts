@@ -244,7 +244,7 @@ export class Heartbeat {
     if (rt.beat === 0) rt.advance(); // beat 0 is boot (layout, op/boot); the heartbeat runs from beat 1
     const n = rt.beat;
     this.registry.activatePending();
-    let q = this.next;
+    const q = this.next;
     this.next = this.spare;
     this.spare = q;
     const touched = this.touched;
@@ -269,11 +269,12 @@ export class Heartbeat {
         }
       }
       this.recorder.beat(n, this.ts, q, this.externalStart);
-      q = this.applyControls(q);
-      // Compute
-      this.compute(q, n);
-      // Commit
-      this.commit(q, n, touched);
+      this.applyControls(q);
+      // Compute and Commit, under the pause locks while paused
+      this.prr.grant(() => {
+        this.compute(q, n);
+        this.commit(q, n, touched);
+      });
     } finally {
       rt.touched = null;
       this.inBeat = false;
@@ -286,17 +287,9 @@ export class Heartbeat {
     return n;
   }
 
-  /** Apply pause/rollback/resume impulses in queue order; a resume puts the backlog first. */
-  private applyControls(q: ImpulseQueue): ImpulseQueue {
-    let any = false;
-    for (let i = 0; i < q.n && !any; i++) any = isPrrSignal(q.sig[i]);
-    if (!any) return q;
-    const backlog = new ImpulseQueue();
-    for (let i = 0; i < q.n; i++) if (isPrrSignal(q.sig[i])) this.prr.apply(q.sig[i], q.pay[i], backlog);
-    if (backlog.n === 0) return q;
-    for (let i = 0; i < q.n; i++) backlog.push(q.sig[i], q.tgt[i], q.pay[i], q.qos[i], q.skip[i], q.info[i]);
-    q.clear();
-    return backlog;
+  /** Apply pause/rollback/resume impulses in queue order (a resume's backlog goes to the next beat). */
+  private applyControls(q: ImpulseQueue): void {
+    for (let i = 0; i < q.n; i++) if (isPrrSignal(q.sig[i])) this.prr.apply(q.sig[i], q.pay[i], this.next);
   }
 
   private compute(q: ImpulseQueue, n: number): void {
@@ -494,6 +487,6 @@ export class Heartbeat {
 
   /** Record a CEI fact. */
   report(fact: CeiFact): Cell {
-    return this.cei.emit(fact);
+    return this.prr.grant(() => this.cei.emit(fact)); // facts flow while paused
   }
 }
