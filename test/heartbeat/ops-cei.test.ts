@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { blake3 } from '../../src/hash/blake3.js';
 import { decodeAgenda, PARKED_MAILBOX, type Runtime } from '../../src/kernel/index.js';
 import { code, facts, runtime } from './helpers.js';
 
@@ -105,10 +106,15 @@ describe('mailboxes', () => {
     const a = rt.mailboxes.post(box, {}, (m) => void m.add('body', { value: 'a' }));
     const b = rt.mailboxes.post(box, { id: 'hello' }, (m) => void m.add('body', { value: 'b' }));
     const c = rt.mailboxes.post(box, {}, () => {});
+    const e1 = rt.mailboxes.post(box, { envelope: 'from:ada subject:hi' }, () => {});
+    const e2 = rt.mailboxes.post(box, { envelope: 'from:ada subject:hi' }, () => {}); // same digest: the counter
     expect([a.name, b.name, c.name]).toEqual(['1', 'hello', '2']);
+    expect(e1.name).toMatch(/^env-[0-9a-f]{16}$/);
+    expect(e1.name).toBe(`env-${Buffer.from(blake3('from:ada subject:hi', { length: 8 })).toString('hex')}`);
+    expect(e2.name).toBe('3');
     expect(() => rt.mailboxes.post(box, { id: 'hello' }, () => {})).toThrow(code('ERR_NAME_EXISTS'));
     expect(() => rt.mailboxes.post(box, { ttlBeats: 0 }, () => {})).toThrow(code('ERR_OUT_OF_RANGE'));
-    expect(rt.mailboxes.messages(box).length).toBe(3);
+    expect(rt.mailboxes.messages(box).length).toBe(5);
   });
 
   it('TTL resolves message > mailbox > topology, in beats and wall-clock time; retention removes expired messages', () => {

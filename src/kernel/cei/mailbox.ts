@@ -1,11 +1,13 @@
 /**
  * Mailboxes: `<mailbox>/msgs/<id>` plus `<mailbox>/meta/policy`. Message ids are the caller's
- * when given, else the mailbox's next counter value (deterministic). Each message gets a TTL in
+ * when given, else derived from the envelope's digest when one is given and free, else the
+ * mailbox's next counter value: all deterministic. Each message gets a TTL in
  * beats and one in wall-clock time, each from the most specific scope that sets it (message,
  * then mailbox policy, then the runtime's topology default); the winning scopes and deadlines
  * are written to `msgs/<id>/meta`. Retention at each commit removes expired messages for good.
  */
 import { invalidArgType, nameExists, outOfRange } from '../../errors.js';
+import { blake3 } from '../../hash/blake3.js';
 import type { Cell } from '../cell/cell.js';
 import type { Runtime } from '../runtime.js';
 import { u64le } from '../heartbeat/encode.js';
@@ -17,8 +19,10 @@ export interface MailboxTtl {
 }
 
 export interface PostOptions extends MailboxTtl {
-  /** The message id (a name); default: the mailbox's next counter value. */
+  /** The message id (a name); default: from `envelope`, else the mailbox's next counter value. */
   id?: string | number;
+  /** Envelope bytes: without `id`, the message id is `env-` + 16 hex digits of their BLAKE3. */
+  envelope?: Uint8Array | string;
 }
 
 type Scope = 'message' | 'mailbox' | 'topology' | 'none';
@@ -93,14 +97,21 @@ export class Mailboxes {
     const ttl = checkTtl(options, 'options');
     const id = options.id;
     if (id !== undefined && typeof id !== 'string' && typeof id !== 'number') throw invalidArgType('options.id', 'a name or a positive integer', id);
+    const env = options.envelope;
+    if (env !== undefined && typeof env !== 'string' && !(env instanceof Uint8Array)) throw invalidArgType('options.envelope', 'a Uint8Array or a string', env);
     const box = this.rt.find(path) ?? this.open(path);
     const msgs = box.child('msgs') ?? box.add('msgs');
     if (id !== undefined && msgs.child(id) !== undefined) throw nameExists(String(id), msgs.path);
+    let name: string | number | null = id ?? null;
+    if (name === null && env !== undefined) {
+      const d = Buffer.from(blake3(env, { length: 8 })).toString('hex');
+      if (msgs.child(`env-${d}`) === undefined) name = `env-${d}`; // taken: fall back to the counter
+    }
     const pol = this.policies.get(path) ?? {};
     const [beats, bScope] = ttl.ttlBeats !== undefined ? [ttl.ttlBeats, 'message'] : pol.ttlBeats !== undefined ? [pol.ttlBeats, 'mailbox'] : this.topology.ttlBeats !== undefined ? [this.topology.ttlBeats, 'topology'] : [undefined, 'none'];
     const [ms, tScope] = ttl.ttlMs !== undefined ? [ttl.ttlMs, 'message'] : pol.ttlMs !== undefined ? [pol.ttlMs, 'mailbox'] : this.topology.ttlMs !== undefined ? [this.topology.ttlMs, 'topology'] : [undefined, 'none'];
     const rt = this.rt;
-    return rt.build(msgs, id ?? null, undefined, (msg) => {
+    return rt.build(msgs, name, undefined, (msg) => {
       fill(msg);
       const meta = msg.child('meta') ?? msg.add('meta');
       meta.add('posted_bt', { value: u64le(BigInt(rt.beat)) });
