@@ -13,7 +13,7 @@ import type { Cell } from '../cell/cell.js';
 import type { Runtime } from '../runtime.js';
 import { Cei, DIAG_MAILBOX, type CeiFact } from '../cei/cei.js';
 import { checkTtl, Mailboxes, type MailboxTtl } from '../cei/mailbox.js';
-import { EnzymeRegistry, type Agenda, type EnzymeDescriptor, type EnzymeResult } from '../enzyme/registry.js';
+import { EnzymeRegistry, type Agenda, type Enzyme, type EnzymeDescriptor, type EnzymeResult } from '../enzyme/registry.js';
 import { checkSignal, checkTarget } from '../enzyme/signal.js';
 import { Ops } from '../ops/ops.js';
 import { BeatCodec, R_DROPPED, R_FATAL, R_OK, R_PARKED, R_RETRY } from './codec.js';
@@ -92,6 +92,8 @@ export class Heartbeat {
   /** This beat's decisions and touched cells (reused: hooks see them only during their call). */
   private readonly beatDecisions: Array<{ kind: string; value: string }> = [];
   private readonly touched: Cell[] = [];
+  /** Results of the enzymes on the current agenda (reused). */
+  private codes = new Int8Array(16);
   private inBeat = false;
   private shutdownPending = false;
   /** Wall-clock time of the current (or last) beat, Unix ns. */
@@ -331,10 +333,14 @@ export class Heartbeat {
       ctx.payload = p;
       const skip = q.skip[i];
       let retry = false;
-      let finished: string[] | undefined;
+      let codes = this.codes;
+      if (codes.length < list.length) codes = this.codes = new Int8Array(list.length * 2);
       for (let k = 0; k < list.length; k++) {
         const e = list[k];
-        if (skip !== undefined && skip.has(e.name)) continue;
+        if (skip !== undefined && skip.has(e.name)) {
+          codes[k] = -1;
+          continue;
+        }
         ctx.enzyme = e.name;
         let r: EnzymeResult;
         let note = '';
@@ -347,21 +353,27 @@ export class Heartbeat {
           note = (err as Error)?.message ?? String(err);
         }
         const code = r === undefined || r === 'ok' ? R_OK : r === 'retry' ? R_RETRY : R_FATAL;
+        codes[k] = code;
         codec.ran(i, e.name, code);
         if (code === R_RETRY) retry = true;
-        else if (code === R_FATAL || !e.idempotent) (finished ??= []).push(e.name);
-        if (code === R_FATAL && this.cei.count === facts) {
+        else if (code === R_FATAL && this.cei.count === facts) {
           // a fatal result the enzyme did not explain with a fact of its own
           this.cei.emit({ severity: 'crit', topic: 'enzyme/fatal', note: note || `enzyme ${e.name} returned fatal`, origin: { enzyme: e.name, signal: s, target: t ?? undefined }, subject: t ?? undefined });
         }
       }
-      if (retry) {
-        // once per impulse, whatever number of enzymes asked; what finished does not run twice
-        let again = skip;
-        if (finished !== undefined) again = new Set(skip === undefined ? finished : [...skip, ...finished]);
-        this.next.push(s, t, p, qos, again, info);
-      }
+      if (retry) this.retry(q, i, list, codes, info);
     }
+  }
+
+  /** Queue a retried impulse once; what finished it (fatal, or ok and not idempotent) does not run again. */
+  private retry(q: ImpulseQueue, i: number, list: readonly Enzyme[], codes: Int8Array, info: TargetInfo | undefined): void {
+    const skip = q.skip[i];
+    const again = new Set(skip);
+    for (let k = 0; k < list.length; k++) {
+      const c = codes[k];
+      if (c === R_FATAL || (c === R_OK && !list[k].idempotent)) again.add(list[k].name);
+    }
+    this.next.push(q.sig[i], q.tgt[i], q.pay[i], q.qos[i], again.size === 0 ? undefined : again, info);
   }
 
   private commit(q: ImpulseQueue, n: number, touched: Cell[]): void {
