@@ -69,6 +69,8 @@ describe('beats: Capture → Compute → Commit', () => {
     expect(() => rt.enqueue('a//b', '/data')).toThrow(code('ERR_INVALID_ARG_VALUE'));
     expect(() => rt.enqueue(5 as never, '/data')).toThrow(code('ERR_INVALID_ARG_TYPE'));
     expect(() => rt.enqueue('a', 'data')).toThrow(code('ERR_INVALID_ARG_VALUE'));
+    expect(() => rt.enqueue('a'.repeat(1025), '/data')).toThrow(code('ERR_INVALID_ARG_VALUE'));
+    expect(() => rt.enqueue('a', `/${'x'.repeat(5000)}`)).toThrow(code('ERR_INVALID_ARG_VALUE'));
     rt.enqueue('b', '/data');
     expect(() => rt.enqueue('/data', 'b')).toThrow(code('ERR_INVALID_ARG_VALUE')); // validated texts are not mixed up
     rt.step();

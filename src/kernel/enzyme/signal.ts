@@ -17,8 +17,8 @@ export function checkSignal(signal: unknown, name = 'signal'): string {
 
 export function checkTarget(target: unknown, name = 'target'): string {
   if (typeof target !== 'string') throw invalidArgType(name, 'a path string', target);
-  if (target.length === 0 || target.charCodeAt(0) !== 47 || (target.length > 1 && (target.endsWith('/') || target.includes('//')))) {
-    throw invalidArgValue(name, `${JSON.stringify(target.slice(0, 64))} is not an absolute path`);
+  if (target.length === 0 || target.length > 4096 || target.charCodeAt(0) !== 47 || (target.length > 1 && (target.endsWith('/') || target.includes('//')))) {
+    throw invalidArgValue(name, `${JSON.stringify(target.slice(0, 64))} is not an absolute path (at most 4096 characters)`);
   }
   return target;
 }
