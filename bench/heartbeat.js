@@ -102,8 +102,10 @@ const info = machine();
 const results = [];
 console.log(`# heartbeat — ${info.cpu}, ${info.cores} cores, Node ${info.node}${quick ? ' (quick)' : ''}`);
 for (const [kind, title, impls] of GROUPS) {
-  const rows = [];
-  for (const impl of impls) {
+  // every case twice, in forward then reverse order, keeping each one's best: the order of
+  // cases must not decide who meets the load spikes of a shared machine
+  const best = new Map();
+  for (const impl of [...impls, ...[...impls].reverse()]) {
     const env = { ...process.env, CEP_NATIVE: impl === 'fallback' ? '0' : '1' };
     const child = spawnSync(process.execPath, [self, `--case=${kind}:${impl}`, ...(quick ? ['--quick'] : [])], { env, encoding: 'utf8' });
     let r;
@@ -112,8 +114,10 @@ for (const [kind, title, impls] of GROUPS) {
     } catch {
       r = { ok: false, error: (child.stderr || child.stdout).trim().split('\n').pop() };
     }
-    rows.push({ group: kind, impl, ...r });
+    const old = best.get(impl);
+    if (old === undefined || (r.ok && (!old.ok || r.rate > old.rate))) best.set(impl, { group: kind, impl, ...r });
   }
+  const rows = impls.map((impl) => best.get(impl));
   const ee = rows.find((r) => r.impl === 'eventemitter' && r.ok);
   console.log(`\n## ${title}\n`);
   console.log(`| implementation | rate | vs EventEmitter | target | met |`);
