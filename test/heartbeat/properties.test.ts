@@ -83,3 +83,61 @@ describe('agenda resolution', () => {
     );
   });
 });
+
+describe('cell-operation requests', () => {
+  it('any request either succeeds or fails with a fact and leaves the tree as it was', async () => {
+    const { registerCellOperations } = await import('../../src/enzymes/cell-ops.js');
+    const cellsUnder = (rt: ReturnType<typeof runtime>) => {
+      const out: string[] = [];
+      rt.find('/data/w')!.traverse((c) => void out.push(`${c.path}=${c.text ?? ''}`), { raw: true });
+      return out;
+    };
+    const role = fc.constantFrom('role_parent', 'role_subject', 'role_source', 'role_templ', 'junk');
+    const where = fc.constantFrom('/data/w', '/data/w/a', '/data/w/a/k', '/data/w/b', '/data/w/arr', '/', '/data/w/p');
+    const argName = fc.constantFrom('arg_deep', 'arg_prepend', 'arg_pos');
+    fc.assert(
+      fc.property(
+        fc.constantFrom('op_add', 'op_upd', 'op_del', 'op_mov', 'op_cln'),
+        fc.array(fc.tuple(role, where, fc.boolean()), { maxLength: 4 }),
+        fc.array(fc.tuple(argName, fc.uint8Array({ maxLength: 9 }), fc.boolean()), { maxLength: 3 }),
+        (op, roles, args) => {
+          const rt = runtime();
+          registerCellOperations(rt);
+          const w = rt.find('/data')!.add('w');
+          w.add('a', { value: 'A' }).add('k', { value: 'K' });
+          w.add('b', { value: 'B', store: 'list', indexing: 'insertion' });
+          w.add('arr', { store: 'array', indexing: 'insertion' }).add('x');
+          w.add('p', { handle: { snapshot: () => new Uint8Array(0), restore: () => {} } });
+          const req = rt.find('/tmp')!.add('req');
+          const linked = new Set<string>();
+          for (const [r, at, asLink] of roles) {
+            if (linked.has(r)) continue;
+            linked.add(r);
+            if (asLink) req.add(r, { link: rt.find(at)! });
+            else req.add(r, { value: at });
+          }
+          for (const [a, bytes, asLink] of args) {
+            if (linked.has(a)) continue;
+            linked.add(a);
+            if (asLink) req.add(a, { link: w.add(`v${a}`, { value: bytes }) });
+            else req.add(a, { value: bytes });
+          }
+          const before = cellsUnder(rt);
+          const factsBefore = rt.mailboxes.messages('/data/mailbox/diag').length;
+          rt.enqueue(`sig_cell/${op}`, '/tmp/req');
+          expect(() => rt.step()).not.toThrow();
+          const results = decodeAgenda(rt.find(`/rt/beat/1/agenda`)!.value!).map((x) => x.result);
+          expect(results.length).toBe(1);
+          if (results[0] === 'fatal') {
+            expect(cellsUnder(rt)).toEqual(before);
+            expect(rt.mailboxes.messages('/data/mailbox/diag').length).toBe(factsBefore + 1);
+          } else {
+            expect(results[0]).toBe('ok');
+            expect(rt.mailboxes.messages('/data/mailbox/diag').length).toBe(factsBefore);
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+});
