@@ -61,6 +61,13 @@ describe('CEI', () => {
     expect(m.child('subject')!.resolve()).toBe(subject);
     expect(m.child('origin')!.child('pipeline')!.child('pipeline_id')!.text).toBe('p1');
     expect(m.child('origin')!.child('pipeline')!.child('hop_index')!.text).toBe('3');
+    rt.step(); // beat 1 at t0 + 1 ms
+    const p = rt.find('/data')!.add('evidence', { value: 'bytes' });
+    const f2 = rt.cei({ severity: 'debug', topic: 'app/with-payload', payload: p });
+    expect(f2.child('payload')!.resolve()).toBe(p);
+    expect(f2.child('beat')!.text).toBe('2');
+    expect(new DataView(f2.child('unix_ts_ns')!.value!.buffer).getBigUint64(0, true)).toBe(1_001_000_000n);
+    expect(() => rt.cei({ severity: 'debug', topic: 't', payload: 'x' as never })).toThrow(code('ERR_INVALID_ARG_TYPE'));
     const before = rt.find('/data/mailbox/diag/msgs')!.childCount();
     expect(() => rt.cei({ severity: 'bad' as never, topic: 't' })).toThrow(code('ERR_INVALID_ARG_VALUE'));
     expect(() => rt.cei({ severity: 'warn', topic: '' })).toThrow(code('ERR_INVALID_ARG_TYPE'));

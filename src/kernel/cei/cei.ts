@@ -11,6 +11,7 @@ import { Cell } from '../cell/cell.js';
 import type { Runtime } from '../runtime.js';
 import type { Mailboxes } from './mailbox.js';
 import type { Ops } from '../ops/ops.js';
+import { u64le } from '../heartbeat/encode.js';
 
 export type CeiSeverity = 'fatal' | 'crit' | 'usage' | 'warn' | 'debug';
 const SEVERITIES: ReadonlySet<string> = new Set(['fatal', 'crit', 'usage', 'warn', 'debug']);
@@ -44,6 +45,8 @@ export interface CeiFact {
   signal?: boolean;
   /** OPS dossier the fact is attached to (crit and fatal close it with `sts:fail`). */
   dossier?: number;
+  /** A cell holding the fact's payload (stored as a link). */
+  payload?: Cell;
 }
 
 export const DIAG_MAILBOX = '/data/mailbox/diag';
@@ -52,6 +55,8 @@ export const DIAG_MAILBOX = '/data/mailbox/diag';
 export interface CeiHost {
   emitControl(signal: string, target: string): void;
   shutdown(): void;
+  /** The current beat's wall-clock time (Unix ns). */
+  now(): bigint;
 }
 
 function optText(v: unknown, name: string): string | undefined {
@@ -113,6 +118,8 @@ export class Cei {
     const mailbox = fact.mailbox ?? DIAG_MAILBOX;
     if (typeof mailbox !== 'string' || !mailbox.startsWith('/') || mailbox === '/') throw invalidArgType('fact.mailbox', 'an absolute path below /', mailbox);
     if (fact.dossier !== undefined) this.ops.dossier(fact.dossier); // must exist
+    const payload = fact.payload;
+    if (payload !== undefined && (!(payload instanceof Cell) || payload.runtime !== this.rt || payload.isDeleted || payload.isFinalized)) throw invalidArgType('fact.payload', 'a live cell of this runtime', payload);
     const rt = this.rt;
     const msg = this.mailboxes.post(mailbox, {}, (m) => {
       m.add('sev', { value: `sev:${sev}` });
@@ -128,7 +135,9 @@ export class Cei {
       }
       if (subject !== undefined) m.add('subject', { link: subject });
       else if (subjectPath !== undefined) m.add('subject_path', { value: subjectPath });
+      if (payload !== undefined) m.add('payload', { link: payload });
       m.add('beat', { value: String(rt.beat) });
+      m.add('unix_ts_ns', { value: u64le(this.host.now()) });
     });
     this.count++;
     if (fact.signal === true) this.host.emitControl(`sig_cei/${sev}`, msg.path);

@@ -130,6 +130,7 @@ export class Heartbeat {
     this.cei = new Cei(rt, this.mailboxes, this.ops, {
       emitControl: (s, t) => this.pushInternal(s, t, undefined, QOS_CONTROL),
       shutdown: () => this.shutdown(),
+      now: () => this.ts,
     });
     this.prr = new Prr(rt, this.mailboxes, this.ops, this.cei);
   }
