@@ -81,6 +81,8 @@ describe('beats: Capture → Compute → Commit', () => {
     expect(() => rt.bind('/data', 'nope')).toThrow(code('ERR_NOT_FOUND'));
     expect(rt.heartbeat.pending).toBe(0);
     expect(rt.heartbeat.registry.size).toBe(0);
+    const bad = runtime({ clock: (() => 5) as never });
+    expect(() => bad.step()).toThrow(code('ERR_INVALID_ARG_TYPE'));
   });
 
   it('refuses step() from inside a beat and decide() outside one', () => {

@@ -261,7 +261,9 @@ export class Heartbeat {
       const rp = this.replayer;
       if (rp?.active === true) this.ts = rp.nextBeat(n, q);
       else {
-        this.ts = this.clock();
+        const ts = this.clock();
+        if (typeof ts !== 'bigint' || ts < 0n || ts >= 1n << 64n) throw invalidArgType('clock()', 'a bigint of Unix nanoseconds (0 to 2^64-1)', ts);
+        this.ts = ts;
         if (this.captureHooks.length > 0) {
           this.capturing = q;
           try {
