@@ -28,7 +28,7 @@ export { parsePath, parsePattern, formatPath, globMatch, type PathSegment } from
 export { STORE_MATRIX, type StoreKind, type Indexing, type StoreOptions, type Point } from './store/index.js';
 // heartbeat, enzymes, OPS, CEI, mailboxes, replay (docs/heartbeat.md)
 export { Heartbeat, DIAG_TTL_BEATS, type HeartbeatOptions, type EnqueueOptions, type CaptureHook, type CommitHook } from './heartbeat/heartbeat.js';
-export { EnzymeContext, type ImpulsePayload } from './heartbeat/context.js';
+export { EnzymeContext, type ImpulsePayload, type JsonValue } from './heartbeat/context.js';
 export { type BeatChanges, beatDigest, encodeBeat } from './heartbeat/digest.js';
 export { decodeImpulses, decodeAgenda, type JournalImpulse, type AgendaResult } from './heartbeat/codec.js';
 export { type Recording, type RecordedBeat, type RecordedDecision } from './heartbeat/recording.js';

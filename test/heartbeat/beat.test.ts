@@ -30,6 +30,38 @@ describe('beats: Capture → Compute → Commit', () => {
     expect(rt.beat).toBe(6);
   });
 
+  it('JSON payloads: each enzyme gets its own copy; the journal and a replay keep them', () => {
+    const rt = runtime();
+    const seen: unknown[] = [];
+    rt.bind('/data', 'reader'); // bound before it is registered: binding is by name
+    rt.registerEnzyme({ name: 'reader', signal: 'j', run: (ctx) => void seen.push(ctx.payload) });
+    rt.registerEnzyme({
+      name: 'mutator',
+      signal: 'j',
+      after: ['reader'],
+      run(ctx) {
+        if (typeof ctx.payload === 'object' && ctx.payload !== null) (ctx.payload as { n: number }).n = 99; // its own copy only
+        seen.push(ctx.payload);
+      },
+    });
+    rt.bind('/data', 'mutator');
+    const order = { n: 1, items: ['a', 'b'], ok: true };
+    rt.enqueue('j', '/data', order);
+    order.n = 2; // the impulse holds what was queued
+    rt.enqueue('j', '/data', 7);
+    rt.enqueue('j', '/data', null);
+    rt.step();
+    expect(seen).toEqual([{ n: 1, items: ['a', 'b'], ok: true }, { n: 99, items: ['a', 'b'], ok: true }, 7, 7, null, null]);
+    expect(decodeImpulses(rt.find('/rt/beat/1/impulses')!.value!).map((i) => i.payload)).toEqual([{ n: 1, items: ['a', 'b'], ok: true }, 7, null]);
+    const again = runtime({ replay: JSON.parse(JSON.stringify(rt.recording())) });
+    again.registerEnzyme({ name: 'reader', signal: 'j', run: () => {} });
+    again.registerEnzyme({ name: 'mutator', signal: 'j', after: ['reader'], run: () => {} });
+    again.bind('/data', 'reader');
+    again.bind('/data', 'mutator');
+    again.step();
+    expect(hex(again.digest(1))).toBe(hex(rt.digest(1)));
+  });
+
   it('journals each beat under /rt/beat/<n> with impulses, agenda, timestamp and digest', () => {
     const rt = runtime({ journalBeats: 3 });
     rt.registerEnzyme({ name: 'a', signal: 'x/y', run: () => 'ok' });
@@ -74,11 +106,16 @@ describe('beats: Capture → Compute → Commit', () => {
     rt.enqueue('b', '/data');
     expect(() => rt.enqueue('/data', 'b')).toThrow(code('ERR_INVALID_ARG_VALUE')); // validated texts are not mixed up
     rt.step();
-    expect(() => rt.enqueue('a', '/data', {} as never)).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    expect(() => rt.enqueue('a', '/data', 10n as never)).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => rt.enqueue('a', '/data', cyclic as never)).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    expect(() => rt.enqueue('a', '/data', (() => 1) as never)).toThrow(code('ERR_INVALID_ARG_TYPE'));
     expect(() => rt.run({ beats: -1 })).toThrow(code('ERR_OUT_OF_RANGE'));
     expect(() => rt.registerEnzyme({ name: 'x', signal: 'a', run: 5 } as never)).toThrow(code('ERR_INVALID_ARG_TYPE'));
     expect(() => rt.registerEnzyme({ name: 'x', signal: 'a', match: 'regex', run() {} } as never)).toThrow(code('ERR_INVALID_ARG_VALUE'));
-    expect(() => rt.bind('/data', 'nope')).toThrow(code('ERR_NOT_FOUND'));
+    expect(() => rt.bind('/data', '')).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    expect(() => rt.bind('data', 'x')).toThrow(code('ERR_INVALID_ARG_VALUE'));
     expect(rt.heartbeat.pending).toBe(0);
     expect(rt.heartbeat.registry.size).toBe(0);
     const bad = runtime({ clock: (() => 5) as never });

@@ -129,7 +129,8 @@ export class EnzymeRegistry {
   /** Bind `name` at `path` (`propagate`: descendants inherit it). Idempotent. */
   bind(path: string, name: string, propagate: boolean): void {
     checkTarget(path, 'path');
-    if (typeof name !== 'string' || this.enzyme(name) === undefined) throw notFound(`enzyme ${JSON.stringify(name)}`);
+    // by name: the enzyme may be registered later (an unknown name matches nothing until then)
+    if (typeof name !== 'string' || name.length === 0) throw invalidArgType('enzyme', 'an enzyme name', name);
     this.setBinding(path, { name, propagate, tombstone: false });
   }
 

@@ -5,14 +5,15 @@
  * text for a first use, else the text's index in its table + 1.
  *
  * impulses: count, then per impulse
- *   u8 head (bit 0: has target; bits 1-2: payload 0 none, 1 text, 2 bytes; bits 3-5: QoS bits)
+ *   u8 head (bit 0: has target; bits 1-2: payload 0 none, 1 text, 2 bytes, 3 other JSON value
+ *   (its JSON text); bits 3-5: QoS bits)
  *   | signal ref | target ref (if present) | payload (text or byte string, if present)
  * agenda: until the end, per enzyme run
  *   impulse index | enzyme name ref | result (0 ok, 1 retry, 2 fatal, 3 parked, 4 dropped)
  * A parked or dropped impulse (runtime paused) has one entry with an empty enzyme name.
  */
 import { invalidArgValue } from '../../errors.js';
-import type { ImpulsePayload } from './context.js';
+import { JsonPayload, type ImpulsePayload, type StoredPayload } from './context.js';
 import { TextTable, Writer } from './encode.js';
 import type { TargetInfo } from './targets.js';
 
@@ -44,9 +45,9 @@ export class BeatCodec {
   }
 
   /** Encode one impulse; `info` (the target's cache entry) saves the target table's lookup. */
-  impulse(s: string, t: string | null, p: ImpulsePayload, qos: number, info?: TargetInfo): void {
+  impulse(s: string, t: string | null, p: StoredPayload, qos: number, info?: TargetInfo): void {
     const w = this.impulses;
-    const pk = p === undefined ? 0 : typeof p === 'string' ? 1 : 2;
+    const pk = p === undefined ? 0 : typeof p === 'string' ? 1 : p instanceof JsonPayload ? 3 : 2;
     w.u8((t === null ? 0 : 1) | (pk << 1) | ((qos & 7) << 3));
     this.sigTexts.write(w, s);
     if (t !== null) {
@@ -59,6 +60,7 @@ export class BeatCodec {
     }
     if (pk === 1) w.text(p as string);
     else if (pk === 2) w.bytes(p as Uint8Array);
+    else if (pk === 3) w.text((p as JsonPayload).json);
   }
 
   ran(index: number, enzyme: string, result: number): void {
@@ -138,7 +140,7 @@ export function decodeImpulses(bytes: Uint8Array): JournalImpulse[] {
     const signal = r.ref(sigs);
     const target = (h & 1) !== 0 ? r.ref(tgts) : null;
     const pk = (h >>> 1) & 3;
-    const payload = pk === 1 ? r.text() : pk === 2 ? r.bytes() : undefined;
+    const payload = pk === 1 ? r.text() : pk === 2 ? r.bytes() : pk === 3 ? (JSON.parse(r.text()) as ImpulsePayload) : undefined;
     out.push({ signal, target, payload, qos: (h >>> 3) & 7 });
   }
   return out;

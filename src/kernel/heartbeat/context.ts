@@ -2,8 +2,43 @@
 import type { Cell } from '../cell/cell.js';
 import type { Runtime } from '../runtime.js';
 
-/** An impulse payload: bytes, text, or nothing. */
-export type ImpulsePayload = Uint8Array | string | undefined;
+import { invalidArgType } from '../../errors.js';
+
+/** A JSON value. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** An impulse payload: bytes, text, any other JSON value, or nothing. */
+export type ImpulsePayload = Uint8Array | JsonValue | undefined;
+
+/** A JSON payload other than text, held as its JSON text (each reader gets a fresh copy). */
+export class JsonPayload {
+  constructor(readonly json: string) {}
+
+  value(): JsonValue {
+    return JSON.parse(this.json) as JsonValue;
+  }
+}
+
+/** The queued form of a payload. */
+export type StoredPayload = Uint8Array | string | JsonPayload | undefined;
+
+/** Check a caller's payload and turn it into its queued form. */
+export function storePayload(p: unknown): StoredPayload {
+  if (p === undefined || typeof p === 'string' || p instanceof Uint8Array) return p;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(p);
+  } catch {
+    json = undefined;
+  }
+  if (json === undefined || typeof p === 'function' || typeof p === 'symbol') throw invalidArgType('payload', 'a Uint8Array, a string, another JSON value or undefined', p);
+  return new JsonPayload(json);
+}
+
+/** What an enzyme sees of a queued payload. */
+export function readPayload(p: StoredPayload): ImpulsePayload {
+  return p instanceof JsonPayload ? p.value() : p;
+}
 
 /** The heartbeat services a context forwards to. */
 export interface ContextHost {

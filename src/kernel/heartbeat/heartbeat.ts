@@ -17,7 +17,7 @@ import { EnzymeRegistry, type Agenda, type Enzyme, type EnzymeDescriptor, type E
 import { checkSignal, checkTarget } from '../enzyme/signal.js';
 import { Ops } from '../ops/ops.js';
 import { BeatCodec, R_DROPPED, R_FATAL, R_OK, R_PARKED, R_RETRY } from './codec.js';
-import { EnzymeContext, type ImpulsePayload } from './context.js';
+import { EnzymeContext, JsonPayload, readPayload, storePayload, type ImpulsePayload, type StoredPayload } from './context.js';
 import { beatDigest, type BeatChanges } from './digest.js';
 import { BeatJournal } from './journal.js';
 import { isPrrSignal, Prr, SIG_PAUSE, SIG_RESUME, SIG_ROLLBACK } from './prr.js';
@@ -49,9 +49,6 @@ export interface EnqueueOptions {
 export type CaptureHook = (beat: number) => void;
 export type CommitHook = (beat: number, changes: BeatChanges) => void;
 
-function checkPayload(p: unknown): void {
-  if (p !== undefined && typeof p !== 'string' && !(p instanceof Uint8Array)) throw invalidArgType('payload', 'a Uint8Array, a string or undefined', p);
-}
 
 /** Default retention of diagnostics (facts would otherwise pile up under hostile input). */
 export const DIAG_TTL_BEATS = 4096;
@@ -188,7 +185,7 @@ export class Heartbeat {
     if (this.isHalted) throw halted('enqueue');
     if (!this.validSignals.has(signal)) remember(this.validSignals, checkSignal(signal));
     const info = target === null ? undefined : this.targets.get(target);
-    if (payload !== undefined) checkPayload(payload);
+    const stored = storePayload(payload);
     let qos = QOS_DEFAULT;
     if (options !== undefined) {
       if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
@@ -198,23 +195,22 @@ export class Heartbeat {
       }
     }
     if (this.replayer?.active === true && !this.inBeat) throw replayMismatch(this.rt.beat, 'impulses cannot be queued from outside while a recording is replayed');
-    if (this.capturing !== null) this.capturing.push(signal, target, payload, qos, undefined, info);
-    else this.pushInternal(signal, target, payload, qos, info);
+    if (this.capturing !== null) this.capturing.push(signal, target, stored, qos, undefined, info);
+    else this.pushInternal(signal, target, stored, qos, info);
   }
 
   /** Queue an impulse for the next beat from inside (enzymes): regenerated on replay, not recorded. */
   emit(signal: string, target: string | null, payload?: ImpulsePayload): void {
     checkSignal(signal);
     if (target !== null) checkTarget(target);
-    checkPayload(payload);
-    this.pushInternal(signal, target, payload, QOS_DEFAULT);
+    this.pushInternal(signal, target, storePayload(payload), QOS_DEFAULT);
   }
 
   /** Signals and targets already validated (bounded: cleared when full). */
   private readonly validSignals = new Set<string>();
   private readonly targets = new TargetTable();
 
-  private pushInternal(signal: string, target: string | null, payload: ImpulsePayload, qos: number, info?: TargetInfo): void {
+  private pushInternal(signal: string, target: string | null, payload: StoredPayload, qos: number, info?: TargetInfo): void {
     this.next.push(signal, target, payload, qos, undefined, info);
     if (this.running && this.soon === undefined && !this.inBeat) this.soon = setImmediate(this.tick);
   }
@@ -333,7 +329,8 @@ export class Heartbeat {
       }
       ctx.signal = s;
       ctx.target = t;
-      ctx.payload = p;
+      ctx.payload = readPayload(p);
+      const json = p instanceof JsonPayload; // each enzyme gets its own copy of a JSON payload
       const skip = q.skip[i];
       let retry = false;
       let codes = this.codes;
@@ -345,6 +342,7 @@ export class Heartbeat {
           continue;
         }
         ctx.enzyme = e.name;
+        if (json && k > 0) ctx.payload = readPayload(p);
         let r: EnzymeResult;
         let note = '';
         const facts = this.cei.count;

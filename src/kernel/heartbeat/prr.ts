@@ -17,7 +17,7 @@ import type { Runtime } from '../runtime.js';
 import type { Cei } from '../cei/cei.js';
 import type { Mailboxes } from '../cei/mailbox.js';
 import type { Ops } from '../ops/ops.js';
-import type { ImpulsePayload } from './context.js';
+import { JsonPayload, type StoredPayload } from './context.js';
 import { u64le } from './encode.js';
 import { QOS_CONTROL, QOS_DISCARD_ON_ROLLBACK, QOS_RETAIN_ON_PAUSE, type ImpulseQueue } from './queue.js';
 
@@ -31,7 +31,11 @@ export function isPrrSignal(s: string): boolean {
 }
 
 /** Parse a rollback payload: decimal text or 8-byte little-endian. */
-function horizonOf(p: ImpulsePayload): number | undefined {
+function horizonOf(p: StoredPayload): number | undefined {
+  if (p instanceof JsonPayload) {
+    const v = p.value();
+    return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+  }
   if (typeof p === 'string' && /^\d{1,15}$/.test(p)) return Number(p);
   if (p instanceof Uint8Array && p.length === 8) {
     const v = new DataView(p.buffer, p.byteOffset, 8).getBigUint64(0, true);
@@ -77,12 +81,13 @@ export class Prr {
   }
 
   /** Park (or drop, without retainOnPause) an impulse; returns true when parked. */
-  park(s: string, t: string | null, p: ImpulsePayload, qos: number): boolean {
+  park(s: string, t: string | null, p: StoredPayload, qos: number): boolean {
     if ((qos & QOS_RETAIN_ON_PAUSE) === 0) return false;
     this.grant(() => this.mailboxes.post(PARKED_MAILBOX, {}, (m) => {
       m.add('signal', { value: s });
       if (t !== null) m.add('target', { value: t });
       if (typeof p === 'string') m.add('payload', { value: p });
+      else if (p instanceof JsonPayload) m.add('payload_json', { value: p.json });
       else if (p !== undefined) m.add('payload_bytes', { data: p });
       m.add('qos', { value: String(qos) });
     }));
@@ -95,7 +100,7 @@ export class Prr {
   }
 
   /** Apply one control impulse; the drained backlog goes to `next` (the next beat). */
-  apply(signal: string, payload: ImpulsePayload, next: ImpulseQueue): void {
+  apply(signal: string, payload: StoredPayload, next: ImpulseQueue): void {
     const oid = this.ops.start(signal, { target: '/sys/state' });
     this.ops.state(oid, 'ist:plan');
     if (signal === SIG_PAUSE) {
@@ -131,7 +136,8 @@ export class Prr {
       this.ops.state(oid, 'ist:run');
       this.grant(() => {
         for (const m of this.mailboxes.messages(PARKED_MAILBOX)) {
-          const pay = m.child('payload')?.text ?? m.child('payload_bytes')?.value;
+          const json = m.child('payload_json')?.text;
+          const pay = json !== undefined ? new JsonPayload(json) : (m.child('payload')?.text ?? m.child('payload_bytes')?.value);
           next.push(m.child('signal')!.text!, m.child('target')?.text ?? null, pay, Number(m.child('qos')!.text));
           m.removeHard();
         }

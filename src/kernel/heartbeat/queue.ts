@@ -1,5 +1,5 @@
 /** Impulses of one beat in columns (no object per impulse). */
-import type { ImpulsePayload } from './context.js';
+import type { StoredPayload } from './context.js';
 import type { TargetInfo } from './targets.js';
 
 /** QoS bits of an impulse. */
@@ -23,7 +23,7 @@ export function qosBits(q: ImpulseQos): number {
 export class ImpulseQueue {
   sig: string[] = [];
   tgt: Array<string | null> = [];
-  pay: ImpulsePayload[] = [];
+  pay: StoredPayload[] = [];
   qos: number[] = [];
   /** A retried impulse: enzymes not to run again (they finished, and are not idempotent). */
   skip: Array<ReadonlySet<string> | undefined> = [];
@@ -31,7 +31,7 @@ export class ImpulseQueue {
   info: Array<TargetInfo | undefined> = [];
   n = 0;
 
-  push(s: string, t: string | null, p: ImpulsePayload, q: number, skip?: ReadonlySet<string>, info?: TargetInfo): void {
+  push(s: string, t: string | null, p: StoredPayload, q: number, skip?: ReadonlySet<string>, info?: TargetInfo): void {
     const i = this.n++;
     this.sig[i] = s;
     this.tgt[i] = t;

@@ -5,7 +5,7 @@
  * recorded: replay regenerates them.
  */
 import { invalidArgValue, replayMismatch } from '../../errors.js';
-import type { ImpulsePayload } from './context.js';
+import { JsonPayload, type StoredPayload } from './context.js';
 import type { ImpulseQueue } from './queue.js';
 
 export interface RecordedBeat {
@@ -15,7 +15,8 @@ export interface RecordedBeat {
   /** Outside impulses in queue order, as columns. */
   sig: string[];
   tgt: Array<string | null>;
-  pay: ImpulsePayload[];
+  /** Payloads: text, bytes, `{ json }` for other JSON values, or nothing (undefined or null). */
+  pay: Array<Uint8Array | string | { json: string } | null | undefined>;
   qos: number[];
 }
 
@@ -46,7 +47,8 @@ export function checkRecording(r: unknown): Recording {
     for (let k = 0; k < b.sig.length; k++) {
       const p = b.pay[k];
       const t = b.tgt[k];
-      if (typeof b.sig[k] !== 'string' || (t !== null && typeof t !== 'string') || (p != null && typeof p !== 'string' && !(p instanceof Uint8Array)) || !Number.isInteger(b.qos[k]) || b.qos[k] < 0 || b.qos[k] > 7) {
+      const json = p != null && typeof p === 'object' && !(p instanceof Uint8Array) && typeof (p as { json?: unknown }).json === 'string';
+      if (typeof b.sig[k] !== 'string' || (t !== null && typeof t !== 'string') || (p != null && typeof p !== 'string' && !(p instanceof Uint8Array) && !json) || !Number.isInteger(b.qos[k]) || b.qos[k] < 0 || b.qos[k] > 7) {
         throw invalidArgValue('replay', `impulse ${k} of beat ${b.beat} is malformed`);
       }
     }
@@ -55,6 +57,13 @@ export function checkRecording(r: unknown): Recording {
     if (d === null || typeof d !== 'object' || !Number.isInteger(d.beat) || typeof d.kind !== 'string' || typeof d.value !== 'string') throw invalidArgValue('replay', 'a decision entry is malformed');
   }
   return x;
+}
+
+/** A recorded payload back in its queued form (JSON turns undefined into null). */
+function stored(p: RecordedBeat['pay'][number]): StoredPayload {
+  if (p === null || p === undefined) return undefined;
+  if (typeof p === 'string' || p instanceof Uint8Array) return p;
+  return new JsonPayload(p.json);
 }
 
 /** Keeps the recording of a live (or replaying) runtime. */
@@ -69,6 +78,7 @@ export class Recorder {
       this.rec.beats.push({ beat, ts: ts.toString(), sig: [], tgt: [], pay: [], qos: [] });
       return;
     }
+    // a JsonPayload is { json } once cloned by copy()
     this.rec.beats.push({ beat, ts: ts.toString(), sig: q.sig.slice(from, q.n), tgt: q.tgt.slice(from, q.n), pay: q.pay.slice(from, q.n), qos: q.qos.slice(from, q.n) });
   }
 
@@ -102,7 +112,7 @@ export class Replayer {
     if (b.beat !== n) throw replayMismatch(n, `the recording's next beat is ${b.beat}`);
     this.beatAt++;
     this.current = n;
-    for (let i = 0; i < b.sig.length; i++) q.push(b.sig[i], b.tgt[i], b.pay[i] ?? undefined, b.qos[i]); // JSON turns undefined into null
+    for (let i = 0; i < b.sig.length; i++) q.push(b.sig[i], b.tgt[i], stored(b.pay[i]), b.qos[i]);
     return BigInt(b.ts);
   }
 
