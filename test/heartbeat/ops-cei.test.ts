@@ -154,6 +154,8 @@ describe('pause / rollback / resume', () => {
     const rt = runtime();
     const ran: string[] = [];
     rt.registerEnzyme({ name: 'work', signal: 'job', match: 'prefix', run: (ctx) => void ran.push(`${ctx.beat}:${String(ctx.payload)}`) });
+    rt.registerEnzyme({ name: 'json', signal: 'job/j', run: (ctx) => void ran.push(`${ctx.beat}:${JSON.stringify(ctx.payload)}`) });
+    rt.bind('/data', 'json');
     rt.registerEnzyme({ name: 'ctl', signal: 'ctl/ping', run: (ctx) => void ran.push(`${ctx.beat}:ctl`) });
     rt.bind('/data', 'work', { propagate: true });
     rt.bind('/data', 'ctl');
@@ -176,11 +178,12 @@ describe('pause / rollback / resume', () => {
     rt.cei({ severity: 'debug', topic: 'while/paused' });
     expect(facts(rt)).toEqual(['while/paused|sev:debug|']);
     rt.enqueue('job/d', '/data', 'p3');
+    rt.enqueue('job/j', '/data', { json: [1, 2] }); // a JSON payload parks and comes back as one
     rt.rollback(1);
     rt.step(); // 3: rollback drops p2 and publishes view_hzn = 1; p3 parks
     expect(rt.viewHorizon).toBe(1);
     expect(new DataView(rt.find('/sys/state/view_hzn')!.value!.buffer).getBigUint64(0, true)).toBe(1n);
-    expect(rt.mailboxes.messages(PARKED_MAILBOX).map((m) => m.child('payload')!.text)).toEqual(['p1', 'p3']);
+    expect(rt.mailboxes.messages(PARKED_MAILBOX).map((m) => (m.child('payload') ?? m.child('payload_json'))!.text)).toEqual(['p1', 'p3', '{"json":[1,2]}']);
     rt.enqueue('job/e', '/data', 'now');
     rt.resume();
     rt.step(); // 4: gating ends at capture: 'now' runs; the backlog is queued for beat 5 in id order
@@ -191,7 +194,7 @@ describe('pause / rollback / resume', () => {
     expect(rt.mailboxes.messages(PARKED_MAILBOX)).toEqual([]);
     rt.find('/data')!.add('x'); // unlocked
     rt.step();
-    expect(ran.slice(3)).toEqual(['5:p1', '5:p3']);
+    expect(ran.slice(3)).toEqual(['5:p1', '5:p3', '5:{"json":[1,2]}', '5:[object Object]']);
     const verbs = rt.find('/rt/ops')!.children().map((d) => rt.ops.info(Number(d.name))).filter((d) => d.verb !== 'op/boot');
     expect(verbs.map((d) => `${d.verb}:${d.status}:${d.history.map((h) => h.value).join(',')}`)).toEqual([
       'op/pause:sts:ok:ist:plan,ist:quiesce,ist:paused,sts:ok',
