@@ -20,7 +20,12 @@ export type CepErrorCode =
   | 'ERR_SHADOWED'
   | 'ERR_INVALID_STORE'
   | 'ERR_INVALID_STATE'
-  | 'ERR_PROXY';
+  | 'ERR_PROXY'
+  // heartbeat, enzymes, OPS, CEI, replay
+  | 'ERR_ENZYME_CONFLICT'
+  | 'ERR_BEAT_IN_PROGRESS'
+  | 'ERR_HALTED'
+  | 'ERR_REPLAY_MISMATCH';
 
 export interface CepError extends Error {
   code: CepErrorCode;
@@ -113,4 +118,26 @@ export function invalidState(path: string, reason: string): Error & CepError {
 export function proxyFailed(path: string, op: string, cause?: unknown): Error & CepError {
   const detail = cause === undefined ? '' : `: ${(cause as Error)?.message ?? String(cause)}`;
   return withCode(new Error(`The adapter of ${path} refused ${op}${detail}`, cause === undefined ? undefined : { cause }), 'ERR_PROXY');
+}
+
+// ---- heartbeat, enzymes, OPS, CEI, replay (src/kernel/heartbeat/, enzyme/, ops/, cei/) ------
+
+/** An enzyme name is already registered with a different descriptor. */
+export function enzymeConflict(name: string, reason: string): Error & CepError {
+  return withCode(new Error(`An enzyme named ${JSON.stringify(name)} is already registered with a different descriptor: ${reason}`), 'ERR_ENZYME_CONFLICT');
+}
+
+/** `step()` (or `run()`) was called while a beat is running (from inside an enzyme). */
+export function beatInProgress(what: string): Error & CepError {
+  return withCode(new Error(`Cannot ${what} while beat is in progress`), 'ERR_BEAT_IN_PROGRESS');
+}
+
+/** The runtime was shut down (op/shdn) and takes no more beats or impulses. */
+export function halted(what: string): Error & CepError {
+  return withCode(new Error(`The runtime has shut down: cannot ${what}`), 'ERR_HALTED');
+}
+
+/** A replaying runtime met something the recording does not hold (or holds differently). */
+export function replayMismatch(beat: number, reason: string): Error & CepError {
+  return withCode(new Error(`Replay mismatch at beat ${beat}: ${reason}`), 'ERR_REPLAY_MISMATCH');
 }

@@ -8,6 +8,11 @@ import { ByteArena } from './arena.js';
 import { Cell, type CellInit, type NameInput } from './cell/cell.js';
 import { LEN_MASK, LEN_SHIFT, PK_MASK, PK_SHIFT, PK_VALUE, SEE_NOW, seen, TYPE_LINK, TYPE_MASK } from './cell/flags.js';
 import { HistoryLog } from './history.js';
+import type { CeiFact } from './cei/cei.js';
+import type { EnzymeDescriptor } from './enzyme/registry.js';
+import type { ImpulsePayload } from './heartbeat/context.js';
+import { Heartbeat, type CaptureHook, type CommitHook, type EnqueueOptions, type HeartbeatOptions } from './heartbeat/heartbeat.js';
+import type { Recording } from './heartbeat/recording.js';
 import { resolveNow } from './link.js';
 import type { LockTable } from './lock.js';
 import { Namepool } from './namepool.js';
@@ -19,7 +24,7 @@ import { checkStore, createStore, type Indexing, type StoreKind } from './store/
 /** Top-level cells created at boot, in this order. */
 export const ROOT_LAYOUT = ['sys', 'rt', 'journal', 'env', 'cas', 'lib', 'data', 'tmp', 'enzymes'] as const;
 
-export interface RuntimeOptions {
+export interface RuntimeOptions extends HeartbeatOptions {
   /** Store kind for children stores created implicitly by `add` (default 'hash'). */
   defaultStore?: StoreKind;
   /** Indexing for those stores (default: 'name'). */
@@ -48,6 +53,10 @@ export class Runtime {
   readonly dataLocks: LockTable = new Map();
   /** Link shadows: target -> linkers. */
   readonly shadows = new Map<Cell, Cell[]>();
+  /** While a beat runs: every cell a change touches, pushed by the cell API (heartbeat digests). */
+  touched: Cell[] | null = null;
+  /** Beats, enzymes, OPS, CEI, mailboxes, pause/rollback/resume (`src/kernel/heartbeat/`). */
+  readonly heartbeat: Heartbeat;
 
   constructor(options: RuntimeOptions = {}) {
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
@@ -59,6 +68,115 @@ export class Runtime {
     root.store = createStore('hash', 'name', {}, root, this);
     this.root = root;
     if (options.layout !== false) for (const name of ROOT_LAYOUT) root.add(name);
+    this.heartbeat = new Heartbeat(this, options);
+    if (options.layout !== false) this.heartbeat.boot();
+  }
+
+  // ---- heartbeat entry points (docs/heartbeat.md) -------------------------------------------
+
+  /** Register an enzyme (idempotent; during a beat it activates at the next beat). */
+  registerEnzyme(descriptor: EnzymeDescriptor): void {
+    this.heartbeat.registerEnzyme(descriptor);
+  }
+
+  /** Bind an enzyme to the subtree at `path` (`propagate`: descendants inherit it). */
+  bind(path: string, enzyme: string, options: { propagate?: boolean } = {}): void {
+    this.heartbeat.registry.bind(path, enzyme, options?.propagate === true);
+  }
+
+  /** Remove a binding at `path` and mask the one `path` would inherit (a tombstone). */
+  unbind(path: string, enzyme: string): void {
+    this.heartbeat.registry.unbind(path, enzyme);
+  }
+
+  /** Queue an impulse for the next beat (recorded for replay). */
+  enqueue(signal: string, target: string | null, payload?: ImpulsePayload, options?: EnqueueOptions): void {
+    this.heartbeat.enqueue(signal, target, payload, options);
+  }
+
+  /** Run one beat (Capture, Compute, Commit); returns the beat it ran. */
+  step(): number {
+    return this.heartbeat.step();
+  }
+
+  /** Run `beats` beats, or until nothing is queued. */
+  run(options?: { beats?: number }): number {
+    return this.heartbeat.run(options);
+  }
+
+  /** Drive beats from the event loop: every `intervalMs` and whenever work is queued. */
+  start(options?: { intervalMs?: number }): void {
+    this.heartbeat.start(options);
+  }
+
+  stop(): void {
+    this.heartbeat.stop();
+  }
+
+  /** The 32-byte digest of a beat that ran (undefined when unknown or no longer kept). */
+  digest(beat: number): Uint8Array | undefined {
+    return this.heartbeat.digest(beat);
+  }
+
+  /** What a replay needs: `createRuntime({ replay: rt.recording() })`. */
+  recording(): Recording {
+    return this.heartbeat.recording();
+  }
+
+  /** Run `fn(beat)` at the start of each beat's Capture; it may `enqueue` inputs for that beat. */
+  onCapture(fn: CaptureHook): () => void {
+    return this.heartbeat.onCapture(fn);
+  }
+
+  /** Run `fn(beat, changes)` at Commit, once the beat's changes are final. */
+  onCommit(fn: CommitHook): () => void {
+    return this.heartbeat.onCommit(fn);
+  }
+
+  /** OPS dossiers under `/rt/ops`. */
+  get ops(): Heartbeat['ops'] {
+    return this.heartbeat.ops;
+  }
+
+  /** Mailboxes (`open`, `post`, `messages`). */
+  get mailboxes(): Heartbeat['mailboxes'] {
+    return this.heartbeat.mailboxes;
+  }
+
+  /** Record a CEI fact (default mailbox `/data/mailbox/diag`). */
+  cei(fact: CeiFact): Cell {
+    return this.heartbeat.report(fact);
+  }
+
+  /** Pause / rollback / resume: control impulses applied at the next beat's Capture. */
+  pause(): void {
+    this.heartbeat.pause();
+  }
+
+  rollback(toBeat: number): void {
+    this.heartbeat.rollback(toBeat);
+  }
+
+  resume(): void {
+    this.heartbeat.resume();
+  }
+
+  get paused(): boolean {
+    return this.heartbeat.prr.paused;
+  }
+
+  /** The published view horizon after a rollback (undefined when none). */
+  get viewHorizon(): number | undefined {
+    return this.heartbeat.prr.horizon;
+  }
+
+  /** Shut down through `op/shdn`; afterwards no beats or impulses. */
+  shutdown(): void {
+    this.heartbeat.shutdown();
+  }
+
+  get halted(): boolean {
+    return this.heartbeat.isHalted;
   }
 
   /** Advance to the next beat; returns it. (The heartbeat drives this later.) */

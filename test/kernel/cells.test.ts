@@ -144,7 +144,7 @@ describe('cells: add, set, value, valueAt, children, remove', () => {
 
   it('reads whole traversals as of a beat', () => {
     const rt = createRuntime();
-    const d = rt.find('/data')!;
+    const d = rt.find('/tmp')!; // /data holds the boot mailbox
     const a = d.add('a');
     a.add('b', { value: '1' });
     rt.advance();
@@ -157,12 +157,12 @@ describe('cells: add, set, value, valueAt, children, remove', () => {
       d.traverse((c) => void out.push(`${c.path}=${c.valueAt(beat ?? rt.beat) ? new TextDecoder().decode(c.valueAt(beat ?? rt.beat)) : ''}`), { atBeat: beat });
       return out;
     };
-    expect(at(0)).toEqual(['/data=', '/data/a=', '/data/a/b=1']);
-    expect(at(1)).toEqual(['/data=', '/data/a=', '/data/a/b=3', '/data/a/c=2']);
-    expect(at()).toEqual(['/data=', '/data/a=', '/data/a/c=2']);
+    expect(at(0)).toEqual(['/tmp=', '/tmp/a=', '/tmp/a/b=1']);
+    expect(at(1)).toEqual(['/tmp=', '/tmp/a=', '/tmp/a/b=3', '/tmp/a/c=2']);
+    expect(at()).toEqual(['/tmp=', '/tmp/a=', '/tmp/a/c=2']);
     const raw: string[] = [];
     d.traverse((c) => void raw.push(c.name), { raw: true });
-    expect(raw).toEqual(['data', 'a', 'b', 'c']);
+    expect(raw).toEqual(['tmp', 'a', 'b', 'c']);
   });
 });
 

@@ -10,6 +10,7 @@ import {
   invalidArgType,
   invalidName,
   invalidState,
+  invalidStore,
   locked,
   nameExists,
   outOfRange,
@@ -79,6 +80,8 @@ export interface CellInit extends StoreOptions {
   indexing?: Indexing;
   /** Insert first instead of last (insertion-ordered stores only). */
   prepend?: boolean;
+  /** Insert at this index among the visible children (array stores with insertion indexing; past the end appends). */
+  position?: number;
   /** Add the child veiled: invisible to lookups and listings until `unveil()`. */
   veiled?: boolean;
   /** Make the child immutable once created. */
@@ -95,6 +98,13 @@ export interface TraverseOptions {
 /** writePayload modes. */
 const W_TAKE = 1;
 const W_HARD = 2;
+
+/** A valid `init.position` for `store`, or an error. */
+function checkPosition(pos: unknown, store: ChildStore): number {
+  if (typeof pos !== 'number' || !Number.isSafeInteger(pos) || pos < 0) throw outOfRange('init.position', 'an integer >= 0', pos);
+  if (store.kind !== 'array' || store.indexing !== 'insertion') throw invalidStore(`init.position needs an array store with insertion indexing (this one is ${store.kind} by ${store.indexing})`);
+  return pos;
+}
 
 /** The runtime a cell belongs to. */
 function rtOf(c: Cell): Runtime {
@@ -283,6 +293,7 @@ export class Cell {
     }
     const c = new Cell(store, dom, hi, lo, rt.beat);
     let prepend = false;
+    let at = -1;
     let key: Key;
     try {
       if (store.unique && store.findName(dom, hi, lo, SEE_ALIVE) !== undefined) {
@@ -292,6 +303,7 @@ export class Cell {
       if (init !== undefined) {
         hash = c.prepare(init, rt);
         prepend = init.prepend === true;
+        if (init.position !== undefined) at = checkPosition(init.position, store);
       }
       key = store.indexing === 'insertion' || store.indexing === 'name' || store.indexing === 'comparator' ? undefined : store.keyFor(c, hash);
       if (init !== undefined) c.commit(init, rt);
@@ -299,8 +311,9 @@ export class Cell {
       c.discard(rt);
       throw e;
     }
-    store.insert(c, key, prepend);
+    store.insert(c, key, prepend, at);
     store.modified = rt.beat;
+    if (rt.touched !== null) rt.touched.push(c);
     if (hi >>> 27 === 3) {
       const n = (hi & 0x7ffffff) * HALF + lo;
       if (n >= store.autoNext) store.autoNext = n + 1;
@@ -462,6 +475,7 @@ export class Cell {
     const take = (mode & W_TAKE) !== 0;
     const hard = (mode & W_HARD) !== 0;
     const beat = rt.beat;
+    if (rt.touched !== null) rt.touched.push(this);
     let freed = false;
     if (hard && this.hist >= 0) {
       dropHistory(rt, this.hist);
@@ -550,6 +564,7 @@ export class Cell {
     c.flags &= ~PAYLOAD_BITS;
     c.pv = 0;
     c.mod = rt.beat;
+    if (rt.touched !== null) rt.touched.push(c);
     if (replaced && rt.arena.needsCompaction) rt.compact();
     return true;
   }
@@ -640,6 +655,7 @@ export class Cell {
       if ((c.flags & SHADOWED) !== 0) tombstone(rt, c);
     }
     this.up!.modified = beat;
+    if (rt.touched !== null) rt.touched.push(this);
     return true;
   }
 
@@ -651,12 +667,14 @@ export class Cell {
     const rt = rtOf(this);
     this.assertRemovable(rt);
     const all = this.subtreeForRemoval();
-    const inside = new Set(all);
+    let inside: Set<Cell> | undefined; // built only when some cell is linked to
     for (const c of all) {
       if ((c.flags & SHADOWED) === 0) continue;
-      const live = shadowsOf(rt, c).filter((l) => !inside.has(l) && l.deleted < 0);
+      inside ??= new Set(all);
+      const live = shadowsOf(rt, c).filter((l) => !inside!.has(l) && l.deleted < 0);
       if (live.length > 0) throw shadowed(c.path, live.length);
     }
+    if (rt.touched !== null) rt.touched.push(this.up!.owner);
     for (const c of all) c.finalize(rt);
     this.up!.remove(this);
     this.up!.modified = rt.beat;
@@ -695,6 +713,7 @@ export class Cell {
     this.flags &= ~VEILED;
     this.created = rt.beat;
     this.up!.modified = rt.beat;
+    if (rt.touched !== null) rt.touched.push(this);
     return true;
   }
 
@@ -792,6 +811,7 @@ export class Cell {
     this.mod = rt.beat;
     this.flags &= ~TARGET_DEAD;
     addShadow(rt, target, this);
+    if (rt.touched !== null) rt.touched.push(this);
   }
 
   /** Links currently pointing at this cell. */

@@ -9,12 +9,15 @@ import type { Cell, CellInit, NameInput } from './cell.js';
 import { DETACHED, PK_DATA, PK_VALUE, TYPE_LINK, TYPE_MASK, TYPE_PROXY, VALUE_INLINE_DEFAULT } from './flags.js';
 import { bytesOf, kindOf } from './payload.js';
 
-export function cloneCell(src: Cell, parent: Cell, name?: NameInput): Cell {
+/**
+ * What `add` needs to copy `src` itself (payload, store kind and indexing; not its children).
+ * `bigValue`: a VALUE above the inline size, to restore with `setValue` after the add.
+ */
+export function cloneInit(src: Cell): { init: CellInit; bigValue: Uint8Array | undefined } {
   if (src.deleted >= 0 || (src.flags & DETACHED) !== 0) throw cellDeleted(src.path, (src.flags & DETACHED) !== 0);
-  const as: NameInput = name === undefined ? src.id : name;
   const t = src.flags & TYPE_MASK;
-  if (t === TYPE_PROXY) return parent.add(as, { link: src });
-  if (t === TYPE_LINK) return parent.add(as, { link: src.pv as Cell });
+  if (t === TYPE_PROXY) return { init: { link: src }, bigValue: undefined };
+  if (t === TYPE_LINK) return { init: { link: src.pv as Cell }, bigValue: undefined };
   const init: CellInit = {};
   const k = kindOf(src.flags);
   const bytes = bytesOf(src.runtime, src.flags, src.pv, true);
@@ -31,9 +34,16 @@ export function cloneCell(src: Cell, parent: Cell, name?: NameInput): Cell {
     init.key = s.options.key;
     init.bounds = s.options.bounds;
   }
+  return { init, bigValue: bigValue ? bytes : undefined };
+}
+
+export function cloneCell(src: Cell, parent: Cell, name?: NameInput): Cell {
+  const { init, bigValue } = cloneInit(src);
+  const as: NameInput = name === undefined ? src.id : name;
+  if (init.link !== undefined) return parent.add(as, init);
   const kids = src.children(); // before adding: the copy may land inside this subtree
   const copy = parent.add(as, init);
-  if (bigValue) copy.setValue(bytes!); // a large VALUE stays VALUE (same beat: no history)
+  if (bigValue !== undefined) copy.setValue(bigValue); // a large VALUE stays VALUE (same beat: no history)
   for (const ch of kids) cloneCell(ch, copy);
   return copy;
 }

@@ -41,6 +41,7 @@ export function proxyChange<T>(c: Cell, op: 'write' | 'restore', call: (a: Proxy
     p.hist = rt.history.push(p.mod, p.flags & PAYLOAD_BITS, before, p.hist);
     p.mod = rt.beat;
   }
+  if (rt.touched !== null) rt.touched.push(p);
   return result;
 }
 

@@ -1,6 +1,6 @@
 /** Array store: contiguous; sorted indexings binary-search the insertion point. */
 import type { Cell } from '../cell/cell.js';
-import { seen } from '../cell/flags.js';
+import { SEE_NOW, seen } from '../cell/flags.js';
 import { compareNameParts } from '../naming/name.js';
 import { ChildStore, type Key } from './types.js';
 
@@ -13,12 +13,12 @@ export class ArrayStore extends ChildStore {
     return this.cells.length;
   }
 
-  insert(cell: Cell, key: Key, prepend: boolean): void {
+  insert(cell: Cell, key: Key, prepend: boolean, pos = -1): void {
     const order = this.order;
     const cells = this.cells;
     if (this.keys === null && key !== undefined) this.keys = new Array<Key>(cells.length).fill(undefined);
     let at: number;
-    if (order === null) at = prepend ? 0 : cells.length;
+    if (order === null) at = pos >= 0 ? this.rawIndex(pos) : prepend ? 0 : cells.length;
     else {
       // upper bound: first entry strictly after the new one
       let lo = 0;
@@ -39,6 +39,16 @@ export class ArrayStore extends ChildStore {
       cells.splice(at, 0, cell);
       if (this.keys !== null) this.keys.splice(at, 0, key);
     }
+  }
+
+  /** Raw index of the `visible`-th entry seen now (the end when there are fewer). */
+  private rawIndex(visible: number): number {
+    const cells = this.cells;
+    for (let i = 0, k = 0; i < cells.length; i++) {
+      if (!seen(cells[i], SEE_NOW)) continue;
+      if (k++ === visible) return i;
+    }
+    return cells.length;
   }
 
   override findName(dom: number, hi: number, lo: number, mode: number): Cell | undefined {

@@ -66,8 +66,11 @@ export abstract class ChildStore {
 
   /** Entries stored (deleted and veiled included). */
   abstract get total(): number;
-  /** Insert at the position the indexing gives (after equal keys); `prepend` only for insertion order. */
-  abstract insert(cell: Cell, key: Key, prepend: boolean): void;
+  /**
+   * Insert at the position the indexing gives (after equal keys); `prepend` only for insertion
+   * order; `at` >= 0: before the at-th visible entry (array stores by insertion only).
+   */
+  abstract insert(cell: Cell, key: Key, prepend: boolean, at?: number): void;
   /** Remove an entry for good (hard delete). */
   abstract remove(cell: Cell): boolean;
   /** Visit entries in store order; return true from `fn` to stop. */
