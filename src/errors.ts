@@ -20,7 +20,19 @@ export type CepErrorCode =
   | 'ERR_SHADOWED'
   | 'ERR_INVALID_STORE'
   | 'ERR_INVALID_STATE'
-  | 'ERR_PROXY';
+  | 'ERR_PROXY'
+  // flat frames (src/serialization/)
+  | 'ERR_FRAME_TRUNCATED'
+  | 'ERR_FRAME_CRC'
+  | 'ERR_FRAME_MERKLE'
+  | 'ERR_FRAME_FORMAT'
+  | 'ERR_FRAME_UNSUPPORTED'
+  | 'ERR_FRAME_MALFORMED'
+  | 'ERR_FRAME_CHUNK'
+  | 'ERR_FRAME_CAPS'
+  | 'ERR_FRAME_TOO_LARGE'
+  | 'ERR_FRAME_AEAD'
+  | 'ERR_FRAME_APPLY';
 
 export interface CepError extends Error {
   code: CepErrorCode;
@@ -113,4 +125,30 @@ export function invalidState(path: string, reason: string): Error & CepError {
 export function proxyFailed(path: string, op: string, cause?: unknown): Error & CepError {
   const detail = cause === undefined ? '' : `: ${(cause as Error)?.message ?? String(cause)}`;
   return withCode(new Error(`The adapter of ${path} refused ${op}${detail}`, cause === undefined ? undefined : { cause }), 'ERR_PROXY');
+}
+
+// ---- flat frames (src/serialization/) -------------------------------------------------------
+
+export type FrameErrorCode =
+  | 'ERR_FRAME_TRUNCATED'
+  | 'ERR_FRAME_CRC'
+  | 'ERR_FRAME_MERKLE'
+  | 'ERR_FRAME_FORMAT'
+  | 'ERR_FRAME_UNSUPPORTED'
+  | 'ERR_FRAME_MALFORMED'
+  | 'ERR_FRAME_CHUNK'
+  | 'ERR_FRAME_CAPS'
+  | 'ERR_FRAME_TOO_LARGE'
+  | 'ERR_FRAME_AEAD'
+  | 'ERR_FRAME_APPLY';
+
+/**
+ * A frame that cannot be read, verified or applied (or a branch that cannot be framed).
+ * `offset` is the byte where the problem was found, when there is one.
+ */
+export function frameError(code: FrameErrorCode, reason: string, offset?: number): Error & CepError & { offset?: number } {
+  const where = offset === undefined ? '' : ` (at byte ${offset})`;
+  const error = withCode(new Error(`Bad frame: ${reason}${where}`), code) as Error & CepError & { offset?: number };
+  if (offset !== undefined) error.offset = offset;
+  return error;
 }
