@@ -66,7 +66,7 @@ export interface FramePayload {
   kind: 'none' | 'value' | 'data' | 'link';
   /** Beat of this payload version. */
   beat: number;
-  /** VALUE/DATA bytes (undefined while sealed and no key was given). */
+  /** VALUE/DATA bytes (inline values are views into the frame bytes; undefined while sealed and no key was given). */
   bytes?: Uint8Array;
   /** A link's target: a cell of this frame (ordinal), or an absolute path (each segment with its same-name index). */
   target?: { ordinal: number } | { path: { name: FrameName; dup: number }[] };
@@ -102,15 +102,30 @@ export interface FrameCell {
   history: FramePayload[];
 }
 
-export interface FrameRecordInfo {
-  type: string;
-  /** Offset of the record in the (inflated) frame. */
-  offset: number;
-  /** Record length including its CRC. */
-  length: number;
+/** One record of a frame: where it is; its key (hex) is computed when asked for. */
+export class FrameRecordInfo {
+  constructor(
+    private readonly frame: Uint8Array,
+    /** Record type name (cell_desc, payload_chunk, ..., trailer). */
+    readonly type: string,
+    /** Offset of the record in the (inflated) frame. */
+    readonly offset: number,
+    /** Record length including its CRC. */
+    readonly length: number,
+    private readonly keyOffset: number,
+    private readonly keyLength: number,
+    /** Whether its payload bytes are sealed (AEAD). */
+    readonly sealed: boolean,
+  ) {}
+
   /** The record key, hex. */
-  key: string;
-  sealed: boolean;
+  get key(): string {
+    return hex(this.frame.subarray(this.keyOffset, this.keyOffset + this.keyLength));
+  }
+
+  toJSON(): { type: string; offset: number; length: number; key: string; sealed: boolean } {
+    return { type: this.type, offset: this.offset, length: this.length, key: this.key, sealed: this.sealed };
+  }
 }
 
 export interface Frame {
@@ -157,17 +172,30 @@ const STATUS_CODES: Record<number, [FrameErrorCode, string]> = {
   [FLAT_STATUS_CAPS]: ['ERR_FRAME_CAPS', 'a record needs a capability the frame does not announce'],
 };
 
+/** Shared by every cell without past versions (no array per cell). */
+const NO_HISTORY: FramePayload[] = Object.freeze([]) as unknown as FramePayload[];
+
 const KIND_NAMES: Record<number, FramePayload['kind']> = { [KIND_NONE]: 'none', [KIND_VALUE]: 'value', [KIND_DATA]: 'data', [KIND_LINK]: 'link' };
+
+const ID_D = { hi: 0, lo: 0 };
+const ID_T = { hi: 0, lo: 0 };
 
 /** Bounded body cursor: every read is checked, a short or bad body is ERR_FRAME_MALFORMED. */
 class Body {
   p: number;
+  end: number;
   constructor(
     readonly b: Uint8Array,
     start: number,
-    readonly end: number,
+    end: number,
   ) {
     this.p = start;
+    this.end = end;
+  }
+  /** Point at another body of the same frame (one cursor serves every record). */
+  reset(start: number, end: number): void {
+    this.p = start;
+    this.end = end;
   }
   bad(what: string): never {
     throw frameError('ERR_FRAME_MALFORMED', what, this.p);
@@ -197,11 +225,10 @@ class Body {
     return out;
   }
   name(): FrameName {
-    const raw = this.bytes(NAME_BYTES);
-    const d = { hi: 0, lo: 0 };
-    const t = { hi: 0, lo: 0 };
-    if (!readId(raw, 0, d) || !readId(raw, 8, t)) this.bad('a name id is wider than 58 bits');
-    return { domHi: d.hi, domLo: d.lo, hi: t.hi, lo: t.lo };
+    if (NAME_BYTES > this.end - this.p) this.bad('a record body ends early');
+    if (!readId(this.b, this.p, ID_D) || !readId(this.b, this.p + 8, ID_T)) this.bad('a name id is wider than 58 bits');
+    this.p += NAME_BYTES;
+    return { domHi: ID_D.hi, domLo: ID_D.lo, hi: ID_T.hi, lo: ID_T.lo };
   }
   names(): FrameName[] {
     const n = this.varint();
@@ -273,6 +300,7 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
   }
 
   const records: FrameRecordInfo[] = [];
+  const body = new Body(frame, 0, 0);
   const cells: FrameCell[] = [];
   const names = new Map<number, { text: string; glob: boolean }>();
   const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -305,9 +333,9 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
     const type = frame[start];
     const sealed = (frame[start + 2] & RECORD_SEALED) !== 0;
     const bodyEnd = index[r + 3] + index[r + 4];
-    records.push({ type: TYPE_NAMES[type], offset: start, length: bodyEnd + 4 - start, key: hex(frame.subarray(keyOff, keyOff + klen)), sealed });
+    records.push(new FrameRecordInfo(frame, TYPE_NAMES[type], start, bodyEnd + 4 - start, keyOff, klen, sealed));
     if (type === FLAT_T_TRAILER) break;
-    const body = new Body(frame, index[r + 3], bodyEnd);
+    body.reset(index[r + 3], bodyEnd);
     const ord = klen > 0 ? readU32BE(frame, keyOff) : 0;
     const cell = cells[cells.length - 1];
     if (type !== FLAT_T_CHUNK && type !== FLAT_T_HISTORY) finishChunks();
@@ -316,7 +344,7 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
         const flags = body.u8();
         if ((flags & ~15) !== 0) body.bad('unknown cell_desc flags');
         const parentRef = body.varint();
-        const c: FrameCell = { ordinal: ord, parent: -1, anchor: (flags & DESC_ANCHOR) !== 0, type: 'normal', veiled: (flags & DESC_VEILED) !== 0, immutable: (flags & DESC_IMMUTABLE) !== 0, created: 0, deleted: -1, history: [] };
+        const c: FrameCell = { ordinal: ord, parent: -1, anchor: (flags & DESC_ANCHOR) !== 0, type: 'normal', veiled: (flags & DESC_VEILED) !== 0, immutable: (flags & DESC_IMMUTABLE) !== 0, created: 0, deleted: -1, history: NO_HISTORY };
         if (ord === 0) {
           if (parentRef !== 0) body.bad('the branch root has no parent record');
           c.path = body.names();
@@ -341,7 +369,7 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
               const place = body.u8();
               if (place === PLACE_INLINE) {
                 if (kind !== KIND_VALUE) body.bad('only VALUE payloads travel inline');
-                payload.bytes = body.bytes(total).slice();
+                payload.bytes = body.bytes(total);
               } else if (place === PLACE_CHUNKS) {
                 if (total > frame.length) body.bad('a payload larger than its frame');
                 chunkTarget = payload;
@@ -390,6 +418,7 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
             if (prev !== undefined && prev.beat >= hb) body.bad('history versions out of order');
             const v: FramePayload = { kind: KIND_NAMES[kind] ?? body.bad('unknown history payload kind'), beat: hb };
             if (kind !== KIND_NONE && kind !== KIND_VALUE && kind !== KIND_DATA) body.bad('unknown history payload kind');
+            if (cell.history === NO_HISTORY) cell.history = [];
             cell.history.push(v);
             chunkTarget = v;
             chunkBuf = new Uint8Array(total);

@@ -10,7 +10,8 @@
 import { frameError, invalidArgType, invalidArgValue, invalidState, outOfRange } from '../errors.js';
 import type { Cell } from '../kernel/cell/cell.js';
 import { DETACHED, IMMUTABLE, LEN_MASK, LEN_SHIFT, PK_MASK, PK_SHIFT, TYPE_LINK, TYPE_MASK, TYPE_NORMAL, VEILED } from '../kernel/cell/flags.js';
-import { domainId } from '../kernel/naming/name.js';
+import { CHUNK_SIZE as ARENA_CHUNK } from '../kernel/arena.js';
+import { DOM_CEP, domainId } from '../kernel/naming/name.js';
 import { NAMING_REFERENCE, HALF, HI_PAYLOAD_MASK, namingOf } from '../kernel/naming/id.js';
 import type { Runtime } from '../kernel/runtime.js';
 import { FINISH_AEAD, FINISH_BEAT, FINISH_CAPS, FINISH_COMPRESSION, FINISH_MHIST, FINISH_MODE, FINISH_PARAMS, FINISH_PHIST } from '../native/binding.js';
@@ -267,9 +268,17 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
     parents.push(parent);
     marks.push(m);
     if (c.store === null) continue;
-    const kids = c.store.toArray();
-    for (let i = kids.length - 1; i >= 0; i--) {
-      stack.push(kids[i]);
+    // push the children, then reverse them in place: popped in store order
+    const from = stack.length;
+    c.store.forEach((k) => {
+      stack.push(k);
+    });
+    for (let a = from, z = stack.length - 1; a < z; a++, z--) {
+      const t = stack[a];
+      stack[a] = stack[z];
+      stack[z] = t;
+    }
+    for (let k = from; k < stack.length; k++) {
       stackParent.push(me);
       stackMark.push(m);
     }
@@ -298,13 +307,17 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
   const noteName = (hi: number, lo: number): void => {
     if (namingOf(hi) === NAMING_REFERENCE) refs.set((hi & HI_PAYLOAD_MASK) * HALF + lo, [hi, lo]);
   };
+  const domains: { hi: number; lo: number }[] = []; // domain ids by the kernel's domain index
+  const domainOf = (dom: number): { hi: number; lo: number } => (domains[dom] ??= domainId(dom));
   const noteCellName = (c: Cell): void => {
-    noteName(c.hi, c.lo);
-    const d = domainId(c.dom);
-    noteName(d.hi, d.lo);
+    if (namingOf(c.hi) === NAMING_REFERENCE) noteName(c.hi, c.lo);
+    if (c.dom !== DOM_CEP) {
+      const d = domainOf(c.dom);
+      noteName(d.hi, d.lo);
+    }
   };
   const writeName = (b: Uint8Array, p: number, c: Cell): number => {
-    const d = domainId(c.dom);
+    const d = domainOf(c.dom);
     writeId(b, p, d.hi, d.lo);
     writeId(b, p + 8, c.hi, c.lo);
     return p + NAME_BYTES;
@@ -351,8 +364,16 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
   for (const x of rootPath) noteCellName(x);
   let orderFront: number[] | null = null;
   let ordOfCell: Map<Cell, number> | undefined;
-  const kids: number[][] = Array.from({ length: n }, () => []);
-  for (let j = 1; j < n; j++) kids[parents[j]].push(j);
+  // children lists (frame ordinals), built on first need: only insertion-ordered stores and
+  // manifest history windows look at them
+  let kidLists: number[][] | null = null;
+  const kidsOf = (i: number): number[] => {
+    if (kidLists === null) {
+      kidLists = [];
+      for (let j = 1; j < n; j++) (kidLists[parents[j]] ??= []).push(j);
+    }
+    return kidLists[i] ?? [];
+  };
   for (let i = 0; i < n; i++) {
     const c = cells[i];
     const m = marks[i];
@@ -371,10 +392,13 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
     let target: Cell | null = null;
     let targetPath: Cell[] = [];
     let targetOrd = -1;
-    let place = PLACE_INLINE;
-    if (withPayload && (kind === KIND_VALUE || kind === KIND_DATA)) {
+    let place = PLACE_CHUNKS;
+    let inlineLen = -1; // a plain VALUE is copied straight from the arena
+    if (withPayload && kind === KIND_VALUE && cipher === null) {
+      inlineLen = (cur.meta & LEN_MASK) >>> LEN_SHIFT;
+    } else if (withPayload && (kind === KIND_VALUE || kind === KIND_DATA)) {
       payload = versionBytes(rt, cur);
-      if (kind === KIND_DATA || cipher !== null) place = PLACE_CHUNKS;
+      place = PLACE_CHUNKS;
     } else if (withPayload && kind === KIND_LINK) {
       target = cur.pv as Cell;
       ordOfCell ??= new Map(cells.map((x, j) => [x, j]));
@@ -394,7 +418,8 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
       size += 2 + varintSize(c.created) + varintSize(deleted + 1);
       if (withPayload) {
         size += 1 + varintSize(cur.beat + 1);
-        if (payload !== null) size += varintSize(payload.length) + 1 + (place === PLACE_INLINE ? payload.length : 0);
+        if (inlineLen >= 0) size += varintSize(inlineLen) + 1 + inlineLen;
+        else if (payload !== null) size += varintSize(payload.length) + 1;
         else if (target !== null) {
           size += 1 + (targetOrd >= 0 ? varintSize(targetOrd) : varintSize(targetPath.length) + targetPath.length * NAME_BYTES);
           for (const x of targetPath) size += varintSize(sameNameIndex(x, beat, mode));
@@ -421,13 +446,16 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
       if (withPayload) {
         b[p++] = kind;
         p = writeVarint(b, p, cur.beat + 1);
-        if (payload !== null) {
+        if (inlineLen >= 0) {
+          p = writeVarint(b, p, inlineLen);
+          b[p++] = PLACE_INLINE;
+          const off = cur.pv as number;
+          const chunk = rt.arena.chunks[Math.floor(off / ARENA_CHUNK)];
+          for (let k = 0, q = off % ARENA_CHUNK; k < inlineLen; k++) b[p + k] = chunk[q + k];
+          p += inlineLen;
+        } else if (payload !== null) {
           p = writeVarint(b, p, payload.length);
           b[p++] = place;
-          if (place === PLACE_INLINE) {
-            for (let k = 0; k < payload.length; k++) b[p + k] = payload[k];
-            p += payload.length;
-          }
         } else if (target !== null) {
           b[p++] = targetOrd >= 0 ? TARGET_ORDINAL : TARGET_PATH;
           if (targetOrd >= 0) p = writeVarint(b, p, targetOrd);
@@ -455,7 +483,7 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
 
     // order_delta: children placed before older siblings in an insertion-ordered store
     if (store !== null && store.indexing === 'insertion') {
-      orderFront = frontChildren(cells, kids[i], mode, beat, store.toArray());
+      orderFront = frontChildren(cells, kidsOf(i), mode, beat, store.toArray());
       if (orderFront.length > 0) {
         let len = varintSize(orderFront.length);
         for (const x of orderFront) len += varintSize(x);
@@ -476,8 +504,8 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
     }
 
     // manifest_history: the children deleted inside the window (a snapshot's past child set)
-    if (mWindow > 0 && kids[i].length > 0) {
-      const past = kids[i].filter((j) => marks[j] === M_PAST);
+    if (mWindow > 0 && kidsOf(i).length > 0) {
+      const past = kidsOf(i).filter((j) => marks[j] === M_PAST);
       if (past.length > 0) {
         let len = varintSize(past.length);
         for (const j of past) len += varintSize(j);
