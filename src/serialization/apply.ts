@@ -104,6 +104,7 @@ function orderCreations(
   front: Set<number>,
   targets: Map<number, NonNullable<FramePayload['target']>>,
   insertion: Uint8Array,
+  extraEdges: [number, number][],
 ): void {
   const m = to - from;
   if (m < 2) return;
@@ -129,6 +130,10 @@ function orderCreations(
     }
     const t = targets.get(i);
     if (t !== undefined && 'ordinal' in t) edge(pos.get(t.ordinal), k);
+  }
+  for (const [a, b] of extraEdges) {
+    const to = pos.get(b);
+    if (to !== undefined) edge(pos.get(a), to);
   }
   // a binary heap of ready run indexes (smallest first)
   const heap: number[] = [];
@@ -320,13 +325,11 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
   // phases within one beat: a cell's last payload before its deletion, deletions of older
   // cells (so a name can be reused), creations, other payload versions, deletions of cells
   // created in the same beat
-  const P_EPHEMERAL = 0; // created and deleted in one beat, before a namesake replaces it
-  const P_EPHEMERAL_DELETE = 1;
-  const P_SET_DYING = 2;
-  const P_DELETE_OLD = 3;
-  const P_CREATE = 4;
-  const P_SET = 5;
-  const P_DELETE_NEW = 6;
+  const P_SET_DYING = 0;
+  const P_DELETE_OLD = 1;
+  const P_CREATE = 2;
+  const P_SET = 3;
+  const P_DELETE_NEW = 4;
   type Event = { beat: number; phase: number; i: number; v?: FramePayload };
   const setPhase = (f: FrameCell, beat: number): number => (f.deleted === beat ? P_SET_DYING : P_SET);
   const events: Event[] = [];
@@ -359,19 +362,40 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
     const key = `${cells[i].parent}/${createdAt[i]}/${plan.text[i]}`;
     namesakes.set(key, (namesakes.get(key) ?? 0) + 1);
   }
+  const tops = new Map<string, number[]>(); // namesake key -> ephemeral cells under that name
   for (const i of toCreate) {
     const f = cells[i];
-    const inherited = f.parent >= 0 && ephemeral[f.parent] === 1;
-    if (inherited || (f.deleted === createdAt[i] && uniqueParent(f.parent) && namesakes.get(`${f.parent}/${createdAt[i]}/${plan.text[i]}`)! > 1)) ephemeral[i] = 1;
+    const key = `${f.parent}/${createdAt[i]}/${plan.text[i]}`;
+    if (f.parent >= 0 && ephemeral[f.parent] === 1) ephemeral[i] = 1;
+    else if (f.deleted === createdAt[i] && uniqueParent(f.parent) && namesakes.get(key)! > 1) {
+      ephemeral[i] = 1;
+      let list = tops.get(key);
+      if (list === undefined) tops.set(key, (list = []));
+      list.push(i);
+    }
+  }
+  // the namesake that stays waits for the ephemeral subtree, and removes it just before it is made
+  const subtreeOf = new Map<number, number[]>(); // ephemeral top -> the cells created under it (itself included)
+  for (const j of toCreate) {
+    if (ephemeral[j] === 0) continue;
+    let a = j;
+    while (cells[a].parent >= 0 && ephemeral[cells[a].parent] === 1) a = cells[a].parent;
+    let list = subtreeOf.get(a);
+    if (list === undefined) subtreeOf.set(a, (list = []));
+    list.push(j);
+  }
+  const replaces = new Map<number, number[]>();
+  const extraEdges: [number, number][] = [];
+  for (const i of toCreate) {
+    const key = `${cells[i].parent}/${createdAt[i]}/${plan.text[i]}`;
+    const gone = tops.get(key);
+    if (gone === undefined || ephemeral[i] === 1) continue;
+    replaces.set(i, gone);
+    for (const top of gone) for (const j of subtreeOf.get(top) ?? []) extraEdges.push([j, i]);
   }
   for (const i of toCreate) {
     const f = cells[i];
     const t = createdAt[i];
-    if (ephemeral[i] === 1) {
-      events.push({ beat: t, phase: P_EPHEMERAL, i });
-      events.push({ beat: t, phase: P_EPHEMERAL_DELETE, i });
-      continue;
-    }
     events.push({ beat: t, phase: P_CREATE, i });
     if (!delta || f.history.length > 0) {
       const versions = [...f.history, ...(f.payload !== undefined ? [f.payload] : [])];
@@ -419,7 +443,7 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
   for (let k = 0; k < events.length; ) {
     let end = k;
     while (end < events.length && events[end].beat === events[k].beat && events[end].phase === events[k].phase) end++;
-    if (events[k].phase === P_CREATE) orderCreations(events, k, end, cells, front, linkTargets, insertion);
+    if (events[k].phase === P_CREATE) orderCreations(events, k, end, cells, front, linkTargets, insertion, extraEdges);
     k = end;
   }
 
@@ -442,7 +466,8 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
     const e = events[k];
     if (e.beat > rt.beat) rt.beat = e.beat;
     const f = cells[e.i];
-    if (e.phase === P_CREATE || e.phase === P_EPHEMERAL) {
+    if (e.phase === P_CREATE) {
+      for (const j of replaces.get(e.i) ?? []) plan.cell[j]?.remove();
       const parent = e.i === 0 ? findPath(frame, rt, rootPath.slice(0, -1))! : plan.cell[f.parent]!;
       const v = initial(f, e.beat);
       const init: Parameters<Cell['add']>[1] = { prepend: front.has(e.i) };

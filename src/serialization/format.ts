@@ -36,7 +36,7 @@ export const NAMEPOOL_ORDINAL = 0xffffffff;
 
 /** cell_desc flags (body byte 0). */
 export const DESC_ANCHOR = 1; // identity only: locates a changed descendant
-export const DESC_VEILED = 2;
+// bit 1 is reserved (veiled cells are never framed)
 export const DESC_IMMUTABLE = 4;
 export const DESC_PAYLOAD = 8; // the payload fields are present
 

@@ -16,7 +16,6 @@ import {
   DESC_ANCHOR,
   DESC_IMMUTABLE,
   DESC_PAYLOAD,
-  DESC_VEILED,
   FLAT_CAP_DEFLATE,
   FLAT_HEADER_SIZE,
   FLAT_INDEX_STRIDE,
@@ -85,7 +84,6 @@ export interface FrameCell {
   /** Identity only: the cell locates changed descendants. */
   anchor: boolean;
   type: 'normal' | 'link';
-  veiled: boolean;
   immutable: boolean;
   created: number;
   /** Beat of the soft delete, or -1. */
@@ -342,9 +340,9 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
     switch (type) {
       case FLAT_T_CELL: {
         const flags = body.u8();
-        if ((flags & ~15) !== 0) body.bad('unknown cell_desc flags');
+        if ((flags & ~(DESC_ANCHOR | DESC_IMMUTABLE | DESC_PAYLOAD)) !== 0) body.bad('unknown cell_desc flags');
         const parentRef = body.varint();
-        const c: FrameCell = { ordinal: ord, parent: -1, anchor: (flags & DESC_ANCHOR) !== 0, type: 'normal', veiled: (flags & DESC_VEILED) !== 0, immutable: (flags & DESC_IMMUTABLE) !== 0, created: 0, deleted: -1, history: NO_HISTORY };
+        const c: FrameCell = { ordinal: ord, parent: -1, anchor: (flags & DESC_ANCHOR) !== 0, type: 'normal', immutable: (flags & DESC_IMMUTABLE) !== 0, created: 0, deleted: -1, history: NO_HISTORY };
         if (ord === 0) {
           if (parentRef !== 0) body.bad('the branch root has no parent record');
           c.path = body.names();

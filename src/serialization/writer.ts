@@ -28,7 +28,6 @@ import {
   DESC_ANCHOR,
   DESC_IMMUTABLE,
   DESC_PAYLOAD,
-  DESC_VEILED,
   FLAT_CAP_AEAD,
   FLAT_CAP_CHUNKS,
   FLAT_CAP_DEFLATE,
@@ -380,7 +379,6 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
     const anchor = m === M_ANCHOR;
     let flags = anchor ? DESC_ANCHOR : 0;
     if (!anchor) {
-      if ((c.flags & VEILED) !== 0) flags |= DESC_VEILED;
       if ((c.flags & IMMUTABLE) !== 0) flags |= DESC_IMMUTABLE;
     }
     // payload as of the beat; a delta carries it only when it changed (or the cell is new)
