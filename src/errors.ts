@@ -22,17 +22,7 @@ export type CepErrorCode =
   | 'ERR_INVALID_STATE'
   | 'ERR_PROXY'
   // flat frames (src/serialization/)
-  | 'ERR_FRAME_TRUNCATED'
-  | 'ERR_FRAME_CRC'
-  | 'ERR_FRAME_MERKLE'
-  | 'ERR_FRAME_FORMAT'
-  | 'ERR_FRAME_UNSUPPORTED'
-  | 'ERR_FRAME_MALFORMED'
-  | 'ERR_FRAME_CHUNK'
-  | 'ERR_FRAME_CAPS'
-  | 'ERR_FRAME_TOO_LARGE'
-  | 'ERR_FRAME_AEAD'
-  | 'ERR_FRAME_APPLY';
+  | FrameErrorCode;
 
 export interface CepError extends Error {
   code: CepErrorCode;

@@ -137,8 +137,10 @@ void root(const uint8_t* leaves, size_t count, const uint8_t* prev_root, uint64_
   if (count == 1) {
     std::memcpy(block, leaves, 32);
   } else if (count > 1) {
-    std::vector<uint8_t> level(leaves, leaves + count * 32), next;
-    std::vector<uint32_t> offs;
+    // scratch kept per thread: repeated frames reuse the pages instead of faulting new ones
+    thread_local std::vector<uint8_t> level, next;
+    thread_local std::vector<uint32_t> offs;
+    level.assign(leaves, leaves + count * 32);
     size_t n = count;
     while (n > 1) {
       const size_t pairs = n >> 1;
@@ -170,9 +172,9 @@ int64_t finish(uint8_t* buf, size_t end, size_t cap, const FinishParams& params)
   buf[7] = 0;
   write_u32(buf, 8, params.caps);
   write_u32(buf, 12, crc32c::extend(0, buf, 12));
-  std::vector<uint32_t> starts, lens;
-  starts.reserve(1024);
-  lens.reserve(1024);
+  thread_local std::vector<uint32_t> starts, lens;
+  starts.clear();
+  lens.clear();
   size_t p = kHeaderSize;
   size_t prev_key = SIZE_MAX, prev_key_len = 0;
   while (p < end) {
@@ -194,7 +196,7 @@ int64_t finish(uint8_t* buf, size_t end, size_t cap, const FinishParams& params)
     p = crc_at + 4;
   }
   const size_t count = starts.size();
-  std::vector<uint8_t> leaves;
+  thread_local std::vector<uint8_t> leaves;
   leaves_of(buf, starts, lens, leaves);
   uint8_t rt[32];
   root(leaves.data(), count, params.prev_root, params.beat, params.caps, params.mode, rt);
@@ -258,8 +260,8 @@ Status validate(const uint8_t* b, size_t len, std::vector<uint32_t>& idx, size_t
   if ((caps & ~kCapsSupported) != 0) return fail(UNSUPPORTED, 8);
   if ((caps & CAP_TOC) == 0) return fail(UNSUPPORTED, 8);
 
-  // pass 1: records
-  idx.reserve(kIndexStride * 256);
+  // pass 1: records (at least 11 bytes each: reserve for the most a frame this long can hold)
+  idx.reserve(kIndexStride * (len / 11 + 1));
   size_t p = kHeaderSize;
   size_t prev_key = SIZE_MAX, prev_key_len = 0;
   uint64_t next_cell = 0;
@@ -425,13 +427,15 @@ Status validate(const uint8_t* b, size_t len, std::vector<uint32_t>& idx, size_t
   if (const size_t bad = close_run(trailer_at)) return fail(CHUNK, bad);
 
   // Merkle root
-  std::vector<uint32_t> starts(count), lens(count);
+  thread_local std::vector<uint32_t> starts, lens;
+  starts.resize(count);
+  lens.resize(count);
   for (size_t i = 0; i < count; i++) {
     const uint32_t* r = idx.data() + i * kIndexStride;
     starts[i] = r[0];
     lens[i] = r[3] + r[4] - r[0];
   }
-  std::vector<uint8_t> leaves;
+  thread_local std::vector<uint8_t> leaves;
   leaves_of(b, starts, lens, leaves);
   uint8_t rt[32];
   root(leaves.data(), count, b + prev_at, beat, caps, mode, rt);

@@ -76,7 +76,7 @@ Napi::Value FlatValidate(const Napi::CallbackInfo& info) {
     throw_type(env, "diag must hold 2 numbers");
     return env.Undefined();
   }
-  std::vector<uint32_t> index;
+  thread_local std::vector<uint32_t> index;  // reused: its pages stay mapped between frames
   size_t offset = 0;
   const cep::flat::Status status = cep::flat::validate(frame, len, index, &offset);
   diag[0] = status;

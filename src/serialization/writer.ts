@@ -100,9 +100,14 @@ interface Version {
 }
 
 class Staging {
-  buf = new Uint8Array(1 << 16);
+  buf: Uint8Array;
   p = FLAT_HEADER_SIZE;
   count = 0;
+
+  /** `cells`: how many descriptions will be written (sizes the buffer once, about 60 B each). */
+  constructor(cells: number) {
+    this.buf = new Uint8Array(Math.max(1 << 12, cells * 64 + 4096));
+  }
 
   ensure(n: number): void {
     if (this.p + n <= this.buf.length) return;
@@ -132,6 +137,15 @@ class Staging {
     this.p = p + klen + bodyLen + 4;
     this.count++;
     return p + klen;
+  }
+
+  /** A record whose body is a count and that many varint ordinals (order_delta, manifest_history). */
+  ordinalList(type: number, ord: number, list: number[]): void {
+    let len = varintSize(list.length);
+    for (const x of list) len += varintSize(x);
+    let q = this.open(type, 0, ord, 0, 0, 0, len);
+    q = writeVarint(this.buf, q, list.length);
+    for (const x of list) q = writeVarint(this.buf, q, x);
   }
 
   /** Key bytes of the record whose body starts at `bodyAt` (for AEAD associated data). */
@@ -300,7 +314,7 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
   cells.length = parents.length = marks.length = n;
 
   // ---- records ----
-  const st = new Staging();
+  const st = new Staging(n);
   let caps = FLAT_CAP_TOC;
   const refs = new Map<number, [number, number]>(); // reference ids used: key -> [hi, lo]
   const noteName = (hi: number, lo: number): void => {
@@ -361,7 +375,6 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
 
   const rootPath = pathOf(cells[0]);
   for (const x of rootPath) noteCellName(x);
-  let orderFront: number[] | null = null;
   let ordOfCell: Map<Cell, number> | undefined;
   // children lists (frame ordinals), built on first need: only insertion-ordered stores and
   // manifest history windows look at them
@@ -481,13 +494,9 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
 
     // order_delta: children placed before older siblings in an insertion-ordered store
     if (store !== null && store.indexing === 'insertion') {
-      orderFront = frontChildren(cells, kidsOf(i), mode, beat, store.toArray());
-      if (orderFront.length > 0) {
-        let len = varintSize(orderFront.length);
-        for (const x of orderFront) len += varintSize(x);
-        let q = st.open(FLAT_T_ORDER, 0, i, 0, 0, 0, len);
-        q = writeVarint(st.buf, q, orderFront.length);
-        for (const x of orderFront) q = writeVarint(st.buf, q, x);
+      const front = frontChildren(cells, kidsOf(i), mode, beat, store.toArray());
+      if (front.length > 0) {
+        st.ordinalList(FLAT_T_ORDER, i, front);
         caps |= FLAT_CAP_ORDER;
       }
     }
@@ -505,11 +514,7 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
     if (mWindow > 0 && kidsOf(i).length > 0) {
       const past = kidsOf(i).filter((j) => marks[j] === M_PAST);
       if (past.length > 0) {
-        let len = varintSize(past.length);
-        for (const j of past) len += varintSize(j);
-        let q = st.open(FLAT_T_MANIFEST_HISTORY, 0, i, 0, 0, 0, len);
-        q = writeVarint(st.buf, q, past.length);
-        for (const j of past) q = writeVarint(st.buf, q, j);
+        st.ordinalList(FLAT_T_MANIFEST_HISTORY, i, past);
         caps |= FLAT_CAP_MANIFEST_HISTORY;
       }
     }
