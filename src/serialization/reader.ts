@@ -297,7 +297,6 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
     throw frameError('ERR_FRAME_AEAD', 'the frame is sealed with a different cipher than the one given');
   }
 
-  const records: FrameRecordInfo[] = [];
   const body = new Body(frame, 0, 0);
   const cells: FrameCell[] = [];
   const names = new Map<number, { text: string; glob: boolean }>();
@@ -331,7 +330,6 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
     const type = frame[start];
     const sealed = (frame[start + 2] & RECORD_SEALED) !== 0;
     const bodyEnd = index[r + 3] + index[r + 4];
-    records.push(new FrameRecordInfo(frame, TYPE_NAMES[type], start, bodyEnd + 4 - start, keyOff, klen, sealed));
     if (type === FLAT_T_TRAILER) break;
     body.reset(index[r + 3], bodyEnd);
     const ord = klen > 0 ? readU32BE(frame, keyOff) : 0;
@@ -505,7 +503,13 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
       if (j >= cells.length || cells[j].parent !== c.ordinal) throw frameError('ERR_FRAME_MALFORMED', `cell record ${c.ordinal} lists ${j}, which is not its child`);
     }
   }
+  let records: FrameRecordInfo[] | undefined;
   return {
+    /** Built on first use: applying or materializing a frame never needs it. */
+    get records(): FrameRecordInfo[] {
+      records ??= recordList(frame, index);
+      return records;
+    },
     beat,
     mode: mode === MODE_DELTA ? 'delta' : 'snapshot',
     root,
@@ -514,11 +518,21 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
     compression: compression === 1 ? 'deflate' : 'none',
     aead: aeadSel === 2 ? 'chacha20-poly1305' : aeadSel === 3 ? 'xchacha20-poly1305' : 'none',
     history: { payload: pWindow, manifest: mWindow },
-    records,
     cells,
     names,
     size: frame.length,
   };
+}
+
+/** Every record of a validated frame, the trailer last. */
+function recordList(frame: Uint8Array, index: Uint32Array): FrameRecordInfo[] {
+  const out: FrameRecordInfo[] = [];
+  for (let r = 0; r < index.length; r += FLAT_INDEX_STRIDE) {
+    const start = index[r];
+    const end = index[r + 3] + index[r + 4] + 4;
+    out.push(new FrameRecordInfo(frame, TYPE_NAMES[frame[start]], start, end - start, index[r + 1], index[r + 2], (frame[start + 2] & RECORD_SEALED) !== 0));
+  }
+  return out;
 }
 
 function beatOrMax(c: FrameCell): number {
