@@ -129,7 +129,6 @@ function orderCreations(
       chain.set(parent, k);
     }
     const t = targets.get(i);
-    if (t !== undefined && 'ordinal' in t) edge(pos.get(t.ordinal), k);
   }
   for (const [a, b] of extraEdges) {
     const to = pos.get(b);
@@ -316,8 +315,6 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
       const t = resolvePath(frame, rt, target.path);
       if (t === undefined) applyError(`the link ${plan.text[i]} points at a cell that is not in the runtime`);
       outside.set(i, t); // resolved now: later creations must not shift same-name indexes
-    } else if (isNew[target.ordinal] === 1 && isNew[i] === 1 && !delta && cells[target.ordinal].created > cells[i].created) {
-      applyError(`the link ${plan.text[i]} is older than its target (a relinked link's earlier targets are not framed)`);
     }
   }
 
@@ -328,10 +325,11 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
   const P_SET_DYING = 0;
   const P_DELETE_OLD = 1;
   const P_CREATE = 2;
+  const P_RELINK = 2.5; // a new link whose target is created in the frame: point it there
   const P_SET = 3;
   const P_DELETE_NEW = 4;
   type Event = { beat: number; phase: number; i: number; v?: FramePayload };
-  const setPhase = (f: FrameCell, beat: number): number => (f.deleted === beat ? P_SET_DYING : P_SET);
+  const setPhase = (f: FrameCell, beat: number): number => (f.deleted === beat && f.type !== 'link' ? P_SET_DYING : P_SET);
   const events: Event[] = [];
   const front = new Set<number>();
   for (const f of cells) for (const j of f.front ?? []) front.add(j);
@@ -346,9 +344,17 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
     // a link made in the beat its target (or an ancestor of it) goes
     if (t !== undefined && 'ordinal' in t) for (let a = t.ordinal; a >= 0; a = cells[a].parent) if (cells[a].deleted === createdAt[i]) lateDelete[a] = 1;
   }
+  // a link retargeted in the beat its target (or the link itself) goes: retarget first
+  for (const [i, t] of linkTargets) {
+    const beats = [frame.beat, cells[i].payload!.beat, createdAt[i]];
+    if ('ordinal' in t) beats.push(Math.max(createdAt[i], createdAt[t.ordinal]));
+    for (let a = i; a >= 0; a = cells[a].parent) if (beats.includes(cells[a].deleted)) lateDelete[a] = 1;
+    if ('ordinal' in t) for (let a = t.ordinal; a >= 0; a = cells[a].parent) if (beats.includes(cells[a].deleted)) lateDelete[a] = 1;
+  }
   const deletePhase = (i: number, beat: number): number => (lateDelete[i] === 1 || createdAt[i] === beat ? P_DELETE_NEW : P_DELETE_OLD);
-  // a cell created and deleted in one beat whose name a sibling created in that beat takes
-  // over (in a store of unique names) must come and go first, its subtree with it
+  // In a store of unique names, a cell created in a beat may take the name of a sibling the
+  // frame deletes in that same beat (created then, or earlier). The sibling goes just before
+  // its namesake is made, after whatever the frame creates below it in that beat.
   const uniqueParent = (p: number): boolean => {
     if (p < 0) return true;
     const existing = plan.cell[p];
@@ -356,47 +362,47 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
     const desc = cells[p].store;
     return desc !== undefined ? desc.kind === 'hash' || desc.indexing === 'name' : uniqueStore(null, rt);
   };
-  const ephemeral = new Uint8Array(n);
-  const namesakes = new Map<string, number>();
-  for (const i of toCreate) {
-    const key = `${cells[i].parent}/${createdAt[i]}/${plan.text[i]}`;
-    namesakes.set(key, (namesakes.get(key) ?? 0) + 1);
-  }
-  const tops = new Map<string, number[]>(); // namesake key -> ephemeral cells under that name
-  for (const i of toCreate) {
-    const f = cells[i];
-    const key = `${f.parent}/${createdAt[i]}/${plan.text[i]}`;
-    if (f.parent >= 0 && ephemeral[f.parent] === 1) ephemeral[i] = 1;
-    else if (f.deleted === createdAt[i] && uniqueParent(f.parent) && namesakes.get(key)! > 1) {
-      ephemeral[i] = 1;
-      let list = tops.get(key);
-      if (list === undefined) tops.set(key, (list = []));
-      list.push(i);
-    }
-  }
-  // the namesake that stays waits for the ephemeral subtree, and removes it just before it is made
-  const subtreeOf = new Map<number, number[]>(); // ephemeral top -> the cells created under it (itself included)
-  for (const j of toCreate) {
-    if (ephemeral[j] === 0) continue;
-    let a = j;
-    while (cells[a].parent >= 0 && ephemeral[cells[a].parent] === 1) a = cells[a].parent;
-    let list = subtreeOf.get(a);
-    if (list === undefined) subtreeOf.set(a, (list = []));
+  const dyingByName = new Map<string, number[]>(); // parent/beat/name -> cells deleted then
+  for (let j = 1; j < n; j++) {
+    const f = cells[j];
+    if (f.anchor || f.deleted < 0 || !uniqueParent(f.parent)) continue;
+    const key = `${f.parent}/${f.deleted}/${plan.text[j]}`;
+    let list = dyingByName.get(key);
+    if (list === undefined) dyingByName.set(key, (list = []));
     list.push(j);
   }
   const replaces = new Map<number, number[]>();
-  const extraEdges: [number, number][] = [];
+  const goneBy = new Map<number, number>(); // a replaced cell -> the namesake replacing it
   for (const i of toCreate) {
-    const key = `${cells[i].parent}/${createdAt[i]}/${plan.text[i]}`;
-    const gone = tops.get(key);
-    if (gone === undefined || ephemeral[i] === 1) continue;
+    // namesakes that came before it: older cells, or ones the frame made earlier in this beat
+    const gone = dyingByName.get(`${cells[i].parent}/${createdAt[i]}/${plan.text[i]}`)?.filter((j) => j !== i && (isNew[j] === 0 || createdAt[j] < createdAt[i] || j < i));
+    if (gone === undefined || gone.length === 0) continue;
     replaces.set(i, gone);
-    for (const top of gone) for (const j of subtreeOf.get(top) ?? []) extraEdges.push([j, i]);
+    for (const j of gone) goneBy.set(j, i);
+  }
+  const extraEdges: [number, number][] = [];
+  if (goneBy.size > 0) {
+    // what is made below a replaced cell, or links to it (or below it), comes before its namesake
+    const before = (j: number, from: number): void => {
+      for (let a = from; a >= 0; a = cells[a].parent) {
+        const k = goneBy.get(a);
+        if (k !== undefined && createdAt[j] === createdAt[k] && j !== k) extraEdges.push([j, k]);
+      }
+    };
+    for (const j of toCreate) {
+      before(j, j);
+      const t = linkTargets.get(j);
+      if (t !== undefined && 'ordinal' in t) before(j, t.ordinal);
+    }
   }
   for (const i of toCreate) {
     const f = cells[i];
     const t = createdAt[i];
     events.push({ beat: t, phase: P_CREATE, i });
+    const target = linkTargets.get(i);
+    if (target !== undefined && 'ordinal' in target && isNew[target.ordinal] === 1) {
+      events.push({ beat: Math.max(t, createdAt[target.ordinal]), phase: P_RELINK, i, v: f.payload });
+    }
     if (!delta || f.history.length > 0) {
       const versions = [...f.history, ...(f.payload !== undefined ? [f.payload] : [])];
       for (const v of versions) if (v.beat > t) events.push({ beat: v.beat, phase: setPhase(f, v.beat), i, v });
@@ -409,7 +415,7 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
     const c = plan.cell[i];
     if (c === undefined || f.anchor) continue;
     let touched = false;
-    if (f.payload !== undefined && f.payload.kind !== 'link') {
+    if (f.payload !== undefined) {
       events.push({ beat: frame.beat, phase: setPhase(f, frame.beat), i, v: f.payload });
       touched = true;
     }
@@ -477,9 +483,9 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
       }
       let late: FramePayload | undefined;
       if (f.type === 'link') {
-        const t = targetOf(e.i, f.payload!.target!);
-        if (t === undefined) applyError(`the target of the link ${plan.text[e.i]} was never created`);
-        init.link = t;
+        // a target made later (in this beat or after) is reached by the relink event below;
+        // until then the link points at the runtime root
+        init.link = targetOf(e.i, f.payload!.target!) ?? rt.root;
       } else if (v !== undefined && v.kind === 'value' && v.bytes!.length <= VALUE_INLINE_DEFAULT) init.value = v.bytes!;
       else if (v !== undefined && v.kind === 'data') {
         init.data = v.bytes!.slice();
@@ -489,8 +495,9 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
       if (late !== undefined) c.setValue(late.bytes!);
       if (f.store !== undefined && c.store !== null) c.store.autoNext = Math.max(c.store.autoNext, f.store.autoNext);
       plan.cell[e.i] = c;
-    } else if (e.phase === P_SET || e.phase === P_SET_DYING) {
-      writeVersion(plan.cell[e.i]!, e.v!, e.v!.kind === 'value' || e.v!.kind === 'data' ? e.v!.bytes : undefined);
+    } else if (e.phase === P_SET || e.phase === P_SET_DYING || e.phase === P_RELINK) {
+      if (e.v!.kind === 'link') plan.cell[e.i]!.relink(targetOf(e.i, e.v!.target!)!);
+      else writeVersion(plan.cell[e.i]!, e.v!, e.v!.kind === 'value' || e.v!.kind === 'data' ? e.v!.bytes : undefined);
     } else {
       plan.cell[e.i]!.remove();
     }

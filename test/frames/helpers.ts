@@ -44,7 +44,8 @@ export type Op =
   | { op: 'set'; cell: number; value: number; size: number }
   | { op: 'remove'; cell: number }
   | { op: 'clear'; cell: number }
-  | { op: 'link'; parent: number; name: string; target: number };
+  | { op: 'link'; parent: number; name: string; target: number }
+  | { op: 'relink'; link: number; target: number };
 
 const NAMES = ['a', 'b', 'item', 'ZED', '42', '7', 'x y z', 'with-digits9', 'a long reference name, really'];
 
@@ -62,6 +63,7 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('remove' as const), cell: fc.nat() }),
   fc.record({ op: fc.constant('clear' as const), cell: fc.nat() }),
   fc.record({ op: fc.constant('link' as const), parent: fc.nat(), name: fc.constantFrom(...NAMES), target: fc.nat() }),
+  fc.record({ op: fc.constant('relink' as const), link: fc.nat(), target: fc.nat() }),
 );
 
 /** Beats of operations (each inner array is one beat). */
@@ -76,8 +78,10 @@ function fill(value: number, size: number): Uint8Array {
 /** Apply one op to the live cells of the branch (kernel refusals are part of the game). */
 export function runOp(branch: Cell, op: Op): void {
   const live: Cell[] = [];
+  const links: Cell[] = [];
   branch.traverse((c) => {
     if (!c.isLink) live.push(c);
+    else links.push(c);
   });
   const pick = (i: number) => live[i % live.length];
   try {
@@ -111,6 +115,10 @@ export function runOp(branch: Cell, op: Op): void {
       case 'clear': {
         const c = pick(op.cell);
         if (c !== branch) c.clearValue();
+        break;
+      }
+      case 'relink': {
+        if (links.length > 0) links[op.link % links.length].relink(pick(op.target));
         break;
       }
       case 'link': {
