@@ -336,6 +336,19 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
   if (delta) for (const j of front) if (plan.cell[j] !== undefined) malformed('order_delta lists a cell that is not created by the frame');
   const createdAt = new Float64Array(n).fill(-1); // event beat of each creation
   for (const i of toCreate) createdAt[i] = delta ? frame.beat : cells[i].created;
+  // stamps must describe a possible history: a child after its parent, before its parent goes,
+  // payload versions while the cell lives, nothing after the frame's beat
+  for (const i of toCreate) {
+    const f = cells[i];
+    const p = f.parent;
+    if (createdAt[i] > frame.beat || f.deleted > frame.beat) malformed(`${plan.text[i]} is stamped after the frame's beat`);
+    if (p >= 0 && isNew[p] === 1 && (createdAt[i] < createdAt[p] || (cells[p].deleted >= 0 && createdAt[i] > cells[p].deleted))) {
+      malformed(`${plan.text[i]} is created outside its parent's lifetime`);
+    }
+    for (const v of [...f.history, ...(f.payload !== undefined ? [f.payload] : [])]) {
+      if (v.beat > frame.beat || (f.deleted >= 0 && v.beat > f.deleted)) malformed(`${plan.text[i]} has a payload version outside its lifetime`);
+    }
+  }
   // a cell deleted in a beat where a descendant is created goes after that creation
   const lateDelete = new Uint8Array(n);
   for (const i of toCreate) {
@@ -468,52 +481,65 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
     for (const v of [...f.history, ...(f.payload !== undefined ? [f.payload] : [])]) if (v.beat <= t || delta) best = v;
     return best;
   };
-  for (let k = 0; k < events.length; k++) {
-    const e = events[k];
-    if (e.beat > rt.beat) rt.beat = e.beat;
-    const f = cells[e.i];
-    if (e.phase === P_CREATE) {
-      for (const j of replaces.get(e.i) ?? []) plan.cell[j]?.remove();
-      const parent = e.i === 0 ? findPath(frame, rt, rootPath.slice(0, -1))! : plan.cell[f.parent]!;
-      const v = initial(f, e.beat);
-      const init: Parameters<Cell['add']>[1] = { prepend: front.has(e.i) };
-      if (f.store !== undefined) {
-        init.store = f.store.kind;
-        init.indexing = f.store.indexing;
-      }
-      let late: FramePayload | undefined;
-      if (f.type === 'link') {
-        // a target made later (in this beat or after) is reached by the relink event below;
-        // until then the link points at the runtime root
-        init.link = targetOf(e.i, f.payload!.target!) ?? rt.root;
-      } else if (v !== undefined && v.kind === 'value' && v.bytes!.length <= VALUE_INLINE_DEFAULT) init.value = v.bytes!;
-      else if (v !== undefined && v.kind === 'data') {
-        init.data = v.bytes!.slice();
-        init.take = true;
-      } else if (v !== undefined && v.kind === 'value') late = v;
-      const c = parent.add(plan.text[e.i], init);
-      if (late !== undefined) c.setValue(late.bytes!);
-      if (f.store !== undefined && c.store !== null) c.store.autoNext = Math.max(c.store.autoNext, f.store.autoNext);
-      plan.cell[e.i] = c;
-    } else if (e.phase === P_SET || e.phase === P_SET_DYING || e.phase === P_RELINK) {
-      if (e.v!.kind === 'link') plan.cell[e.i]!.relink(targetOf(e.i, e.v!.target!)!);
-      else writeVersion(plan.cell[e.i]!, e.v!, e.v!.kind === 'value' || e.v!.kind === 'data' ? e.v!.bytes : undefined);
-    } else {
-      plan.cell[e.i]!.remove();
-    }
-  }
-  // stores described for existing cells, immutability last
-  for (let i = 0; i < n; i++) {
-    const f = cells[i];
-    const c = plan.cell[i]!;
-    if (f.store !== undefined) {
-      if (c.store === null) c.store = createStore(f.store.kind, f.store.indexing, {}, c, rt);
-      c.store.autoNext = Math.max(c.store.autoNext, f.store.autoNext);
-    }
-    if (f.immutable && !f.anchor) c.setImmutable();
+  try {
+    replay(events);
+  } catch (e) {
+    // planning checks what a frame can say; an intact frame crafted to get past them still
+    // stops with a coded error (the runtime may then hold the events replayed so far)
+    for (const [hi, lo] of held) rt.namepool.releaseId(hi, lo);
+    if ((e as { code?: string }).code?.startsWith('ERR_') === true) throw e;
+    throw frameError('ERR_FRAME_APPLY', `the frame cannot be replayed: ${(e as Error).message}`);
   }
   for (const [hi, lo] of held) rt.namepool.releaseId(hi, lo);
   if (frame.beat > rt.beat) rt.beat = frame.beat;
   applied.add(rootHex);
   return { beat: frame.beat, root: frame.root, created: toCreate.length, changed };
+
+  /** Run the events (creations, payload versions, deletions), then stores and immutability. */
+  function replay(events: Event[]): void {
+    for (let k = 0; k < events.length; k++) {
+      const e = events[k];
+      if (e.beat > rt.beat) rt.beat = e.beat;
+      const f = cells[e.i];
+      if (e.phase === P_CREATE) {
+        for (const j of replaces.get(e.i) ?? []) plan.cell[j]?.remove();
+        const parent = e.i === 0 ? findPath(frame, rt, rootPath.slice(0, -1))! : plan.cell[f.parent]!;
+        const v = initial(f, e.beat);
+        const init: Parameters<Cell['add']>[1] = { prepend: front.has(e.i) };
+        if (f.store !== undefined) {
+          init.store = f.store.kind;
+          init.indexing = f.store.indexing;
+        }
+        let late: FramePayload | undefined;
+        if (f.type === 'link') {
+          // a target made later (in this beat or after) is reached by the relink event below;
+          // until then the link points at the runtime root
+          init.link = targetOf(e.i, f.payload!.target!) ?? rt.root;
+        } else if (v !== undefined && v.kind === 'value' && v.bytes!.length <= VALUE_INLINE_DEFAULT) init.value = v.bytes!;
+        else if (v !== undefined && v.kind === 'data') {
+          init.data = v.bytes!.slice();
+          init.take = true;
+        } else if (v !== undefined && v.kind === 'value') late = v;
+        const c = parent.add(plan.text[e.i], init);
+        if (late !== undefined) c.setValue(late.bytes!);
+        if (f.store !== undefined && c.store !== null) c.store.autoNext = Math.max(c.store.autoNext, f.store.autoNext);
+        plan.cell[e.i] = c;
+      } else if (e.phase === P_SET || e.phase === P_SET_DYING || e.phase === P_RELINK) {
+        if (e.v!.kind === 'link') plan.cell[e.i]!.relink(targetOf(e.i, e.v!.target!)!);
+        else writeVersion(plan.cell[e.i]!, e.v!, e.v!.kind === 'value' || e.v!.kind === 'data' ? e.v!.bytes : undefined);
+      } else {
+        plan.cell[e.i]!.remove();
+      }
+    }
+    // stores described for existing cells, immutability last
+    for (let i = 0; i < n; i++) {
+      const f = cells[i];
+      const c = plan.cell[i]!;
+      if (f.store !== undefined) {
+        if (c.store === null) c.store = createStore(f.store.kind, f.store.indexing, {}, c, rt);
+        c.store.autoNext = Math.max(c.store.autoNext, f.store.autoNext);
+      }
+      if (f.immutable && !f.anchor) c.setImmutable();
+    }
+  }
 }
