@@ -340,7 +340,24 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
         const flags = body.u8();
         if ((flags & ~(DESC_ANCHOR | DESC_IMMUTABLE | DESC_PAYLOAD)) !== 0) body.bad('unknown cell_desc flags');
         const parentRef = body.varint();
-        const c: FrameCell = { ordinal: ord, parent: -1, anchor: (flags & DESC_ANCHOR) !== 0, type: 'normal', immutable: (flags & DESC_IMMUTABLE) !== 0, created: 0, deleted: -1, history: NO_HISTORY };
+        // every field present from the start: one object shape for all cells
+        const c: FrameCell = {
+          ordinal: ord,
+          parent: -1,
+          path: undefined,
+          name: undefined,
+          dup: undefined,
+          anchor: (flags & DESC_ANCHOR) !== 0,
+          type: 'normal',
+          immutable: (flags & DESC_IMMUTABLE) !== 0,
+          created: 0,
+          deleted: -1,
+          payload: undefined,
+          store: undefined,
+          front: undefined,
+          past: undefined,
+          history: NO_HISTORY,
+        };
         if (ord === 0) {
           if (parentRef !== 0) body.bad('the branch root has no parent record');
           c.path = body.names();
@@ -359,7 +376,7 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
           if ((flags & DESC_PAYLOAD) !== 0) {
             const kind = body.u8();
             const pb = body.varint() - 1;
-            const payload: FramePayload = { kind: KIND_NAMES[kind] ?? body.bad('unknown payload kind'), beat: pb };
+            const payload: FramePayload = { kind: KIND_NAMES[kind] ?? body.bad('unknown payload kind'), beat: pb, bytes: undefined, target: undefined };
             if (kind === KIND_VALUE || kind === KIND_DATA) {
               const total = body.varint();
               const place = body.u8();
@@ -412,7 +429,7 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
             if (total > frame.length) body.bad('a payload larger than its frame');
             const prev = cell.history[cell.history.length - 1];
             if (prev !== undefined && prev.beat >= hb) body.bad('history versions out of order');
-            const v: FramePayload = { kind: KIND_NAMES[kind] ?? body.bad('unknown history payload kind'), beat: hb };
+            const v: FramePayload = { kind: KIND_NAMES[kind] ?? body.bad('unknown history payload kind'), beat: hb, bytes: undefined, target: undefined };
             if (kind !== KIND_NONE && kind !== KIND_VALUE && kind !== KIND_DATA) body.bad('unknown history payload kind');
             if (cell.history === NO_HISTORY) cell.history = [];
             cell.history.push(v);
@@ -499,9 +516,8 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
   for (const c of cells) {
     const t = c.payload?.target;
     if (t !== undefined && 'ordinal' in t && (t.ordinal >= cells.length || t.ordinal === c.ordinal)) throw frameError('ERR_FRAME_MALFORMED', `link record ${c.ordinal} targets a cell the frame does not hold`);
-    for (const j of [...(c.front ?? []), ...(c.past ?? [])]) {
-      if (j >= cells.length || cells[j].parent !== c.ordinal) throw frameError('ERR_FRAME_MALFORMED', `cell record ${c.ordinal} lists ${j}, which is not its child`);
-    }
+    if (c.front !== undefined) checkChildren(cells, c, c.front);
+    if (c.past !== undefined) checkChildren(cells, c, c.past);
   }
   let records: FrameRecordInfo[] | undefined;
   return {
@@ -522,6 +538,11 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
     names,
     size: frame.length,
   };
+}
+
+/** A child list (order_delta, manifest_history) names children of its cell only. */
+function checkChildren(cells: FrameCell[], c: FrameCell, list: number[]): void {
+  for (const j of list) if (j >= cells.length || cells[j].parent !== c.ordinal) throw frameError('ERR_FRAME_MALFORMED', `cell record ${c.ordinal} lists ${j}, which is not its child`);
 }
 
 /** Every record of a validated frame, the trailer last. */
