@@ -174,6 +174,17 @@ function orderCreations(
   if (out !== to) applyError('the frame orders its cells in a cycle (links, parents and store order disagree)');
 }
 
+const ONLY: FramePayload[] = [];
+/** A cell's payload versions, oldest first: its history, then the described one (no copy when there is no history). */
+function versionsOf(f: FrameCell): FramePayload[] {
+  if (f.payload === undefined) return f.history;
+  if (f.history.length === 0) {
+    ONLY[0] = f.payload;
+    return ONLY;
+  }
+  return [...f.history, f.payload];
+}
+
 /** Whether a store (or the one the runtime would create) keeps live names unique. */
 function uniqueStore(store: Cell['store'], rt: Runtime): boolean {
   return store !== null ? store.unique : rt.defaultStore === 'hash' || rt.defaultIndexing === 'name';
@@ -257,7 +268,9 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
   }
   const isNew = new Uint8Array(n);
   const freshChecks: [Cell, string][] = [];
-  const intervals = new Map<string, [number, number][]>(); // unique-store names of new cells: [created, deleted)
+  const firstHolder = new Map<string, number>(); // parent/name of new cells in unique stores -> first ordinal
+  const intervals = new Map<string, [number, number][]>(); // names held more than once: [created, deleted) each
+  const lifetime = (f: FrameCell): [number, number] => [f.created, f.deleted < 0 ? Infinity : f.deleted];
   for (let i = 0; i < n; i++) {
     const f = cells[i];
     if (i > 0) {
@@ -283,10 +296,15 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
       if (parent !== undefined) parent.assertStructureMutable();
       const parentStore = f.parent < 0 ? undefined : cells[f.parent].store;
       if (parent !== undefined ? uniqueStore(parent.store, rt) : parentStore === undefined || parentStore.kind === 'hash' || parentStore.indexing === 'name') {
+        // names are nearly always unique: keep the first holder, make a list only on a repeat
         const key = `${f.parent}/${plan.text[i]}`;
-        const list = intervals.get(key) ?? [];
-        list.push([f.created, f.deleted < 0 ? Infinity : f.deleted]);
-        intervals.set(key, list);
+        const first = firstHolder.get(key);
+        if (first === undefined) firstHolder.set(key, i);
+        else {
+          let list = intervals.get(key);
+          if (list === undefined) intervals.set(key, (list = [lifetime(cells[first])]));
+          list.push(lifetime(f));
+        }
       }
       isNew[i] = 1;
       toCreate.push(i);
@@ -345,7 +363,7 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
     if (p >= 0 && isNew[p] === 1 && (createdAt[i] < createdAt[p] || (cells[p].deleted >= 0 && createdAt[i] > cells[p].deleted))) {
       malformed(`${plan.text[i]} is created outside its parent's lifetime`);
     }
-    for (const v of [...f.history, ...(f.payload !== undefined ? [f.payload] : [])]) {
+    for (const v of versionsOf(f)) {
       if (v.beat > frame.beat || (f.deleted >= 0 && v.beat > f.deleted)) malformed(`${plan.text[i]} has a payload version outside its lifetime`);
     }
   }
@@ -388,6 +406,7 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
   const goneBy = new Map<number, number>(); // a replaced cell -> the namesake replacing it
   for (const i of toCreate) {
     // namesakes that came before it: older cells, or ones the frame made earlier in this beat
+    if (dyingByName.size === 0) break;
     const gone = dyingByName.get(`${cells[i].parent}/${createdAt[i]}/${plan.text[i]}`)?.filter((j) => j !== i && (isNew[j] === 0 || createdAt[j] < createdAt[i] || j < i));
     if (gone === undefined || gone.length === 0) continue;
     replaces.set(i, gone);
@@ -417,8 +436,7 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
       events.push({ beat: Math.max(t, createdAt[target.ordinal]), phase: P_RELINK, i, v: f.payload });
     }
     if (!delta || f.history.length > 0) {
-      const versions = [...f.history, ...(f.payload !== undefined ? [f.payload] : [])];
-      for (const v of versions) if (v.beat > t) events.push({ beat: v.beat, phase: setPhase(f, v.beat), i, v });
+      for (const v of versionsOf(f)) if (v.beat > t) events.push({ beat: v.beat, phase: setPhase(f, v.beat), i, v });
     }
     if (f.deleted >= 0) events.push({ beat: Math.max(f.deleted, t), phase: deletePhase(i, Math.max(f.deleted, t)), i });
   }
@@ -478,7 +496,7 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
   const targetOf = (i: number, t: NonNullable<FramePayload['target']>): Cell | undefined => ('ordinal' in t ? plan.cell[t.ordinal] : outside.get(i));
   const initial = (f: FrameCell, t: number): FramePayload | undefined => {
     let best: FramePayload | undefined;
-    for (const v of [...f.history, ...(f.payload !== undefined ? [f.payload] : [])]) if (v.beat <= t || delta) best = v;
+    for (const v of versionsOf(f)) if (v.beat <= t || delta) best = v;
     return best;
   };
   try {
