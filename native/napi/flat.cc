@@ -15,23 +15,15 @@ void throw_type(Napi::Env env, const char* message) {
   error.ThrowAsJavaScriptException();
 }
 
-bool u8_of(Napi::Env env, Napi::Value value, uint8_t*& data, size_t& length, const char* what) {
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+// A typed array of exactly the wanted element type (its data and element count), or false
+// after throwing ERR_INVALID_ARG_TYPE.
+template <typename T>
+bool typed_of(Napi::Env env, Napi::Value value, napi_typedarray_type want, T*& data, size_t& count, const char* what) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != want) {
     throw_type(env, what);
     return false;
   }
-  Napi::Uint8Array array = value.As<Napi::Uint8Array>();
-  data = array.Data();
-  length = array.ByteLength();
-  return true;
-}
-
-bool f64_of(Napi::Env env, Napi::Value value, double*& data, size_t& count, const char* what) {
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-    throw_type(env, what);
-    return false;
-  }
-  Napi::Float64Array array = value.As<Napi::Float64Array>();
+  Napi::TypedArrayOf<T> array = value.As<Napi::TypedArrayOf<T>>();
   data = array.Data();
   count = array.ElementLength();
   return true;
@@ -42,9 +34,9 @@ Napi::Value FlatFinish(const Napi::CallbackInfo& info) {
   uint8_t *buf, *prev;
   size_t cap, prev_len, n_params;
   double* params;
-  if (!u8_of(env, info[0], buf, cap, "buf must be a Uint8Array") ||
-      !f64_of(env, info[2], params, n_params, "params must be a Float64Array") ||
-      !u8_of(env, info[3], prev, prev_len, "prevRoot must be a Uint8Array"))
+  if (!typed_of(env, info[0], napi_uint8_array, buf, cap, "buf must be a Uint8Array") ||
+      !typed_of(env, info[2], napi_float64_array, params, n_params, "params must be a Float64Array") ||
+      !typed_of(env, info[3], napi_uint8_array, prev, prev_len, "prevRoot must be a Uint8Array"))
     return env.Undefined();
   if (!info[1].IsNumber() || n_params < 7 || prev_len < 32) {
     throw_type(env, "end must be a number, params 7 numbers, prevRoot 32 bytes");
@@ -69,8 +61,8 @@ Napi::Value FlatValidate(const Napi::CallbackInfo& info) {
   uint8_t* frame;
   size_t len, n_diag;
   double* diag;
-  if (!u8_of(env, info[0], frame, len, "frame must be a Uint8Array") ||
-      !f64_of(env, info[1], diag, n_diag, "diag must be a Float64Array"))
+  if (!typed_of(env, info[0], napi_uint8_array, frame, len, "frame must be a Uint8Array") ||
+      !typed_of(env, info[1], napi_float64_array, diag, n_diag, "diag must be a Float64Array"))
     return env.Undefined();
   if (n_diag < 2) {
     throw_type(env, "diag must hold 2 numbers");

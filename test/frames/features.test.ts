@@ -198,5 +198,9 @@ describe('frames: what cannot be framed', () => {
     expect(codeOf(() => encodeBranch(app, { mode: 'delta', aead: { key: new Uint8Array(16) } }))).toBe('ERR_INVALID_ARG_VALUE');
     expect(codeOf(() => encodeBranch(app, { mode: 'delta', prevRoot: new Uint8Array(31) }))).toBe('ERR_INVALID_ARG_VALUE');
     expect(codeOf(() => readFrame('nope' as never))).toBe('ERR_INVALID_ARG_TYPE');
+    // the native seam checks its own arguments too (a direct caller gets a coded error, not a crash)
+    expect(codeOf(() => native.flatValidate('nope' as never, new Float64Array(2)))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(codeOf(() => native.flatValidate(new Uint8Array(4), new Uint32Array(2) as never))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(codeOf(() => native.flatFinish(new Uint8Array(64), 16, new Float64Array(2), new Uint8Array(32)))).toBe('ERR_INVALID_ARG_TYPE');
   });
 });
