@@ -10,7 +10,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const wanted = args.filter((a) => !a.startsWith('--'));
-const suites = ['hash', 'kernel', 'heartbeat'].filter((s) => wanted.length === 0 || wanted.includes(s));
+// Suites that are a script of their own (they print their tables and write bench/results/ themselves).
+const standalone = {
+  kernel: { file: 'kernel.js', node: ['--expose-gc'] },
+  heartbeat: { file: 'heartbeat.js', node: [] },
+  frames: { file: 'frames.js', node: [] },
+};
+
+const suites = ['hash', ...Object.keys(standalone)].filter((s) => wanted.length === 0 || wanted.includes(s));
 
 const info = machine();
 console.log(`# CEP benchmarks — ${info.cpu}, ${info.cores} cores, ${info.arch} [${info.flags.join(' ')}], Node ${info.node}`);
@@ -68,14 +75,10 @@ function printTables(results) {
 
 mkdirSync(join(here, 'results'), { recursive: true });
 for (const suite of suites) {
-  if (suite === 'kernel') {
-    const child = spawnSync(process.execPath, ['--expose-gc', join(here, 'kernel.js')], { stdio: 'inherit' });
-    if (child.status !== 0) console.log(`kernel benchmark failed (exit ${child.status})`);
-    continue;
-  }
-  if (suite === 'heartbeat') {
-    const child = spawnSync(process.execPath, [join(here, 'heartbeat.js'), ...(quick ? ['--quick'] : [])], { stdio: 'inherit' });
-    if (child.status !== 0) console.log(`heartbeat benchmark failed (exit ${child.status})`);
+  const script = standalone[suite];
+  if (script) {
+    const child = spawnSync(process.execPath, [...script.node, join(here, script.file), ...(quick ? ['--quick'] : [])], { stdio: 'inherit' });
+    if (child.status !== 0) console.log(`${suite} benchmark failed (exit ${child.status})`);
     continue;
   }
   const results = await runCaseSuite(suite);

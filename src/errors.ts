@@ -25,7 +25,9 @@ export type CepErrorCode =
   | 'ERR_ENZYME_CONFLICT'
   | 'ERR_BEAT_IN_PROGRESS'
   | 'ERR_HALTED'
-  | 'ERR_REPLAY_MISMATCH';
+  | 'ERR_REPLAY_MISMATCH'
+  // flat frames (src/serialization/)
+  | FrameErrorCode;
 
 export interface CepError extends Error {
   code: CepErrorCode;
@@ -140,4 +142,30 @@ export function halted(what: string): Error & CepError {
 /** A replaying runtime met something the recording does not hold (or holds differently). */
 export function replayMismatch(beat: number, reason: string): Error & CepError {
   return withCode(new Error(`Replay mismatch at beat ${beat}: ${reason}`), 'ERR_REPLAY_MISMATCH');
+}
+
+// ---- flat frames (src/serialization/) -------------------------------------------------------
+
+export type FrameErrorCode =
+  | 'ERR_FRAME_TRUNCATED'
+  | 'ERR_FRAME_CRC'
+  | 'ERR_FRAME_MERKLE'
+  | 'ERR_FRAME_FORMAT'
+  | 'ERR_FRAME_UNSUPPORTED'
+  | 'ERR_FRAME_MALFORMED'
+  | 'ERR_FRAME_CHUNK'
+  | 'ERR_FRAME_CAPS'
+  | 'ERR_FRAME_TOO_LARGE'
+  | 'ERR_FRAME_AEAD'
+  | 'ERR_FRAME_APPLY';
+
+/**
+ * A frame that cannot be read, verified or applied (or a branch that cannot be framed).
+ * `offset` is the byte where the problem was found, when there is one.
+ */
+export function frameError(code: FrameErrorCode, reason: string, offset?: number): Error & CepError & { offset?: number } {
+  const where = offset === undefined ? '' : ` (at byte ${offset})`;
+  const error = withCode(new Error(`Bad frame: ${reason}${where}`), code) as Error & CepError & { offset?: number };
+  if (offset !== undefined) error.offset = offset;
+  return error;
 }

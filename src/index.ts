@@ -6,3 +6,4 @@ export { nativeInfo, type NativeInfo } from './native/index.js';
 export type { CepError, CepErrorCode } from './errors.js';
 export * from './kernel/index.js';
 export * from './enzymes/cell-ops.js';
+export * from './serialization/index.js';

@@ -8,6 +8,7 @@
 #include "../common/cpu.h"
 #include "../hash/blake3.h"
 #include "../hash/crc32c.h"
+#include "flat.h"
 
 namespace {
 
@@ -251,6 +252,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("blake3Hasher", Napi::Function::New<NewBlake3Hasher>(env, "blake3Hasher"));
   exports.Set("cpuFeatures", Napi::Function::New<CpuFeatures>(env, "cpuFeatures"));
   exports.Set("setCpuTier", Napi::Function::New<SetCpuTier>(env, "setCpuTier"));
+  register_flat(env, exports);
   return exports;
 }
 

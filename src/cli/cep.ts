@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 /** The `cep` command. */
 import { doctorReport, formatDoctor } from './doctor.js';
+import { frameCommand } from './frame.js';
 
 const usage = `usage: cep <command>
 
 commands:
   doctor [--json]   show the Node version, the backend in use and why, and the CPU features used
+  frame inspect <file> [--json] [--key <hex>]   print a frame's trailer and records
+  frame verify <file> [--json] [--key <hex>]    check a frame; exit 1 with its ERR_FRAME_* code if bad
   help              show this text`;
 
 function main(argv: string[]): number {
@@ -16,6 +19,8 @@ function main(argv: string[]): number {
       console.log(rest.includes('--json') ? JSON.stringify(report, null, 2) : formatDoctor(report));
       return 0;
     }
+    case 'frame':
+      return frameCommand(rest, (s) => console.log(s), (s) => console.error(s));
     case undefined:
     case 'help':
     case '--help':

@@ -43,7 +43,77 @@ export interface HashBinding {
   blake3Hasher(key: Uint8Array | null, flags: number): Blake3State;
 }
 
-export interface Binding extends HashBinding {
+// ---- flat frames (docs/FORMAT.md; native/flat/flat.h mirrors these numbers) ----------------
+
+/** Frame header size: magic, version, apply mode, 2 reserved, caps u32, header CRC32C. */
+export const FLAT_HEADER_SIZE = 16;
+/** Longest record key a reader accepts (bytes). */
+export const FLAT_KEY_MAX = 64;
+/** u32 entries per record in the index flatValidate returns. */
+export const FLAT_INDEX_STRIDE = 5;
+/** The 32-byte BLAKE3 key of the root finalization (ASCII). */
+export const FLAT_ROOT_KEY = 'CEP flat frame v1: chained root.';
+
+export const FLAT_T_CELL = 0x01;
+export const FLAT_T_CHUNK = 0x02;
+export const FLAT_T_MANIFEST = 0x03;
+export const FLAT_T_ORDER = 0x04;
+export const FLAT_T_NAMEPOOL = 0x05;
+export const FLAT_T_HISTORY = 0x06;
+export const FLAT_T_MANIFEST_HISTORY = 0x07;
+export const FLAT_T_TRAILER = 0xff;
+
+export const FLAT_CAP_NAMEPOOL = 1 << 0;
+export const FLAT_CAP_CHUNKS = 1 << 1;
+export const FLAT_CAP_PAYLOAD_HISTORY = 1 << 2;
+export const FLAT_CAP_AEAD = 1 << 3;
+export const FLAT_CAP_DEFLATE = 1 << 4;
+export const FLAT_CAP_TOC = 1 << 5;
+export const FLAT_CAP_MANIFEST = 1 << 6;
+export const FLAT_CAP_ORDER = 1 << 7;
+export const FLAT_CAP_MANIFEST_HISTORY = 1 << 8;
+/** What this version reads; a frame announcing anything else is refused before its records. */
+export const FLAT_CAPS_SUPPORTED = 0x1ff;
+
+/** Status codes of flatFinish (negated) and flatValidate (diag[0]). */
+export const FLAT_STATUS_TRUNCATED = 1;
+export const FLAT_STATUS_CRC = 2;
+export const FLAT_STATUS_MERKLE = 3;
+export const FLAT_STATUS_FORMAT = 4;
+export const FLAT_STATUS_UNSUPPORTED = 5;
+export const FLAT_STATUS_MALFORMED = 6;
+export const FLAT_STATUS_CHUNK = 7;
+export const FLAT_STATUS_CAPACITY = 8;
+export const FLAT_STATUS_CAPS = 9;
+
+/** Slots of flatFinish's `params` (a Float64Array: beats go past 2^32). */
+export const FINISH_BEAT = 0;
+export const FINISH_MODE = 1;
+export const FINISH_CAPS = 2;
+export const FINISH_AEAD = 3;
+export const FINISH_COMPRESSION = 4;
+export const FINISH_PHIST = 5;
+export const FINISH_MHIST = 6;
+export const FINISH_PARAMS = 7;
+
+export interface FlatBinding {
+  /**
+   * Finish a staged frame in place. `buf[16, end)` holds records (type, version, flags, varint
+   * key and body lengths, key, body, 4 placeholder bytes) in strictly ascending key order.
+   * Writes the header, each record's CRC32C and the trailer (at `end`) from `params`
+   * (FINISH_* slots) and the 32-byte previous root; returns the frame length or a negative
+   * FLAT_STATUS_* (malformed staging, keys out of order, buffer too small).
+   */
+  flatFinish(buf: Uint8Array, end: number, params: Float64Array, prevRoot: Uint8Array): number;
+  /**
+   * Validate a whole frame (no container). Returns its record index (FLAT_INDEX_STRIDE u32 per
+   * record, the trailer last: start, key offset, key length, body offset, body length), or
+   * null with `diag` = [FLAT_STATUS_*, byte offset].
+   */
+  flatValidate(frame: Uint8Array, diag: Float64Array): Uint32Array | null;
+}
+
+export interface Binding extends HashBinding, FlatBinding {
   /** CPU features the code dispatches on, e.g. ['sse4.2', 'pclmul', 'avx2', 'avx512', 'vpclmulqdq']. */
   cpuFeatures(): string[];
   /**

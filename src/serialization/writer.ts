@@ -1,0 +1,616 @@
+/**
+ * The frame writer: walks a branch, writes every record into one staging buffer (CRCs left as
+ * placeholders), then one binding call (native or fallback) adds the header, the CRC32Cs, the
+ * leaf hashes, the Merkle root and the trailer. Record layouts: docs/FORMAT.md.
+ *
+ * A delta frame holds what changed in one beat below the branch root (cells created, deleted,
+ * or whose payload changed, found through the kernel's beat stamps and history), plus anchor
+ * records for their unchanged ancestors; a snapshot holds the branch as of the beat.
+ */
+import { frameError, invalidArgType, invalidArgValue, invalidState, outOfRange } from '../errors.js';
+import type { Cell } from '../kernel/cell/cell.js';
+import { DETACHED, IMMUTABLE, LEN_MASK, LEN_SHIFT, PK_MASK, PK_SHIFT, TYPE_LINK, TYPE_MASK, TYPE_NORMAL, VEILED } from '../kernel/cell/flags.js';
+import { CHUNK_SIZE as ARENA_CHUNK } from '../kernel/arena.js';
+import { DOM_CEP, domainId } from '../kernel/naming/name.js';
+import { NAMING_REFERENCE, HALF, HI_PAYLOAD_MASK, namingOf } from '../kernel/naming/id.js';
+import type { Runtime } from '../kernel/runtime.js';
+import { FINISH_AEAD, FINISH_BEAT, FINISH_CAPS, FINISH_COMPRESSION, FINISH_MHIST, FINISH_MODE, FINISH_PARAMS, FINISH_PHIST } from '../native/binding.js';
+import { trailerBound } from '../native/fallback/flat.js';
+import { binding } from '../native/index.js';
+import { AEAD_TAG_BYTES, ChunkCipher, type AeadOptions } from './aead.js';
+import { deflateFrame } from './container.js';
+import {
+  CELL_LINK,
+  CELL_NORMAL,
+  CHUNK_SIZE_DEFAULT,
+  CHUNK_SIZE_MAX,
+  COMPRESSION_DEFLATE,
+  DESC_ANCHOR,
+  DESC_IMMUTABLE,
+  DESC_PAYLOAD,
+  FLAT_CAP_AEAD,
+  FLAT_CAP_CHUNKS,
+  FLAT_CAP_DEFLATE,
+  FLAT_CAP_MANIFEST,
+  FLAT_CAP_MANIFEST_HISTORY,
+  FLAT_CAP_NAMEPOOL,
+  FLAT_CAP_ORDER,
+  FLAT_CAP_PAYLOAD_HISTORY,
+  FLAT_CAP_TOC,
+  FLAT_HEADER_SIZE,
+  FLAT_T_CELL,
+  FLAT_T_CHUNK,
+  FLAT_T_HISTORY,
+  FLAT_T_MANIFEST,
+  FLAT_T_MANIFEST_HISTORY,
+  FLAT_T_NAMEPOOL,
+  FLAT_T_ORDER,
+  INDEXING_CODES,
+  KIND_DATA,
+  KIND_LINK,
+  KIND_NONE,
+  KIND_VALUE,
+  MODE_DELTA,
+  MODE_SNAPSHOT,
+  NAME_BYTES,
+  NAMEPOOL_ORDINAL,
+  PLACE_CHUNKS,
+  PLACE_INLINE,
+  RECORD_SEALED,
+  STORE_CODES,
+  TARGET_ORDINAL,
+  TARGET_PATH,
+  varintSize,
+  writeId,
+  writeU32BE,
+  writeVarint,
+} from './format.js';
+
+export interface EncodeOptions {
+  /** The beat the frame describes (default: the runtime's current beat). */
+  beat?: number;
+  /** 'delta': what changed in `beat`; 'snapshot': the branch as of `beat`. */
+  mode: 'delta' | 'snapshot';
+  /** Wrap the frame in the deflate container. */
+  deflate?: boolean;
+  /** Seal payload chunks (VALUE payloads then travel in chunks too). */
+  aead?: AeadOptions;
+  /** Payloads larger than this are split into several chunks (default 64 KiB, at most 1 MiB). */
+  chunkSize?: number;
+  /** History windows in beats: past payload versions / deleted cells newer than `beat - window`. */
+  history?: { payload?: number; manifest?: number };
+  /** Root of the previous frame of this branch (32 bytes; default zeros: the chain's start). */
+  prevRoot?: Uint8Array;
+}
+
+const ZERO_ROOT = new Uint8Array(32);
+const TEXT = new TextEncoder();
+
+// walk marks
+const M_DESC = 1; // described (changed, or part of a snapshot)
+const M_ANCHOR = 2; // identity only
+const M_PAST = 3; // deleted within the manifest history window (snapshot)
+const M_NEW = 4; // delta: created in this beat (or below a created cell)
+
+/** One payload version: its beat, kind/length bits (cell flag layout) and value slot. */
+interface Version {
+  beat: number;
+  meta: number;
+  pv: unknown;
+}
+
+class Staging {
+  buf: Uint8Array;
+  p = FLAT_HEADER_SIZE;
+  count = 0;
+
+  /** `cells`: how many descriptions will be written (sizes the buffer once, about 60 B each). */
+  constructor(cells: number) {
+    this.buf = new Uint8Array(Math.max(1 << 12, cells * 64 + 4096));
+  }
+
+  ensure(n: number): void {
+    if (this.p + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.p + n) size *= 2;
+    const grown = new Uint8Array(size);
+    grown.set(this.buf.subarray(0, this.p));
+    this.buf = grown;
+  }
+
+  /** Record header and key `ord | type | suffix`; returns the body position. Room for body + CRC is reserved. */
+  open(type: number, flags: number, ord: number, suffixA: number, suffixB: number, suffixWords: number, bodyLen: number): number {
+    const klen = 5 + suffixWords * 4;
+    this.ensure(6 + varintSize(bodyLen) + klen + bodyLen + 4);
+    const b = this.buf;
+    let p = this.p;
+    b[p] = type;
+    b[p + 1] = 1;
+    b[p + 2] = flags & 0xff;
+    b[p + 3] = flags >>> 8;
+    b[p + 4] = klen;
+    p = writeVarint(b, p + 5, bodyLen);
+    writeU32BE(b, p, ord);
+    b[p + 4] = type;
+    if (suffixWords > 0) writeU32BE(b, p + 5, suffixA);
+    if (suffixWords > 1) writeU32BE(b, p + 9, suffixB);
+    this.p = p + klen + bodyLen + 4;
+    this.count++;
+    return p + klen;
+  }
+
+  /** A record whose body is a count and that many varint ordinals (order_delta, manifest_history). */
+  ordinalList(type: number, ord: number, list: number[]): void {
+    let len = varintSize(list.length);
+    for (const x of list) len += varintSize(x);
+    let q = this.open(type, 0, ord, 0, 0, 0, len);
+    q = writeVarint(this.buf, q, list.length);
+    for (const x of list) q = writeVarint(this.buf, q, x);
+  }
+
+  /** Key bytes of the record whose body starts at `bodyAt` (for AEAD associated data). */
+  keyBefore(bodyAt: number, klen: number): Uint8Array {
+    return this.buf.slice(bodyAt - klen, bodyAt);
+  }
+}
+
+function checkOptions(cell: unknown, options: unknown): EncodeOptions {
+  if (cell === null || typeof cell !== 'object' || !('flags' in cell) || !('up' in cell)) throw invalidArgType('cell', 'a kernel Cell', cell);
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', "an object { mode: 'delta' | 'snapshot', ... }", options);
+  const o = options as EncodeOptions;
+  if (o.mode !== 'delta' && o.mode !== 'snapshot') throw invalidArgValue('options.mode', "it must be 'delta' or 'snapshot'");
+  if (o.beat !== undefined && (typeof o.beat !== 'number' || !Number.isInteger(o.beat) || o.beat < 0 || o.beat > 0x7fffffff)) {
+    throw outOfRange('options.beat', 'an integer from 0 to 2^31-1', o.beat);
+  }
+  if (o.chunkSize !== undefined && (typeof o.chunkSize !== 'number' || !Number.isInteger(o.chunkSize) || o.chunkSize < 1 || o.chunkSize > CHUNK_SIZE_MAX)) {
+    throw outOfRange('options.chunkSize', `an integer from 1 to ${CHUNK_SIZE_MAX}`, o.chunkSize);
+  }
+  if (o.prevRoot !== undefined && (!(o.prevRoot instanceof Uint8Array) || o.prevRoot.length !== 32)) throw invalidArgValue('options.prevRoot', 'it must be a 32-byte Uint8Array');
+  if (o.history !== undefined && (o.history === null || typeof o.history !== 'object')) throw invalidArgType('options.history', 'an object { payload?, manifest? }', o.history);
+  for (const w of ['payload', 'manifest'] as const) {
+    const v = o.history?.[w];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0x7fffffff)) throw outOfRange(`options.history.${w}`, 'an integer >= 0 (beats)', v);
+  }
+  return o;
+}
+
+/** The payload version current at the end of `beat` (beat -1: none). */
+function versionAt(rt: Runtime, c: Cell, beat: number, out: Version): void {
+  if (c.mod >= 0 && c.mod <= beat) {
+    out.beat = c.mod;
+    out.meta = c.flags;
+    out.pv = c.pv;
+    return;
+  }
+  const h = rt.history;
+  for (let e = c.hist; e >= 0; e = h.prev[e]) {
+    if (h.beat[e] <= beat) {
+      out.beat = h.beat[e];
+      out.meta = h.meta[e];
+      out.pv = h.pv[e];
+      return;
+    }
+  }
+  out.beat = -1;
+  out.meta = 0;
+  out.pv = 0;
+}
+
+/** Past versions (older than `current`) with a beat above `floor`, oldest first. */
+function pastVersions(rt: Runtime, c: Cell, beat: number, floor: number): Version[] {
+  const all: Version[] = [];
+  if (c.mod >= 0 && c.mod <= beat) all.push({ beat: c.mod, meta: c.flags, pv: c.pv });
+  const h = rt.history;
+  for (let e = c.hist; e >= 0; e = h.prev[e]) if (h.beat[e] <= beat) all.push({ beat: h.beat[e], meta: h.meta[e], pv: h.pv[e] });
+  const out: Version[] = [];
+  for (let i = all.length - 1; i >= 1; i--) if (all[i].beat > floor) out.push(all[i]);
+  return out;
+}
+
+function kindOfMeta(meta: number): number {
+  return (meta & PK_MASK) >>> PK_SHIFT;
+}
+
+/** Names of a cell's absolute path, root first (the root itself has none). */
+function pathOf(c: Cell): Cell[] {
+  const out: Cell[] = [];
+  for (let x: Cell = c; x.up !== null; x = x.up.owner) out.push(x);
+  return out.reverse();
+}
+
+function versionBytes(rt: Runtime, v: Version): Uint8Array {
+  const kind = kindOfMeta(v.meta);
+  if (kind === KIND_VALUE) return rt.arena.view(v.pv as number, (v.meta & LEN_MASK) >>> LEN_SHIFT);
+  if (kind === KIND_DATA) return v.pv as Uint8Array;
+  return new Uint8Array(0);
+}
+
+/**
+ * Encode a branch as one frame. `cell` is the branch root (a kernel cell); see EncodeOptions.
+ * Returns the frame bytes (a deflate container when `deflate`).
+ */
+export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
+  const o = checkOptions(cell, options);
+  const rt = cell.runtime;
+  if ((cell.flags & DETACHED) !== 0) throw invalidState(cell.path, 'a finalized cell cannot be framed');
+  const beat = o.beat ?? rt.beat;
+  const mode = o.mode === 'delta' ? MODE_DELTA : MODE_SNAPSHOT;
+  const chunkSize = o.chunkSize ?? CHUNK_SIZE_DEFAULT;
+  const pWindow = o.history?.payload ?? 0;
+  const mWindow = mode === MODE_SNAPSHOT ? (o.history?.manifest ?? 0) : 0;
+  const cipher = o.aead === undefined ? null : new ChunkCipher(o.aead);
+
+  // ---- walk: pre-order over the branch, then keep what the frame needs ----
+  const cells: Cell[] = [];
+  const parents: number[] = [];
+  const marks: number[] = [];
+  const rootThere =
+    cell.up === null ||
+    ((cell.flags & VEILED) === 0 && cell.created <= beat && (cell.deleted < 0 || cell.deleted > beat || (mode === MODE_DELTA && cell.deleted === beat)));
+  if (!rootThere) throw invalidState(cell.path, `the branch root is not there at beat ${beat}`);
+  const cur: Version = { beat: -1, meta: 0, pv: 0 };
+  const markOf = (c: Cell, parentMark: number): number => {
+    if ((c.flags & VEILED) !== 0 || c.created > beat) return 0;
+    if (mode === MODE_SNAPSHOT) {
+      if (c.deleted < 0 || c.deleted > beat) return parentMark === M_PAST ? M_PAST : M_DESC;
+      return c.deleted > beat - mWindow ? M_PAST : 0;
+    }
+    if (c.deleted >= 0 && c.deleted < beat) return 0;
+    if (parentMark === M_NEW || c.created === beat) return M_NEW;
+    if (c.deleted === beat) return M_DESC;
+    if (c.mod === beat) return M_DESC;
+    if (c.mod > beat) {
+      versionAt(rt, c, beat, cur);
+      if (cur.beat === beat) return M_DESC;
+    }
+    return M_ANCHOR;
+  };
+  const stack: Cell[] = [cell];
+  const stackParent: number[] = [-1];
+  const stackMark: number[] = [0];
+  while (stack.length > 0) {
+    const c = stack.pop()!;
+    const parent = stackParent.pop()!;
+    const pm = stackMark.pop()!;
+    let m = markOf(c, pm);
+    if (c === cell && m === 0) m = M_ANCHOR;
+    if (m === 0) continue;
+    if ((c.flags & TYPE_MASK) > TYPE_LINK) throw frameError('ERR_FRAME_UNSUPPORTED', `${c.path} is a HANDLE/STREAM proxy; proxies cannot be framed`);
+    const me = cells.length;
+    cells.push(c);
+    parents.push(parent);
+    marks.push(m);
+    if (c.store === null) continue;
+    // push the children, then reverse them in place: popped in store order
+    const from = stack.length;
+    c.store.forEach((k) => {
+      stack.push(k);
+    });
+    for (let a = from, z = stack.length - 1; a < z; a++, z--) {
+      const t = stack[a];
+      stack[a] = stack[z];
+      stack[z] = t;
+    }
+    for (let k = from; k < stack.length; k++) {
+      stackParent.push(me);
+      stackMark.push(m);
+    }
+  }
+  const n0 = cells.length;
+  const keep = new Uint8Array(n0);
+  for (let i = n0 - 1; i >= 0; i--) {
+    if (marks[i] !== M_ANCHOR || keep[i] === 1 || i === 0) keep[i] = 1;
+    if (keep[i] === 1 && parents[i] >= 0) keep[parents[i]] = 1;
+  }
+  const ord = new Int32Array(n0).fill(-1);
+  let n = 0;
+  for (let i = 0; i < n0; i++) {
+    if (keep[i] === 0) continue;
+    cells[n] = cells[i];
+    parents[n] = parents[i] < 0 ? -1 : ord[parents[i]];
+    marks[n] = marks[i];
+    ord[i] = n++;
+  }
+  cells.length = parents.length = marks.length = n;
+
+  // ---- records ----
+  const st = new Staging(n);
+  let caps = FLAT_CAP_TOC;
+  const refs = new Map<number, [number, number]>(); // reference ids used: key -> [hi, lo]
+  const noteName = (hi: number, lo: number): void => {
+    if (namingOf(hi) === NAMING_REFERENCE) refs.set((hi & HI_PAYLOAD_MASK) * HALF + lo, [hi, lo]);
+  };
+  const domains: { hi: number; lo: number }[] = []; // domain ids by the kernel's domain index
+  const domainOf = (dom: number): { hi: number; lo: number } => (domains[dom] ??= domainId(dom));
+  const noteCellName = (c: Cell): void => {
+    if (namingOf(c.hi) === NAMING_REFERENCE) noteName(c.hi, c.lo);
+    if (c.dom !== DOM_CEP) {
+      const d = domainOf(c.dom);
+      noteName(d.hi, d.lo);
+    }
+  };
+  const writeName = (b: Uint8Array, p: number, c: Cell): number => {
+    const d = domainOf(c.dom);
+    writeId(b, p, d.hi, d.lo);
+    writeId(b, p + 8, c.hi, c.lo);
+    return p + NAME_BYTES;
+  };
+  const fpScratch = new Uint8Array(32);
+  const nonceScratch = new Uint8Array(24);
+
+  /** Chunk records (payload_chunk or payload_history) of one payload. */
+  const writeChunks = (type: number, o32: number, suffix: number, kind: number, bytes: Uint8Array): void => {
+    const total = bytes.length;
+    if (cipher !== null) cipher.fingerprint(bytes, fpScratch, 0);
+    else binding.blake3(bytes, null, 0, fpScratch, 0);
+    const sealed = cipher !== null;
+    const words = type === FLAT_T_CHUNK ? 1 : 2;
+    let ordinal = 0;
+    for (let off = 0; off < total || (total === 0 && ordinal === 0); ordinal++) {
+      const size = Math.min(chunkSize, total - off);
+      const head = 1 + varintSize(total) + varintSize(off) + 32;
+      const bodyLen = head + (sealed ? cipher.nonceBytes + size + AEAD_TAG_BYTES : size);
+      const at = words === 1 ? st.open(type, sealed ? RECORD_SEALED : 0, o32, ordinal, 0, 1, bodyLen) : st.open(type, sealed ? RECORD_SEALED : 0, o32, suffix, ordinal, 2, bodyLen);
+      const b = st.buf;
+      b[at] = kind;
+      let p = writeVarint(b, at + 1, total);
+      p = writeVarint(b, p, off);
+      b.set(fpScratch, p);
+      p += 32;
+      const plain = bytes.subarray(off, off + size);
+      if (sealed) {
+        const key = st.keyBefore(at, 5 + words * 4);
+        cipher.nonce(key, fpScratch, nonceScratch, 0);
+        b.set(nonceScratch.subarray(0, cipher.nonceBytes), p);
+        p += cipher.nonceBytes;
+        cipher.seal(b.subarray(p, p + size + AEAD_TAG_BYTES), plain, key, nonceScratch.subarray(0, cipher.nonceBytes));
+      } else {
+        b.set(plain, p);
+      }
+      off += size;
+    }
+    caps |= type === FLAT_T_CHUNK ? FLAT_CAP_CHUNKS : FLAT_CAP_PAYLOAD_HISTORY;
+    if (sealed) caps |= FLAT_CAP_AEAD;
+  };
+
+  const rootPath = pathOf(cells[0]);
+  for (const x of rootPath) noteCellName(x);
+  let ordOfCell: Map<Cell, number> | undefined;
+  // children lists (frame ordinals), built on first need: only insertion-ordered stores and
+  // manifest history windows look at them
+  let kidLists: number[][] | null = null;
+  const kidsOf = (i: number): number[] => {
+    if (kidLists === null) {
+      kidLists = [];
+      for (let j = 1; j < n; j++) (kidLists[parents[j]] ??= []).push(j);
+    }
+    return kidLists[i] ?? [];
+  };
+  for (let i = 0; i < n; i++) {
+    const c = cells[i];
+    const m = marks[i];
+    const anchor = m === M_ANCHOR;
+    let flags = anchor ? DESC_ANCHOR : 0;
+    if (!anchor) {
+      if ((c.flags & IMMUTABLE) !== 0) flags |= DESC_IMMUTABLE;
+    }
+    // payload as of the beat; a delta carries it only when it changed (or the cell is new)
+    versionAt(rt, c, beat, cur);
+    const withPayload = !anchor && (mode === MODE_SNAPSHOT || m === M_NEW || cur.beat === beat);
+    if (withPayload) flags |= DESC_PAYLOAD;
+    const kind = withPayload ? kindOfMeta(cur.meta) : KIND_NONE;
+    let payload: Uint8Array | null = null;
+    let target: Cell | null = null;
+    let targetPath: Cell[] = [];
+    let targetOrd = -1;
+    let place = PLACE_CHUNKS;
+    let inlineLen = -1; // a plain VALUE is copied straight from the arena
+    if (withPayload && kind === KIND_VALUE && cipher === null) {
+      inlineLen = (cur.meta & LEN_MASK) >>> LEN_SHIFT;
+    } else if (withPayload && (kind === KIND_VALUE || kind === KIND_DATA)) {
+      payload = versionBytes(rt, cur);
+      place = PLACE_CHUNKS;
+    } else if (withPayload && kind === KIND_LINK) {
+      target = cur.pv as Cell;
+      ordOfCell ??= new Map(cells.map((x, j) => [x, j]));
+      targetOrd = ordOfCell.get(target) ?? -1;
+      if (targetOrd < 0) {
+        targetPath = pathOf(target);
+        for (const x of targetPath) noteCellName(x);
+      }
+    }
+    const deleted = c.deleted >= 0 && c.deleted <= beat ? c.deleted : -1; // as of the beat
+    // body size
+    const dup = i === 0 || m === M_NEW ? 0 : sameNameIndex(c, beat, mode);
+    let size = 1 + varintSize(i === 0 ? 0 : parents[i] + 1);
+    if (i === 0) size += varintSize(rootPath.length) + rootPath.length * NAME_BYTES;
+    else size += NAME_BYTES + varintSize(dup);
+    if (!anchor) {
+      size += 2 + varintSize(c.created) + varintSize(deleted + 1);
+      if (withPayload) {
+        size += 1 + varintSize(cur.beat + 1);
+        if (inlineLen >= 0) size += varintSize(inlineLen) + 1 + inlineLen;
+        else if (payload !== null) size += varintSize(payload.length) + 1;
+        else if (target !== null) {
+          size += 1 + (targetOrd >= 0 ? varintSize(targetOrd) : varintSize(targetPath.length) + targetPath.length * NAME_BYTES);
+          for (const x of targetPath) size += varintSize(sameNameIndex(x, beat, mode));
+        }
+      }
+    }
+    const at = st.open(FLAT_T_CELL, 0, i, 0, 0, 0, size);
+    const b = st.buf;
+    b[at] = flags;
+    let p = writeVarint(b, at + 1, i === 0 ? 0 : parents[i] + 1);
+    if (i === 0) {
+      p = writeVarint(b, p, rootPath.length);
+      for (const x of rootPath) p = writeName(b, p, x);
+    } else {
+      noteCellName(c);
+      p = writeName(b, p, c);
+      p = writeVarint(b, p, dup);
+    }
+    if (!anchor) {
+      b[p++] = (c.flags & TYPE_MASK) === TYPE_NORMAL ? CELL_NORMAL : CELL_LINK;
+      b[p++] = 0; // reserved
+      p = writeVarint(b, p, c.created);
+      p = writeVarint(b, p, deleted + 1);
+      if (withPayload) {
+        b[p++] = kind;
+        p = writeVarint(b, p, cur.beat + 1);
+        if (inlineLen >= 0) {
+          p = writeVarint(b, p, inlineLen);
+          b[p++] = PLACE_INLINE;
+          const off = cur.pv as number;
+          const chunk = rt.arena.chunks[Math.floor(off / ARENA_CHUNK)];
+          for (let k = 0, q = off % ARENA_CHUNK; k < inlineLen; k++) b[p + k] = chunk[q + k];
+          p += inlineLen;
+        } else if (payload !== null) {
+          p = writeVarint(b, p, payload.length);
+          b[p++] = place;
+        } else if (target !== null) {
+          b[p++] = targetOrd >= 0 ? TARGET_ORDINAL : TARGET_PATH;
+          if (targetOrd >= 0) p = writeVarint(b, p, targetOrd);
+          else {
+            p = writeVarint(b, p, targetPath.length);
+            for (const x of targetPath) p = writeVarint(b, writeName(b, p, x), sameNameIndex(x, beat, mode));
+          }
+        }
+      }
+    }
+    if (payload !== null && place === PLACE_CHUNKS) writeChunks(FLAT_T_CHUNK, i, 0, kind, payload);
+
+    // manifest_delta: the child store, when it is new, changed in a delta's beat, or in a snapshot
+    const store = c.store;
+    if (!anchor && store !== null && (mode === MODE_SNAPSHOT || m === M_NEW || store.modified === beat)) {
+      if (store.indexing === 'comparator' || store.indexing === 'function') {
+        throw frameError('ERR_FRAME_UNSUPPORTED', `${c.path} orders its children with a JavaScript function (${store.indexing}); such stores cannot be framed`);
+      }
+      const mAt = st.open(FLAT_T_MANIFEST, 0, i, 0, 0, 0, 2 + varintSize(store.autoNext));
+      st.buf[mAt] = STORE_CODES.indexOf(store.kind);
+      st.buf[mAt + 1] = INDEXING_CODES.indexOf(store.indexing);
+      writeVarint(st.buf, mAt + 2, store.autoNext);
+      caps |= FLAT_CAP_MANIFEST;
+    }
+
+    // order_delta: children placed before older siblings in an insertion-ordered store
+    if (store !== null && store.indexing === 'insertion') {
+      const front = frontChildren(cells, kidsOf(i), mode, beat, store.toArray());
+      if (front.length > 0) {
+        st.ordinalList(FLAT_T_ORDER, i, front);
+        caps |= FLAT_CAP_ORDER;
+      }
+    }
+
+    // payload_history: past versions inside the window
+    if (!anchor && pWindow > 0) {
+      for (const v of pastVersions(rt, c, beat, beat - pWindow)) {
+        const k = kindOfMeta(v.meta);
+        if (k !== KIND_NONE && k !== KIND_VALUE && k !== KIND_DATA) continue; // link retargets are not framed
+        writeChunks(FLAT_T_HISTORY, i, v.beat, k, versionBytes(rt, v));
+      }
+    }
+
+    // manifest_history: the children deleted inside the window (a snapshot's past child set)
+    if (mWindow > 0 && kidsOf(i).length > 0) {
+      const past = kidsOf(i).filter((j) => marks[j] === M_PAST);
+      if (past.length > 0) {
+        st.ordinalList(FLAT_T_MANIFEST_HISTORY, i, past);
+        caps |= FLAT_CAP_MANIFEST_HISTORY;
+      }
+    }
+  }
+
+  // namepool_delta: every reference name the frame uses, by id
+  const ids = [...refs.keys()].sort((a, b) => a - b);
+  for (const id of ids) {
+    const [hi, lo] = refs.get(id)!;
+    const text = rt.namepool.text(hi, lo);
+    if (text === undefined) throw invalidState(cell.path, `the namepool no longer holds reference #${id}`);
+    const bytes = TEXT.encode(text);
+    const low = (lo | ((hi & 7) << 29)) >>> 0;
+    const at = st.open(FLAT_T_NAMEPOOL, 0, NAMEPOOL_ORDINAL, hi >>> 3, low, 2, 1 + varintSize(bytes.length) + bytes.length);
+    st.buf[at] = rt.namepool.isPattern({ hi, lo }) ? 1 : 0;
+    const p = writeVarint(st.buf, at + 1, bytes.length);
+    st.buf.set(bytes, p);
+    caps |= FLAT_CAP_NAMEPOOL;
+  }
+
+  // ---- finish (one binding call) ----
+  if (o.deflate === true) caps |= FLAT_CAP_DEFLATE;
+  const end = st.p;
+  st.ensure(trailerBound(st.count) + 16);
+  const params = new Float64Array(FINISH_PARAMS);
+  params[FINISH_BEAT] = beat;
+  params[FINISH_MODE] = mode;
+  params[FINISH_CAPS] = caps;
+  params[FINISH_AEAD] = cipher !== null && (caps & FLAT_CAP_AEAD) !== 0 ? cipher.selector : 0;
+  params[FINISH_COMPRESSION] = o.deflate === true ? COMPRESSION_DEFLATE : 0;
+  params[FINISH_PHIST] = pWindow;
+  params[FINISH_MHIST] = mWindow;
+  const len = binding.flatFinish(st.buf, end, params, o.prevRoot ?? ZERO_ROOT);
+  if (len < 0) throw invalidState(cell.path, `the frame could not be finished (status ${-len})`);
+  const frame = st.buf.subarray(0, len);
+  return o.deflate === true ? deflateFrame(frame) : frame;
+}
+
+/**
+ * Which of its same-named siblings a cell is, among those a reader will see before applying
+ * the frame (stores without unique names may hold several; store order decides).
+ */
+function sameNameIndex(c: Cell, beat: number, mode: number): number {
+  const store = c.up;
+  if (store === null || store.unique) return 0;
+  let k = 0;
+  let found = -1;
+  store.forEach((s) => {
+    if (s === c) {
+      found = k;
+      return true;
+    }
+    if (s.dom !== c.dom || s.hi !== c.hi || s.lo !== c.lo || (s.flags & VEILED) !== 0) return false;
+    const present = mode === MODE_DELTA ? s.created < beat && (s.deleted < 0 || s.deleted >= beat) : s.created <= beat && (s.deleted < 0 || s.deleted > beat);
+    if (present) k++;
+    return false;
+  });
+  return found < 0 ? 0 : found;
+}
+
+/**
+ * Frame ordinals of the children (`kids`, frame ordinals) of one record that must be placed first when the store is
+ * rebuilt: in an insertion-ordered store each child went in either first or last, so a child
+ * that comes before every older sibling (and after none) was prepended. Delta: older = already
+ * stored before the beat; snapshot: created in an earlier beat (among the framed children).
+ */
+function frontChildren(cells: Cell[], kids: number[], mode: number, beat: number, stored: Cell[]): number[] {
+  if (kids.length === 0) return [];
+  const ordOf = new Map<Cell, number>();
+  for (const j of kids) ordOf.set(cells[j], j);
+  const list = mode === MODE_DELTA ? stored : stored.filter((c) => ordOf.has(c));
+  const out: number[] = [];
+  if (mode === MODE_DELTA) {
+    let olderBefore = false;
+    let olderAfter = 0;
+    for (const c of list) if (c.created < beat) olderAfter++;
+    for (const c of list) {
+      if (c.created < beat) {
+        olderBefore = true;
+        olderAfter--;
+        continue;
+      }
+      const j = ordOf.get(c);
+      if (j !== undefined && !olderBefore && olderAfter > 0) out.push(j);
+    }
+    return out;
+  }
+  // snapshot: prefix and suffix minima of the creation beats
+  const m = list.length;
+  const suffixMin = new Array<number>(m + 1).fill(Infinity);
+  for (let k = m - 1; k >= 0; k--) suffixMin[k] = Math.min(suffixMin[k + 1], list[k].created);
+  let prefixMin = Infinity;
+  for (let k = 0; k < m; k++) {
+    const c = list[k];
+    if (prefixMin >= c.created && suffixMin[k + 1] < c.created) out.push(ordOf.get(c)!);
+    prefixMin = Math.min(prefixMin, c.created);
+  }
+  return out;
+}
