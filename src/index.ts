@@ -5,3 +5,4 @@ export type { BytesLike, SliceList } from './hash/validate.js';
 export { nativeInfo, type NativeInfo } from './native/index.js';
 export type { CepError, CepErrorCode } from './errors.js';
 export * from './kernel/index.js';
+export * from './async/index.js';

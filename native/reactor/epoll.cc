@@ -1,0 +1,236 @@
+// The epoll backend: sockets are non-blocking and wait for readiness on one epoll set; file
+// steps (open, read, write, sync), which epoll cannot wait on, run on a small worker pool and
+// report back through the same wake eventfd. Every op's state machine advances on the reactor
+// thread only.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+
+#include "../executor/thread_pool.h"
+#include "reactor.h"
+
+namespace cep::reactor {
+namespace {
+
+constexpr unsigned kFileWorkers = 2;
+
+class EpollReactor final : public Reactor {
+ public:
+  explicit EpollReactor(std::function<void()> wake) : Reactor(Kind::Epoll, std::move(wake)) {}
+  ~EpollReactor() override {
+    close();
+    files_.reset();
+    if (epoll_fd_ >= 0) ::close(epoll_fd_);
+    if (event_fd_ >= 0) ::close(event_fd_);
+  }
+
+  bool init(std::string& why) {
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    event_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (epoll_fd_ < 0 || event_fd_ < 0) {
+      why = std::string("epoll setup failed: ") + std::strerror(errno);
+      return false;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = 0;  // 0 is the wake eventfd; sockets are fd + 1
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, event_fd_, &ev);
+    files_ = std::make_unique<ThreadPool>(kFileWorkers);
+    start();
+    return true;
+  }
+
+ protected:
+  void notify() override {
+    uint64_t one = 1;
+    ssize_t r;
+    do r = ::write(event_fd_, &one, sizeof one);
+    while (r < 0 && errno == EINTR);
+  }
+
+  void loop() override {
+    epoll_event events[64];
+    bool cancelled_waits = false;
+    for (;;) {
+      for (Op* op : take_inbox()) {
+        if (!op->begin()) finish(op);
+        else if (admit(op)) launch(op);
+      }
+      std::vector<std::pair<Op*, int64_t>> files;
+      {
+        std::lock_guard<std::mutex> lock(file_mutex_);
+        files.swap(file_done_);
+      }
+      for (auto& [op, res] : files) {
+        file_ops_--;
+        resume(op, res);
+      }
+      if (stopping() && !cancelled_waits) {
+        cancelled_waits = true;
+        cancel_waits();
+      }
+      for (std::vector<Op*> more = take_unblocked(); !more.empty(); more = take_unblocked())
+        for (Op* op : more) launch(op);
+      flush();
+      if (stopping() && file_ops_ == 0 && watches_.empty() && in_flight() == 0) break;
+      const int n = epoll_wait(epoll_fd_, events, 64, -1);
+      for (int i = 0; i < n; i++) {
+        if (events[i].data.u64 == 0) {
+          uint64_t v;
+          while (::read(event_fd_, &v, sizeof v) > 0) {
+          }
+          continue;
+        }
+        // Looked up by fd: an earlier event of this batch may have dropped the watch.
+        auto it = watches_.find(static_cast<int>(events[i].data.u64 - 1));
+        if (it != watches_.end()) ready(&it->second, events[i].events);
+      }
+    }
+    flush();
+  }
+
+ private:
+  // One registered socket: the op waiting to read and the op waiting to write, if any.
+  struct Watch {
+    int fd;
+    Op* reader = nullptr;
+    Op* writer = nullptr;
+  };
+
+  // While stopping, ops that would wait on a peer end at once.
+  void launch(Op* op) {
+    if (stopping() && (op->waits_on_peer() || op->stream_key() >= 0)) {
+      op->result = -ECANCELED;
+      finish(op);
+      return;
+    }
+    dispatch(op);
+  }
+
+  static bool is_file_step(Step s) { return s == S_OPEN || s == S_READ || s == S_WRITEV || s == S_FSYNC; }
+
+  void resume(Op* op, int64_t res) {
+    if (op->advance(res)) {
+      dispatch(op);
+    } else {
+      finish(op);
+    }
+  }
+
+  // Runs steps until the op finishes, parks on readiness, or goes to a file worker.
+  void dispatch(Op* op) {
+    for (;;) {
+      int64_t res;
+      if (!faulted(*op, res)) {
+        if (is_file_step(op->step)) {
+          file_ops_++;
+          files_->post([this, op] {
+            const int64_t r = run_step_sync(*op);
+            {
+              std::lock_guard<std::mutex> lock(file_mutex_);
+              file_done_.emplace_back(op, r);
+            }
+            notify();
+          });
+          return;
+        }
+        if (op->step == S_CLOSE) unwatch_fd(op->fd);
+        res = run_step_sync(*op);
+        if (res == -EAGAIN || res == -EWOULDBLOCK) {
+          watch(op);
+          return;
+        }
+      }
+      if (!op->advance(res)) {
+        finish(op);
+        return;
+      }
+    }
+  }
+
+  void watch(Op* op) {
+    auto it = watches_.find(op->fd);
+    const bool fresh = it == watches_.end();
+    Watch& w = fresh ? watches_.emplace(op->fd, Watch{op->fd}).first->second : it->second;
+    const bool writes = op->step == S_SEND || op->step == S_CONNECT;
+    (writes ? w.writer : w.reader) = op;
+    epoll_event ev{};
+    ev.events = (w.reader ? uint32_t(EPOLLIN) : 0u) | (w.writer ? uint32_t(EPOLLOUT) : 0u) | uint32_t(EPOLLRDHUP);
+    ev.data.u64 = static_cast<uint64_t>(op->fd) + 1;
+    if (epoll_ctl(epoll_fd_, fresh ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, op->fd, &ev) < 0) {
+      const int64_t err = -errno;
+      (writes ? w.writer : w.reader) = nullptr;
+      if (!w.reader && !w.writer) watches_.erase(op->fd);
+      resume(op, err);
+    }
+  }
+
+  void ready(Watch* w, uint32_t events) {
+    const bool broken = events & (EPOLLERR | EPOLLHUP);
+    Op* reader = (events & (EPOLLIN | EPOLLRDHUP)) || broken ? w->reader : nullptr;
+    Op* writer = (events & EPOLLOUT) || broken ? w->writer : nullptr;
+    if (reader) w->reader = nullptr;
+    if (writer) w->writer = nullptr;
+    const int fd = w->fd;
+    rearm(fd);  // may erase *w
+    if (reader) dispatch(reader);
+    if (writer) dispatch(writer);
+  }
+
+  void rearm(int fd) {
+    auto it = watches_.find(fd);
+    if (it == watches_.end()) return;
+    Watch& w = it->second;
+    if (!w.reader && !w.writer) {
+      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      watches_.erase(it);
+      return;
+    }
+    epoll_event ev{};
+    ev.events = (w.reader ? uint32_t(EPOLLIN) : 0u) | (w.writer ? uint32_t(EPOLLOUT) : 0u) | uint32_t(EPOLLRDHUP);
+    ev.data.u64 = static_cast<uint64_t>(fd) + 1;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+  }
+
+  // Closing a socket that ops wait on: they end with -ECANCELED first.
+  void unwatch_fd(int fd) {
+    auto it = watches_.find(fd);
+    if (it == watches_.end()) return;
+    Watch w = it->second;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    watches_.erase(it);
+    for (Op* op : {w.reader, w.writer}) {
+      if (!op) continue;
+      op->result = -ECANCELED;
+      finish(op);
+    }
+  }
+
+  void cancel_waits() {
+    std::vector<int> fds;
+    for (auto& [fd, w] : watches_) fds.push_back(fd);
+    for (int fd : fds) unwatch_fd(fd);
+  }
+
+  int epoll_fd_ = -1;
+  int event_fd_ = -1;
+  std::unique_ptr<ThreadPool> files_;
+  std::mutex file_mutex_;
+  std::vector<std::pair<Op*, int64_t>> file_done_;
+  unsigned file_ops_ = 0;
+  std::unordered_map<int, Watch> watches_;
+};
+
+}  // namespace
+
+std::unique_ptr<Reactor> create_epoll(unsigned, std::function<void()> wake, std::string& why) {
+  auto r = std::make_unique<EpollReactor>(std::move(wake));
+  if (!r->init(why)) return nullptr;
+  return r;
+}
+
+}  // namespace cep::reactor
