@@ -31,6 +31,14 @@ export class CompletionGate<T> {
     this.#skipped.add(seq);
   }
 
+  /** Whether `drain()` would release something now. */
+  get releasable(): boolean {
+    if (this.order === 'sorted') return this.#ready.size > 0;
+    let next = this.#next;
+    while (this.#skipped.has(next)) next++;
+    return this.#ready.has(next);
+  }
+
   has(seq: number): boolean {
     return this.#ready.has(seq);
   }

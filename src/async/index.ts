@@ -3,3 +3,4 @@ export { Reactor, createReactor, type ReactorOptions, type IoCompletion, type So
 export { probeBackends, availableBackends, selectBackend, REACTOR_CHOICES, type ReactorBackend, type ReactorChoice } from './select.js';
 export { CompletionGate, type GateOrder } from './gate.js';
 export type { FaultStep, OpName, JobKind, JobStatus } from './ops.js';
+export { Executor, createExecutor, type ExecutorOptions, type JobOptions, type JobResult } from './executor.js';

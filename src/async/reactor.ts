@@ -249,7 +249,7 @@ export class Reactor {
   /** Resolves once at least one completion waits. */
   whenReady(): Promise<void> {
     this.#flush();
-    if (this.#gate.size > 0) return Promise.resolve();
+    if (this.#gate.releasable) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
@@ -357,7 +357,7 @@ export class Reactor {
         got = true;
       }
     }
-    if (!got) return;
+    if (!got || !this.#gate.releasable) return;
     for (const w of this.#waiters.splice(0)) w();
     for (const fn of this.#listeners) fn();
   }
