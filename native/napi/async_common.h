@@ -14,13 +14,16 @@ namespace cep::napi {
 class Waker {
  public:
   void init(Napi::Env env, Napi::Function fn, const char* name) {
-    tsfn_ = Napi::ThreadSafeFunction::New(env, fn, name, 0, 1);
-    tsfn_.Unref(env);
+    napi_value resource_name;
+    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name);
+    if (napi_create_threadsafe_function(env, fn, nullptr, resource_name, 0, 1, nullptr, nullptr, nullptr, CallJs, &tsfn_) != napi_ok)
+      return;
+    napi_unref_threadsafe_function(env, tsfn_);
     live_ = true;
   }
   // From any thread.
   void wake() {
-    if (live_) tsfn_.NonBlockingCall();
+    if (live_) napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking);
   }
   // JS thread: keep the loop alive while `outstanding` > 0.
   void track(Napi::Env env, int64_t delta) {
@@ -28,19 +31,28 @@ class Waker {
     outstanding_ += delta;
     const bool is = outstanding_ > 0;
     if (!live_ || was == is) return;
-    if (is) tsfn_.Ref(env);
-    else tsfn_.Unref(env);
+    if (is) napi_ref_threadsafe_function(env, tsfn_);
+    else napi_unref_threadsafe_function(env, tsfn_);
   }
   // After the producing threads were joined.
   void release() {
     if (!live_) return;
     live_ = false;
-    tsfn_.Release();
+    napi_release_threadsafe_function(tsfn_, napi_tsfn_release);
   }
   int64_t outstanding() const { return outstanding_; }
 
  private:
-  Napi::ThreadSafeFunction tsfn_;
+  // Runs on the JS thread. During environment teardown (env or callback null, or JS no longer
+  // allowed to run) the call is dropped: nothing is waiting for it any more.
+  static void CallJs(napi_env env, napi_value callback, void*, void*) {
+    if (env == nullptr || callback == nullptr) return;
+    napi_value undefined;
+    napi_get_undefined(env, &undefined);
+    napi_call_function(env, undefined, callback, 0, nullptr, nullptr);
+  }
+
+  napi_threadsafe_function tsfn_ = nullptr;
   bool live_ = false;
   int64_t outstanding_ = 0;
 };

@@ -94,11 +94,11 @@ class EpollReactor final : public Reactor {
   }
 
  private:
-  // One registered socket: the op waiting to read and the op waiting to write, if any.
+  // One registered socket and the ops waiting on it to become readable / writable.
   struct Watch {
     int fd;
-    Op* reader = nullptr;
-    Op* writer = nullptr;
+    std::vector<Op*> readers;
+    std::vector<Op*> writers;
   };
 
   // While stopping, ops that would wait on a peer end at once.
@@ -157,56 +157,53 @@ class EpollReactor final : public Reactor {
     const bool fresh = it == watches_.end();
     Watch& w = fresh ? watches_.emplace(op->fd, Watch{op->fd}).first->second : it->second;
     const bool writes = op->step == S_SEND || op->step == S_CONNECT;
-    (writes ? w.writer : w.reader) = op;
-    epoll_event ev{};
-    ev.events = (w.reader ? uint32_t(EPOLLIN) : 0u) | (w.writer ? uint32_t(EPOLLOUT) : 0u) | uint32_t(EPOLLRDHUP);
-    ev.data.u64 = static_cast<uint64_t>(op->fd) + 1;
-    if (epoll_ctl(epoll_fd_, fresh ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, op->fd, &ev) < 0) {
+    (writes ? w.writers : w.readers).push_back(op);
+    if (update(w, fresh ? EPOLL_CTL_ADD : EPOLL_CTL_MOD) < 0) {
       const int64_t err = -errno;
-      (writes ? w.writer : w.reader) = nullptr;
-      if (!w.reader && !w.writer) watches_.erase(op->fd);
+      (writes ? w.writers : w.readers).pop_back();
+      if (w.readers.empty() && w.writers.empty()) watches_.erase(op->fd);
       resume(op, err);
     }
   }
 
-  void ready(Watch* w, uint32_t events) {
-    const bool broken = events & (EPOLLERR | EPOLLHUP);
-    Op* reader = (events & (EPOLLIN | EPOLLRDHUP)) || broken ? w->reader : nullptr;
-    Op* writer = (events & EPOLLOUT) || broken ? w->writer : nullptr;
-    if (reader) w->reader = nullptr;
-    if (writer) w->writer = nullptr;
-    const int fd = w->fd;
-    rearm(fd);  // may erase *w
-    if (reader) dispatch(reader);
-    if (writer) dispatch(writer);
+  int update(const Watch& w, int how) {
+    epoll_event ev{};
+    ev.events = (w.readers.empty() ? 0u : uint32_t(EPOLLIN)) | (w.writers.empty() ? 0u : uint32_t(EPOLLOUT)) | uint32_t(EPOLLRDHUP);
+    ev.data.u64 = static_cast<uint64_t>(w.fd) + 1;
+    return epoll_ctl(epoll_fd_, how, w.fd, &ev);
   }
 
-  void rearm(int fd) {
-    auto it = watches_.find(fd);
-    if (it == watches_.end()) return;
-    Watch& w = it->second;
-    if (!w.reader && !w.writer) {
-      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-      watches_.erase(it);
-      return;
+  // Every op waiting in a ready direction retries its step (those still blocked re-register).
+  void ready(Watch* w, uint32_t events) {
+    const bool broken = events & (EPOLLERR | EPOLLHUP);
+    std::vector<Op*> run;
+    if ((events & (EPOLLIN | EPOLLRDHUP)) || broken) run.swap(w->readers);
+    if ((events & EPOLLOUT) || broken) {
+      run.insert(run.end(), w->writers.begin(), w->writers.end());
+      w->writers.clear();
     }
-    epoll_event ev{};
-    ev.events = (w.reader ? uint32_t(EPOLLIN) : 0u) | (w.writer ? uint32_t(EPOLLOUT) : 0u) | uint32_t(EPOLLRDHUP);
-    ev.data.u64 = static_cast<uint64_t>(fd) + 1;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+    const int fd = w->fd;
+    if (w->readers.empty() && w->writers.empty()) {
+      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      watches_.erase(fd);
+    } else {
+      update(*w, EPOLL_CTL_MOD);
+    }
+    for (Op* op : run) dispatch(op);
   }
 
   // Closing a socket that ops wait on: they end with -ECANCELED first.
   void unwatch_fd(int fd) {
     auto it = watches_.find(fd);
     if (it == watches_.end()) return;
-    Watch w = it->second;
+    Watch w = std::move(it->second);
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
     watches_.erase(it);
-    for (Op* op : {w.reader, w.writer}) {
-      if (!op) continue;
-      op->result = -ECANCELED;
-      finish(op);
+    for (auto* list : {&w.readers, &w.writers}) {
+      for (Op* op : *list) {
+        op->result = -ECANCELED;
+        finish(op);
+      }
     }
   }
 

@@ -4,3 +4,5 @@ export { probeBackends, availableBackends, selectBackend, REACTOR_CHOICES, type 
 export { CompletionGate, type GateOrder } from './gate.js';
 export type { FaultStep, OpName, JobKind, JobStatus } from './ops.js';
 export { Executor, createExecutor, type ExecutorOptions, type JobOptions, type JobResult } from './executor.js';
+export { AsyncFabric, type ChannelOptions, type RequestOptions, type Signal, type Watcher } from './fabric.js';
+export { emitCei, ceiFacts, type CeiFact, type CeiSeverity } from './cei.js';

@@ -149,6 +149,10 @@ export class Reactor {
   get inFlight(): number {
     return this.#pending.size;
   }
+  /** Whether request `seq` was submitted and has not finished yet. */
+  pendingSeq(seq: number): boolean {
+    return this.#pending.has(seq);
+  }
   get closed(): boolean {
     return this.#closed || this.#closing !== undefined;
   }

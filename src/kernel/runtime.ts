@@ -15,6 +15,9 @@ import { GLOB_MULTI_HI, GLOB_MULTI_LO, GLOB_STAR_HI, GLOB_STAR_LO, encodeWord, e
 import { DOM_CEP, Name, nameText } from './naming/name.js';
 import { globMatch, parsePath, parsePattern, type PathSegment } from './path.js';
 import { checkStore, createStore, type Indexing, type StoreKind } from './store/index.js';
+import { AsyncFabric } from '../async/fabric.js';
+import { Reactor } from '../async/reactor.js';
+import type { ReactorChoice } from '../async/select.js';
 
 /** Top-level cells created at boot, in this order. */
 export const ROOT_LAYOUT = ['sys', 'rt', 'journal', 'env', 'cas', 'lib', 'data', 'tmp', 'enzymes'] as const;
@@ -26,6 +29,8 @@ export interface RuntimeOptions {
   defaultIndexing?: Indexing;
   /** Create the root layout (default true). */
   layout?: boolean;
+  /** Async I/O: a reactor backend to start ('uring' | 'epoll' | 'portable' | 'auto') or a reactor to use. */
+  reactor?: ReactorChoice | Reactor;
 }
 
 function checkBeat(beat: unknown): number {
@@ -48,6 +53,10 @@ export class Runtime {
   readonly dataLocks: LockTable = new Map();
   /** Link shadows: target -> linkers. */
   readonly shadows = new Map<Cell, Cell[]>();
+  /** The async I/O reactor (`reactor.backend` names it), when `options.reactor` asked for one. */
+  readonly reactor: Reactor | undefined;
+  /** The op/io fabric over that reactor (`/rt/async`). */
+  readonly io: AsyncFabric | undefined;
 
   constructor(options: RuntimeOptions = {}) {
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
@@ -59,6 +68,10 @@ export class Runtime {
     root.store = createStore('hash', 'name', {}, root, this);
     this.root = root;
     if (options.layout !== false) for (const name of ROOT_LAYOUT) root.add(name);
+    if (options.reactor !== undefined) {
+      this.reactor = options.reactor instanceof Reactor ? options.reactor : new Reactor({ backend: options.reactor });
+      this.io = new AsyncFabric(this, this.reactor);
+    }
   }
 
   /** Advance to the next beat; returns it. (The heartbeat drives this later.) */

@@ -187,6 +187,19 @@ describe.each(backends)('reactor on %s', (backend) => {
     await ok(r, r.closeHandle(srv));
   });
 
+  it('parks several accepts on one listener and serves each connection', async () => {
+    const srv = (await ok(r, r.listen({ host: '127.0.0.1', port: 0 }))).result;
+    const port = r.port(srv);
+    const accepts = [r.accept(srv), r.accept(srv), r.accept(srv)];
+    await new Promise((res) => setTimeout(res, 10)); // all three parked before anyone connects
+    const conns = accepts.map(() => r.connect({ host: '127.0.0.1', port }));
+    const got = await settle(r, ...accepts, ...conns);
+    const handles = [...got.values()].map((c) => c.result);
+    expect([...got.values()].every((c) => c.ok)).toBe(true);
+    expect(new Set(handles).size).toBe(6);
+    for (const h of [...handles, srv]) await ok(r, r.closeHandle(h));
+  });
+
   it('refuses frames above maxBytes with EMSGSIZE', async () => {
     const srv = (await ok(r, r.listen({ host: '127.0.0.1', port: 0 }))).result;
     const acc = r.accept(srv);
