@@ -6,3 +6,4 @@ export type { FaultStep, OpName, JobKind, JobStatus } from './ops.js';
 export { Executor, createExecutor, type ExecutorOptions, type JobOptions, type JobResult } from './executor.js';
 export { AsyncFabric, type ChannelOptions, type RequestOptions, type Signal, type Watcher } from './fabric.js';
 export { emitCei, ceiFacts, type CeiFact, type CeiSeverity } from './cei.js';
+export { WorkerPool, createWorkerPool, type WorkerPoolOptions, type TaskResult } from './worker-pool.js';
