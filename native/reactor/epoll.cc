@@ -155,7 +155,7 @@ class EpollReactor final : public Reactor {
   void watch(Op* op) {
     auto it = watches_.find(op->fd);
     const bool fresh = it == watches_.end();
-    Watch& w = fresh ? watches_.emplace(op->fd, Watch{op->fd}).first->second : it->second;
+    Watch& w = fresh ? watches_.emplace(op->fd, Watch{op->fd, {}, {}}).first->second : it->second;
     const bool writes = op->step == S_SEND || op->step == S_CONNECT;
     (writes ? w.writers : w.readers).push_back(op);
     if (update(w, fresh ? EPOLL_CTL_ADD : EPOLL_CTL_MOD) < 0) {
