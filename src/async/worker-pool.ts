@@ -260,8 +260,11 @@ export class WorkerPool {
       worker.once('message', () => resolve());
       worker.once('error', reject);
     });
-    slot.ready.catch(() => {}); // surfaced through ready() and the crash path
-    worker.unref();
+    // Idle workers do not keep the process alive (starting ones do, until they are ready).
+    slot.ready.then(
+      () => void (!slot.waiting && worker.unref()),
+      () => {}, // surfaced through ready() and the crash path
+    );
     worker.on('error', (e) => this.#crashed(slot, e.message));
     worker.on('exit', (code) => {
       if (!this.#closed || slot.inFlight.size > 0) this.#crashed(slot, `exit code ${code}`);
