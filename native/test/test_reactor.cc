@@ -90,18 +90,24 @@ void files(Harness& h) {
   Op* w = make(OP_WRITE_SYNC, fd);
   w->iov = {{a, 6}, {b, 5}};
   w->arg = 1;
-  expect(h.wait(h.submit(w)).result == 11, "write+sync");
+  long long r0 = h.wait(h.submit(w)).result;
+  expect(r0 == 11, "write+sync", r0);
   char back[16] = {};
   Op* rd = make(OP_READ, fd);
   rd->offset = 0;
   rd->iov = {{back, sizeof back}};
-  expect(h.wait(h.submit(rd)).result == 11 && std::memcmp(back, "hello world", 11) == 0, "read back");
+  r0 = h.wait(h.submit(rd)).result;
+  expect(r0 == 11 && std::memcmp(back, "hello world", 11) == 0, "read back", r0);
   h.r->inject_fault(S_FSYNC, EIO, 1);
   Op* f = make(OP_FSYNC, fd);
-  expect(h.wait(h.submit(f)).result == -EIO, "injected fsync fault");
-  expect(h.wait(h.submit(make(OP_FSYNC, fd))).result == 0, "fault used up");
-  expect(h.wait(h.submit(make(OP_CLOSE, fd))).result == 0, "close");
-  expect(h.wait(h.submit(make(OP_NOP))).result == 0, "nop");
+  long long r = h.wait(h.submit(f)).result;
+  expect(r == -EIO, "injected fsync fault", r);
+  r = h.wait(h.submit(make(OP_FSYNC, fd))).result;
+  expect(r == 0, "fault used up", r);
+  r = h.wait(h.submit(make(OP_CLOSE, fd))).result;
+  expect(r == 0, "close", r);
+  r = h.wait(h.submit(make(OP_NOP))).result;
+  expect(r == 0, "nop", r);
   unlink(path);
 }
 
