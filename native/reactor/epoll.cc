@@ -25,33 +25,25 @@ class EpollReactor final : public Reactor {
     close();
     files_.reset();
     if (epoll_fd_ >= 0) ::close(epoll_fd_);
-    if (event_fd_ >= 0) ::close(event_fd_);
   }
 
   bool init(std::string& why) {
+    if (!open_wake_fd(true, why)) return false;
     epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-    event_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (epoll_fd_ < 0 || event_fd_ < 0) {
+    if (epoll_fd_ < 0) {
       why = std::string("epoll setup failed: ") + std::strerror(errno);
       return false;
     }
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = 0;  // 0 is the wake eventfd; sockets are fd + 1
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, event_fd_, &ev);
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
     files_ = std::make_unique<ThreadPool>(kFileWorkers);
     start();
     return true;
   }
 
  protected:
-  void notify() override {
-    uint64_t one = 1;
-    ssize_t r;
-    do r = ::write(event_fd_, &one, sizeof one);
-    while (r < 0 && errno == EINTR);
-  }
-
   void loop() override {
     epoll_event events[64];
     bool cancelled_waits = false;
@@ -81,7 +73,7 @@ class EpollReactor final : public Reactor {
       for (int i = 0; i < n; i++) {
         if (events[i].data.u64 == 0) {
           uint64_t v;
-          while (::read(event_fd_, &v, sizeof v) > 0) {
+          while (::read(wake_fd_, &v, sizeof v) > 0) {
           }
           continue;
         }
@@ -214,7 +206,6 @@ class EpollReactor final : public Reactor {
   }
 
   int epoll_fd_ = -1;
-  int event_fd_ = -1;
   std::unique_ptr<ThreadPool> files_;
   std::mutex file_mutex_;
   std::vector<std::pair<Op*, int64_t>> file_done_;

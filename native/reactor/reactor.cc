@@ -1,10 +1,29 @@
 #include "reactor.h"
 
+#include <sys/eventfd.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace cep::reactor {
 
-Reactor::~Reactor() {}
+Reactor::~Reactor() {
+  if (wake_fd_ >= 0) ::close(wake_fd_);  // the subclass joined the thread already
+}
+
+bool Reactor::open_wake_fd(bool nonblocking, std::string& why) {
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | (nonblocking ? EFD_NONBLOCK : 0));
+  if (wake_fd_ < 0) why = std::string("eventfd failed: ") + std::strerror(errno);
+  return wake_fd_ >= 0;
+}
+
+void Reactor::notify() {
+  uint64_t one = 1;
+  ssize_t r;
+  do r = ::write(wake_fd_, &one, sizeof one);
+  while (r < 0 && errno == EINTR);
+}
 
 void Reactor::start() {
   thread_ = std::thread([this] { loop(); });

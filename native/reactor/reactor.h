@@ -39,7 +39,10 @@ class Reactor {
   Reactor(Kind kind, std::function<void()> wake) : kind_(kind), sink_(std::move(wake)) {}
   void start();                        // spawns the thread running loop()
   virtual void loop() = 0;             // the thread body; returns once stopping and idle
-  virtual void notify() = 0;           // wakes loop() from another thread
+  // The eventfd that wakes loop() from another thread (created by open_wake_fd()).
+  bool open_wake_fd(bool nonblocking, std::string& why);
+  void notify();
+  int wake_fd_ = -1;
   std::vector<Op*> take_inbox();
   bool stopping() const { return stop_.load(std::memory_order_acquire); }
   // A pending fault for this step: true and `res` set when the step must fail.

@@ -39,7 +39,6 @@ class UringReactor final : public Reactor {
     if (cq_ptr_ && cq_ptr_ != MAP_FAILED && cq_ptr_ != sq_ptr_) munmap(cq_ptr_, cq_size_);
     if (sqes_ && sqes_ != MAP_FAILED) munmap(sqes_, sqes_size_);
     if (ring_fd_ >= 0) ::close(ring_fd_);
-    if (event_fd_ >= 0) ::close(event_fd_);
   }
 
   bool init(unsigned depth, std::string& why) {
@@ -76,20 +75,12 @@ class UringReactor final : public Reactor {
     cqes_ = reinterpret_cast<io_uring_cqe*>(cq + p.cq_off.cqes);
     cq_entries_ = p.cq_entries;
     sq_local_tail_ = sq_tail_->load(std::memory_order_relaxed);
-    event_fd_ = eventfd(0, EFD_CLOEXEC);
-    if (event_fd_ < 0) return fail(why, "eventfd");
+    if (!open_wake_fd(false, why)) return false;
     start();
     return true;
   }
 
  protected:
-  void notify() override {
-    uint64_t one = 1;
-    ssize_t r;
-    do r = ::write(event_fd_, &one, sizeof one);
-    while (r < 0 && errno == EINTR);
-  }
-
   void loop() override {
     arm_wake();
     bool cancelled_waits = false;
@@ -141,7 +132,7 @@ class UringReactor final : public Reactor {
   void arm_wake() {
     io_uring_sqe* sqe = next_sqe();
     sqe->opcode = IORING_OP_READ;
-    sqe->fd = event_fd_;
+    sqe->fd = wake_fd_;
     sqe->addr = reinterpret_cast<uint64_t>(&wake_value_);
     sqe->len = sizeof wake_value_;
     sqe->off = static_cast<uint64_t>(-1);
@@ -305,7 +296,6 @@ class UringReactor final : public Reactor {
   }
 
   int ring_fd_ = -1;
-  int event_fd_ = -1;
   uint64_t wake_value_ = 0;
   void* sq_ptr_ = nullptr;
   void* cq_ptr_ = nullptr;

@@ -10,6 +10,7 @@ import { invalidArgType, invalidArgValue, outOfRange, queueFull, reactorClosed }
 import { binding } from '../native/index.js';
 import type { ExecutorCore } from './core.js';
 import { CompletionGate } from './gate.js';
+import { ReadySignal } from './ready.js';
 import { JsExecutor } from './js-executor.js';
 import { JOB_KINDS, JOB_STATUS, JOB_WIDTH, type JobKind, type JobStatus } from './ops.js';
 
@@ -64,8 +65,7 @@ export class Executor {
   #outstanding = 0;
   #pending = new Map<number, Pending>();
   readonly #gate = new CompletionGate<JobResult>('prefix');
-  #waiters: (() => void)[] = [];
-  #listeners: (() => void)[] = [];
+  readonly #ready = new ReadySignal();
   #closed = false;
 
   constructor(options: ExecutorOptions = {}) {
@@ -136,14 +136,13 @@ export class Executor {
   }
 
   onReady(fn: () => void): () => void {
-    this.#listeners.push(fn);
-    return () => void (this.#listeners = this.#listeners.filter((f) => f !== fn));
+    return this.#ready.on(fn);
   }
 
   whenReady(): Promise<void> {
     this.#flush();
     if (this.#gate.releasable) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return this.#ready.next();
   }
 
   /** Cancels queued jobs, waits for running ones (they stop at their next chunk); results stay drainable. */
@@ -183,9 +182,7 @@ export class Executor {
         got = true;
       }
     }
-    if (!got || !this.#gate.releasable) return;
-    for (const w of this.#waiters.splice(0)) w();
-    for (const fn of this.#listeners) fn();
+    if (got && this.#gate.releasable) this.#ready.fire();
   }
 }
 

@@ -10,6 +10,7 @@ import { invalidArgType, invalidArgValue, outOfRange, queueFull, reactorClosed }
 import { binding } from '../native/index.js';
 import type { ReactorCore } from './core.js';
 import { CompletionGate } from './gate.js';
+import { ReadySignal } from './ready.js';
 import {
   COMPLETION_EOF,
   DESC_WIDTH,
@@ -118,8 +119,7 @@ export class Reactor {
   #outstanding = 0;
   #pending = new Map<number, Pending>();
   readonly #gate = new CompletionGate<IoCompletion>('sorted');
-  #listeners: (() => void)[] = [];
-  #waiters: (() => void)[] = [];
+  readonly #ready = new ReadySignal();
   #closed = false;
   #closing: Promise<void> | undefined;
   /** Running totals (op/io metrics read these). */
@@ -246,15 +246,14 @@ export class Reactor {
 
   /** Calls `fn` on the JS thread whenever new completions wait (the heartbeat hooks in here). */
   onReady(fn: () => void): () => void {
-    this.#listeners.push(fn);
-    return () => void (this.#listeners = this.#listeners.filter((f) => f !== fn));
+    return this.#ready.on(fn);
   }
 
   /** Resolves once at least one completion waits. */
   whenReady(): Promise<void> {
     this.#flush();
     if (this.#gate.releasable) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return this.#ready.next();
   }
 
   /** Test hook: the next `count` steps of a class fail with `errno` ('ENOSPC'...; null clears). */
@@ -361,9 +360,7 @@ export class Reactor {
         got = true;
       }
     }
-    if (!got || !this.#gate.releasable) return;
-    for (const w of this.#waiters.splice(0)) w();
-    for (const fn of this.#listeners) fn();
+    if (got && this.#gate.releasable) this.#ready.fire();
   }
 }
 

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { invalidArgType, invalidArgValue, jobFailed, outOfRange, queueFull, reactorClosed, workerCrashed } from '../errors.js';
 import { CompletionGate } from './gate.js';
+import { ReadySignal } from './ready.js';
 
 export interface WorkerPoolOptions {
   /** An ES module (path or URL) whose named exports are the task functions. */
@@ -141,7 +142,7 @@ export class WorkerPool {
   #seq = 0;
   #pending = new Map<number, Pending>();
   readonly #gate = new CompletionGate<TaskResult>('prefix');
-  #waiters: (() => void)[] = [];
+  readonly #ready = new ReadySignal();
   #closed = false;
   /** Workers replaced after a crash. */
   restarts = 0;
@@ -192,9 +193,14 @@ export class WorkerPool {
     return this.#gate.drain(limit);
   }
 
+  /** Calls `fn` whenever results wait for `drain()`. */
+  onReady(fn: () => void): () => void {
+    return this.#ready.on(fn);
+  }
+
   whenReady(): Promise<void> {
     if (this.#gate.releasable) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return this.#ready.next();
   }
 
   /** Stops the workers after the tasks already queued; tasks left unfinished fail. */
@@ -354,8 +360,7 @@ export class WorkerPool {
   }
 
   #notify(): void {
-    if (!this.#gate.releasable) return;
-    for (const w of this.#waiters.splice(0)) w();
+    if (this.#gate.releasable) this.#ready.fire();
   }
 }
 

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createExecutor, type Executor, type JobResult } from '../../src/async/executor.js';
 import { blake3 } from '../../src/hash/blake3.js';
 import { crc32c } from '../../src/hash/crc32c.js';
+import { takeN } from './helpers.js';
 import { loadBinding, nativeInfo } from '../../src/native/index.js';
 import type { ExecutorCore } from '../../src/async/core.js';
 import { JsExecutor } from '../../src/async/js-executor.js';
@@ -10,14 +11,7 @@ import { JOB_BLAKE3, JOB_CRC32C, JOB_NOOP } from '../../src/async/ops.js';
 
 const modes = nativeInfo().backend === 'native' ? [true, false] : [false];
 
-async function all(ex: Executor, n: number): Promise<JobResult[]> {
-  const out: JobResult[] = [];
-  while (out.length < n) {
-    await ex.whenReady();
-    out.push(...ex.drain());
-  }
-  return out;
-}
+const all = (ex: Executor, n: number): Promise<JobResult[]> => takeN(ex, n);
 
 function big(n: number): Uint8Array {
   const b = new Uint8Array(n);

@@ -31,3 +31,13 @@ export async function ok(r: Reactor, seq: number): Promise<IoCompletion> {
   if (!c.ok) throw new Error(`${c.op} #${c.seq} failed: ${c.errno}`);
   return c;
 }
+
+/** Waits for and drains `n` results from anything with whenReady/drain (executor, worker pool). */
+export async function takeN<T>(src: { whenReady(): Promise<void>; drain(): T[] }, n: number): Promise<T[]> {
+  const out: T[] = [];
+  while (out.length < n) {
+    await src.whenReady();
+    out.push(...src.drain());
+  }
+  return out;
+}

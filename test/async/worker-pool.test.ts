@@ -1,17 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { takeN } from './helpers.js';
 import { createWorkerPool, type TaskResult, type WorkerPool } from '../../src/async/worker-pool.js';
 
 const tasks = new URL('./fixtures/tasks.mjs', import.meta.url);
 const functions = ['echo', 'sum', 'noop', 'fail', 'crash', 'huge'];
 
-async function collect(pool: WorkerPool, n: number): Promise<TaskResult[]> {
-  const out: TaskResult[] = [];
-  while (out.length < n) {
-    await pool.whenReady();
-    out.push(...pool.drain());
-  }
-  return out;
-}
+const collect = (pool: WorkerPool, n: number): Promise<TaskResult[]> => takeN(pool, n);
 
 describe('worker pool (SharedArrayBuffer + Atomics)', () => {
   let pool: WorkerPool;
