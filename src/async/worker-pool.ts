@@ -11,8 +11,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { invalidArgType, invalidArgValue, jobFailed, outOfRange, queueFull, reactorClosed, workerCrashed } from '../errors.js';
-import { CompletionGate } from './gate.js';
-import { ReadySignal } from './ready.js';
+import { Gated } from './gated.js';
 
 export interface WorkerPoolOptions {
   /** An ES module (path or URL) whose named exports are the task functions. */
@@ -131,7 +130,7 @@ interface Pending {
   reject?: (e: Error) => void;
 }
 
-export class WorkerPool {
+export class WorkerPool extends Gated<TaskResult> {
   readonly threads: number;
   readonly slots: number;
   readonly slotBytes: number;
@@ -141,13 +140,12 @@ export class WorkerPool {
   #workers: Slot[] = [];
   #seq = 0;
   #pending = new Map<number, Pending>();
-  readonly #gate = new CompletionGate<TaskResult>('prefix');
-  readonly #ready = new ReadySignal();
   #closed = false;
   /** Workers replaced after a crash. */
   restarts = 0;
 
   constructor(options: WorkerPoolOptions) {
+    super('prefix');
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
     const mod = options.module instanceof URL ? options.module.href : typeof options.module === 'string' ? pathToFileURL(options.module).href : undefined;
     if (mod === undefined) throw invalidArgType('options.module', 'a path or URL', options.module);
@@ -173,7 +171,7 @@ export class WorkerPool {
 
   /** Tasks submitted and not yet released. */
   get pending(): number {
-    return this.#pending.size + this.#gate.size;
+    return this.#pending.size + this.gate.size;
   }
 
   /** Queues `fn(args)` on the least busy worker; returns its ticket. Results come out of `drain()`. */
@@ -188,20 +186,10 @@ export class WorkerPool {
     });
   }
 
-  /** Finished tasks in submission order. */
-  drain(limit?: number): TaskResult[] {
-    return this.#gate.drain(limit);
-  }
 
-  /** Calls `fn` whenever results wait for `drain()`. */
-  onReady(fn: () => void): () => void {
-    return this.#ready.on(fn);
-  }
 
-  whenReady(): Promise<void> {
-    if (this.#gate.releasable) return Promise.resolve();
-    return this.#ready.next();
-  }
+  /** Tasks go to the workers as they are submitted: nothing to flush. */
+  protected flush(): void {}
 
   /** Stops the workers after the tasks already queued; tasks left unfinished fail. */
   async close(): Promise<void> {
@@ -350,17 +338,17 @@ export class WorkerPool {
     if (p === undefined) return;
     this.#pending.delete(ticket);
     if (p.resolve) {
-      this.#gate.skip(ticket);
+      this.gate.skip(ticket);
       if (r.ok) p.resolve(r.value!);
       else p.reject!(r.error!);
       return;
     }
     if (p.tag !== undefined) r.tag = p.tag;
-    this.#gate.put(ticket, r);
+    this.gate.put(ticket, r);
   }
 
   #notify(): void {
-    if (this.#gate.releasable) this.#ready.fire();
+    this.signal();
   }
 }
 
