@@ -155,8 +155,9 @@ class UringReactor final : public Reactor {
     }
   }
 
+  // Listen (bind + listen never block) and no-ops (nothing to do) run inline, as on epoll.
   static bool sync_step(Op& op, int64_t& res) {
-    if (op.step != S_LISTEN) return false;
+    if (op.step != S_LISTEN && op.step != S_NOP) return false;
     res = run_step_sync(op);
     return true;
   }
