@@ -66,6 +66,13 @@ describe.each(backends)('reactor on %s', (backend) => {
     const back = readFileSync(path);
     expect(back.length).toBe(4_000_000);
     for (let i = 0; i < 100; i++) expect(back[i * 40_000 + 39_999]).toBe(i);
+    // More pieces than one writev takes (IOV_MAX 1024): several steps, in order.
+    const many = Array.from({ length: 2500 }, (_, i) => Uint8Array.of(i & 0xff, i >> 8));
+    const fd2 = (await ok(r, r.open(join(tmp.dir, 'many'), 'w'))).result;
+    expect((await ok(r, r.write(fd2, many, 0))).result).toBe(5000);
+    await ok(r, r.closeHandle(fd2));
+    const m = readFileSync(join(tmp.dir, 'many'));
+    for (let i = 0; i < 2500; i += 97) expect([m[2 * i], m[2 * i + 1]]).toEqual([i & 0xff, i >> 8]);
   });
 
   it('reports errors as failed completions with an errno', async () => {
