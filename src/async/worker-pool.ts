@@ -51,6 +51,9 @@ const waitAsync = (Atomics as unknown as {
   waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: Promise<string> | string };
 }).waitAsync;
 
+/** Event-loop turns the main thread polls for results before it sleeps in waitAsync. */
+const POLL_TURNS = 8;
+
 const ST_OK = 0;
 const ST_THROWN = 1;
 const ST_TOO_BIG = 2;
@@ -297,6 +300,13 @@ export class WorkerPool extends Gated<TaskResult> {
 
   async #wait(w: Slot): Promise<void> {
     if (this.#collect(w) > 0) return this.#notify();
+    // A few turns of the event loop first: a worker that is awake answers within them, and
+    // a turn costs far less than an Atomics.waitAsync wake-up. Then sleep until notified.
+    for (let i = 0; i < POLL_TURNS; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (w.dead) return;
+      if (Atomics.load(w.ctl, RES_HEAD) !== w.taken) return this.#notify(this.#collect(w));
+    }
     const r = waitAsync(w.ctl, RES_HEAD, w.taken, 50);
     if (r.async) await r.value;
     if (w.dead) return;
@@ -347,7 +357,7 @@ export class WorkerPool extends Gated<TaskResult> {
     this.gate.put(ticket, r);
   }
 
-  #notify(): void {
+  #notify(_collected?: number): void {
     this.signal();
   }
 }
