@@ -163,7 +163,7 @@ describe.each(backends)('reactor on %s', (backend) => {
       const both = await settle(r, acc, con);
       const a = both.get(acc)!.result;
       const b = both.get(con)!.result;
-      const frames = [enc.encode('one'), new Uint8Array(0), new Uint8Array(1 << 20).fill(7), enc.encode('last')];
+      const frames = [enc.encode('one'), new Uint8Array(0), new Uint8Array(1 << 20).fill(7), new Uint8Array(3 << 20).fill(9), enc.encode('last')];
       const sends = frames.map((f) => r.sendFrame(b, f));
       const recvs = frames.map(() => r.recvFrame(a));
       const got = await settle(r, ...sends, ...recvs);
