@@ -15,6 +15,7 @@ const standalone = {
   kernel: { file: 'kernel.js', node: ['--expose-gc'] },
   heartbeat: { file: 'heartbeat.js', node: [] },
   frames: { file: 'frames.js', node: [] },
+  async: { file: 'async.js', node: [] },
 };
 
 const suites = ['hash', ...Object.keys(standalone)].filter((s) => wanted.length === 0 || wanted.includes(s));

@@ -7,3 +7,4 @@ export type { CepError, CepErrorCode } from './errors.js';
 export * from './kernel/index.js';
 export * from './enzymes/cell-ops.js';
 export * from './serialization/index.js';
+export * from './async/index.js';

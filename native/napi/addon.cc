@@ -10,6 +10,10 @@
 #include "../hash/crc32c.h"
 #include "flat.h"
 
+// Async I/O (native/napi/reactor.cc, executor.cc).
+void register_reactor(Napi::Env env, Napi::Object exports);
+void register_executor(Napi::Env env, Napi::Object exports);
+
 namespace {
 
 struct Bytes {
@@ -253,6 +257,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuFeatures", Napi::Function::New<CpuFeatures>(env, "cpuFeatures"));
   exports.Set("setCpuTier", Napi::Function::New<SetCpuTier>(env, "setCpuTier"));
   register_flat(env, exports);
+  register_reactor(env, exports);
+  register_executor(env, exports);
   return exports;
 }
 
