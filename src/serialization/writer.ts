@@ -481,7 +481,7 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
       p = writeVarint(b, p, dup);
     }
     if (!anchor) {
-      b[p++] = (c.flags & TYPE_MASK) === TYPE_NORMAL ? CELL_NORMAL : CELL_LINK;
+      b[p++] = (c.flags & TYPE_MASK) === TYPE_LINK ? CELL_LINK : CELL_NORMAL; // a proxy (lenient frames only) travels as a normal cell
       b[p++] = 0; // reserved
       p = writeVarint(b, p, c.created);
       p = writeVarint(b, p, deleted + 1);

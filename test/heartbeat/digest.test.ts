@@ -53,6 +53,29 @@ describe('beat digest', () => {
     expect(hex(other)).not.toBe(hex(other2));
   });
 
+  it('digests what a frame cannot carry (a proxy, a store ordered by a function) instead of failing', () => {
+    const rt = runtime();
+    let frame: Uint8Array | undefined;
+    rt.onCommit((beat, changes) => void (frame = beatFrame(rt, changes, new Uint8Array(32)).frame.slice()));
+    rt.registerEnzyme({
+      name: 'odd',
+      signal: 'app/odd',
+      run(ctx) {
+        const d = ctx.rt.find('/data')!;
+        d.add('h', { handle: {} });
+        d.add('sorted', { store: 'rbtree', indexing: 'comparator', compare: (a, b) => a.created - b.created }).add('k', { value: 'v' });
+      },
+    });
+    rt.bind('/data', 'odd');
+    rt.enqueue('app/odd', '/data');
+    rt.step();
+    expect(rt.digest(1)).toHaveLength(32);
+    const cells = readFrame(frame!).cells;
+    const h = cells.find((c) => c.payload === undefined && !c.anchor && c.type === 'normal' && c.store === undefined && c.parent > 0);
+    expect(h).toBeDefined(); // the proxy: described, its resource not carried
+    expect(cells.some((c) => c.store?.indexing === 'comparator')).toBe(true);
+  });
+
   it('frames only what the beat touched, however large the tree', () => {
     const rt = runtime();
     const big = rt.find('/data')!.add('big');
