@@ -79,6 +79,11 @@ inline uint32_t read_u32_be(const uint8_t* b, size_t p) {
 }
 
 inline int compare_bytes(const uint8_t* b, size_t ao, size_t al, size_t bo, size_t bl) {
+  // every key but the trailer's starts with a u32 BE ordinal: most neighbours differ there
+  if (al >= 4 && bl >= 4) {
+    const uint32_t x = read_u32_be(b, ao), y = read_u32_be(b, bo);
+    if (x != y) return x < y ? -1 : 1;
+  }
   const size_t n = al < bl ? al : bl;
   const int d = std::memcmp(b + ao, b + bo, n);
   if (d != 0) return d;
@@ -140,19 +145,20 @@ void root(const uint8_t* leaves, size_t count, const uint8_t* prev_root, uint64_
     // scratch kept per thread: repeated frames reuse the pages instead of faulting new ones
     thread_local std::vector<uint8_t> level, next;
     thread_local std::vector<uint32_t> offs;
-    level.assign(leaves, leaves + count * 32);
+    const uint8_t* cur = leaves;  // the first level is read straight from the leaves (no copy)
     size_t n = count;
+    offs.resize((n >> 1) + 1);
+    for (size_t i = 0; i <= (n >> 1); i++) offs[i] = static_cast<uint32_t>(i * 64);
     while (n > 1) {
       const size_t pairs = n >> 1;
       next.resize(((n + 1) >> 1) * 32);
-      offs.resize(pairs + 1);
-      for (size_t i = 0; i <= pairs; i++) offs[i] = static_cast<uint32_t>(i * 64);
-      blake3::hash_many_slices(level.data(), offs.data(), nullptr, pairs, next.data());
-      if (n & 1) std::memcpy(next.data() + pairs * 32, level.data() + (n - 1) * 32, 32);
+      blake3::hash_many_slices(cur, offs.data(), nullptr, pairs, next.data());
+      if (n & 1) std::memcpy(next.data() + pairs * 32, cur + (n - 1) * 32, 32);
       level.swap(next);
+      cur = level.data();
       n = (n + 1) >> 1;
     }
-    std::memcpy(block, level.data(), 32);
+    std::memcpy(block, cur, 32);
   }
   std::memcpy(block + 32, prev_root, 32);
   write_u32(block, 64, static_cast<uint32_t>(beat));

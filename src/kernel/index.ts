@@ -29,7 +29,7 @@ export { STORE_MATRIX, type StoreKind, type Indexing, type StoreOptions, type Po
 // heartbeat, enzymes, OPS, CEI, mailboxes, replay (docs/heartbeat.md)
 export { Heartbeat, DIAG_TTL_BEATS, type HeartbeatOptions, type EnqueueOptions, type CaptureHook, type CommitHook } from './heartbeat/heartbeat.js';
 export { EnzymeContext, type ImpulsePayload, type JsonValue } from './heartbeat/context.js';
-export { type BeatChanges, beatDigest, encodeBeat } from './heartbeat/digest.js';
+export { type BeatChanges, beatDigest, beatFrame, beatLink, encodeBeat } from './heartbeat/digest.js';
 export { decodeImpulses, decodeAgenda, type JournalImpulse, type AgendaResult } from './heartbeat/codec.js';
 export { type Recording, type RecordedBeat, type RecordedDecision } from './heartbeat/recording.js';
 export { type ImpulseQos } from './heartbeat/queue.js';

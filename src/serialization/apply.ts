@@ -4,7 +4,8 @@
  * mutation checked against locks and immutability, every link target found); only then are
  * the changes replayed, event by event in beat order (creations, payload versions, deletions),
  * with `rt.beat` set to each event's beat, so the kernel stamps and history come out as in the
- * runtime that wrote the frames. A frame that fails anywhere before that point changes nothing.
+ * runtime that wrote the frames. A frame that fails changes nothing: planning refuses what it
+ * can see, and a replay that the kernel stops part-way is undone exactly (undo.ts).
  */
 import { frameError, invalidArgType } from '../errors.js';
 import type { Cell } from '../kernel/cell/cell.js';
@@ -14,6 +15,7 @@ import { referenceTextProblem } from '../kernel/namepool.js';
 import { VALUE_INLINE_DEFAULT } from '../kernel/cell/flags.js';
 import type { Runtime } from '../kernel/runtime.js';
 import { createStore } from '../kernel/store/index.js';
+import { ReplayUndo } from './undo.js';
 import { readFrame, type Frame, type FrameCell, type FrameName, type FramePayload, type ReadOptions } from './reader.js';
 
 export type ApplyOptions = ReadOptions;
@@ -290,6 +292,7 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
       if (delta && f.created !== frame.beat && f.parent >= 0 && plan.cell[f.parent] !== undefined) applyError(`${plan.text[i]} (created at beat ${f.created}) is missing from the runtime`);
       if (!delta && f.created < rt.beat) applyError(`${plan.text[i]} was created at beat ${f.created}, before the runtime's beat ${rt.beat}`);
       if (f.deleted >= 0 && f.deleted < f.created) malformed(`${plan.text[i]} is deleted before it is created`);
+      if ((f.type === 'link') !== (f.payload?.kind === 'link')) malformed(`${plan.text[i]} is a link without a target, or a target without a link`);
       if (f.payload !== undefined) payloadBytes(f.payload, plan.text[i]);
       for (const h of f.history) payloadBytes(h, plan.text[i]);
       const parent = f.parent < 0 ? undefined : plan.cell[f.parent];
@@ -499,11 +502,23 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
     for (const v of versionsOf(f)) if (v.beat <= t || delta) best = v;
     return best;
   };
+  // everything the replay can change is saved first: a frame crafted to get past the planning
+  // checks still fails atomically (undo.ts)
+  const undo = new ReplayUndo(rt);
+  undo.shadowsOf(rt.root); // links made before their target point at the root meanwhile
+  if (plan.cell[0] === undefined) undo.cell(findPath(frame, rt, rootPath.slice(0, -1))!);
+  for (let i = 0; i < n; i++) {
+    const c = plan.cell[i];
+    if (c === undefined) continue;
+    undo.shadowsOf(c);
+    if (cells[i].deleted >= 0 && c.deleted < 0) undo.dying(c);
+  }
+  for (const t of outside.values()) undo.shadowsOf(t);
+  const made: Cell[] = []; // created cells whose parent existed before the frame
   try {
     replay(events);
   } catch (e) {
-    // planning checks what a frame can say; an intact frame crafted to get past them still
-    // stops with a coded error (the runtime may then hold the events replayed so far)
+    undo.rollback(made);
     for (const [hi, lo] of held) rt.namepool.releaseId(hi, lo);
     if ((e as { code?: string }).code?.startsWith('ERR_') === true) throw e;
     throw frameError('ERR_FRAME_APPLY', `the frame cannot be replayed: ${(e as Error).message}`);
@@ -542,6 +557,7 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
         if (late !== undefined) c.setValue(late.bytes!);
         if (f.store !== undefined && c.store !== null) c.store.autoNext = Math.max(c.store.autoNext, f.store.autoNext);
         plan.cell[e.i] = c;
+        if (f.parent < 0 || isNew[f.parent] === 0) made.push(c);
       } else if (e.phase === P_SET || e.phase === P_SET_DYING || e.phase === P_RELINK) {
         if (e.v!.kind === 'link') plan.cell[e.i]!.relink(targetOf(e.i, e.v!.target!)!);
         else writeVersion(plan.cell[e.i]!, e.v!, e.v!.kind === 'value' || e.v!.kind === 'data' ? e.v!.bytes : undefined);

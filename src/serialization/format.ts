@@ -96,16 +96,6 @@ export function writeId(b: Uint8Array, p: number, hi: number, lo: number): void 
   b[p + 7] = high >>> 24;
 }
 
-/** Reads a u64 LE id into halves; false when it is wider than 58 bits. */
-export function readId(b: Uint8Array, p: number, out: { hi: number; lo: number }): boolean {
-  const low = (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
-  const high = (b[p + 4] | (b[p + 5] << 8) | (b[p + 6] << 16) | (b[p + 7] << 24)) >>> 0;
-  if (high >= 1 << 26) return false;
-  out.lo = low & 0x1fffffff;
-  out.hi = (low >>> 29) | (high << 3);
-  return true;
-}
-
 export function writeU32BE(b: Uint8Array, p: number, v: number): void {
   b[p] = v >>> 24;
   b[p + 1] = (v >>> 16) & 0xff;

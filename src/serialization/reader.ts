@@ -41,7 +41,6 @@ import {
   STORE_CODES,
   TARGET_ORDINAL,
   TARGET_PATH,
-  readId,
   readU32BE,
 } from './format.js';
 import type { Indexing, StoreKind } from '../kernel/store/index.js';
@@ -175,8 +174,15 @@ const NO_HISTORY: FramePayload[] = Object.freeze([]) as unknown as FramePayload[
 
 const KIND_NAMES: Record<number, FramePayload['kind']> = { [KIND_NONE]: 'none', [KIND_VALUE]: 'value', [KIND_DATA]: 'data', [KIND_LINK]: 'link' };
 
-const ID_D = { hi: 0, lo: 0 };
-const ID_T = { hi: 0, lo: 0 };
+/** A decoded name: one class, so every name shares one object shape. */
+class WireName implements FrameName {
+  constructor(
+    readonly domHi: number,
+    readonly domLo: number,
+    readonly hi: number,
+    readonly lo: number,
+  ) {}
+}
 
 /** Bounded body cursor: every read is checked, a short or bad body is ERR_FRAME_MALFORMED. */
 class Body {
@@ -223,10 +229,17 @@ class Body {
     return out;
   }
   name(): FrameName {
-    if (NAME_BYTES > this.end - this.p) this.bad('a record body ends early');
-    if (!readId(this.b, this.p, ID_D) || !readId(this.b, this.p + 8, ID_T)) this.bad('a name id is wider than 58 bits');
-    this.p += NAME_BYTES;
-    return { domHi: ID_D.hi, domLo: ID_D.lo, hi: ID_T.hi, lo: ID_T.lo };
+    const b = this.b;
+    const p = this.p;
+    if (NAME_BYTES > this.end - p) this.bad('a record body ends early');
+    // two u64 LE ids (docs/FORMAT.md §3), each below 2^58, split into 29-bit halves
+    const dLow = (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
+    const dHigh = (b[p + 4] | (b[p + 5] << 8) | (b[p + 6] << 16) | (b[p + 7] << 24)) >>> 0;
+    const tLow = (b[p + 8] | (b[p + 9] << 8) | (b[p + 10] << 16) | (b[p + 11] << 24)) >>> 0;
+    const tHigh = (b[p + 12] | (b[p + 13] << 8) | (b[p + 14] << 16) | (b[p + 15] << 24)) >>> 0;
+    if (dHigh >= 1 << 26 || tHigh >= 1 << 26) this.bad('a name id is wider than 58 bits');
+    this.p = p + NAME_BYTES;
+    return new WireName((dLow >>> 29) | (dHigh << 3), dLow & 0x1fffffff, (tLow >>> 29) | (tHigh << 3), tLow & 0x1fffffff);
   }
   names(): FrameName[] {
     const n = this.varint();

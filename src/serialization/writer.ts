@@ -14,7 +14,7 @@ import { CHUNK_SIZE as ARENA_CHUNK } from '../kernel/arena.js';
 import { DOM_CEP, domainId } from '../kernel/naming/name.js';
 import { NAMING_REFERENCE, HALF, HI_PAYLOAD_MASK, namingOf } from '../kernel/naming/id.js';
 import type { Runtime } from '../kernel/runtime.js';
-import { FINISH_AEAD, FINISH_BEAT, FINISH_CAPS, FINISH_COMPRESSION, FINISH_MHIST, FINISH_MODE, FINISH_PARAMS, FINISH_PHIST } from '../native/binding.js';
+import { BLAKE3_KEYED_HASH, FLAT_ROOT_KEY, FINISH_AEAD, FINISH_BEAT, FINISH_CAPS, FINISH_COMPRESSION, FINISH_MHIST, FINISH_MODE, FINISH_PARAMS, FINISH_PHIST } from '../native/binding.js';
 import { trailerBound } from '../native/fallback/flat.js';
 import { binding } from '../native/index.js';
 import { AEAD_TAG_BYTES, ChunkCipher, type AeadOptions } from './aead.js';
@@ -235,12 +235,35 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
   if ((cell.flags & DETACHED) !== 0) throw invalidState(cell.path, 'a finalized cell cannot be framed');
   const beat = o.beat ?? rt.beat;
   const mode = o.mode === 'delta' ? MODE_DELTA : MODE_SNAPSHOT;
-  const chunkSize = o.chunkSize ?? CHUNK_SIZE_DEFAULT;
-  const pWindow = o.history?.payload ?? 0;
   const mWindow = mode === MODE_SNAPSHOT ? (o.history?.manifest ?? 0) : 0;
-  const cipher = o.aead === undefined ? null : new ChunkCipher(o.aead);
+  const walk = walkBranch(rt, cell, beat, mode, mWindow);
+  const frame = writeFrame(rt, walk, beat, mode, o, false).frame;
+  return o.deflate === true ? deflateFrame(frame) : frame;
+}
 
-  // ---- walk: pre-order over the branch, then keep what the frame needs ----
+/** The cells a frame holds, in pre-order: each one's parent (frame ordinal) and walk mark. */
+interface Walk {
+  cells: Cell[];
+  parents: number[];
+  marks: number[];
+}
+
+/** Delta mark of a cell at `beat` (below a parent marked `parentMark`); 0: not in the frame. */
+function deltaMark(rt: Runtime, c: Cell, beat: number, parentMark: number, cur: Version): number {
+  if ((c.flags & VEILED) !== 0 || c.created > beat) return 0;
+  if (c.deleted >= 0 && c.deleted < beat) return 0;
+  if (parentMark === M_NEW || c.created === beat) return M_NEW;
+  if (c.deleted === beat) return M_DESC;
+  if (c.mod === beat) return M_DESC;
+  if (c.mod > beat) {
+    versionAt(rt, c, beat, cur);
+    if (cur.beat === beat) return M_DESC;
+  }
+  return M_ANCHOR;
+}
+
+/** Walk a branch in pre-order and keep what the frame needs (changed cells and their ancestors, or everything). */
+function walkBranch(rt: Runtime, cell: Cell, beat: number, mode: number, mWindow: number): Walk {
   const cells: Cell[] = [];
   const parents: number[] = [];
   const marks: number[] = [];
@@ -250,20 +273,10 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
   if (!rootThere) throw invalidState(cell.path, `the branch root is not there at beat ${beat}`);
   const cur: Version = { beat: -1, meta: 0, pv: 0 };
   const markOf = (c: Cell, parentMark: number): number => {
+    if (mode === MODE_DELTA) return deltaMark(rt, c, beat, parentMark, cur);
     if ((c.flags & VEILED) !== 0 || c.created > beat) return 0;
-    if (mode === MODE_SNAPSHOT) {
-      if (c.deleted < 0 || c.deleted > beat) return parentMark === M_PAST ? M_PAST : M_DESC;
-      return c.deleted > beat - mWindow ? M_PAST : 0;
-    }
-    if (c.deleted >= 0 && c.deleted < beat) return 0;
-    if (parentMark === M_NEW || c.created === beat) return M_NEW;
-    if (c.deleted === beat) return M_DESC;
-    if (c.mod === beat) return M_DESC;
-    if (c.mod > beat) {
-      versionAt(rt, c, beat, cur);
-      if (cur.beat === beat) return M_DESC;
-    }
-    return M_ANCHOR;
+    if (c.deleted < 0 || c.deleted > beat) return parentMark === M_PAST ? M_PAST : M_DESC;
+    return c.deleted > beat - mWindow ? M_PAST : 0;
   };
   const stack: Cell[] = [cell];
   const stackParent: number[] = [-1];
@@ -312,6 +325,23 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
     ord[i] = n++;
   }
   cells.length = parents.length = marks.length = n;
+  return { cells, parents, marks };
+}
+
+/**
+ * Write the records of a walked frame and finish it (one binding call). `lenient` (beat
+ * digests): proxies are described without their resource and function-ordered stores by their
+ * codes, instead of refusing the frame. Returns the raw frame and where its trailer starts.
+ */
+function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: EncodeOptions, lenient: boolean): { frame: Uint8Array; trailerAt: number } {
+  const { cells, parents, marks } = walk;
+  const n = cells.length;
+  const cell = cells[0];
+  const chunkSize = o.chunkSize ?? CHUNK_SIZE_DEFAULT;
+  const pWindow = o.history?.payload ?? 0;
+  const mWindow = mode === MODE_SNAPSHOT ? (o.history?.manifest ?? 0) : 0;
+  const cipher = o.aead === undefined ? null : new ChunkCipher(o.aead);
+  const cur: Version = { beat: -1, meta: 0, pv: 0 };
 
   // ---- records ----
   const st = new Staging(n);
@@ -396,7 +426,8 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
     }
     // payload as of the beat; a delta carries it only when it changed (or the cell is new)
     versionAt(rt, c, beat, cur);
-    const withPayload = !anchor && (mode === MODE_SNAPSHOT || m === M_NEW || cur.beat === beat);
+    const proxy = (c.flags & TYPE_MASK) > TYPE_LINK; // only in lenient frames
+    const withPayload = !anchor && !proxy && (mode === MODE_SNAPSHOT || m === M_NEW || cur.beat === beat);
     if (withPayload) flags |= DESC_PAYLOAD;
     const kind = withPayload ? kindOfMeta(cur.meta) : KIND_NONE;
     let payload: Uint8Array | null = null;
@@ -450,7 +481,7 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
       p = writeVarint(b, p, dup);
     }
     if (!anchor) {
-      b[p++] = (c.flags & TYPE_MASK) === TYPE_NORMAL ? CELL_NORMAL : CELL_LINK;
+      b[p++] = (c.flags & TYPE_MASK) === TYPE_LINK ? CELL_LINK : CELL_NORMAL; // a proxy (lenient frames only) travels as a normal cell
       b[p++] = 0; // reserved
       p = writeVarint(b, p, c.created);
       p = writeVarint(b, p, deleted + 1);
@@ -482,7 +513,7 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
     // manifest_delta: the child store, when it is new, changed in a delta's beat, or in a snapshot
     const store = c.store;
     if (!anchor && store !== null && (mode === MODE_SNAPSHOT || m === M_NEW || store.modified === beat)) {
-      if (store.indexing === 'comparator' || store.indexing === 'function') {
+      if (!lenient && (store.indexing === 'comparator' || store.indexing === 'function')) {
         throw frameError('ERR_FRAME_UNSUPPORTED', `${c.path} orders its children with a JavaScript function (${store.indexing}); such stores cannot be framed`);
       }
       const mAt = st.open(FLAT_T_MANIFEST, 0, i, 0, 0, 0, 2 + varintSize(store.autoNext));
@@ -549,8 +580,7 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
   params[FINISH_MHIST] = mWindow;
   const len = binding.flatFinish(st.buf, end, params, o.prevRoot ?? ZERO_ROOT);
   if (len < 0) throw invalidState(cell.path, `the frame could not be finished (status ${-len})`);
-  const frame = st.buf.subarray(0, len);
-  return o.deflate === true ? deflateFrame(frame) : frame;
+  return { frame: st.buf.subarray(0, len), trailerAt: end };
 }
 
 /**
@@ -613,4 +643,134 @@ function frontChildren(cells: Cell[], kids: number[], mode: number, beat: number
     prefixMin = Math.min(prefixMin, c.created);
   }
   return out;
+}
+
+/**
+ * The delta frame of a whole runtime (branch root `rt.root`) for one beat, built from the
+ * cells the beat touched (`rt.touched`) instead of a walk of the tree, so its cost follows the
+ * beat's changes: each touched cell that is visible (neither finalized nor veiled, nor below a
+ * veiled or earlier-deleted ancestor) is described, with its ancestors as anchors and, below a
+ * cell created in the beat, its whole subtree. Lenient (`writeFrame`): it never refuses a
+ * cell. Returns the raw frame and its root (beat digests, docs/heartbeat.md).
+ */
+export function encodeTouched(rt: Runtime, touched: readonly Cell[], beat: number, prevRoot: Uint8Array): { frame: Uint8Array; root: Uint8Array } {
+  const cur: Version = { beat: -1, meta: 0, pv: 0 };
+  const mark = new Map<Cell, number>([[rt.root, M_ANCHOR]]);
+  const kids = new Map<Cell, Cell[]>();
+  const chain: Cell[] = [];
+  /** Add `c` (own mark `m`) and its missing ancestors; false when the chain is not visible at the beat. */
+  const include = (c: Cell, m: number): boolean => {
+    chain.length = 0;
+    let x: Cell = c;
+    for (; !mark.has(x); x = x.up!.owner) {
+      if (x.up === null || (x.flags & DETACHED) !== 0) return false;
+      if (x !== c && deltaMark(rt, x, beat, 0, cur) === 0) return false;
+      chain.push(x);
+    }
+    for (let k = chain.length - 1; k >= 0; k--) {
+      const y = chain[k];
+      const own = k === 0 ? m : deltaMark(rt, y, beat, 0, cur);
+      mark.set(y, own);
+      const parent = y.up!.owner;
+      const list = kids.get(parent);
+      if (list === undefined) kids.set(parent, [y]);
+      else list.push(y);
+    }
+    return true;
+  };
+  for (const c of touched) {
+    if ((c.flags & DETACHED) !== 0) continue;
+    const m = c === rt.root ? M_DESC : deltaMark(rt, c, beat, 0, cur);
+    if (m === 0) continue;
+    const own = m === M_ANCHOR ? M_DESC : m; // touched but stamped earlier (a hard delete below it): describe it
+    if (mark.has(c)) {
+      if (mark.get(c) === M_ANCHOR) mark.set(c, own);
+    } else include(c, own);
+  }
+  // pre-order, siblings in store order; below a cell created in the beat, everything is new
+  const walk: Walk = { cells: [], parents: [], marks: [] };
+  const stack: Cell[] = [rt.root];
+  const stackParent: number[] = [-1];
+  const stackNew: boolean[] = [false];
+  while (stack.length > 0) {
+    const c = stack.pop()!;
+    const parent = stackParent.pop()!;
+    const underNew = stackNew.pop()!;
+    const m = underNew ? M_NEW : mark.get(c)!;
+    const me = walk.cells.length;
+    walk.cells.push(c);
+    walk.parents.push(parent);
+    walk.marks.push(m);
+    let list = kids.get(c);
+    if (m === M_NEW && c.store !== null) {
+      // every visible child (an unveiled subtree was built before the beat, untouched)
+      list = [];
+      c.store.forEach((k) => {
+        if ((k.flags & VEILED) === 0 && k.created <= beat && (k.deleted < 0 || k.deleted >= beat)) list!.push(k);
+      });
+    } else if (list !== undefined && list.length > 1 && c.store !== null) {
+      const inFrame = new Set(list);
+      list = [];
+      c.store.forEach((k) => {
+        if (inFrame.has(k)) list!.push(k);
+      });
+    }
+    if (list === undefined) continue;
+    for (let k = list.length - 1; k >= 0; k--) {
+      stack.push(list[k]);
+      stackParent.push(me);
+      stackNew.push(m === M_NEW);
+    }
+  }
+  const { frame, trailerAt } = writeFrame(rt, walk, beat, MODE_DELTA, { mode: 'delta', prevRoot }, true);
+  if (walk.cells.length === 1 && rootLeaf === null) {
+    // the frame of a beat that touched nothing is one fixed record (the root's anchor): keep its leaf
+    const leaf = new Uint8Array(32);
+    binding.blake3(frame.subarray(FLAT_HEADER_SIZE, trailerAt - 4), null, 0, leaf, 0);
+    rootLeaf = leaf;
+  }
+  return { frame, root: rootOf(frame, trailerAt) };
+}
+
+/** Leaf of the root-anchor record: the whole tree of a frame that holds nothing else. */
+let rootLeaf: Uint8Array | null = null;
+const ROOT_BLOCK = new Uint8Array(81);
+const ROOT_VIEW = new DataView(ROOT_BLOCK.buffer);
+const ROOT_KEY = new TextEncoder().encode(FLAT_ROOT_KEY);
+
+/** The root of the anchor-only frame (docs/FORMAT.md §6.1 with one leaf), without writing the frame. */
+function anchorOnlyRoot(beat: number, prevRoot: Uint8Array): Uint8Array {
+  const b = ROOT_BLOCK;
+  b.set(rootLeaf!, 0);
+  b.set(prevRoot.subarray(0, 32), 32);
+  const view = ROOT_VIEW;
+  view.setUint32(64, beat % 2 ** 32, true);
+  view.setUint32(68, Math.floor(beat / 2 ** 32), true);
+  view.setUint32(72, 1, true); // record count
+  view.setUint32(76, FLAT_CAP_TOC, true);
+  b[80] = MODE_DELTA;
+  const out = new Uint8Array(32);
+  binding.blake3(b, ROOT_KEY, BLAKE3_KEYED_HASH, out, 0);
+  return out;
+}
+
+/** The root of `encodeTouched`'s frame; a beat that touched nothing costs one keyed hash. */
+export function touchedRoot(rt: Runtime, touched: readonly Cell[], beat: number, prevRoot: Uint8Array): Uint8Array {
+  if (touched.length === 0 && rootLeaf !== null) return anchorOnlyRoot(beat, prevRoot);
+  return encodeTouched(rt, touched, beat, prevRoot).root;
+}
+
+/** The root field of a finished frame's trailer (docs/FORMAT.md §6). */
+function rootOf(frame: Uint8Array, trailerAt: number): Uint8Array {
+  let p = trailerAt + 5;
+  const skipVarint = (): void => {
+    while ((frame[p++] & 0x80) !== 0);
+  };
+  skipVarint(); // body length
+  skipVarint(); // beat
+  skipVarint(); // record count
+  p += 5 + 4; // selectors, caps
+  skipVarint(); // payload history window
+  skipVarint(); // manifest history window
+  return frame.slice(p + 32, p + 64);
 }

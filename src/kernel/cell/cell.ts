@@ -681,6 +681,19 @@ export class Cell {
     if (rt.arena.needsCompaction) rt.compact();
   }
 
+  /**
+   * Take back this turn's add of this cell without a trace (an atomic applier undoing a failed
+   * frame): the cell and its subtree leave the store with their history, bytes, shadows and
+   * name references. No checks and no stamps; the caller restores what else it changed.
+   */
+  unmake(): void {
+    const rt = rtOf(this);
+    const all: Cell[] = [];
+    this.traverse((c) => void all.push(c), { raw: true });
+    for (const c of all) c.finalize(rt);
+    this.up!.remove(this);
+  }
+
   /** Drop history, payload bytes, adapter, shadows and name references (hard delete). */
   private finalize(rt: Runtime): void {
     if (this.hist >= 0) dropHistory(rt, this.hist);

@@ -1,18 +1,23 @@
 /**
- * The beat digest: BLAKE3 over a canonical encoding of what one beat changed. This is the one
- * place that defines the encoding; flat frames later replace it (keep callers on `beatDigest`).
+ * The beat digest: the Merkle root of the beat's delta frame (docs/FORMAT.md) — every cell the
+ * beat created, changed or deleted, anywhere in the runtime, framed from `rt.touched` — chained
+ * to the previous beat's digest through the frame's previous-root field. That field also binds
+ * what the beat was given, which the tree does not hold (the journal is written after the
+ * digest): it is the **beat link**
  *
- * Encoding (varints are unsigned LEB128; texts and byte strings are a varint length + bytes):
- *   "CEPB" | beat | unix_ts_ns (u64 LE) | impulses (byte string) | agenda (byte string)
- *   | decision count | (kind, value)*  | cell count | cell*
- * cells are the distinct cells the beat touched, sorted by path (UTF-16 code unit order), each
- *   path | created+1 | deleted+1 | modified+1 | children stored | payload
- * payload: 0 none | 1 bytes (value or data) | 2 link target path | 3 proxy (resource not hashed)
- *   | 4 deleted (the payload is history)
- * A cell removed for good during the beat is left out (its parent's entry shows the removal).
+ *   link = keyed BLAKE3(key "CEP heartbeat v1: beat link. ...", previous digest ‖ inputs)
+ *   inputs = "CEPB" | beat | unix_ts_ns (u64 LE) | impulses (byte string) | agenda (byte string)
+ *            | decision count | (kind, value)*
+ *
+ * (varints unsigned LEB128; texts and byte strings a varint length + bytes). The first beat's
+ * previous digest is 32 zero bytes. This is the one place that defines the digest; callers stay
+ * on `beatDigest`.
  */
-import { blake3 } from '../../hash/blake3.js';
+import { BLAKE3_KEYED_HASH } from '../../native/binding.js';
+import { binding } from '../../native/index.js';
+import { encodeTouched, touchedRoot } from '../../serialization/writer.js';
 import type { Cell } from '../cell/cell.js';
+import type { Runtime } from '../runtime.js';
 import { Writer } from './encode.js';
 
 /** What a beat changed; handed to commit hooks (`rt.onCommit`). */
@@ -31,40 +36,37 @@ export interface BeatChanges {
 }
 
 const HEADER = [0x43, 0x45, 0x50, 0x42];
+/** 32 ASCII bytes: the beat link's key. */
+export const BEAT_LINK_KEY = new TextEncoder().encode('CEP heartbeat v1: beat link.....');
 const scratch = new Writer();
 
-function encodeCell(w: Writer, path: string, c: Cell): void {
-  w.text(path);
-  w.uv(c.created + 1).uv(c.deleted + 1).uv(c.modified + 1).uv(c.store === null ? 0 : c.store.total);
-  if (c.deleted >= 0) {
-    w.u8(4); // deleted: the payload is history
-    return;
-  }
-  const k = c.payloadKind;
-  if (k === 'value' || k === 'data') w.u8(1).bytes(c.peek()!);
-  else if (k === 'link') {
-    const t = c.target;
-    w.u8(2).text(t === undefined ? '' : t.path);
-  } else if (k === 'handle' || k === 'stream') w.u8(3);
-  else w.u8(0);
-}
-
-/** The canonical encoding of a beat's changes. */
+/** The canonical encoding of what a beat was given (time, impulses, agenda, decisions). */
 export function encodeBeat(ch: BeatChanges, w: Writer = new Writer()): Writer {
   w.reset();
   for (const b of HEADER) w.u8(b);
   w.uv(ch.beat).u64(ch.unixTsNs).bytes(ch.impulses).bytes(ch.agenda);
   w.uv(ch.decisions.length);
   for (const d of ch.decisions) w.text(d.kind).text(d.value);
-  const live: Array<[string, Cell]> = [];
-  for (const c of ch.cells) if (!c.isFinalized) live.push([c.path, c]);
-  live.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  w.uv(live.length);
-  for (const [path, c] of live) encodeCell(w, path, c);
   return w;
 }
 
-/** BLAKE3 (32 bytes) of the canonical encoding of a beat's changes. */
-export function beatDigest(ch: BeatChanges): Uint8Array {
-  return blake3(encodeBeat(ch, scratch).view());
+/** The beat link: the previous digest and this beat's inputs, as the beat frame's previous root. */
+export function beatLink(ch: BeatChanges, prevDigest: Uint8Array): Uint8Array {
+  const inputs = encodeBeat(ch, scratch).view();
+  const block = new Uint8Array(32 + inputs.length);
+  block.set(prevDigest.subarray(0, 32));
+  block.set(inputs, 32);
+  const out = new Uint8Array(32);
+  binding.blake3(block, BEAT_LINK_KEY, BLAKE3_KEYED_HASH, out, 0);
+  return out;
+}
+
+/** The beat's delta frame of the whole runtime (its root is the digest). */
+export function beatFrame(rt: Runtime, ch: BeatChanges, prevDigest: Uint8Array): { frame: Uint8Array; root: Uint8Array } {
+  return encodeTouched(rt, ch.cells, ch.beat, beatLink(ch, prevDigest));
+}
+
+/** The beat digest: the root of `beatFrame` (32 bytes). */
+export function beatDigest(rt: Runtime, ch: BeatChanges, prevDigest: Uint8Array): Uint8Array {
+  return touchedRoot(rt, ch.cells, ch.beat, beatLink(ch, prevDigest));
 }

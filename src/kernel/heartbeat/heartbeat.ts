@@ -86,6 +86,8 @@ export class Heartbeat {
   private readonly digests: Array<Uint8Array | undefined> = [];
   private readonly digestOf: number[] = [];
   private readonly digestBeats: number;
+  /** The last beat's digest (zeros before the first beat): the next beat frame chains to it. */
+  private lastDigest: Uint8Array = new Uint8Array(32);
   /** This beat's decisions and touched cells (reused: hooks see them only during their call). */
   private readonly beatDecisions: Array<{ kind: string; value: string }> = [];
   private readonly touched: Cell[] = [];
@@ -384,7 +386,8 @@ export class Heartbeat {
     rt.touched = null;
     const cells = touched.length < 2 ? touched : [...new Set(touched)];
     const changes: BeatChanges = { beat: n, unixTsNs: this.ts, impulses: this.codec.impulses.view(), agenda: this.codec.agenda.view(), decisions: this.beatDecisions, cells };
-    const digest = beatDigest(changes);
+    const digest = beatDigest(rt, changes, this.lastDigest);
+    this.lastDigest = digest;
     const slot = n % this.digestBeats;
     this.digests[slot] = digest;
     this.digestOf[slot] = n;
