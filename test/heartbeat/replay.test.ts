@@ -127,7 +127,7 @@ describe('record and replay', () => {
     expect(again.paused).toBe(live.paused);
     // after the recording the replaying runtime runs live
     expect(again.heartbeat.pending).toBe(live.heartbeat.pending);
-  });
+  }, 30_000); // 1,200 beats three times over: generous on a loaded machine
 
   it('fails loudly when the code asks for other decisions than the recording holds', () => {
     let t = 0n;

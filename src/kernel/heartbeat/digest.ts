@@ -39,10 +39,14 @@ const HEADER = [0x43, 0x45, 0x50, 0x42];
 /** 32 ASCII bytes: the beat link's key. */
 export const BEAT_LINK_KEY = new TextEncoder().encode('CEP heartbeat v1: beat link.....');
 const scratch = new Writer();
+const LINK = new Uint8Array(32);
 
 /** The canonical encoding of what a beat was given (time, impulses, agenda, decisions). */
 export function encodeBeat(ch: BeatChanges, w: Writer = new Writer()): Writer {
-  w.reset();
+  return writeInputs(ch, w.reset());
+}
+
+function writeInputs(ch: BeatChanges, w: Writer): Writer {
   for (const b of HEADER) w.u8(b);
   w.uv(ch.beat).u64(ch.unixTsNs).bytes(ch.impulses).bytes(ch.agenda);
   w.uv(ch.decisions.length);
@@ -50,15 +54,17 @@ export function encodeBeat(ch: BeatChanges, w: Writer = new Writer()): Writer {
   return w;
 }
 
+/** The beat link into `out`: keyed BLAKE3 over the previous digest, then the beat's inputs. */
+function linkInto(ch: BeatChanges, prevDigest: Uint8Array, out: Uint8Array): Uint8Array {
+  const w = scratch.reset();
+  for (let i = 0; i < 32; i++) w.u8(prevDigest[i]);
+  binding.blake3(writeInputs(ch, w).view(), BEAT_LINK_KEY, BLAKE3_KEYED_HASH, out, 0);
+  return out;
+}
+
 /** The beat link: the previous digest and this beat's inputs, as the beat frame's previous root. */
 export function beatLink(ch: BeatChanges, prevDigest: Uint8Array): Uint8Array {
-  const inputs = encodeBeat(ch, scratch).view();
-  const block = new Uint8Array(32 + inputs.length);
-  block.set(prevDigest.subarray(0, 32));
-  block.set(inputs, 32);
-  const out = new Uint8Array(32);
-  binding.blake3(block, BEAT_LINK_KEY, BLAKE3_KEYED_HASH, out, 0);
-  return out;
+  return linkInto(ch, prevDigest, new Uint8Array(32));
 }
 
 /** The beat's delta frame of the whole runtime (its root is the digest). */
@@ -68,5 +74,5 @@ export function beatFrame(rt: Runtime, ch: BeatChanges, prevDigest: Uint8Array):
 
 /** The beat digest: the root of `beatFrame` (32 bytes). */
 export function beatDigest(rt: Runtime, ch: BeatChanges, prevDigest: Uint8Array): Uint8Array {
-  return touchedRoot(rt, ch.cells, ch.beat, beatLink(ch, prevDigest));
+  return touchedRoot(rt, ch.cells, ch.beat, linkInto(ch, prevDigest, LINK)); // the link is copied into the frame
 }
