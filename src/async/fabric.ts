@@ -10,6 +10,8 @@
  *   op/io/req      a request submitted           (queued by `request()`)
  *   op/io/cpl      the beat's completions         (queued at Capture, in submission order)
  *   op/io/quiesce  pause / shutdown / resume     (queued by `quiesce()` / `resume()`)
+ *   op/io/job      a job given to an executor or worker pool (queued by `job()`)
+ *   op/io/jobs     a source's finished jobs, in submission order (queued at Capture)
  * The wall clock is never read here: wall-clock deadlines are checked against the beat's
  * recorded time.
  */
@@ -20,6 +22,8 @@ import type { Runtime } from '../kernel/runtime.js';
 import { ensurePath } from './cei.js';
 import type { OpName } from './ops.js';
 import type { IoCompletion, Reactor } from './reactor.js';
+import type { Executor, JobResult } from './executor.js';
+import type { TaskResult, WorkerPool } from './worker-pool.js';
 
 /** Origin of the fabric's CEI facts, and the name of its enzyme. */
 const IO_ENZYME = 'op/io';
@@ -28,6 +32,16 @@ export const SIG_IO_CHAN = 'op/io/chan';
 export const SIG_IO_REQ = 'op/io/req';
 export const SIG_IO_CPL = 'op/io/cpl';
 export const SIG_IO_QUIESCE = 'op/io/quiesce';
+export const SIG_IO_JOB = 'op/io/job';
+export const SIG_IO_JOBS = 'op/io/jobs';
+
+/** Where jobs run: the native executor (or its TS twin) or the JS worker pool. */
+export type JobSource = Executor | WorkerPool;
+
+/** A finished job as its `op/io/jobs` impulse carries it: [ticket, ok, status, value, bytes (base64)]. */
+type JobRecord = [number, 0 | 1, string, number, string | null];
+
+const b64 = (u: Uint8Array): string => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64');
 
 export interface ChannelOptions {
   /** What the channel reads or writes (a file path, a peer address). */
@@ -86,8 +100,13 @@ function setText(cell: Cell, name: string, v: string): void {
   else if (c.text !== v) c.set(v);
 }
 
+function jobRecord(r: JobResult | TaskResult): JobRecord {
+  if ('kind' in r) return [r.ticket, r.ok ? 1 : 0, r.status, r.value, r.digest === undefined ? null : b64(r.digest)];
+  return [r.ticket, r.ok ? 1 : 0, r.ok ? 'ok' : (r.error as { code?: string } | undefined)?.code ?? 'failed', r.value?.length ?? 0, r.value === undefined ? null : b64(r.value)];
+}
+
 function toRecord(c: IoCompletion): CompletionRecord {
-  const data = c.data === undefined ? null : Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength).toString('base64');
+  const data = c.data === undefined ? null : b64(c.data);
   return [c.seq, c.op, c.ok ? 1 : 0, c.result, c.errno ?? null, c.eof === true ? 1 : 0, data];
 }
 
@@ -118,6 +137,10 @@ export class AsyncFabric {
   #jobs = 0;
   #late = 0;
   #quiesce: { kind: 'paused' | 'shutdn'; deadline: number } | undefined;
+  /** Job sources by name (live), and the cells of their open jobs by name then ticket. */
+  #sources = new Map<string, JobSource>();
+  #jobCells = new Map<string, Map<number, Cell>>();
+  #jobsRoot: Cell;
 
   constructor(rt: Runtime, reactor: Reactor) {
     this.rt = rt;
@@ -131,6 +154,7 @@ export class AsyncFabric {
     this.#channels = this.dossier.child('io_chan') ?? this.dossier.add('io_chan');
     this.#requests = this.dossier.child('io_req') ?? this.dossier.add('io_req');
     this.#reactorState = this.dossier.child('io_reactor') ?? this.dossier.add('io_reactor');
+    this.#jobsRoot = this.dossier.child('jobs') ?? this.dossier.add('jobs');
     setText(this.#reactorState, 'backend', reactor.backend);
     this.metrics = ensurePath(rt, '/rt/analytics/async/reactor:io');
     for (const m of METRICS) setNum(this.metrics, m, 0);
@@ -167,6 +191,31 @@ export class AsyncFabric {
     const rec: RequestRecord = { seq, channel, opcode: options.opcode ?? 'io', budget, deadlineNs, expect };
     this.rt.enqueue(SIG_IO_REQ, null, rec as unknown as Record<string, number | string>);
     return seq;
+  }
+
+  /**
+   * Lets `source` (an executor or a worker pool) run jobs for the runtime under `name`: its
+   * results enter at Compute, in submission order, as `/rt/async/jobs/<name>/<ticket>`.
+   * The fabric drains the source from now on (use `job()` to submit through it).
+   */
+  attach(name: string, source: JobSource): void {
+    if (typeof name !== 'string' || name.length === 0) throw invalidArgType('name', 'a non-empty string', name);
+    if (source === null || typeof source !== 'object' || typeof (source as { drain?: unknown }).drain !== 'function') throw invalidArgType('source', 'an Executor or a WorkerPool', source);
+    if (this.#sources.has(name)) throw invalidArgValue('name', `job source ${name} already exists`);
+    this.#sources.set(name, source);
+    source.onReady(() => this.rt.heartbeat.wake());
+  }
+
+  /**
+   * Submits a job through the source named `name` at once and records it at the next beat:
+   * `submit` calls `source.submit(...)` and returns its ticket, which names the job.
+   */
+  job<S extends JobSource>(name: string, submit: (source: S) => number, options: { opcode?: string } = {}): number {
+    const source = this.#sources.get(name);
+    if (source === undefined) throw notFound(`job source ${name}`);
+    const ticket = submit(source as S);
+    this.rt.enqueue(SIG_IO_JOB, null, { source: name, ticket, opcode: options.opcode ?? 'job' });
+    return ticket;
   }
 
   /** Calls `fn` once when the request completes (`op/cont`) or times out / is cancelled (`op/tmo`). */
@@ -208,6 +257,10 @@ export class AsyncFabric {
    * `op/io/cpl` impulse of this beat; one is also queued while deadlines or a quiesce may fire.
    */
   #capture(): void {
+    for (const [name, source] of this.#sources) {
+      const done = source.drain() as (JobResult | TaskResult)[];
+      if (done.length > 0) this.rt.enqueue(SIG_IO_JOBS, null, { source: name, r: done.map(jobRecord) });
+    }
     const depth = this.reactor.ready;
     const done = this.reactor.drain();
     if (done.length === 0 && !this.#mayExpire()) return;
@@ -236,6 +289,12 @@ export class AsyncFabric {
       case SIG_IO_QUIESCE:
         this.#setQuiesce(p as { kind: 'paused' | 'shutdn' | 'resume'; deadline: number });
         break;
+      case SIG_IO_JOB:
+        this.#recordJob(p as { source: string; ticket: number; opcode: string }, ctx.beat);
+        break;
+      case SIG_IO_JOBS:
+        this.#finishJobs(p as { source: string; r: JobRecord[] }, ctx.beat);
+        break;
       default:
         break;
     }
@@ -254,6 +313,36 @@ export class AsyncFabric {
       c.add('watchers');
     });
     if (shim) this.rt.cei({ severity: 'debug', topic: 'tp_async_unsp', note: `channel ${ch.name} runs on the portable (blocking shim) backend`, origin: IO_ORIGIN, subject: cell });
+  }
+
+  #recordJob(j: { source: string; ticket: number; opcode: string }, beat: number): void {
+    const parent = this.#jobsRoot.child(j.source) ?? this.#jobsRoot.add(j.source);
+    const cell = this.rt.build(parent, j.ticket, undefined, (c) => {
+      c.add('state', { value: 'ist:run' });
+      c.add('opcode', { value: j.opcode });
+      c.add('submit_bt', { value: String(beat) });
+    });
+    let open = this.#jobCells.get(j.source);
+    if (open === undefined) this.#jobCells.set(j.source, (open = new Map()));
+    open.set(j.ticket, cell);
+    this.#jobs++;
+    this.#metrics(0);
+  }
+
+  /** A source's finished jobs, in submission order: state, status, value, output bytes (BLAKE3 hex). */
+  #finishJobs(batch: { source: string; r: JobRecord[] }, beat: number): void {
+    const open = this.#jobCells.get(batch.source);
+    for (const [ticket, ok, status, value, bytes] of batch.r) {
+      const cell = open?.get(ticket);
+      if (cell === undefined) continue; // submitted to the source directly, not through job()
+      open!.delete(ticket);
+      setText(cell, 'state', ok === 1 ? 'ist:ok' : 'ist:fail');
+      setText(cell, 'status', status);
+      setNum(cell, 'value', value);
+      if (bytes !== null) setText(cell, 'output', Buffer.from(bytes, 'base64').toString('hex'));
+      setNum(cell, 'done_bt', beat);
+      if (ok !== 1) this.rt.cei({ severity: 'warn', topic: 'persist.async', note: `job ${ticket} on ${batch.source} failed: ${status}`, origin: IO_ORIGIN, subject: cell });
+    }
   }
 
   #recordRequest(r: RequestRecord, beat: number): void {
