@@ -98,6 +98,16 @@ bool Reactor::start_op(Op* op) {
 }
 
 void Reactor::finish(Op* op) {
+  // Sends that rode this op's sendmsg: each was sent in full, or gets the error.
+  std::vector<Op*> joined;
+  joined.swap(op->joined);
+  size_t offset = op->frame_bytes();
+  for (Op* next : joined) {
+    next->result = op->joined_result(offset, *next);
+    offset += next->total;
+  }
+  if (!joined.empty() && op->result < 0 && op->done >= op->frame_bytes())
+    op->result = static_cast<int64_t>(op->frame_bytes() - kFrameHeader);  // its own bytes left before the error
   const int64_t key = op->stream_key();
   if (key >= 0) {
     auto it = streams_.find(key);
@@ -115,13 +125,6 @@ void Reactor::finish(Op* op) {
   if (op->code == OP_RECV_FRAME && op->result > 0) {
     c.data = std::move(op->body);
     c.length = op->body_len;
-  }
-  std::vector<Op*> joined;
-  joined.swap(op->joined);
-  size_t offset = op->frame_bytes();
-  for (Op* next : joined) {  // sends that rode this op's sendmsg: sent in full, or its error
-    next->result = op->joined_result(offset, *next);
-    offset += next->total;
   }
   delete op;
   done_.push_back(std::move(c));

@@ -233,6 +233,22 @@ describe.each(backends)('reactor on %s', (backend) => {
     await ok(r, r.closeHandle(srv));
   });
 
+  it('sends joined into one sendmsg to a peer that left: each ends, none hangs, the first failure stops the rest', async () => {
+    const { srv, a, peer } = await netPeer();
+    peer.destroy();
+    await new Promise((res) => setTimeout(res, 20));
+    const sends = Array.from({ length: 300 }, () => r.sendFrame(a, new Uint8Array(16 * 1024).fill(1)));
+    const got = await settle(r, ...sends);
+    const oks = sends.map((s) => got.get(s)!.ok);
+    const firstFail = oks.indexOf(false);
+    expect(firstFail).toBeGreaterThanOrEqual(0); // 4.8 MB cannot all go to a closed peer
+    expect(oks.slice(firstFail).every((ok) => !ok)).toBe(true);
+    // EBADF: the portable backend's socket is already destroyed when the peer's reset lands.
+    for (const s of sends.slice(firstFail)) expect(['EPIPE', 'ECONNRESET', 'ECANCELED', 'EBADF']).toContain(got.get(s)!.errno);
+    await ok(r, r.closeHandle(a));
+    await ok(r, r.closeHandle(srv));
+  });
+
   it('a close racing a receive in flight ends it and leaves no bytes behind for the next socket', async () => {
     const first = await netPeer();
     first.peer.write(Buffer.from([0, 0, 0, 50, 1, 2, 3])); // half a frame sits in the buffer
