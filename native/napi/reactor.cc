@@ -1,6 +1,7 @@
 // N-API seam of the reactor (native/reactor/): a NativeReactor class taking batches of op
 // descriptors and returning batches of completions. Arguments were validated in
 // src/async/; the checks here only keep a direct caller from crashing the process.
+#include <cstring>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -112,18 +113,41 @@ class NativeReactor : public Napi::ObjectWrap<NativeReactor> {
     if (v.IsString()) {
       op->path = v.As<Napi::String>().Utf8Value();
     } else if (v.IsTypedArray()) {
-      Napi::TypedArray t = v.As<Napi::TypedArray>();
-      auto* base = static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
-      op->iov.push_back(iovec{base, t.ByteLength()});
+      push_view(env, op, v);
     } else if (v.IsArray()) {
       Napi::Array a = v.As<Napi::Array>();
       for (uint32_t j = 0; j < a.Length(); j++) {
         Napi::Value e = a.Get(j);
-        if (!e.IsTypedArray()) continue;
-        Napi::TypedArray t = e.As<Napi::TypedArray>();
-        op->iov.push_back(iovec{static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset(), t.ByteLength()});
+        if (e.IsTypedArray()) push_view(env, op, e);
       }
     }
+  }
+
+  static size_t element_size(napi_typedarray_type t) {
+    switch (t) {
+      case napi_int16_array:
+      case napi_uint16_array:
+        return 2;
+      case napi_int32_array:
+      case napi_uint32_array:
+      case napi_float32_array:
+        return 4;
+      case napi_float64_array:
+      case napi_bigint64_array:
+      case napi_biguint64_array:
+        return 8;
+      default:
+        return 1;
+    }
+  }
+
+  // One call for the bytes of a typed array (its data pointer already includes the offset).
+  static void push_view(Napi::Env env, Op* op, Napi::Value v) {
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    if (napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok) return;
+    op->iov.push_back(iovec{data, length * element_size(type)});
   }
 
   // drain() -> null | [Float64Array triples, frames: (Buffer | undefined)[] | undefined]
@@ -135,11 +159,27 @@ class NativeReactor : public Napi::ObjectWrap<NativeReactor> {
     waker_.track(env, -static_cast<int64_t>(items.size()));
     Napi::Array out = Napi::Array::New(env, 2);
     out.Set(0u, cep::napi::completion_triples(env, items));
+    // Small frames are copied into one ArrayBuffer and handed out as views of it (one
+    // allocation per batch instead of one per frame); larger ones get their own buffer.
+    constexpr size_t kShared = 4096;
+    size_t shared = 0;
+    for (const auto& c : items)
+      if (c.data && c.length <= kShared) shared += c.length;
+    Napi::ArrayBuffer pool;
+    size_t at = 0;
+    if (shared > 0) pool = Napi::ArrayBuffer::New(env, shared);
     Napi::Array frames;
     for (size_t i = 0; i < items.size(); i++) {
       if (!items[i].data) continue;
       if (frames.IsEmpty()) frames = Napi::Array::New(env, items.size());
-      frames.Set(static_cast<uint32_t>(i), Napi::Buffer<uint8_t>::Copy(env, items[i].data.get(), items[i].length));
+      const size_t n = items[i].length;
+      if (n <= kShared) {
+        if (n) std::memcpy(static_cast<uint8_t*>(pool.Data()) + at, items[i].data.get(), n);
+        frames.Set(static_cast<uint32_t>(i), Napi::Uint8Array::New(env, n, pool.IsEmpty() ? Napi::ArrayBuffer::New(env, 0) : pool, at));
+        at += n;
+      } else {
+        frames.Set(static_cast<uint32_t>(i), Napi::Buffer<uint8_t>::Copy(env, items[i].data.get(), n));
+      }
     }
     if (!frames.IsEmpty()) out.Set(1u, frames);
     return out;

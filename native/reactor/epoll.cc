@@ -48,10 +48,14 @@ class EpollReactor final : public Reactor {
     epoll_event events[64];
     bool cancelled_waits = false;
     for (;;) {
+      // Admit the whole batch before running any of it, so frame sends queued together on a
+      // socket share one sendmsg (Reactor::start_op).
+      std::vector<Op*> runnable;
       for (Op* op : take_inbox()) {
         if (!op->begin()) finish(op);
-        else if (admit(op)) launch(op);
+        else if (admit(op)) runnable.push_back(op);
       }
+      for (Op* op : runnable) launch(op);
       std::vector<std::pair<Op*, int64_t>> files;
       {
         std::lock_guard<std::mutex> lock(file_mutex_);
@@ -115,6 +119,10 @@ class EpollReactor final : public Reactor {
 
   // Runs steps until the op finishes, parks on readiness, or goes to a file worker.
   void dispatch(Op* op) {
+    if (start_op(op)) {
+      finish(op);
+      return;
+    }
     for (;;) {
       int64_t res;
       if (!faulted(*op, res)) {

@@ -10,6 +10,23 @@
 
 namespace cep::reactor {
 
+void RecvBuf::reserve(size_t need) {
+  if (cap - end >= need) return;
+  const size_t live = size();
+  if (start > 0 && cap - live >= need) {  // compacting is enough
+    std::memmove(data.get(), data.get() + start, live);
+  } else {
+    size_t grown = cap ? cap : kRecvChunk;
+    while (grown - live < need) grown *= 2;
+    std::unique_ptr<uint8_t[]> bigger(new uint8_t[grown]);
+    if (live) std::memcpy(bigger.get(), data.get() + start, live);
+    data = std::move(bigger);
+    cap = grown;
+  }
+  start = 0;
+  end = live;
+}
+
 bool parse_address(Op& op) {
   std::memset(&op.addr, 0, sizeof op.addr);
   if (op.arg2 == 1) {
@@ -81,6 +98,7 @@ bool Op::begin() {
         header[0] = n >> 24, header[1] = n >> 16, header[2] = n >> 8, header[3] = n;
         iov.insert(iov.begin(), iovec{header, kFrameHeader});
         total += kFrameHeader;
+        own_total = total;
       }
       if (total == 0 && code != OP_WRITE_SYNC) {
         result = 0;
@@ -118,7 +136,7 @@ bool Op::begin() {
       step = S_ACCEPT;
       return true;
     case OP_RECV_FRAME:
-      fill_recv_step();
+      step = S_RECV;  // the buffer is attached when the op is admitted (recv_buffered)
       return true;
     default:
       result = -EINVAL;
@@ -154,7 +172,51 @@ void Op::fill_recv_step() {
   step = S_RECV;
   step_iov = &one_iov;
   step_iovcnt = 1;
-  one_iov = phase == 0 ? iovec{header + done, kFrameHeader - done} : iovec{body.get() + done, body_len - done};
+  RecvBuf& b = *rbuf;
+  // Enough room for the rest of a frame whose header is in, and at least a chunk.
+  const size_t want = phase == 1 ? kFrameHeader + size_t(body_len) - b.size() : 0;
+  b.reserve(want > kRecvChunk ? want : kRecvChunk);
+  one_iov = iovec{b.data.get() + b.end, b.cap - b.end};
+}
+
+bool Op::recv_buffered() {
+  RecvBuf& b = *rbuf;
+  if (b.size() >= kFrameHeader) {
+    const uint8_t* p = b.data.get() + b.start;
+    const uint32_t n = (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+    if (n > static_cast<uint32_t>(arg)) {
+      result = -EMSGSIZE;
+      return true;
+    }
+    body_len = n;
+    phase = 1;  // the header is in: the body length is known
+    if (b.size() >= kFrameHeader + size_t(n)) {
+      body.reset(new uint8_t[n ? n : 1]);
+      if (n) std::memcpy(body.get(), p + kFrameHeader, n);
+      b.start += kFrameHeader + n;
+      if (b.start == b.end) b.start = b.end = 0;
+      if (b.size() == 0 && b.cap > kRecvChunk) {  // a large frame passed: give the memory back
+        b.data.reset();
+        b.cap = 0;
+      }
+      result = n;
+      return true;
+    }
+  }
+  fill_recv_step();
+  return false;
+}
+
+void Op::join_send(Op* next) {
+  iov.insert(iov.end(), next->iov.begin(), next->iov.end());
+  total += next->total;
+  joined.push_back(next);
+  fill_write_step();  // `iov` may have moved
+}
+
+int64_t Op::joined_result(size_t offset, const Op& next) const {
+  if (done >= offset + next.total) return static_cast<int64_t>(next.total - kFrameHeader);
+  return result < 0 ? result : -ECANCELED;
 }
 
 bool Op::advance(int64_t res) {
@@ -185,14 +247,14 @@ bool Op::advance(int64_t res) {
         step = S_FSYNC;
         return true;
       }
-      result = static_cast<int64_t>(code == OP_SEND_FRAME ? total - kFrameHeader : total);
+      result = static_cast<int64_t>(code == OP_SEND_FRAME ? own_total - kFrameHeader : total);
       return false;
     case OP_CONNECT:
       result = fd;
       return false;
     case OP_RECV_FRAME:
       if (res == 0) {
-        if (phase == 0 && done == 0) {
+        if (rbuf->size() == 0) {
           flags |= COMPLETION_EOF;
           result = 0;
         } else {
@@ -200,33 +262,8 @@ bool Op::advance(int64_t res) {
         }
         return false;
       }
-      done += static_cast<size_t>(res);
-      if (phase == 0) {
-        if (done < kFrameHeader) {
-          fill_recv_step();
-          return true;
-        }
-        body_len = (uint32_t(header[0]) << 24) | (uint32_t(header[1]) << 16) | (uint32_t(header[2]) << 8) | header[3];
-        if (body_len > static_cast<uint32_t>(arg)) {
-          result = -EMSGSIZE;
-          return false;
-        }
-        phase = 1;
-        done = 0;
-        body.reset(new uint8_t[body_len ? body_len : 1]);
-        if (body_len == 0) {
-          result = 0;
-          return false;
-        }
-        fill_recv_step();
-        return true;
-      }
-      if (done < body_len) {
-        fill_recv_step();
-        return true;
-      }
-      result = body_len;
-      return false;
+      rbuf->end += static_cast<size_t>(res);
+      return !recv_buffered();
     default:
       result = res;
       return false;

@@ -53,6 +53,22 @@ enum Step : int {
 
 constexpr int kMaxIov = 1024;      // iovecs handed to one writev step (IOV_MAX)
 constexpr uint32_t kFrameHeader = 4;  // big-endian u32 body length
+constexpr size_t kRecvChunk = 64 * 1024;  // a receive reads up to this much (more for a larger frame)
+constexpr size_t kMaxJoinedSends = 256;  // frame sends that share one sendmsg
+
+// A socket's receive buffer: one read takes whatever the kernel holds (many frames at once)
+// and receive ops parse frames out of it. Shared by the reactor (per socket) and the receive
+// op running on it, so a close that races a receive still in the kernel (io_uring) leaves the
+// memory alive until that op ends.
+struct RecvBuf {
+  std::unique_ptr<uint8_t[]> data;
+  size_t cap = 0;    // bytes allocated
+  size_t start = 0;  // first unparsed byte
+  size_t end = 0;    // one past the last received byte
+  size_t size() const { return end - start; }
+  // Room for at least `need` bytes after `end` (moves unparsed bytes to the front, grows).
+  void reserve(size_t need);
+};
 
 struct Op {
   uint64_t seq = 0;
@@ -69,6 +85,11 @@ struct Op {
   uint8_t header[kFrameHeader] = {0, 0, 0, 0};
   std::unique_ptr<uint8_t[]> body;
   uint32_t body_len = 0;
+  std::shared_ptr<RecvBuf> rbuf;  // receive frame: the socket's buffer (set when admitted)
+  std::vector<Op*> joined;        // send frame: later sends on the socket riding this sendmsg
+  size_t own_total = 0;           // send frame: this op's own bytes (header included)
+  bool started = false;           // Reactor::start_op ran
+  bool cancelled = false;         // io_uring: an async cancel was sent for its SQE
 
   msghdr msg{};  // io_uring SENDMSG
   sockaddr_storage addr{};
@@ -93,6 +114,17 @@ struct Op {
   bool begin();
   // Feeds a step's result (>= 0 or -errno); true when another step follows.
   bool advance(int64_t res);
+  // Receive frame, before a receive step: true when the buffer already holds the whole frame
+  // (or a frame above the limit: -EMSGSIZE), so the op is done without a syscall; otherwise
+  // points the step at the buffer's free space.
+  bool recv_buffered();
+  // Send frame, before its first step: appends the bytes of `next` (a send queued behind it on
+  // the same socket) to this op's sendmsg; `next` finishes with it.
+  void join_send(Op* next);
+  // After a joined send finished: the outcome of each joined op (sent in full, or the error).
+  int64_t joined_result(size_t offset, const Op& next) const;
+  // Bytes of this op's header + body (send frame).
+  size_t frame_bytes() const { return own_total; }
   // Steps that wait on a peer indefinitely (cancelled on close rather than awaited).
   bool waits_on_peer() const { return step == S_ACCEPT || step == S_RECV || step == S_CONNECT || step == S_SEND; }
   // Frames on one socket go one at a time per direction, in submission order; the key of

@@ -67,6 +67,13 @@ bool Reactor::faulted(const Op& op, int64_t& res) {
 }
 
 bool Reactor::admit(Op* op) {
+  if (op->code == OP_RECV_FRAME) {
+    auto& b = rbufs_[op->fd];
+    if (!b) b = std::make_shared<RecvBuf>();
+    op->rbuf = b;
+  } else if (op->code == OP_CLOSE) {
+    rbufs_.erase(op->fd);  // a receive still running keeps its own reference
+  }
   const int64_t key = op->stream_key();
   if (key < 0) return true;
   auto& q = streams_[key];
@@ -74,7 +81,33 @@ bool Reactor::admit(Op* op) {
   return q.size() == 1;
 }
 
+bool Reactor::start_op(Op* op) {
+  if (op->started) return false;
+  op->started = true;
+  if (op->code == OP_RECV_FRAME) return op->recv_buffered();
+  if (op->code != OP_SEND_FRAME || op->step != S_SEND) return false;
+  auto it = streams_.find(op->stream_key());
+  if (it == streams_.end() || it->second.empty() || it->second.front() != op) return false;
+  auto& q = it->second;
+  size_t k = 1;
+  while (k < q.size() && op->joined.size() < kMaxJoinedSends && op->iov.size() + q[k]->iov.size() <= size_t(kMaxIov)) k++;
+  if (k == 1) return false;
+  for (size_t i = 1; i < k; i++) op->join_send(q[i]);
+  q.erase(q.begin() + 1, q.begin() + static_cast<std::ptrdiff_t>(k));
+  return false;
+}
+
 void Reactor::finish(Op* op) {
+  // Sends that rode this op's sendmsg: each was sent in full, or gets the error.
+  std::vector<Op*> joined;
+  joined.swap(op->joined);
+  size_t offset = op->frame_bytes();
+  for (Op* next : joined) {
+    next->result = op->joined_result(offset, *next);
+    offset += next->total;
+  }
+  if (!joined.empty() && op->result < 0 && op->done >= op->frame_bytes())
+    op->result = static_cast<int64_t>(op->frame_bytes() - kFrameHeader);  // its own bytes left before the error
   const int64_t key = op->stream_key();
   if (key >= 0) {
     auto it = streams_.find(key);
@@ -96,6 +129,7 @@ void Reactor::finish(Op* op) {
   delete op;
   done_.push_back(std::move(c));
   in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+  for (Op* next : joined) finish(next);
 }
 
 void Reactor::close() {

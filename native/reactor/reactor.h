@@ -53,6 +53,10 @@ class Reactor {
   // False when the op must wait for an earlier frame op on the same socket and direction
   // (it is kept and handed back by take_unblocked() in its turn).
   bool admit(Op* op);
+  // Call before an op's first step, once it runs in its turn: a receive takes a frame already
+  // buffered for its socket (true: the op is finished, call finish()); a send takes the sends
+  // queued behind it on the same socket into its sendmsg.
+  bool start_op(Op* op);
   std::vector<Op*> take_unblocked() {
     std::vector<Op*> out;
     out.swap(unblocked_);
@@ -73,6 +77,7 @@ class Reactor {
   int fault_count_[S_COUNT] = {};
   std::vector<Completion> done_;
   std::unordered_map<int64_t, std::deque<Op*>> streams_;  // front: the running op
+  std::unordered_map<int, std::shared_ptr<RecvBuf>> rbufs_;  // receive buffers by socket
   std::vector<Op*> unblocked_;
   std::thread thread_;
   bool closed_ = false;

@@ -99,7 +99,14 @@ class UringReactor final : public Reactor {
       while (!pending_.empty() && sq_room() > 0 && ops_in_ring_ + 2 < cq_entries_) {
         Op* op = pending_.front();
         pending_.pop_front();
-        dispatch(op);
+        if (stopping() && (op->waits_on_peer() || op->stream_key() >= 0)) {  // as cancel_pending_waits
+          op->result = -ECANCELED;
+          finish(op);
+        } else {
+          dispatch(op);
+        }
+        // A frame op finished without the ring (taken from its socket's buffer) lets the next one run.
+        for (Op* next : take_unblocked()) pending_.push_back(next);
       }
       flush();
       if (stopping() && ops_in_ring_ == 0 && pending_.empty() && in_flight() == 0) break;
@@ -142,6 +149,10 @@ class UringReactor final : public Reactor {
 
   // Runs faulted and synchronous steps at once; queues one SQE for the rest.
   void dispatch(Op* op) {
+    if (start_op(op)) {
+      finish(op);
+      return;
+    }
     for (;;) {
       int64_t res;
       if (faulted(*op, res) || sync_step(*op, res)) {
@@ -149,6 +160,7 @@ class UringReactor final : public Reactor {
         finish(op);
         return;
       }
+      if (op->step == S_CLOSE) cancel_waits_on(op->fd);
       prep(op);
       ops_in_ring_++;
       if (op->waits_on_peer()) waiting_.push_back(op);
@@ -243,6 +255,11 @@ class UringReactor final : public Reactor {
     for (auto& [op, res] : results) {
       ops_in_ring_--;
       if (op->waits_on_peer()) forget_wait(op);
+      if (op->cancelled) {  // its socket was closed under it: what arrived counts, nothing is retried
+        if (res < 0 || op->advance(res)) op->result = -ECANCELED;
+        finish(op);
+        continue;
+      }
       if (res == -EINTR || (res == -EAGAIN && op->waits_on_peer())) {
         pending_.push_front(op);  // retry the same step
         continue;
@@ -267,13 +284,23 @@ class UringReactor final : public Reactor {
 
   // Close: ops parked on a peer (accept, recv, connect) are cancelled rather than awaited.
   void cancel_waits() {
-    for (Op* op : waiting_) {
-      if (sq_room() == 0) break;
-      io_uring_sqe* sqe = next_sqe();
-      sqe->opcode = IORING_OP_ASYNC_CANCEL;
-      sqe->addr = reinterpret_cast<uint64_t>(op);
-      sqe->user_data = kCancelTag;
-    }
+    for (Op* op : waiting_) cancel(op);
+  }
+
+  // Closing a socket that ops wait on in the ring: they end with -ECANCELED (as on epoll)
+  // instead of holding the socket open until the peer acts.
+  void cancel_waits_on(int fd) {
+    for (Op* op : waiting_)
+      if (op->fd == fd) cancel(op);
+  }
+
+  void cancel(Op* op) {
+    if (op->cancelled || sq_room() <= 1) return;  // one entry stays for the step being queued
+    op->cancelled = true;
+    io_uring_sqe* sqe = next_sqe();
+    sqe->opcode = IORING_OP_ASYNC_CANCEL;
+    sqe->addr = reinterpret_cast<uint64_t>(op);
+    sqe->user_data = kCancelTag;
   }
 
   // While stopping, peer-waiting ops that have not reached the ring end at once (and so

@@ -180,6 +180,99 @@ describe.each(backends)('reactor on %s', (backend) => {
     });
   }
 
+  /** A connection from a Node `net` peer to a reactor listener: the reactor's handle and the peer. */
+  async function netPeer(): Promise<{ srv: number; a: number; peer: net.Socket }> {
+    const srv = (await ok(r, r.listen({ host: '127.0.0.1', port: 0 }))).result;
+    const acc = r.accept(srv);
+    const peer = net.connect({ host: '127.0.0.1', port: r.port(srv) });
+    peer.on('error', () => {});
+    await new Promise((res) => peer.once('connect', res));
+    return { srv, a: (await ok(r, acc)).result, peer };
+  }
+
+  const framed = (body: Uint8Array): Buffer => Buffer.concat([Buffer.from([body.length >>> 24, (body.length >>> 16) & 255, (body.length >>> 8) & 255, body.length & 255]), body]);
+
+  it('parses many frames from one read and frames split across reads, in order', async () => {
+    const { srv, a, peer } = await netPeer();
+    const bodies = Array.from({ length: 300 }, (_, i) => new Uint8Array(i % 7 === 0 ? 0 : (i * 37) % 500).fill(i & 255));
+    bodies.push(new Uint8Array(200_000).fill(5)); // larger than one receive chunk
+    const wire = Buffer.concat(bodies.map(framed));
+    peer.write(wire.subarray(0, wire.length - 100_003)); // many frames at once, the last one cut
+    const recvs = bodies.map(() => r.recvFrame(a));
+    await new Promise((res) => setTimeout(res, 20));
+    peer.write(wire.subarray(wire.length - 100_003));
+    const got = await settle(r, ...recvs);
+    recvs.forEach((s, i) => {
+      expect(got.get(s)).toMatchObject({ ok: true, result: bodies[i].length });
+      if (bodies[i].length > 0) expect(Buffer.from(got.get(s)!.data!).equals(Buffer.from(bodies[i]))).toBe(true);
+    });
+    peer.destroy();
+    await ok(r, r.closeHandle(a));
+    await ok(r, r.closeHandle(srv));
+  });
+
+  it('frames queued together go out intact and in order (more than one sendmsg holds)', async () => {
+    const { srv, a, peer } = await netPeer();
+    const bodies = Array.from({ length: 600 }, (_, i) => new Uint8Array((i * 13) % 300).fill(i & 255));
+    const want = Buffer.concat(bodies.map(framed));
+    const chunks: Buffer[] = [];
+    let have = 0;
+    const all = new Promise<void>((res) =>
+      peer.on('data', (d: Buffer) => {
+        chunks.push(d);
+        if ((have += d.length) >= want.length) res();
+      }),
+    );
+    const sends = bodies.map((b) => r.sendFrame(a, b));
+    const got = await settle(r, ...sends);
+    sends.forEach((s, i) => expect(got.get(s)).toMatchObject({ ok: true, result: bodies[i].length }));
+    await all;
+    expect(Buffer.concat(chunks).equals(want)).toBe(true);
+    peer.destroy();
+    await ok(r, r.closeHandle(a));
+    await ok(r, r.closeHandle(srv));
+  });
+
+  it('sends joined into one sendmsg to a peer that left: each ends, none hangs, the first failure stops the rest', async () => {
+    const { srv, a, peer } = await netPeer();
+    peer.destroy();
+    await new Promise((res) => setTimeout(res, 20));
+    const sends = Array.from({ length: 300 }, () => r.sendFrame(a, new Uint8Array(16 * 1024).fill(1)));
+    const got = await settle(r, ...sends);
+    const oks = sends.map((s) => got.get(s)!.ok);
+    const firstFail = oks.indexOf(false);
+    expect(firstFail).toBeGreaterThanOrEqual(0); // 4.8 MB cannot all go to a closed peer
+    expect(oks.slice(firstFail).every((ok) => !ok)).toBe(true);
+    // EBADF: the portable backend's socket is already destroyed when the peer's reset lands.
+    for (const s of sends.slice(firstFail)) expect(['EPIPE', 'ECONNRESET', 'ECANCELED', 'EBADF']).toContain(got.get(s)!.errno);
+    await ok(r, r.closeHandle(a));
+    await ok(r, r.closeHandle(srv));
+  });
+
+  it('a close racing a receive in flight ends it and leaves no bytes behind for the next socket', async () => {
+    const first = await netPeer();
+    first.peer.write(Buffer.from([0, 0, 0, 50, 1, 2, 3])); // half a frame sits in the buffer
+    const recv = r.recvFrame(first.a);
+    await new Promise((res) => setTimeout(res, 20)); // the receive is in the kernel, waiting for more
+    const close = r.closeHandle(first.a);
+    const ended = await settle(r, recv, close);
+    expect(ended.get(recv)!.ok).toBe(false);
+    expect(['ECANCELED', 'EBADF', 'ECONNRESET']).toContain(ended.get(recv)!.errno);
+    expect(ended.get(close)!.ok).toBe(true);
+    first.peer.end(Buffer.alloc(47, 9)); // the rest arrives for nobody
+    // A new connection (often on the same descriptor number) starts with an empty buffer.
+    const acc = r.accept(first.srv);
+    const peer = net.connect({ host: '127.0.0.1', port: r.port(first.srv) });
+    peer.on('error', () => {});
+    const a = (await ok(r, acc)).result;
+    peer.write(framed(enc.encode('fresh')));
+    const c = await ok(r, r.recvFrame(a));
+    expect(Buffer.from(c.data!).toString()).toBe('fresh');
+    peer.destroy();
+    await ok(r, r.closeHandle(a));
+    await ok(r, r.closeHandle(first.srv));
+  });
+
   it('a peer that disconnects mid-frame fails the receive with ECONNRESET', async () => {
     const srv = (await ok(r, r.listen({ host: '127.0.0.1', port: 0 }))).result;
     const acc = r.accept(srv);

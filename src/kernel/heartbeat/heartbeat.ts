@@ -102,6 +102,8 @@ export class Heartbeat {
   private running = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private soon: ReturnType<typeof setImmediate> | undefined;
+  /** `wake()` was called during a beat: driven mode runs another. */
+  private woken = false;
   private readonly onError: ((e: unknown) => void) | undefined;
   /** The error that stopped driven mode, if any. */
   lastError: unknown = undefined;
@@ -439,6 +441,7 @@ export class Heartbeat {
   private readonly tick = (): void => {
     this.soon = undefined;
     if (!this.running) return;
+    this.woken = false;
     try {
       this.step();
     } catch (e) {
@@ -447,12 +450,21 @@ export class Heartbeat {
       this.onError?.(e);
       return;
     }
-    if (this.running && this.next.n > 0 && this.soon === undefined) this.soon = setImmediate(this.tick);
+    if (this.running && (this.next.n > 0 || this.woken) && this.soon === undefined) this.soon = setImmediate(this.tick);
   };
 
   private readonly onTimer = (): void => {
     if (this.running && this.soon === undefined) this.tick();
   };
+
+  /**
+   * An input source (the async reactor) has something for the next Capture: in driven mode a
+   * beat runs soon, as if work had been queued; otherwise nothing happens.
+   */
+  wake(): void {
+    if (this.inBeat) this.woken = true;
+    else if (this.running && this.soon === undefined) this.soon = setImmediate(this.tick);
+  }
 
   /** Drive beats: every `intervalMs` (0: only when work is queued) and as soon as work is queued. */
   start(options: { intervalMs?: number } = {}): void {
