@@ -25,7 +25,15 @@ export type CepErrorCode =
   | 'ERR_ENZYME_CONFLICT'
   | 'ERR_BEAT_IN_PROGRESS'
   | 'ERR_HALTED'
-  | 'ERR_REPLAY_MISMATCH';
+  | 'ERR_REPLAY_MISMATCH'
+  // async I/O (src/async/)
+  | 'ERR_REACTOR_UNAVAILABLE'
+  | 'ERR_REACTOR_CLOSED'
+  | 'ERR_QUEUE_FULL'
+  | 'ERR_IO'
+  | 'ERR_IO_TIMEOUT'
+  | 'ERR_JOB_FAILED'
+  | 'ERR_WORKER_CRASHED';
 
 export interface CepError extends Error {
   code: CepErrorCode;
@@ -140,4 +148,43 @@ export function halted(what: string): Error & CepError {
 /** A replaying runtime met something the recording does not hold (or holds differently). */
 export function replayMismatch(beat: number, reason: string): Error & CepError {
   return withCode(new Error(`Replay mismatch at beat ${beat}: ${reason}`), 'ERR_REPLAY_MISMATCH');
+}
+
+// ---- async I/O (src/async/) --------------------------------------------------------------
+
+/** The requested reactor backend cannot run here (kernel refusal, addon not loaded). */
+export function reactorUnavailable(backend: string, reason: string): Error & CepError {
+  return withCode(new Error(`The ${backend} reactor is unavailable: ${reason}`), 'ERR_REACTOR_UNAVAILABLE');
+}
+
+/** Work submitted to a reactor, executor or worker pool that is closing or closed. */
+export function reactorClosed(what: string): Error & CepError {
+  return withCode(new Error(`The ${what} is closed`), 'ERR_REACTOR_CLOSED');
+}
+
+/** The bounded submission queue is full: drain completions before submitting more. */
+export function queueFull(what: string, limit: number): Error & CepError {
+  return withCode(new Error(`The ${what} queue is full (${limit} requests outstanding); drain completions first`), 'ERR_QUEUE_FULL');
+}
+
+/** An I/O request failed with an errno. */
+export function ioFailed(op: string, errno: string): Error & CepError {
+  const e = withCode(new Error(`${op} failed: ${errno}`), 'ERR_IO');
+  (e as unknown as { errno: string }).errno = errno;
+  return e;
+}
+
+/** An I/O request passed its beat or wall-clock deadline. */
+export function ioTimeout(op: string, why: string): Error & CepError {
+  return withCode(new Error(`${op} timed out: ${why}`), 'ERR_IO_TIMEOUT');
+}
+
+/** A job ended without a result (cancelled, over budget, invalid). */
+export function jobFailed(ticket: number, status: string): Error & CepError {
+  return withCode(new Error(`Job ${ticket} ended: ${status}`), 'ERR_JOB_FAILED');
+}
+
+/** A worker thread died with tasks on it. */
+export function workerCrashed(reason: string): Error & CepError {
+  return withCode(new Error(`A pool worker crashed: ${reason}`), 'ERR_WORKER_CRASHED');
 }

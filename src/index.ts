@@ -6,3 +6,6 @@ export { nativeInfo, type NativeInfo } from './native/index.js';
 export type { CepError, CepErrorCode } from './errors.js';
 export * from './kernel/index.js';
 export * from './enzymes/cell-ops.js';
+export * from './async/index.js';
+// the kernel's CEI types win over the async module's own (same names)
+export type { CeiFact, CeiSeverity } from './kernel/index.js';

@@ -27,7 +27,7 @@ describe('native loader', () => {
 
   it('falls back when told to', () => {
     const { info } = loadBinding({ native: false });
-    expect(info).toEqual({ backend: 'fallback', reason: 'native disabled by option', cpu: [] });
+    expect(info).toEqual({ backend: 'fallback', reason: 'native disabled by option', cpu: [], reactors: ['portable'] });
   });
 
   it('falls back, saying why, when no addon is found', () => {

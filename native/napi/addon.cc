@@ -9,6 +9,10 @@
 #include "../hash/blake3.h"
 #include "../hash/crc32c.h"
 
+// Async I/O (native/napi/reactor.cc, executor.cc).
+void register_reactor(Napi::Env env, Napi::Object exports);
+void register_executor(Napi::Env env, Napi::Object exports);
+
 namespace {
 
 struct Bytes {
@@ -251,6 +255,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("blake3Hasher", Napi::Function::New<NewBlake3Hasher>(env, "blake3Hasher"));
   exports.Set("cpuFeatures", Napi::Function::New<CpuFeatures>(env, "cpuFeatures"));
   exports.Set("setCpuTier", Napi::Function::New<SetCpuTier>(env, "setCpuTier"));
+  register_reactor(env, exports);
+  register_executor(env, exports);
   return exports;
 }
 

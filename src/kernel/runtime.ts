@@ -20,6 +20,9 @@ import { GLOB_MULTI_HI, GLOB_MULTI_LO, GLOB_STAR_HI, GLOB_STAR_LO, encodeWord, e
 import { DOM_CEP, Name, nameText } from './naming/name.js';
 import { globMatch, parsePath, parsePattern, type PathSegment } from './path.js';
 import { checkStore, createStore, type Indexing, type StoreKind } from './store/index.js';
+import { AsyncFabric } from '../async/fabric.js';
+import { Reactor } from '../async/reactor.js';
+import type { ReactorChoice } from '../async/select.js';
 
 /** Top-level cells created at boot, in this order. */
 export const ROOT_LAYOUT = ['sys', 'rt', 'journal', 'env', 'cas', 'lib', 'data', 'tmp', 'enzymes'] as const;
@@ -31,6 +34,8 @@ export interface RuntimeOptions extends HeartbeatOptions {
   defaultIndexing?: Indexing;
   /** Create the root layout (default true). */
   layout?: boolean;
+  /** Async I/O: a reactor backend to start ('uring' | 'epoll' | 'portable' | 'auto') or a reactor to use. */
+  reactor?: ReactorChoice | Reactor;
 }
 
 function checkBeat(beat: unknown): number {
@@ -57,6 +62,10 @@ export class Runtime {
   touched: Cell[] | null = null;
   /** Beats, enzymes, OPS, CEI, mailboxes, pause/rollback/resume (`src/kernel/heartbeat/`). */
   readonly heartbeat: Heartbeat;
+  /** The async I/O reactor (`reactor.backend` names it), when `options.reactor` asked for one. */
+  readonly reactor: Reactor | undefined;
+  /** The op/io fabric over that reactor (`/rt/async`). */
+  readonly io: AsyncFabric | undefined;
 
   constructor(options: RuntimeOptions = {}) {
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
@@ -70,6 +79,10 @@ export class Runtime {
     if (options.layout !== false) for (const name of ROOT_LAYOUT) root.add(name);
     this.heartbeat = new Heartbeat(this, options);
     if (options.layout !== false) this.heartbeat.boot();
+    if (options.reactor !== undefined) {
+      this.reactor = options.reactor instanceof Reactor ? options.reactor : new Reactor({ backend: options.reactor });
+      this.io = new AsyncFabric(this, this.reactor);
+    }
   }
 
   // ---- heartbeat entry points (docs/heartbeat.md) -------------------------------------------

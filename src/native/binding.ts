@@ -3,6 +3,7 @@
  * pure-TypeScript twins in ./fallback/. Everything here is low level and trusts its
  * arguments: the public wrappers in src/hash/ validate first ("validate in TS, compute in C++").
  */
+import type { BackendProbe, ExecutorCore, ReactorCore } from '../async/core.js';
 
 /** BLAKE3 domain flags (BLAKE3 specification, table 3), as passed to {@link HashBinding.blake3}. */
 export const BLAKE3_KEYED_HASH = 1 << 4;
@@ -43,7 +44,17 @@ export interface HashBinding {
   blake3Hasher(key: Uint8Array | null, flags: number): Blake3State;
 }
 
-export interface Binding extends HashBinding {
+// ---- async I/O: reactor backends and executor (native/napi/reactor.cc, executor.cc) ------------
+
+/** The reactor and executor classes; the fallback twin has no native reactors (portable only). */
+export interface AsyncBinding {
+  /** Which native reactor backends this kernel accepts, and why not. */
+  reactorProbe(): BackendProbe[];
+  NativeReactor: new (kind: string, depth: number, wake: () => void) => ReactorCore;
+  NativeExecutor: new (threads: number, wake: () => void) => ExecutorCore;
+}
+
+export interface Binding extends HashBinding, AsyncBinding {
   /** CPU features the code dispatches on, e.g. ['sse4.2', 'pclmul', 'avx2', 'avx512', 'vpclmulqdq']. */
   cpuFeatures(): string[];
   /**

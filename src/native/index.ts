@@ -20,6 +20,8 @@ export interface NativeInfo {
   cpu: string[];
   /** The addon file that loaded, when native. */
   path?: string;
+  /** Reactor backends this process can run, best first ('uring', 'epoll', 'portable'). */
+  reactors: string[];
 }
 
 export interface LoadOptions {
@@ -41,7 +43,7 @@ function isNotFound(error: unknown, target: string): boolean {
 }
 
 function fallback(reason: string): { binding: Binding; info: NativeInfo } {
-  return { binding: fallbackBinding, info: { backend: 'fallback', reason, cpu: [] } };
+  return { binding: fallbackBinding, info: { backend: 'fallback', reason, cpu: [], reactors: ['portable'] } };
 }
 
 export function loadBinding(options: LoadOptions = {}): { binding: Binding; info: NativeInfo } {
@@ -64,7 +66,8 @@ export function loadBinding(options: LoadOptions = {}): { binding: Binding; info
     if (isNotFound(error, target)) return fallback(`no native addon found in ${target}`);
     throw nativeLoadFailed(target, error);
   }
-  return { binding, info: { backend: 'native', cpu: binding.cpuFeatures(), path: loadedFrom } };
+  const reactors = [...binding.reactorProbe().filter((p) => p.available).map((p) => p.name), 'portable'];
+  return { binding, info: { backend: 'native', cpu: binding.cpuFeatures(), path: loadedFrom, reactors } };
 }
 
 const loaded = loadBinding();

@@ -2,6 +2,17 @@
 import type { Binding } from '../binding.js';
 import { blake3, blake3Hasher, blake3Many } from './blake3.js';
 import { crc32c, crc32cMany } from './crc32c.js';
+import { JsExecutor } from '../../async/js-executor.js';
+import { reactorUnavailable } from '../../errors.js';
+
+// Async twin: no kernel reactors without the addon (the portable reactor serves), and the
+// TypeScript executor in place of the native thread pool.
+const NATIVE_ONLY = 'the native addon is not loaded';
+class NoNativeReactor {
+  constructor(kind: string) {
+    throw reactorUnavailable(kind, NATIVE_ONLY);
+  }
+}
 
 export const fallbackBinding: Binding = {
   crc32c,
@@ -11,4 +22,10 @@ export const fallbackBinding: Binding = {
   blake3Hasher,
   cpuFeatures: () => [],
   setCpuTier: () => 'portable',
+  reactorProbe: () => [
+    { name: 'uring', available: false, reason: NATIVE_ONLY },
+    { name: 'epoll', available: false, reason: NATIVE_ONLY },
+  ],
+  NativeReactor: NoNativeReactor as unknown as Binding['NativeReactor'],
+  NativeExecutor: JsExecutor,
 };

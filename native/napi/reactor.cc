@@ -1,0 +1,202 @@
+// N-API seam of the reactor (native/reactor/): a NativeReactor class taking batches of op
+// descriptors and returning batches of completions. Arguments were validated in
+// src/async/; the checks here only keep a direct caller from crashing the process.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "../reactor/reactor.h"
+#include "async_common.h"
+
+namespace {
+
+using cep::napi::throw_coded;
+using cep::reactor::Op;
+
+constexpr size_t kDescWidth = 6;  // code, seq, fd, offset, arg, arg2
+
+class NativeReactor : public Napi::ObjectWrap<NativeReactor> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeReactor",
+                       {InstanceMethod<&NativeReactor::Submit>("submit"), InstanceMethod<&NativeReactor::Drain>("drain"),
+                        InstanceMethod<&NativeReactor::Fault>("fault"), InstanceMethod<&NativeReactor::Close>("close"),
+                        InstanceMethod<&NativeReactor::Port>("port"), InstanceMethod<&NativeReactor::Name>("name")});
+  }
+
+  explicit NativeReactor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeReactor>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsString() || !info[1].IsNumber() || !info[2].IsFunction()) {
+      throw_coded(env, "ERR_INVALID_ARG_TYPE", "NativeReactor(kind, depth, wake)");
+      return;
+    }
+    const std::string kind = info[0].As<Napi::String>().Utf8Value();
+    const unsigned depth = info[1].As<Napi::Number>().Uint32Value();
+    waker_.init(env, info[2].As<Napi::Function>(), "cep-reactor");
+    std::string why;
+    reactor_ = cep::reactor::create(kind == "uring" ? cep::reactor::Kind::Uring : cep::reactor::Kind::Epoll,
+                                    depth ? depth : 256, [this] { waker_.wake(); }, why);
+    if (!reactor_) {
+      waker_.release();
+      throw_coded(env, "ERR_REACTOR_UNAVAILABLE", kind + " reactor unavailable: " + why);
+      return;
+    }
+    napi_add_env_cleanup_hook(env, Cleanup, this);
+    hooked_ = true;
+  }
+
+  ~NativeReactor() override {
+    if (hooked_) napi_remove_env_cleanup_hook(Env(), Cleanup, this);
+    shutdown();
+  }
+
+ private:
+  static void Cleanup(void* self) {
+    auto* r = static_cast<NativeReactor*>(self);
+    r->hooked_ = false;
+    r->shutdown();
+  }
+
+  void shutdown() {
+    if (reactor_) reactor_->close();
+    waker_.release();
+  }
+
+  // submit(desc: Float64Array, count, objects: unknown[])
+  void Submit(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!reactor_ || closed_) {
+      throw_coded(env, "ERR_REACTOR_CLOSED", "the reactor is closed");
+      return;
+    }
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        !info[1].IsNumber() || !info[2].IsArray()) {
+      throw_coded(env, "ERR_INVALID_ARG_TYPE", "submit(desc: Float64Array, count, objects: Array)");
+      return;
+    }
+    Napi::Float64Array desc = info[0].As<Napi::Float64Array>();
+    const size_t count = info[1].As<Napi::Number>().Uint32Value();
+    Napi::Array objects = info[2].As<Napi::Array>();
+    if (count * kDescWidth > desc.ElementLength()) {
+      throw_coded(env, "ERR_OUT_OF_RANGE", "count exceeds the descriptor array");
+      return;
+    }
+    std::vector<Op*> ops;
+    ops.reserve(count);
+    const double* d = desc.Data();
+    for (size_t i = 0; i < count; i++, d += kDescWidth) {
+      Op* op = new Op();
+      op->code = static_cast<int>(d[0]);
+      op->seq = static_cast<uint64_t>(d[1]);
+      op->fd = static_cast<int>(d[2]);
+      op->offset = static_cast<int64_t>(d[3]);
+      op->arg = static_cast<int>(d[4]);
+      op->arg2 = static_cast<int>(d[5]);
+      attach(env, op, objects.Get(static_cast<uint32_t>(i)));
+      ops.push_back(op);
+    }
+    waker_.track(env, static_cast<int64_t>(count));
+    reactor_->submit(ops);
+  }
+
+  // Buffers (one or an array, for vectored writes) or the path / host text of an op.
+  static void attach(Napi::Env env, Op* op, Napi::Value v) {
+    if (v.IsString()) {
+      op->path = v.As<Napi::String>().Utf8Value();
+    } else if (v.IsTypedArray()) {
+      Napi::TypedArray t = v.As<Napi::TypedArray>();
+      auto* base = static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+      op->iov.push_back(iovec{base, t.ByteLength()});
+    } else if (v.IsArray()) {
+      Napi::Array a = v.As<Napi::Array>();
+      for (uint32_t j = 0; j < a.Length(); j++) {
+        Napi::Value e = a.Get(j);
+        if (!e.IsTypedArray()) continue;
+        Napi::TypedArray t = e.As<Napi::TypedArray>();
+        op->iov.push_back(iovec{static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset(), t.ByteLength()});
+      }
+    }
+  }
+
+  // drain() -> null | [Float64Array triples, frames: (Buffer | undefined)[] | undefined]
+  Napi::Value Drain(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!reactor_) return env.Null();
+    std::vector<cep::Completion> items = reactor_->sink().take();
+    if (items.empty()) return env.Null();
+    waker_.track(env, -static_cast<int64_t>(items.size()));
+    Napi::Array out = Napi::Array::New(env, 2);
+    out.Set(0u, cep::napi::completion_triples(env, items));
+    Napi::Array frames;
+    for (size_t i = 0; i < items.size(); i++) {
+      if (!items[i].data) continue;
+      if (frames.IsEmpty()) frames = Napi::Array::New(env, items.size());
+      frames.Set(static_cast<uint32_t>(i), Napi::Buffer<uint8_t>::Copy(env, items[i].data.get(), items[i].length));
+    }
+    if (!frames.IsEmpty()) out.Set(1u, frames);
+    return out;
+  }
+
+  void Fault(const Napi::CallbackInfo& info) {
+    if (reactor_)
+      reactor_->inject_fault(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
+                             info[2].As<Napi::Number>().Int32Value());
+  }
+
+  // Blocks until every op in flight finished (peer waits are cancelled); completions remain
+  // drainable afterwards.
+  void Close(const Napi::CallbackInfo&) {
+    if (closed_ || !reactor_) return;
+    closed_ = true;
+    reactor_->close();
+  }
+
+  // The local port of a bound socket (0 for unix sockets), or -errno.
+  Napi::Value Port(const Napi::CallbackInfo& info) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    const int fd = info[0].As<Napi::Number>().Int32Value();
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) return Napi::Number::New(info.Env(), -errno);
+    int port = 0;
+    if (ss.ss_family == AF_INET) port = ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+    if (ss.ss_family == AF_INET6) port = ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+    return Napi::Number::New(info.Env(), port);
+  }
+
+  Napi::Value Name(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), reactor_ ? reactor_->name() : "closed");
+  }
+
+  std::unique_ptr<cep::reactor::Reactor> reactor_;
+  cep::napi::Waker waker_;
+  bool closed_ = false;
+  bool hooked_ = false;
+};
+
+// [{ name, available, reason }] for the native backends.
+Napi::Value ReactorProbe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env, 2);
+  std::string why;
+  const bool uring = cep::reactor::uring_available(why);
+  Napi::Object u = Napi::Object::New(env);
+  u.Set("name", "uring");
+  u.Set("available", uring);
+  u.Set("reason", uring ? std::string("io_uring_setup succeeded") : why);
+  Napi::Object e = Napi::Object::New(env);
+  e.Set("name", "epoll");
+  e.Set("available", true);
+  e.Set("reason", "epoll is always present on Linux");
+  out.Set(0u, u);
+  out.Set(1u, e);
+  return out;
+}
+
+}  // namespace
+
+void register_reactor(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeReactor", NativeReactor::Define(env));
+  exports.Set("reactorProbe", Napi::Function::New<ReactorProbe>(env, "reactorProbe"));
+}

@@ -1,0 +1,298 @@
+#include "op.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "../common/completion.h"
+
+namespace cep::reactor {
+
+bool parse_address(Op& op) {
+  std::memset(&op.addr, 0, sizeof op.addr);
+  if (op.arg2 == 1) {
+    auto* un = reinterpret_cast<sockaddr_un*>(&op.addr);
+    if (op.path.empty() || op.path.size() >= sizeof un->sun_path) return false;
+    un->sun_family = AF_UNIX;
+    std::memcpy(un->sun_path, op.path.data(), op.path.size());
+    op.addr_len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + op.path.size() + 1);
+    return true;
+  }
+  const int port = op.offset < 0 ? 0 : static_cast<int>(op.offset);
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&op.addr);
+  if (inet_pton(AF_INET, op.path.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    op.addr_len = sizeof(sockaddr_in);
+    return true;
+  }
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&op.addr);
+  if (inet_pton(AF_INET6, op.path.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    op.addr_len = sizeof(sockaddr_in6);
+    return true;
+  }
+  return false;
+}
+
+int open_stream_socket(Op& op, bool listen) {
+  const int family = op.addr.ss_family;
+  const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  if (family != AF_UNIX) {
+    int one = 1;
+    if (listen) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof one);
+  }
+  if (listen) {
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&op.addr), op.addr_len) < 0 ||
+        ::listen(fd, op.arg > 0 ? op.arg : 511) < 0) {
+      const int e = errno;
+      ::close(fd);
+      return -e;
+    }
+  }
+  return fd;
+}
+
+bool Op::begin() {
+  switch (code) {
+    case OP_NOP:
+      step = S_NOP;
+      return true;
+    case OP_OPEN:
+      step = S_OPEN;
+      return true;
+    case OP_READ:
+      step = S_READ;
+      step_iov[0] = iov.empty() ? iovec{nullptr, 0} : iov[0];
+      step_iovcnt = 1;
+      return true;
+    case OP_WRITE:
+    case OP_WRITE_SYNC:
+    case OP_SEND_FRAME:
+      for (const auto& v : iov) total += v.iov_len;
+      if (code == OP_SEND_FRAME) {
+        const uint32_t n = static_cast<uint32_t>(total);
+        header[0] = n >> 24, header[1] = n >> 16, header[2] = n >> 8, header[3] = n;
+        iov.insert(iov.begin(), iovec{header, kFrameHeader});
+        total += kFrameHeader;
+      }
+      if (total == 0 && code != OP_WRITE_SYNC) {
+        result = 0;
+        return false;
+      }
+      if (total == 0) {  // nothing to write: straight to the sync
+        phase = 1;
+        step = S_FSYNC;
+        return true;
+      }
+      fill_write_step();
+      return true;
+    case OP_FSYNC:
+      step = S_FSYNC;
+      return true;
+    case OP_CLOSE:
+      step = S_CLOSE;
+      return true;
+    case OP_LISTEN:
+    case OP_CONNECT:
+      if (!parse_address(*this)) {
+        result = -EINVAL;
+        return false;
+      }
+      step = code == OP_LISTEN ? S_LISTEN : S_CONNECT;
+      if (code == OP_CONNECT) {
+        fd = open_stream_socket(*this, false);
+        if (fd < 0) {
+          result = fd;
+          return false;
+        }
+      }
+      return true;
+    case OP_ACCEPT:
+      step = S_ACCEPT;
+      return true;
+    case OP_RECV_FRAME:
+      fill_recv_step();
+      return true;
+    default:
+      result = -EINVAL;
+      return false;
+  }
+}
+
+// The next writev from the cursor `done` (skipping what was written), up to kMaxIov pieces.
+void Op::fill_write_step() {
+  step = code == OP_SEND_FRAME ? S_SEND : S_WRITEV;
+  size_t skip = done;
+  step_iovcnt = 0;
+  for (const auto& v : iov) {
+    if (skip >= v.iov_len) {
+      skip -= v.iov_len;
+      continue;
+    }
+    step_iov[step_iovcnt++] = iovec{static_cast<uint8_t*>(v.iov_base) + skip, v.iov_len - skip};
+    skip = 0;
+    if (step_iovcnt == kMaxIov) break;
+  }
+}
+
+void Op::fill_recv_step() {
+  step = S_RECV;
+  step_iovcnt = 1;
+  if (phase == 0) {
+    step_iov[0] = iovec{header + done, kFrameHeader - done};
+  } else {
+    step_iov[0] = iovec{body.get() + done, body_len - done};
+  }
+}
+
+bool Op::advance(int64_t res) {
+  if (res < 0) {
+    result = res;
+    return false;
+  }
+  switch (code) {
+    case OP_WRITE:
+    case OP_WRITE_SYNC:
+    case OP_SEND_FRAME:
+      if (phase == 1) {  // the sync after the write
+        result = static_cast<int64_t>(total);
+        return false;
+      }
+      if (res == 0) {
+        result = -EIO;  // a zero-byte write of a non-empty buffer: no progress is possible
+        return false;
+      }
+      done += static_cast<size_t>(res);
+      if (done < total) {
+        fill_write_step();
+        return true;
+      }
+      if (code == OP_WRITE_SYNC) {
+        phase = 1;
+        step = S_FSYNC;
+        return true;
+      }
+      result = static_cast<int64_t>(code == OP_SEND_FRAME ? total - kFrameHeader : total);
+      return false;
+    case OP_CONNECT:
+      result = fd;
+      return false;
+    case OP_RECV_FRAME:
+      if (res == 0) {
+        if (phase == 0 && done == 0) {
+          flags |= COMPLETION_EOF;
+          result = 0;
+        } else {
+          result = -ECONNRESET;  // the peer went away in the middle of a frame
+        }
+        return false;
+      }
+      done += static_cast<size_t>(res);
+      if (phase == 0) {
+        if (done < kFrameHeader) {
+          fill_recv_step();
+          return true;
+        }
+        body_len = (uint32_t(header[0]) << 24) | (uint32_t(header[1]) << 16) | (uint32_t(header[2]) << 8) | header[3];
+        if (body_len > static_cast<uint32_t>(arg)) {
+          result = -EMSGSIZE;
+          return false;
+        }
+        phase = 1;
+        done = 0;
+        body.reset(new uint8_t[body_len ? body_len : 1]);
+        if (body_len == 0) {
+          result = 0;
+          return false;
+        }
+        fill_recv_step();
+        return true;
+      }
+      if (done < body_len) {
+        fill_recv_step();
+        return true;
+      }
+      result = body_len;
+      return false;
+    default:
+      result = res;
+      return false;
+  }
+}
+
+// Positional offset of the current step, or -1 for the file position.
+int64_t step_offset(const Op& op) {
+  return op.offset < 0 ? -1 : op.offset + static_cast<int64_t>(op.done);
+}
+
+int64_t run_step_sync(Op& op) {
+  ssize_t r = 0;
+  switch (op.step) {
+    case S_NOP:
+      return 0;
+    case S_OPEN:
+      r = ::open(op.path.c_str(), op.arg | O_CLOEXEC, op.arg2);
+      break;
+    case S_READ:
+      do {
+        r = op.offset < 0 ? ::read(op.fd, op.step_iov[0].iov_base, op.step_iov[0].iov_len)
+                          : ::pread(op.fd, op.step_iov[0].iov_base, op.step_iov[0].iov_len, op.offset);
+      } while (r < 0 && errno == EINTR);
+      break;
+    case S_WRITEV: {
+      const int64_t off = step_offset(op);
+      do {
+        r = off < 0 ? ::writev(op.fd, op.step_iov, op.step_iovcnt) : ::pwritev(op.fd, op.step_iov, op.step_iovcnt, off);
+      } while (r < 0 && errno == EINTR);
+      break;
+    }
+    case S_FSYNC:
+      r = (op.arg & 1) ? ::fdatasync(op.fd) : ::fsync(op.fd);
+      break;
+    case S_CLOSE:
+      r = ::close(op.fd);
+      break;
+    case S_LISTEN:
+      r = open_stream_socket(op, true);
+      return r;
+    case S_ACCEPT:
+      r = ::accept4(op.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      break;
+    case S_CONNECT:
+      if (op.phase == 0) {
+        op.phase = 1;
+        r = ::connect(op.fd, reinterpret_cast<sockaddr*>(&op.addr), op.addr_len);
+        if (r < 0 && errno == EINPROGRESS) return -EAGAIN;
+      } else {  // writable after EINPROGRESS: the outcome is in SO_ERROR
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(op.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        return err ? -err : 0;
+      }
+      break;
+    case S_SEND:
+      do {
+        msghdr msg{};
+        msg.msg_iov = op.step_iov;
+        msg.msg_iovlen = op.step_iovcnt;
+        r = ::sendmsg(op.fd, &msg, MSG_NOSIGNAL);
+      } while (r < 0 && errno == EINTR);
+      break;
+    case S_RECV:
+      do {
+        r = ::recv(op.fd, op.step_iov[0].iov_base, op.step_iov[0].iov_len, 0);
+      } while (r < 0 && errno == EINTR);
+      break;
+    default:
+      return -EINVAL;
+  }
+  return r < 0 ? -errno : r;
+}
+
+}  // namespace cep::reactor

@@ -1,0 +1,89 @@
+// The reactor: one thread that owns a kernel event mechanism (io_uring or epoll), takes
+// batches of ops from the JS thread, runs their steps and hands finished ops to a completion
+// sink. The JS side never blocks on it; it is woken when completions wait.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <deque>
+#include <mutex>
+#include <unordered_map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../common/completion.h"
+#include "op.h"
+
+namespace cep::reactor {
+
+enum class Kind { Uring, Epoll };
+
+class Reactor {
+ public:
+  virtual ~Reactor();
+
+  // Takes ownership of the ops. Call from one thread (the JS thread).
+  void submit(std::vector<Op*>& ops);
+  // Makes the next `count` steps of kind `step` fail with -err (0 clears): a test hook.
+  void inject_fault(int step, int err, int count);
+  // Stops taking work, cancels ops that wait on a peer (-ECANCELED), lets every other op in
+  // flight finish, then joins the thread. Idempotent. Completions stay in the sink.
+  void close();
+  CompletionSink& sink() { return sink_; }
+  const char* name() const { return kind_ == Kind::Uring ? "uring" : "epoll"; }
+  // Ops submitted and not yet finished (the JS side bounds this).
+  uint64_t in_flight() const { return in_flight_.load(std::memory_order_acquire); }
+
+ protected:
+  Reactor(Kind kind, std::function<void()> wake) : kind_(kind), sink_(std::move(wake)) {}
+  void start();                        // spawns the thread running loop()
+  virtual void loop() = 0;             // the thread body; returns once stopping and idle
+  // The eventfd that wakes loop() from another thread (created by open_wake_fd()).
+  bool open_wake_fd(bool nonblocking, std::string& why);
+  void notify();
+  int wake_fd_ = -1;
+  std::vector<Op*> take_inbox();
+  bool stopping() const { return stop_.load(std::memory_order_acquire); }
+  // A pending fault for this step: true and `res` set when the step must fail.
+  bool faulted(const Op& op, int64_t& res);
+  // Queues a finished op's completion (flushed to the sink by flush()); a frame op queued
+  // behind it on the same socket becomes runnable (see take_unblocked()).
+  void finish(Op* op);
+  // False when the op must wait for an earlier frame op on the same socket and direction
+  // (it is kept and handed back by take_unblocked() in its turn).
+  bool admit(Op* op);
+  std::vector<Op*> take_unblocked() {
+    std::vector<Op*> out;
+    out.swap(unblocked_);
+    return out;
+  }
+  void flush() { sink_.push_all(done_); }
+
+ private:
+  Kind kind_;
+  CompletionSink sink_;
+  std::mutex inbox_mutex_;
+  std::vector<Op*> inbox_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> in_flight_{0};
+  std::atomic<bool> has_faults_{false};
+  std::mutex fault_mutex_;
+  int fault_errno_[S_COUNT] = {};
+  int fault_count_[S_COUNT] = {};
+  std::vector<Completion> done_;
+  std::unordered_map<int64_t, std::deque<Op*>> streams_;  // front: the running op
+  std::vector<Op*> unblocked_;
+  std::thread thread_;
+  bool closed_ = false;
+};
+
+// Creates a reactor of the given kind, or null with `why` set when this kernel refuses it.
+std::unique_ptr<Reactor> create(Kind kind, unsigned depth, std::function<void()> wake, std::string& why);
+// Whether io_uring can be set up here (containers often forbid it); `why` explains a refusal.
+bool uring_available(std::string& why);
+
+std::unique_ptr<Reactor> create_uring(unsigned depth, std::function<void()> wake, std::string& why);
+std::unique_ptr<Reactor> create_epoll(unsigned depth, std::function<void()> wake, std::string& why);
+
+}  // namespace cep::reactor

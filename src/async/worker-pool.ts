@@ -1,0 +1,369 @@
+/**
+ * A pool of worker threads for JavaScript work that must run in parallel. Tasks and results
+ * travel through one SharedArrayBuffer per worker (a request ring and a response ring of
+ * fixed-size slots) signalled with Atomics, never through per-task postMessage. A worker
+ * spins briefly before it sleeps in Atomics.wait; the main thread learns of results through
+ * Atomics.waitAsync. Results are released in submission order by `drain()` (or, per task,
+ * through the promise of `run()`); a worker that dies fails its tasks with ERR_WORKER_CRASHED
+ * and is replaced.
+ */
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { invalidArgType, invalidArgValue, jobFailed, outOfRange, queueFull, reactorClosed, workerCrashed } from '../errors.js';
+import { CompletionGate } from './gate.js';
+import { ReadySignal } from './ready.js';
+
+export interface WorkerPoolOptions {
+  /** An ES module (path or URL) whose named exports are the task functions. */
+  module: string | URL;
+  /** The exports tasks may call, by name. */
+  functions: string[];
+  /** Workers (default: the core count). */
+  threads?: number;
+  /** Slots per worker ring (default 256). */
+  slots?: number;
+  /** Bytes per argument / result slot (default 4096). */
+  slotBytes?: number;
+  /** Iterations a worker polls its ring before it sleeps (default 20000). */
+  spin?: number;
+}
+
+export interface TaskResult {
+  ticket: number;
+  ok: boolean;
+  /** The bytes the function returned (a copy), when ok. */
+  value?: Uint8Array;
+  error?: Error;
+  tag?: unknown;
+}
+
+// Control words (Int32 indices) at the start of each worker's buffer.
+const REQ_HEAD = 0; // tasks written by the main thread (count)
+const REQ_TAIL = 1; // tasks taken by the worker
+const RES_HEAD = 2; // results written by the worker
+const RES_TAIL = 3; // results taken by the main thread
+const STOP = 4;
+const CTRL_BYTES = 64;
+const SLOT_HEADER = 12; // ticket (f64 would be nicer; i32 wraps at 2^31 tasks), fn/status, length
+
+// Atomics.waitAsync (V8 since Node 16) is missing from the ES2022 lib typings.
+const waitAsync = (Atomics as unknown as {
+  waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: Promise<string> | string };
+}).waitAsync;
+
+const ST_OK = 0;
+const ST_THROWN = 1;
+const ST_TOO_BIG = 2;
+
+// The worker side, run as an eval'd module-less script (so no build step is needed).
+const WORKER_SOURCE = `
+const { workerData, parentPort } = require('node:worker_threads');
+const { sab, slots, slotBytes, spin, module: mod, functions } = workerData;
+const ctl = new Int32Array(sab, 0, 16);
+const slotSize = ${SLOT_HEADER} + slotBytes;
+const reqBase = ${CTRL_BYTES};
+const resBase = reqBase + slots * slotSize;
+const bytes = new Uint8Array(sab);
+const view = new DataView(sab);
+import(mod).then((m) => {
+  const fns = functions.map((n) => m[n]);
+  const missing = functions.filter((n, i) => typeof fns[i] !== 'function');
+  if (missing.length) throw new Error('missing exports: ' + missing.join(', '));
+  parentPort.postMessage('ready');
+  const enc = new TextEncoder();
+  let tail = Atomics.load(ctl, ${REQ_TAIL});
+  for (;;) {
+    let head = Atomics.load(ctl, ${REQ_HEAD});
+    for (let i = 0; head === tail && i < spin; i++) head = Atomics.load(ctl, ${REQ_HEAD});
+    while (head === tail) {
+      if (Atomics.load(ctl, ${STOP})) return;
+      Atomics.wait(ctl, ${REQ_HEAD}, head, 1000);
+      head = Atomics.load(ctl, ${REQ_HEAD});
+    }
+    for (; tail !== head; tail++) {
+      const at = reqBase + (tail % slots) * slotSize;
+      const ticket = view.getInt32(at, true);
+      const fn = view.getInt32(at + 4, true);
+      const len = view.getInt32(at + 8, true);
+      let status = ${ST_OK}, out;
+      try {
+        out = fns[fn](bytes.subarray(at + ${SLOT_HEADER}, at + ${SLOT_HEADER} + len));
+        if (out === undefined) out = new Uint8Array(0);
+        if (!(out instanceof Uint8Array)) throw new TypeError('a task must return a Uint8Array or undefined');
+        if (out.length > slotBytes) { status = ${ST_TOO_BIG}; out = enc.encode(String(out.length)); }
+      } catch (e) {
+        status = ${ST_THROWN};
+        out = enc.encode(String(e && e.message || e)).subarray(0, slotBytes);
+      }
+      const rh = Atomics.load(ctl, ${RES_HEAD});
+      while (rh - Atomics.load(ctl, ${RES_TAIL}) >= slots) Atomics.wait(ctl, ${RES_TAIL}, Atomics.load(ctl, ${RES_TAIL}), 1000);
+      const rat = resBase + (rh % slots) * slotSize;
+      view.setInt32(rat, ticket, true);
+      view.setInt32(rat + 4, status, true);
+      view.setInt32(rat + 8, out.length, true);
+      bytes.set(out, rat + ${SLOT_HEADER});
+      Atomics.store(ctl, ${REQ_TAIL}, tail + 1);
+      Atomics.store(ctl, ${RES_HEAD}, rh + 1);
+      Atomics.notify(ctl, ${RES_HEAD});
+    }
+  }
+}).catch((e) => { setImmediate(() => { throw e; }); });
+`;
+
+interface Slot {
+  worker: Worker;
+  sab: SharedArrayBuffer;
+  ctl: Int32Array;
+  bytes: Uint8Array;
+  view: DataView;
+  inFlight: Map<number, number>; // ring position -> ticket, for crash accounting
+  written: number; // REQ_HEAD as the main thread knows it
+  taken: number; // RES_TAIL as the main thread knows it
+  waiting: boolean;
+  dead: boolean;
+  ready: Promise<void>;
+}
+
+interface Pending {
+  tag: unknown;
+  resolve?: (v: Uint8Array) => void;
+  reject?: (e: Error) => void;
+}
+
+export class WorkerPool {
+  readonly threads: number;
+  readonly slots: number;
+  readonly slotBytes: number;
+  readonly #module: string;
+  readonly #functions: string[];
+  readonly #spin: number;
+  #workers: Slot[] = [];
+  #seq = 0;
+  #pending = new Map<number, Pending>();
+  readonly #gate = new CompletionGate<TaskResult>('prefix');
+  readonly #ready = new ReadySignal();
+  #closed = false;
+  /** Workers replaced after a crash. */
+  restarts = 0;
+
+  constructor(options: WorkerPoolOptions) {
+    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
+    const mod = options.module instanceof URL ? options.module.href : typeof options.module === 'string' ? pathToFileURL(options.module).href : undefined;
+    if (mod === undefined) throw invalidArgType('options.module', 'a path or URL', options.module);
+    if (!Array.isArray(options.functions) || options.functions.length === 0 || options.functions.some((f) => typeof f !== 'string')) {
+      throw invalidArgType('options.functions', 'a non-empty array of export names', options.functions);
+    }
+    this.threads = options.threads ?? availableParallelism();
+    this.slots = options.slots ?? 256;
+    this.slotBytes = options.slotBytes ?? 4096;
+    if (!Number.isInteger(this.threads) || this.threads < 1 || this.threads > 256) throw outOfRange('threads', 'an integer in 1 .. 256', this.threads);
+    if (!Number.isInteger(this.slots) || this.slots < 1 || this.slots > 65536) throw outOfRange('slots', 'an integer in 1 .. 65536', this.slots);
+    if (!Number.isInteger(this.slotBytes) || this.slotBytes < 16 || this.slotBytes > 1 << 24) throw outOfRange('slotBytes', 'an integer in 16 .. 2^24', this.slotBytes);
+    this.#module = mod;
+    this.#functions = [...options.functions];
+    this.#spin = options.spin ?? 20000;
+    for (let i = 0; i < this.threads; i++) this.#workers.push(this.#spawn());
+  }
+
+  /** Resolves once every worker loaded the module (rejects if one could not). */
+  async ready(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.ready));
+  }
+
+  /** Tasks submitted and not yet released. */
+  get pending(): number {
+    return this.#pending.size + this.#gate.size;
+  }
+
+  /** Queues `fn(args)` on the least busy worker; returns its ticket. Results come out of `drain()`. */
+  submit(fn: string, args: Uint8Array = new Uint8Array(0), tag?: unknown): number {
+    return this.#submit(fn, args, { tag });
+  }
+
+  /** Runs `fn(args)` and resolves with its result (outside the ordered drain). */
+  run(fn: string, args: Uint8Array = new Uint8Array(0)): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      this.#submit(fn, args, { tag: undefined, resolve, reject });
+    });
+  }
+
+  /** Finished tasks in submission order. */
+  drain(limit?: number): TaskResult[] {
+    return this.#gate.drain(limit);
+  }
+
+  /** Calls `fn` whenever results wait for `drain()`. */
+  onReady(fn: () => void): () => void {
+    return this.#ready.on(fn);
+  }
+
+  whenReady(): Promise<void> {
+    if (this.#gate.releasable) return Promise.resolve();
+    return this.#ready.next();
+  }
+
+  /** Stops the workers after the tasks already queued; tasks left unfinished fail. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all(
+      this.#workers.map(async (w) => {
+        while (!w.dead && w.inFlight.size > 0) await this.#wait(w);
+        Atomics.store(w.ctl, STOP, 1);
+        Atomics.notify(w.ctl, REQ_HEAD);
+        await w.worker.terminate();
+      }),
+    );
+  }
+
+  #submit(fn: string, args: Uint8Array, p: Pending): number {
+    if (this.#closed) throw reactorClosed('worker pool');
+    const index = this.#functions.indexOf(fn);
+    if (index < 0) throw invalidArgValue('fn', `must be one of ${this.#functions.join(', ')}`);
+    if (!(args instanceof Uint8Array)) throw invalidArgType('args', 'a Uint8Array', args);
+    if (args.length > this.slotBytes) throw outOfRange('args.length', `<= ${this.slotBytes} (slotBytes)`, args.length);
+    let w = this.#workers[0];
+    for (const x of this.#workers) if (x.inFlight.size < w.inFlight.size) w = x;
+    if (w.inFlight.size >= this.slots) throw queueFull('worker pool', this.slots * this.threads);
+    const ticket = ++this.#seq;
+    const pos = w.written;
+    const at = CTRL_BYTES + (pos % this.slots) * (SLOT_HEADER + this.slotBytes);
+    w.view.setInt32(at, ticket, true);
+    w.view.setInt32(at + 4, index, true);
+    w.view.setInt32(at + 8, args.length, true);
+    w.bytes.set(args, at + SLOT_HEADER);
+    w.written = pos + 1;
+    w.inFlight.set(pos, ticket);
+    this.#pending.set(ticket, p);
+    Atomics.store(w.ctl, REQ_HEAD, w.written);
+    Atomics.notify(w.ctl, REQ_HEAD);
+    this.#listen(w);
+    return ticket;
+  }
+
+  #spawn(): Slot {
+    const slotSize = SLOT_HEADER + this.slotBytes;
+    const sab = new SharedArrayBuffer(CTRL_BYTES + 2 * this.slots * slotSize);
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { sab, slots: this.slots, slotBytes: this.slotBytes, spin: this.#spin, module: this.#module, functions: this.#functions },
+    });
+    const slot: Slot = {
+      worker,
+      sab,
+      ctl: new Int32Array(sab, 0, 16),
+      bytes: new Uint8Array(sab),
+      view: new DataView(sab),
+      inFlight: new Map(),
+      written: 0,
+      taken: 0,
+      waiting: false,
+      dead: false,
+      ready: undefined as unknown as Promise<void>,
+    };
+    slot.ready = new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+    });
+    // Idle workers do not keep the process alive (starting ones do, until they are ready).
+    slot.ready.then(
+      () => void (!slot.waiting && worker.unref()),
+      () => {}, // surfaced through ready() and the crash path
+    );
+    worker.on('error', (e) => this.#crashed(slot, e.message));
+    worker.on('exit', (code) => {
+      if (!this.#closed || slot.inFlight.size > 0) this.#crashed(slot, `exit code ${code}`);
+    });
+    return slot;
+  }
+
+  // A worker died: collect what it finished, fail the rest, and replace it.
+  #crashed(w: Slot, reason: string): void {
+    if (w.dead) return;
+    this.#collect(w);
+    w.dead = true;
+    const lost = [...w.inFlight.values()];
+    w.inFlight.clear();
+    for (const ticket of lost) this.#settle(ticket, { ticket, ok: false, error: workerCrashed(reason) });
+    if (!this.#closed) {
+      const i = this.#workers.indexOf(w);
+      if (i >= 0) this.#workers[i] = this.#spawn();
+      this.restarts++;
+    }
+    this.#notify();
+  }
+
+  // Results wake the main thread through Atomics.waitAsync on the result head.
+  // The worker keeps the process alive only while it has tasks.
+  #listen(w: Slot): void {
+    if (w.waiting || w.dead) return;
+    w.waiting = true;
+    w.worker.ref();
+    void this.#wait(w).then(() => {
+      w.waiting = false;
+      if (w.inFlight.size > 0) this.#listen(w);
+      else w.worker.unref();
+    });
+  }
+
+  async #wait(w: Slot): Promise<void> {
+    if (this.#collect(w) > 0) return this.#notify();
+    const r = waitAsync(w.ctl, RES_HEAD, w.taken, 50);
+    if (r.async) await r.value;
+    if (w.dead) return;
+    if (this.#collect(w) > 0) this.#notify();
+  }
+
+  #collect(w: Slot): number {
+    const head = Atomics.load(w.ctl, RES_HEAD);
+    let n = 0;
+    const slotSize = SLOT_HEADER + this.slotBytes;
+    const base = CTRL_BYTES + this.slots * slotSize;
+    for (; w.taken !== head; w.taken++, n++) {
+      const at = base + (w.taken % this.slots) * slotSize;
+      const ticket = w.view.getInt32(at, true);
+      const status = w.view.getInt32(at + 4, true);
+      const len = w.view.getInt32(at + 8, true);
+      const data = w.bytes.slice(at + SLOT_HEADER, at + SLOT_HEADER + len);
+      for (const [pos, t] of w.inFlight) {
+        if (t === ticket) {
+          w.inFlight.delete(pos);
+          break;
+        }
+      }
+      const r: TaskResult =
+        status === ST_OK
+          ? { ticket, ok: true, value: data }
+          : { ticket, ok: false, error: jobFailed(ticket, status === ST_TOO_BIG ? `result of ${new TextDecoder().decode(data)} bytes exceeds slotBytes` : `threw: ${new TextDecoder().decode(data)}`) };
+      this.#settle(ticket, r);
+    }
+    if (n > 0) {
+      Atomics.store(w.ctl, RES_TAIL, w.taken);
+      Atomics.notify(w.ctl, RES_TAIL);
+    }
+    return n;
+  }
+
+  #settle(ticket: number, r: TaskResult): void {
+    const p = this.#pending.get(ticket);
+    if (p === undefined) return;
+    this.#pending.delete(ticket);
+    if (p.resolve) {
+      this.#gate.skip(ticket);
+      if (r.ok) p.resolve(r.value!);
+      else p.reject!(r.error!);
+      return;
+    }
+    if (p.tag !== undefined) r.tag = p.tag;
+    this.#gate.put(ticket, r);
+  }
+
+  #notify(): void {
+    if (this.#gate.releasable) this.#ready.fire();
+  }
+}
+
+export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
+  return new WorkerPool(options);
+}

@@ -1,0 +1,43 @@
+/** Shared by the async tests: temp dirs, and waiting for a reactor's completions. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { IoCompletion, Reactor } from '../../src/async/reactor.js';
+
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'cep-async-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Waits until every listed request finished, then drains; returns them by seq. */
+export async function settle(r: Reactor, ...seqs: number[]): Promise<Map<number, IoCompletion>> {
+  const got = new Map<number, IoCompletion>();
+  const want = new Set(seqs);
+  const stash: IoCompletion[] = [];
+  while ([...want].some((s) => !got.has(s))) {
+    await r.whenReady();
+    for (const c of r.drain()) (want.has(c.seq) ? got.set(c.seq, c) : stash.push(c));
+  }
+  return got;
+}
+
+/** Submits one request and waits for its completion (throws if it failed and `ok` is expected). */
+export async function one(r: Reactor, seq: number): Promise<IoCompletion> {
+  return (await settle(r, seq)).get(seq)!;
+}
+
+export async function ok(r: Reactor, seq: number): Promise<IoCompletion> {
+  const c = await one(r, seq);
+  if (!c.ok) throw new Error(`${c.op} #${c.seq} failed: ${c.errno}`);
+  return c;
+}
+
+/** Waits for and drains `n` results from anything with whenReady/drain (executor, worker pool). */
+export async function takeN<T>(src: { whenReady(): Promise<void>; drain(): T[] }, n: number): Promise<T[]> {
+  const out: T[] = [];
+  while (out.length < n) {
+    await src.whenReady();
+    out.push(...src.drain());
+  }
+  return out;
+}

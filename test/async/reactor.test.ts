@@ -1,0 +1,237 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createReactor, type Reactor } from '../../src/async/reactor.js';
+import { availableBackends } from '../../src/async/select.js';
+import { ok, one, settle, tempDir } from './helpers.js';
+
+const enc = new TextEncoder();
+const backends = availableBackends();
+
+it('lists the portable backend everywhere and the kernel ones with the addon', () => {
+  expect(backends).toContain('portable');
+  if (process.env.CEP_NATIVE === '0') expect(backends).toEqual(['portable']);
+  else expect(backends).toContain('epoll');
+});
+
+describe.each(backends)('reactor on %s', (backend) => {
+  let r: Reactor;
+  let tmp: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    r = createReactor({ backend });
+    tmp = tempDir();
+  });
+  afterEach(async () => {
+    await r.close();
+    tmp.cleanup();
+  });
+
+  it('names its backend', () => {
+    expect(r.backend).toBe(backend);
+    expect(r.reason).toMatch(/requested/);
+  });
+
+  it('opens, writes vectored, syncs, reads back at positions, closes', async () => {
+    const path = join(tmp.dir, 'a.bin');
+    const fd = (await ok(r, r.open(path, 'w+'))).result;
+    const w = await ok(r, r.write(fd, [enc.encode('hello '), enc.encode('world'), new Uint8Array(0)]));
+    expect(w.result).toBe(11);
+    const ws = await ok(r, r.writeSync(fd, enc.encode('!!'), { position: 11 }));
+    expect(ws.result).toBe(2);
+    await ok(r, r.fsync(fd, { datasync: false }));
+    const buf = new Uint8Array(5);
+    const rd = await ok(r, r.read(fd, buf, 6));
+    expect(rd.result).toBe(5);
+    expect(Buffer.from(buf).toString()).toBe('world');
+    await ok(r, r.closeHandle(fd));
+    expect(readFileSync(path, 'utf8')).toBe('hello world!!');
+  });
+
+  it('appends with O_APPEND in submission order within one batch', async () => {
+    const path = join(tmp.dir, 'log');
+    const fd = (await ok(r, r.open(path, 'a'))).result;
+    // One write at a time: the order of concurrent appends is the kernel's, not ours.
+    for (let i = 0; i < 20; i++) await ok(r, r.writeSync(fd, enc.encode(`line ${i}\n`)));
+    await ok(r, r.closeHandle(fd));
+    expect(readFileSync(path, 'utf8')).toBe(Array.from({ length: 20 }, (_, i) => `line ${i}\n`).join(''));
+  });
+
+  it('writes large vectored buffers completely (short writes continue)', async () => {
+    const path = join(tmp.dir, 'big');
+    const parts = Array.from({ length: 100 }, (_, i) => new Uint8Array(40_000).fill(i));
+    const fd = (await ok(r, r.open(path, 'w'))).result;
+    expect((await ok(r, r.writeSync(fd, parts))).result).toBe(4_000_000);
+    await ok(r, r.closeHandle(fd));
+    const back = readFileSync(path);
+    expect(back.length).toBe(4_000_000);
+    for (let i = 0; i < 100; i++) expect(back[i * 40_000 + 39_999]).toBe(i);
+  });
+
+  it('reports errors as failed completions with an errno', async () => {
+    const c = await one(r, r.open(join(tmp.dir, 'missing', 'x'), 'r'));
+    expect(c).toMatchObject({ ok: false, errno: 'ENOENT', op: 'open' });
+    const bad = await one(r, r.read(987_654, new Uint8Array(4)));
+    expect(bad).toMatchObject({ ok: false, errno: 'EBADF' });
+  });
+
+  it('a full device fails the write with ENOSPC and skips the linked sync', async () => {
+    const fd = (await ok(r, r.open('/dev/full', 'w'))).result;
+    const c = await one(r, r.writeSync(fd, new Uint8Array(4096)));
+    expect(c).toMatchObject({ ok: false, errno: 'ENOSPC', op: 'writeSync' });
+    await ok(r, r.closeHandle(fd));
+  });
+
+  it('injected faults fail exactly the next steps of their class', async () => {
+    const path = join(tmp.dir, 'f');
+    const fd = (await ok(r, r.open(path, 'w'))).result;
+    r.injectFault('fsync', 'EIO', 1);
+    const a = await one(r, r.writeSync(fd, enc.encode('abc')));
+    expect(a).toMatchObject({ ok: false, errno: 'EIO' });
+    expect((await ok(r, r.writeSync(fd, enc.encode('def')))).result).toBe(3);
+    r.injectFault('write', 'ENOSPC', 2);
+    expect((await one(r, r.write(fd, enc.encode('x')))).errno).toBe('ENOSPC');
+    expect((await one(r, r.write(fd, enc.encode('y')))).errno).toBe('ENOSPC');
+    expect((await ok(r, r.write(fd, enc.encode('z')))).result).toBe(1);
+    r.injectFault('open', 'EMFILE', 5);
+    r.injectFault('open', null);
+    await ok(r, r.closeHandle(fd));
+    expect(readFileSync(path, 'utf8')).toBe('abcdefz');
+    expect(() => r.injectFault('nope' as 'open', 'EIO')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => r.injectFault('open', 'ENOTANERRNO')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+  });
+
+  it('drains in submission order whatever order work finished in', async () => {
+    const srv = (await ok(r, r.listen({ host: '127.0.0.1', port: 0 }))).result;
+    const port = r.port(srv);
+    const acc = r.accept(srv);
+    const nops = Array.from({ length: 50 }, () => r.nop());
+    const con = r.connect({ host: '127.0.0.1', port });
+    const all = await settle(r, acc, con, ...nops);
+    expect(all.size).toBe(52);
+    // Everything drained together comes out sorted by seq.
+    const s1 = r.nop();
+    const s2 = r.nop();
+    await settle(r, s1, s2);
+    const seqs = [r.nop(), r.nop(), r.nop()];
+    await new Promise((res) => setTimeout(res, 20));
+    while (r.ready < 3) await r.whenReady();
+    expect(r.drain().map((c) => c.seq)).toEqual(seqs);
+    await ok(r, r.closeHandle(all.get(acc)!.result));
+    await ok(r, r.closeHandle(all.get(con)!.result));
+    await ok(r, r.closeHandle(srv));
+  });
+
+  it('bounds the submission queue with a clear error and no partial state', async () => {
+    const small = createReactor({ backend, depth: 4 });
+    const seqs = [small.nop(), small.nop(), small.nop(), small.nop()];
+    expect(() => small.nop()).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_FULL' }));
+    expect(small.pending).toBe(4);
+    await settle(small, ...seqs);
+    expect(small.pending).toBe(0);
+    await ok(small, small.nop());
+    await small.close();
+    expect(() => small.nop()).toThrow(expect.objectContaining({ code: 'ERR_REACTOR_CLOSED' }));
+  });
+
+  it('refuses bad arguments with coded errors', () => {
+    expect(() => r.read(-1, new Uint8Array(1))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => r.read(3, 'x' as unknown as Uint8Array)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => r.write(3, [])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => r.open('/tmp/x', 'q')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => r.read(3, new Uint8Array(1), -5)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => r.connect({ host: '127.0.0.1', port: 70000 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => r.recvFrame(3, { maxBytes: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(r.pending).toBe(0);
+  });
+
+  for (const family of ['tcp', 'unix'] as const) {
+    it(`exchanges length-prefixed frames over ${family}`, async () => {
+      const addr = family === 'tcp' ? { host: '127.0.0.1', port: 0 } : { path: join(tmp.dir, 's.sock') };
+      const srv = (await ok(r, r.listen(addr))).result;
+      const target = family === 'tcp' ? { host: '127.0.0.1', port: r.port(srv) } : addr;
+      if (family === 'tcp') expect(r.port(srv)).toBeGreaterThan(0);
+      const acc = r.accept(srv);
+      const con = r.connect(target);
+      const both = await settle(r, acc, con);
+      const a = both.get(acc)!.result;
+      const b = both.get(con)!.result;
+      const frames = [enc.encode('one'), new Uint8Array(0), new Uint8Array(1 << 20).fill(7), enc.encode('last')];
+      const sends = frames.map((f) => r.sendFrame(b, f));
+      const recvs = frames.map(() => r.recvFrame(a));
+      const got = await settle(r, ...sends, ...recvs);
+      sends.forEach((s, i) => expect(got.get(s)).toMatchObject({ ok: true, result: frames[i].length }));
+      recvs.forEach((s, i) => expect(Buffer.from(got.get(s)!.data!).equals(Buffer.from(frames[i]))).toBe(true));
+      // Reply the other way, then a clean close reads as EOF.
+      const reply = await settle(r, r.sendFrame(a, enc.encode('pong')), r.recvFrame(b));
+      expect(Buffer.from([...reply.values()][1].data!).toString()).toBe('pong');
+      await ok(r, r.closeHandle(b));
+      const end = await one(r, r.recvFrame(a));
+      expect(end).toMatchObject({ ok: true, eof: true, result: 0 });
+      await ok(r, r.closeHandle(a));
+      await ok(r, r.closeHandle(srv));
+    });
+  }
+
+  it('a peer that disconnects mid-frame fails the receive with ECONNRESET', async () => {
+    const srv = (await ok(r, r.listen({ host: '127.0.0.1', port: 0 }))).result;
+    const acc = r.accept(srv);
+    const peer = net.connect({ host: '127.0.0.1', port: r.port(srv) });
+    const connected = new Promise((res) => peer.once('connect', res));
+    const a = (await ok(r, acc)).result;
+    await connected;
+    peer.end(Buffer.from([0, 0, 0, 10, 1, 2, 3])); // header says 10 bytes, 3 arrive
+    const c = await one(r, r.recvFrame(a));
+    expect(c).toMatchObject({ ok: false, errno: 'ECONNRESET' });
+    await ok(r, r.closeHandle(a));
+    await ok(r, r.closeHandle(srv));
+  });
+
+  it('parks several accepts on one listener and serves each connection', async () => {
+    const srv = (await ok(r, r.listen({ host: '127.0.0.1', port: 0 }))).result;
+    const port = r.port(srv);
+    const accepts = [r.accept(srv), r.accept(srv), r.accept(srv)];
+    await new Promise((res) => setTimeout(res, 10)); // all three parked before anyone connects
+    const conns = accepts.map(() => r.connect({ host: '127.0.0.1', port }));
+    const got = await settle(r, ...accepts, ...conns);
+    const handles = [...got.values()].map((c) => c.result);
+    expect([...got.values()].every((c) => c.ok)).toBe(true);
+    expect(new Set(handles).size).toBe(6);
+    for (const h of [...handles, srv]) await ok(r, r.closeHandle(h));
+  });
+
+  it('refuses frames above maxBytes with EMSGSIZE', async () => {
+    const srv = (await ok(r, r.listen({ host: '127.0.0.1', port: 0 }))).result;
+    const acc = r.accept(srv);
+    const con = r.connect({ host: '127.0.0.1', port: r.port(srv) });
+    const both = await settle(r, acc, con);
+    await ok(r, r.sendFrame(both.get(con)!.result, new Uint8Array(100)));
+    expect(await one(r, r.recvFrame(both.get(acc)!.result, { maxBytes: 99 }))).toMatchObject({ ok: false, errno: 'EMSGSIZE' });
+    for (const h of [both.get(acc)!.result, both.get(con)!.result, srv]) await ok(r, r.closeHandle(h));
+  });
+
+  it('connect to a closed port fails with ECONNREFUSED', async () => {
+    const probe = net.createServer();
+    await new Promise<void>((res) => probe.listen(0, '127.0.0.1', () => res()));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise((res) => probe.close(res));
+    expect(await one(r, r.connect({ host: '127.0.0.1', port }))).toMatchObject({ ok: false, errno: 'ECONNREFUSED' });
+  });
+
+  it('close waits for work in flight and cancels peer waits', async () => {
+    const srv = (await ok(r, r.listen({ host: '127.0.0.1', port: 0 }))).result;
+    const acc = r.accept(srv);
+    const path = join(tmp.dir, 'inflight');
+    writeFileSync(path, '');
+    const fd = (await ok(r, r.open(path, 'a'))).result;
+    const writes = Array.from({ length: 32 }, (_, i) => r.writeSync(fd, new Uint8Array(8192).fill(i)));
+    await r.close();
+    expect(r.inFlight).toBe(0);
+    const all = r.drain();
+    const bySeq = new Map(all.map((c) => [c.seq, c]));
+    expect(bySeq.get(acc)).toMatchObject({ ok: false, errno: 'ECANCELED' });
+    for (const w of writes) expect(bySeq.get(w)).toMatchObject({ ok: true, result: 8192 });
+    expect(readFileSync(path).length).toBe(32 * 8192);
+    expect(() => r.nop()).toThrow(expect.objectContaining({ code: 'ERR_REACTOR_CLOSED' }));
+  });
+});
