@@ -8,7 +8,7 @@
  * applies mailbox retention, digests what the beat changed, runs commit hooks, writes
  * `/rt/beat/<n>/` and advances the runtime's beat.
  */
-import { beatInProgress, halted, invalidArgType, invalidArgValue, outOfRange, replayMismatch, type CepError } from '../../errors.js';
+import { beatInProgress, beatNotReady, halted, invalidArgType, invalidArgValue, outOfRange, replayMismatch, type CepError } from '../../errors.js';
 import type { Cell } from '../cell/cell.js';
 import type { Runtime } from '../runtime.js';
 import { Cei, DIAG_MAILBOX, type CeiFact } from '../cei/cei.js';
@@ -47,6 +47,19 @@ export interface EnqueueOptions {
 }
 
 export type CaptureHook = (beat: number) => void;
+
+/**
+ * Work that runs inside the beat at fixed points (the episode engine): `compute(n)` at the start
+ * of Compute (before any enzyme), `commit(n)` at the start of Commit (before OPS watchers fire,
+ * so what it records is part of the beat). `ready()` false refuses `step()` (results still out on
+ * worker threads); driven mode waits for `whenReady()` instead.
+ */
+export interface BeatParticipant {
+  compute(beat: number): void;
+  commit(beat: number): void;
+  ready(): boolean;
+  whenReady(): Promise<void>;
+}
 export type CommitHook = (beat: number, changes: BeatChanges) => void;
 
 
@@ -82,6 +95,7 @@ export class Heartbeat {
   private readonly replayer: Replayer | undefined;
   private readonly captureHooks: CaptureHook[] = [];
   private readonly commitHooks: CommitHook[] = [];
+  private readonly participants: BeatParticipant[] = [];
   /** Digests of the last `digestBeats` beats: a ring indexed by beat. */
   private readonly digests: Array<Uint8Array | undefined> = [];
   private readonly digestOf: number[] = [];
@@ -100,6 +114,8 @@ export class Heartbeat {
   private running = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private soon: ReturnType<typeof setImmediate> | undefined;
+  /** Driven mode is waiting for a participant to become ready. */
+  private waiting = false;
   private readonly onError: ((e: unknown) => void) | undefined;
   /** The error that stopped driven mode, if any. */
   lastError: unknown = undefined;
@@ -165,6 +181,17 @@ export class Heartbeat {
     return this.addHook(this.commitHooks, fn);
   }
 
+  /** Add work that runs inside every beat (see `BeatParticipant`). */
+  participate(p: BeatParticipant): void {
+    this.participants.push(p);
+  }
+
+  /** Whether every participant can take a beat now. */
+  get ready(): boolean {
+    for (const p of this.participants) if (!p.ready()) return false;
+    return true;
+  }
+
   private addHook<F>(list: F[], fn: F): () => void {
     if (typeof fn !== 'function') throw invalidArgType('fn', 'a function', fn);
     list.push(fn);
@@ -212,7 +239,7 @@ export class Heartbeat {
 
   private pushInternal(signal: string, target: string | null, payload: StoredPayload, qos: number, info?: TargetInfo): void {
     this.next.push(signal, target, payload, qos, undefined, info);
-    if (this.running && this.soon === undefined && !this.inBeat) this.soon = setImmediate(this.tick);
+    if (this.running && this.soon === undefined && !this.inBeat && !this.waiting) this.soon = setImmediate(this.tick);
   }
 
   // ---- decisions -------------------------------------------------------------------------------
@@ -239,6 +266,7 @@ export class Heartbeat {
   step(): number {
     if (this.isHalted) throw halted('step');
     if (this.inBeat) throw beatInProgress('step');
+    if (this.participants.length > 0 && !this.ready) throw beatNotReady();
     const rt = this.rt;
     if (rt.beat === 0) rt.advance(); // beat 0 is boot (layout, op/boot); the heartbeat runs from beat 1
     const n = rt.beat;
@@ -294,6 +322,7 @@ export class Heartbeat {
   }
 
   private compute(q: ImpulseQueue, n: number): void {
+    for (const p of this.participants) p.compute(n);
     const codec = this.codec;
     codec.begin(q.n);
     const ctx = this.ctx;
@@ -379,6 +408,7 @@ export class Heartbeat {
 
   private commit(q: ImpulseQueue, n: number, touched: Cell[]): void {
     const rt = this.rt;
+    for (const p of this.participants) p.commit(n);
     this.ops.commit(n);
     this.mailboxes.retain(n, this.ts);
     rt.touched = null;
@@ -436,16 +466,39 @@ export class Heartbeat {
   private readonly tick = (): void => {
     this.soon = undefined;
     if (!this.running) return;
+    if (!this.ready) {
+      // results still on worker threads: take the beat once they are in
+      this.waiting = true;
+      void this.participants
+        .find((p) => !p.ready())!
+        .whenReady()
+        .then(
+          () => {
+            this.waiting = false;
+            if (this.running && this.soon === undefined && !this.waiting) this.tick();
+          },
+          (e: unknown) => {
+            this.waiting = false;
+            this.fail(e);
+          },
+        );
+      return;
+    }
     try {
       this.step();
     } catch (e) {
-      this.lastError = e;
-      this.stop();
-      this.onError?.(e);
+      this.fail(e);
       return;
     }
-    if (this.running && this.next.n > 0 && this.soon === undefined) this.soon = setImmediate(this.tick);
+    // queued impulses, or slice results still out on worker threads, call for another beat
+    if (this.running && (this.next.n > 0 || !this.ready) && this.soon === undefined) this.soon = setImmediate(this.tick);
   };
+
+  private fail(e: unknown): void {
+    this.lastError = e;
+    this.stop();
+    this.onError?.(e);
+  }
 
   private readonly onTimer = (): void => {
     if (this.running && this.soon === undefined) this.tick();
