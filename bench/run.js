@@ -10,7 +10,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const wanted = args.filter((a) => !a.startsWith('--'));
-const suites = ['hash', 'kernel', 'heartbeat', 'async'].filter((s) => wanted.length === 0 || wanted.includes(s));
+const suites = ['hash', 'kernel', 'heartbeat', 'async', 'episodes'].filter((s) => wanted.length === 0 || wanted.includes(s));
 
 const info = machine();
 console.log(`# CEP benchmarks — ${info.cpu}, ${info.cores} cores, ${info.arch} [${info.flags.join(' ')}], Node ${info.node}`);
@@ -76,6 +76,11 @@ for (const suite of suites) {
   if (suite === 'kernel') {
     const child = spawnSync(process.execPath, ['--expose-gc', join(here, 'kernel.js')], { stdio: 'inherit' });
     if (child.status !== 0) console.log(`kernel benchmark failed (exit ${child.status})`);
+    continue;
+  }
+  if (suite === 'episodes') {
+    const child = spawnSync(process.execPath, [join(here, 'episodes.js'), ...(quick ? ['--quick'] : [])], { stdio: 'inherit' });
+    if (child.status !== 0) console.log(`episodes benchmark failed (exit ${child.status})`);
     continue;
   }
   if (suite === 'heartbeat') {

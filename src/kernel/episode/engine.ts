@@ -133,6 +133,8 @@ export class Episodes implements BeatParticipant {
   private readonly modules = new Map<string, Record<string, unknown>>();
   private readonly pools: SlicePools | undefined;
   private nextTicket = 0;
+  /** Module slices run on worker threads so far (the rest ran on the runtime thread). */
+  offloaded = 0;
   /** Root locks held while a read-only function slice runs (its guard against the cell API). */
   private roGuard: { store: LockToken; data: LockToken } | undefined;
 
@@ -380,22 +382,11 @@ export class Episodes implements BeatParticipant {
   private guarded(ep: Episode, fn: () => void): void {
     const l = ep.lease;
     if (l !== undefined) return l.store.run(() => l.data.run(fn));
-    const root = this.rt.root;
-    let g: { store: LockToken; data: LockToken } | undefined;
-    try {
-      g = { store: root.lockStore(), data: root.lockData() };
-    } catch {
-      g = undefined; // the root is locked already: nothing can mutate anyway
-    }
-    this.roGuard = g;
+    this.roGuard = this.takeRoGuard();
     try {
       fn();
     } finally {
-      this.roGuard = undefined;
-      if (g !== undefined) {
-        root.unlockData(g.data);
-        root.unlockStore(g.store);
-      }
+      this.dropRoGuard();
     }
   }
 
@@ -404,6 +395,7 @@ export class Episodes implements BeatParticipant {
     const m = ep.module!;
     const input = encodeInput({ name: m.name, eid: ep.eid, ticket: ep.ticket, beat: this.rt.beat, signal: ep.signal, target: ep.target, state: ep.state, ioLeft: this.ioLeft(ep), cancelled: ep.cancel, snap: snapshotReads(this.rt, ep.reads) as Record<string, unknown> });
     const sent = this.pools?.submit(m.href, input);
+    if (sent !== undefined) this.offloaded++;
     this.inFlight.push(sent === undefined ? { ep, bytes: runModuleSlice(m.ns, input) } : { ep, pool: sent.pool, ticket: sent.ticket });
   }
 
@@ -444,8 +436,12 @@ export class Episodes implements BeatParticipant {
   private promote(ep: Episode): boolean {
     if (ep.profile === 'ro') return false;
     if (ep.lease !== undefined) return true;
-    if (!this.acquire(ep)) return false;
-    this.dropRoGuard();
+    // the RO guard holds the root's locks, under which no lease can be taken: drop it first
+    const guarded = this.dropRoGuard();
+    if (!this.acquire(ep)) {
+      if (guarded) this.roGuard = this.takeRoGuard();
+      return false;
+    }
     this.rt.ops.state(ep.eid, 'ist:run'); // history shows the promotion point
     this.leaseNote(ep, 'promote');
     return true;
@@ -464,13 +460,27 @@ export class Episodes implements BeatParticipant {
     l.add(null, { value: `${what}@${this.rt.beat}` });
   }
 
-  /** A promoted hybrid slice leaves the RO guard at once (the rest of it may mutate). */
-  private dropRoGuard(): void {
+  /** The root's store and data locks: while a read-only slice runs, the cell API refuses mutations. */
+  private takeRoGuard(): { store: LockToken; data: LockToken } | undefined {
+    const root = this.rt.root;
+    let store: LockToken | undefined;
+    try {
+      store = root.lockStore();
+      return { store, data: root.lockData() };
+    } catch {
+      if (store !== undefined) root.unlockStore(store);
+      return undefined; // the root is locked already: nothing can mutate anyway
+    }
+  }
+
+  /** Leave the RO guard (a promoted hybrid slice may mutate from then on); whether it was held. */
+  private dropRoGuard(): boolean {
     const g = this.roGuard;
-    if (g === undefined) return;
+    if (g === undefined) return false;
     this.roGuard = undefined;
     this.rt.root.unlockData(g.data);
     this.rt.root.unlockStore(g.store);
+    return true;
   }
 
   private release(ep: Episode): void {
