@@ -139,19 +139,23 @@ const info = machine();
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 console.log(`# episodes — ${info.cpu}, ${info.cores} cores, Node ${info.node}${quick ? ' (quick)' : ''}; load average at start ${load()}`);
 
+/**
+ * Every case twice, in forward then reverse order, keeping each one's lowest `key` (load
+ * spikes on a shared machine must not pick the winner). Rows without a result carry the error.
+ */
+function lowestOf(impls, kase, key, native = () => true) {
+  const rows = impls.map((impl) => ({ impl }));
+  for (const impl of [...impls, ...[...impls].reverse()]) {
+    const r = child(kase(impl), native(impl));
+    const row = rows.find((x) => x.impl === impl);
+    if (r.ok && (row[key] === undefined || r[key] < row[key])) Object.assign(row, r);
+    else if (!r.ok && row[key] === undefined) row.error = r.error;
+  }
+  return rows;
+}
+
 // 1. scheduling overhead
-const yieldImpls = ['native', 'fallback', 'native-norecord', 'generators'];
-const yieldRows = [];
-for (const impl of yieldImpls) {
-  // twice, in forward then reverse order, best kept (load spikes must not pick the winner)
-  yieldRows.push({ impl });
-}
-for (const impl of [...yieldImpls, ...[...yieldImpls].reverse()]) {
-  const r = child(`yield:${impl}`, impl !== 'fallback');
-  const row = yieldRows.find((x) => x.impl === impl);
-  if (r.ok && (row.usPerSlice === undefined || r.usPerSlice < row.usPerSlice)) Object.assign(row, r);
-  else if (!r.ok && row.usPerSlice === undefined) row.error = r.error;
-}
+const yieldRows = lowestOf(['native', 'fallback', 'native-norecord', 'generators'], (impl) => `yield:${impl}`, 'usPerSlice', (impl) => impl !== 'fallback');
 console.log(`\n## ${LIVE / 1000}k live episodes, each yielding every beat: scheduling overhead per slice\n`);
 console.log('| implementation | µs per slice | slices/s | target | met |');
 console.log('| --- | ---: | ---: | ---: | :---: |');
@@ -170,14 +174,7 @@ for (const r of yieldRows) {
 const cal = child('calibrate:-');
 const iters = cal.ok ? cal.iters : 300_000;
 const loadBefore = load();
-const cpuImpls = ['stub', 'threaded', 'piscina'];
-const cpuRows = cpuImpls.map((impl) => ({ impl }));
-for (const impl of [...cpuImpls, ...[...cpuImpls].reverse()]) {
-  const r = child(`cpu:${impl}:${iters}`);
-  const row = cpuRows.find((x) => x.impl === impl);
-  if (r.ok && (row.ms === undefined || r.ms < row.ms)) Object.assign(row, r);
-  else if (!r.ok && row.ms === undefined) row.error = r.error;
-}
+const cpuRows = lowestOf(['stub', 'threaded', 'piscina'], (impl) => `cpu:${impl}:${iters}`, 'ms');
 const stub = cpuRows.find((r) => r.impl === 'stub');
 console.log(`\n## CPU-bound RO slices: ${CPU_EPISODES} episodes × ${CPU_SLICES} slices of about 1 ms (${iters.toLocaleString('en-US')} hash rounds), 2 worker threads\n`);
 console.log(`load average before ${loadBefore}, after ${load()}\n`);

@@ -37,7 +37,7 @@ export interface EpisodeOptions {
   executor?: ExecutorBackend;
   /** Threaded backend: workers per slice module (default 2). */
   threads?: number;
-  /** Threaded backend: largest serialized slice input a worker takes (default 1 MiB). */
+  /** Threaded backend: largest serialized slice input a worker takes (default 64 KiB). */
   sliceBytes?: number;
 }
 
@@ -148,7 +148,7 @@ export class Episodes implements BeatParticipant {
     if (ex === 'threaded') {
       const threads = options.threads ?? 2;
       if (!Number.isSafeInteger(threads) || threads < 1 || threads > 256) throw outOfRange('threads', 'an integer in 1 .. 256', threads);
-      const sliceBytes = options.sliceBytes ?? 1 << 20;
+      const sliceBytes = options.sliceBytes ?? 1 << 16;
       if (!Number.isSafeInteger(sliceBytes) || sliceBytes < 1024 || sliceBytes > 1 << 26) throw outOfRange('sliceBytes', 'an integer in 1024 .. 2^26', sliceBytes);
       this.pools = new SlicePools({ threads, sliceBytes });
     }

@@ -9,7 +9,7 @@ import { workerModuleSource } from './slice-runner.js';
 export interface ThreadedOptions {
   /** Workers per slice module (default 2). */
   threads: number;
-  /** Largest serialized slice input or outcome a worker takes (default 1 MiB); larger inputs run on the runtime thread. */
+  /** Largest serialized slice input or outcome a worker takes (default 64 KiB); larger inputs run on the runtime thread. */
   sliceBytes: number;
 }
 
