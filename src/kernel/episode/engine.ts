@@ -226,6 +226,7 @@ export class Episodes implements BeatParticipant {
     this.live.set(eid, ep);
     this.byTicket.set(ticket, ep);
     this.queue.push(ep);
+    this.rt.heartbeat.wake();
     return { eid, ticket };
   }
 
@@ -270,7 +271,7 @@ export class Episodes implements BeatParticipant {
     const beats = options.beats;
     if (beats !== undefined && (!Number.isSafeInteger(beats) || beats < 0)) throw outOfRange('beats', 'an integer >= 0', beats);
     let ran = 0;
-    while (beats === undefined ? (this.rt.heartbeat.pending > 0 || this.inFlight.length > 0 || this.queue.length > 0) && ran < 1_000_000 : ran < beats) {
+    while (beats === undefined ? (this.rt.heartbeat.pending > 0 || this.busy()) && ran < 1_000_000 : ran < beats) {
       if (this.rt.halted) break;
       await this.step();
       ran++;
@@ -328,6 +329,11 @@ export class Episodes implements BeatParticipant {
     if (this.pools === undefined) return true;
     for (const f of this.inFlight) if (f.pool !== undefined && !this.pools.has(f.pool, f.ticket!)) return false;
     return true;
+  }
+
+  /** Whether a beat has work here: slices queued, or outcomes to apply. */
+  busy(): boolean {
+    return this.queue.length > 0 || this.inFlight.length > 0;
   }
 
   whenReady(): Promise<void> {

@@ -59,6 +59,8 @@ export interface BeatParticipant {
   commit(beat: number): void;
   ready(): boolean;
   whenReady(): Promise<void>;
+  /** Whether it has work that needs another beat (driven mode and `run()` take one for it). */
+  busy(): boolean;
 }
 export type CommitHook = (beat: number, changes: BeatChanges) => void;
 
@@ -184,6 +186,17 @@ export class Heartbeat {
   /** Add work that runs inside every beat (see `BeatParticipant`). */
   participate(p: BeatParticipant): void {
     this.participants.push(p);
+  }
+
+  /** Whether a participant has work for another beat. */
+  private get busy(): boolean {
+    for (const p of this.participants) if (p.busy()) return true;
+    return false;
+  }
+
+  /** Driven mode: take a beat soon (a participant got work between beats). */
+  wake(): void {
+    if (this.running && this.soon === undefined && !this.inBeat && !this.waiting) this.soon = setImmediate(this.tick);
   }
 
   /** Whether every participant can take a beat now. */
@@ -430,7 +443,7 @@ export class Heartbeat {
     if (beats !== undefined && (!Number.isSafeInteger(beats) || beats < 0)) throw outOfRange('beats', 'an integer >= 0', beats);
     let ran = 0;
     if (beats !== undefined) for (; ran < beats && !this.isHalted; ran++) this.step();
-    else while ((this.next.n > 0 || this.replayer?.active === true) && ran < 1_000_000 && !this.isHalted) (this.step(), ran++);
+    else while ((this.next.n > 0 || this.busy || this.replayer?.active === true) && ran < 1_000_000 && !this.isHalted) (this.step(), ran++);
     return ran;
   }
 
@@ -490,8 +503,8 @@ export class Heartbeat {
       this.fail(e);
       return;
     }
-    // queued impulses, or slice results still out on worker threads, call for another beat
-    if (this.running && (this.next.n > 0 || !this.ready) && this.soon === undefined) this.soon = setImmediate(this.tick);
+    // queued impulses, or participants' work (slices queued or out on worker threads), call for another beat
+    if (this.running && (this.next.n > 0 || this.busy) && this.soon === undefined) this.soon = setImmediate(this.tick);
   };
 
   private fail(e: unknown): void {
@@ -517,7 +530,7 @@ export class Heartbeat {
       this.timer = setInterval(this.onTimer, iv);
       this.timer.unref?.();
     }
-    if (this.next.n > 0) this.soon = setImmediate(this.tick);
+    if (this.next.n > 0 || this.busy) this.soon = setImmediate(this.tick);
   }
 
   stop(): void {
