@@ -94,11 +94,17 @@ class NativeReactor : public Napi::ObjectWrap<NativeReactor> {
       op->offset = static_cast<int64_t>(d[3]);
       op->arg = static_cast<int>(d[4]);
       op->arg2 = static_cast<int>(d[5]);
-      attach(env, op, objects.Get(static_cast<uint32_t>(i)));
+      if (needs_object(op->code)) attach(env, op, objects.Get(static_cast<uint32_t>(i)));
       ops.push_back(op);
     }
     waker_.track(env, static_cast<int64_t>(count));
     reactor_->submit(ops);
+  }
+
+  static bool needs_object(int code) {
+    using namespace cep::reactor;
+    return code == OP_OPEN || code == OP_READ || code == OP_WRITE || code == OP_WRITE_SYNC || code == OP_LISTEN ||
+           code == OP_CONNECT || code == OP_SEND_FRAME;
   }
 
   // Buffers (one or an array, for vectored writes) or the path / host text of an op.

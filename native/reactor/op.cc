@@ -68,7 +68,8 @@ bool Op::begin() {
       return true;
     case OP_READ:
       step = S_READ;
-      step_iov[0] = iov.empty() ? iovec{nullptr, 0} : iov[0];
+      one_iov = iov.empty() ? iovec{nullptr, 0} : iov[0];
+      step_iov = &one_iov;
       step_iovcnt = 1;
       return true;
     case OP_WRITE:
@@ -125,30 +126,35 @@ bool Op::begin() {
   }
 }
 
-// The next writev from the cursor `done` (skipping what was written), up to kMaxIov pieces.
+// The next writev: the unwritten entries of `iov`, at most kMaxIov of them.
 void Op::fill_write_step() {
   step = code == OP_SEND_FRAME ? S_SEND : S_WRITEV;
-  size_t skip = done;
-  step_iovcnt = 0;
-  for (const auto& v : iov) {
-    if (skip >= v.iov_len) {
-      skip -= v.iov_len;
-      continue;
+  step_iov = iov.data() + iov_at;
+  const size_t left = iov.size() - iov_at;
+  step_iovcnt = static_cast<int>(left < size_t(kMaxIov) ? left : size_t(kMaxIov));
+}
+
+// Drops `n` written bytes from the front of `iov` (a partly written entry is trimmed in place).
+void Op::consume_written(size_t n) {
+  while (n > 0 && iov_at < iov.size()) {
+    iovec& v = iov[iov_at];
+    if (n >= v.iov_len) {
+      n -= v.iov_len;
+      iov_at++;
+    } else {
+      v.iov_base = static_cast<uint8_t*>(v.iov_base) + n;
+      v.iov_len -= n;
+      n = 0;
     }
-    step_iov[step_iovcnt++] = iovec{static_cast<uint8_t*>(v.iov_base) + skip, v.iov_len - skip};
-    skip = 0;
-    if (step_iovcnt == kMaxIov) break;
   }
+  while (iov_at < iov.size() && iov[iov_at].iov_len == 0) iov_at++;
 }
 
 void Op::fill_recv_step() {
   step = S_RECV;
+  step_iov = &one_iov;
   step_iovcnt = 1;
-  if (phase == 0) {
-    step_iov[0] = iovec{header + done, kFrameHeader - done};
-  } else {
-    step_iov[0] = iovec{body.get() + done, body_len - done};
-  }
+  one_iov = phase == 0 ? iovec{header + done, kFrameHeader - done} : iovec{body.get() + done, body_len - done};
 }
 
 bool Op::advance(int64_t res) {
@@ -169,6 +175,7 @@ bool Op::advance(int64_t res) {
         return false;
       }
       done += static_cast<size_t>(res);
+      consume_written(static_cast<size_t>(res));
       if (done < total) {
         fill_write_step();
         return true;

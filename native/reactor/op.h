@@ -51,7 +51,7 @@ enum Step : int {
   S_COUNT,
 };
 
-constexpr int kMaxIov = 64;        // iovecs handed to one writev step
+constexpr int kMaxIov = 1024;      // iovecs handed to one writev step (IOV_MAX)
 constexpr uint32_t kFrameHeader = 4;  // big-endian u32 body length
 
 struct Op {
@@ -77,8 +77,14 @@ struct Op {
   int phase = 0;
   // The current step.
   Step step = S_NONE;
-  iovec step_iov[kMaxIov];
+  iovec one_iov{};             // the single buffer of read / recv steps
+  iovec* step_iov = &one_iov;  // into `iov` for writes (consumed in place as bytes go out)
   int step_iovcnt = 0;
+  size_t iov_at = 0;           // first entry of `iov` not fully written
+
+  Op() = default;
+  Op(const Op&) = delete;  // step_iov may point into the op itself
+  Op& operator=(const Op&) = delete;
 
   int64_t result = 0;
   uint32_t flags = 0;  // COMPLETION_* bits for the JS side
@@ -99,7 +105,7 @@ struct Op {
 
  private:
   void fill_write_step();
-  bool next_write_phase();
+  void consume_written(size_t n);
   void fill_recv_step();
 };
 

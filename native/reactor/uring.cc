@@ -103,8 +103,9 @@ class UringReactor final : public Reactor {
       }
       flush();
       if (stopping() && ops_in_ring_ == 0 && pending_.empty() && in_flight() == 0) break;
-      const unsigned to_submit = sq_local_tail_ - sq_tail_->load(std::memory_order_relaxed);
+      // Everything the kernel has not consumed yet (a short submit leaves entries behind).
       sq_tail_->store(sq_local_tail_, std::memory_order_release);
+      const unsigned to_submit = sq_local_tail_ - sq_head_->load(std::memory_order_acquire);
       int r = sys_enter(ring_fd_, to_submit, 1, IORING_ENTER_GETEVENTS);
       if (r < 0 && errno != EINTR && errno != EBUSY && errno != EAGAIN) break;  // ring unusable
       reap();
@@ -155,8 +156,9 @@ class UringReactor final : public Reactor {
     }
   }
 
+  // Listen (bind + listen never block) and no-ops (nothing to do) run inline, as on epoll.
   static bool sync_step(Op& op, int64_t& res) {
-    if (op.step != S_LISTEN) return false;
+    if (op.step != S_LISTEN && op.step != S_NOP) return false;
     res = run_step_sync(op);
     return true;
   }

@@ -46,8 +46,8 @@ struct Harness {
   uint64_t submit(Op* op) {
     op->seq = ++seq;
     std::vector<Op*> v{op};
-    r->submit(v);
-    return op->seq;
+    r->submit(v);  // the reactor owns (and may already have freed) the op
+    return seq;
   }
   cep::Completion wait(uint64_t s) {
     std::unique_lock<std::mutex> lock(m);

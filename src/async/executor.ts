@@ -9,8 +9,7 @@ import { availableParallelism } from 'node:os';
 import { invalidArgType, invalidArgValue, outOfRange, queueFull, reactorClosed } from '../errors.js';
 import { binding } from '../native/index.js';
 import type { ExecutorCore } from './core.js';
-import { CompletionGate } from './gate.js';
-import { ReadySignal } from './ready.js';
+import { Gated } from './gated.js';
 import { JsExecutor } from './js-executor.js';
 import { JOB_KINDS, JOB_STATUS, JOB_WIDTH, type JobKind, type JobStatus } from './ops.js';
 
@@ -52,7 +51,7 @@ interface Pending {
 
 const BATCH = 512;
 
-export class Executor {
+export class Executor extends Gated<JobResult> {
   readonly native: boolean;
   readonly depth: number;
   readonly #core: ExecutorCore;
@@ -62,13 +61,11 @@ export class Executor {
   #count = 0;
   #flushQueued = false;
   #seq = 0;
-  #outstanding = 0;
   #pending = new Map<number, Pending>();
-  readonly #gate = new CompletionGate<JobResult>('prefix');
-  readonly #ready = new ReadySignal();
   #closed = false;
 
   constructor(options: ExecutorOptions = {}) {
+    super('prefix');
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
     const threads = options.threads ?? availableParallelism();
     if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw outOfRange('threads', 'an integer in 1 .. 256', threads);
@@ -85,10 +82,10 @@ export class Executor {
     return this.#core.threads();
   }
   get pending(): number {
-    return this.#outstanding;
+    return this.outstanding;
   }
   get ready(): number {
-    return this.#gate.size;
+    return this.gate.size;
   }
 
   /** Queues a job; returns its ticket. `input` is read in place: do not change it until the result is drained. */
@@ -101,9 +98,9 @@ export class Executor {
     const bytes = options.byteBudget ?? 0;
     if (typeof cpu !== 'number' || !(cpu >= 0) || !Number.isFinite(cpu)) throw outOfRange('cpuBudgetMs', 'a finite number >= 0', cpu);
     if (!Number.isSafeInteger(bytes) || bytes < 0) throw outOfRange('byteBudget', 'an integer >= 0', bytes);
-    if (this.#outstanding >= this.depth) throw queueFull('executor', this.depth);
+    if (this.outstanding >= this.depth) throw queueFull('executor', this.depth);
     const ticket = ++this.#seq;
-    this.#outstanding++;
+    this.outstanding++;
     const out = kind === 'blake3' ? new Uint8Array(32) : undefined;
     this.#pending.set(ticket, { kind, input, out, tag: options.tag });
     const d = this.#count * JOB_WIDTH;
@@ -113,10 +110,10 @@ export class Executor {
     this.#desc[d + 3] = bytes;
     this.#inputs.push(input);
     this.#outs.push(out);
-    if (++this.#count === BATCH) this.#flush();
+    if (++this.#count === BATCH) this.flush();
     else if (!this.#flushQueued) {
       this.#flushQueued = true;
-      queueMicrotask(() => this.#flush());
+      queueMicrotask(() => this.flush());
     }
     return ticket;
   }
@@ -124,37 +121,23 @@ export class Executor {
   /** Cancels a job that has not finished; false when it already did (or the ticket is unknown). */
   cancel(ticket: number): boolean {
     if (!this.#pending.has(ticket)) return false;
-    this.#flush();
+    this.flush();
     return this.#core.cancel(ticket);
   }
 
-  /** Finished jobs in submission order (a result waits for every earlier one). */
-  drain(limit?: number): JobResult[] {
-    const out = this.#gate.drain(limit);
-    this.#outstanding -= out.length;
-    return out;
-  }
 
-  onReady(fn: () => void): () => void {
-    return this.#ready.on(fn);
-  }
 
-  whenReady(): Promise<void> {
-    this.#flush();
-    if (this.#gate.releasable) return Promise.resolve();
-    return this.#ready.next();
-  }
 
   /** Cancels queued jobs, waits for running ones (they stop at their next chunk); results stay drainable. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    this.#flush();
+    this.flush();
     this.#closed = true;
     await this.#core.close();
     this.#pull();
   }
 
-  #flush(): void {
+  protected flush(): void {
     this.#flushQueued = false;
     if (this.#count === 0) return;
     const n = this.#count;
@@ -178,11 +161,11 @@ export class Executor {
         const r: JobResult = { ticket, kind: p.kind, status, ok: status === 'ok', value: t[i + 1] };
         if (p.out !== undefined && status === 'ok') r.digest = p.out;
         if (p.tag !== undefined) r.tag = p.tag;
-        this.#gate.put(ticket, r);
+        this.gate.put(ticket, r);
         got = true;
       }
     }
-    if (got && this.#gate.releasable) this.#ready.fire();
+    if (got) this.signal();
   }
 }
 

@@ -9,9 +9,13 @@
 export type GateOrder = 'sorted' | 'prefix';
 
 export class CompletionGate<T> {
+  // sorted mode: arrival order (mostly already in sequence order: sorted only when not)
+  #seqs: number[] = [];
+  #items: T[] = [];
+  // prefix mode
   #ready = new Map<number, T>();
-  #next = 1; // prefix mode: the oldest sequence not yet released
-  #skipped = new Set<number>(); // prefix mode: sequences that will never arrive
+  #next = 1; // the oldest sequence not yet released
+  #skipped = new Set<number>(); // sequences that will never arrive
   readonly order: GateOrder;
 
   constructor(order: GateOrder) {
@@ -19,50 +23,69 @@ export class CompletionGate<T> {
   }
 
   get size(): number {
-    return this.#ready.size;
+    return this.order === 'sorted' ? this.#seqs.length : this.#ready.size;
   }
 
   put(seq: number, item: T): void {
-    this.#ready.set(seq, item);
+    if (this.order === 'sorted') {
+      this.#seqs.push(seq);
+      this.#items.push(item);
+    } else {
+      this.#ready.set(seq, item);
+    }
   }
 
-  /** Prefix mode: a sequence that will produce nothing (refused at submission). */
+  /** Prefix mode: a sequence that will produce nothing here (handled elsewhere). */
   skip(seq: number): void {
     this.#skipped.add(seq);
   }
 
   /** Whether `drain()` would release something now. */
   get releasable(): boolean {
-    if (this.order === 'sorted') return this.#ready.size > 0;
+    if (this.order === 'sorted') return this.#seqs.length > 0;
     let next = this.#next;
     while (this.#skipped.has(next)) next++;
     return this.#ready.has(next);
   }
 
-  has(seq: number): boolean {
-    return this.#ready.has(seq);
+  drain(limit = Infinity): T[] {
+    return this.order === 'sorted' ? this.#drainSorted(limit) : this.#drainPrefix(limit);
   }
 
-  drain(limit = Infinity): T[] {
-    const out: T[] = [];
-    if (this.order === 'prefix') {
-      for (;;) {
-        if (this.#skipped.delete(this.#next)) {
-          this.#next++;
-          continue;
-        }
-        const item = this.#ready.get(this.#next);
-        if (item === undefined || out.length >= limit) break;
-        this.#ready.delete(this.#next++);
-        out.push(item);
-      }
-      return out;
+  #drainSorted(limit: number): T[] {
+    const seqs = this.#seqs;
+    let inOrder = true;
+    for (let i = 1; i < seqs.length && inOrder; i++) inOrder = seqs[i - 1] < seqs[i];
+    let items = this.#items;
+    if (!inOrder) {
+      const idx = seqs.map((_, i) => i).sort((a, b) => seqs[a] - seqs[b]);
+      items = idx.map((i) => this.#items[i]);
+      const sorted = idx.map((i) => seqs[i]);
+      this.#seqs = sorted;
+      this.#items = items;
     }
-    const seqs = [...this.#ready.keys()].sort((a, b) => a - b);
-    for (const seq of seqs) {
-      if (out.length >= limit) break;
-      out.push(this.#ready.get(seq)!);
-      this.#ready.delete(seq);
+    if (limit >= items.length) {
+      this.#seqs = [];
+      this.#items = [];
+      return items;
+    }
+    const out = items.slice(0, limit);
+    this.#seqs = this.#seqs.slice(limit);
+    this.#items = items.slice(limit);
+    return out;
+  }
+
+  #drainPrefix(limit: number): T[] {
+    const out: T[] = [];
+    for (;;) {
+      if (this.#skipped.delete(this.#next)) {
+        this.#next++;
+        continue;
+      }
+      const item = this.#ready.get(this.#next);
+      if (item === undefined || out.length >= limit) break;
+      this.#ready.delete(this.#next++);
+      out.push(item);
     }
     return out;
   }

@@ -302,7 +302,7 @@ export class PortableReactor implements ReactorCore {
       entry.chunks.push(chunk);
       entry.buffered += chunk.length;
       this.#serve(entry);
-      if (entry.buffered > READ_HIGH_WATER) socket.pause();
+      if (entry.buffered > READ_HIGH_WATER && entry.readers.length === 0) socket.pause();
     });
     socket.on('end', () => {
       entry.ended = true;
@@ -370,7 +370,9 @@ export class PortableReactor implements ReactorCore {
       }
       break;
     }
-    if (e.buffered <= READ_HIGH_WATER && e.socket.isPaused()) e.socket.resume();
+    // Paused above the high-water mark, unless a reader waits for a frame larger than that
+    // (bounded by its maxBytes).
+    if (e.socket.isPaused() && (e.buffered <= READ_HIGH_WATER || e.readers.length > 0)) e.socket.resume();
   }
 
   #peek(e: SocketEntry, n: number): Buffer {

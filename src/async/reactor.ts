@@ -9,8 +9,7 @@ import { constants as fsc } from 'node:fs';
 import { invalidArgType, invalidArgValue, outOfRange, queueFull, reactorClosed } from '../errors.js';
 import { binding } from '../native/index.js';
 import type { ReactorCore } from './core.js';
-import { CompletionGate } from './gate.js';
-import { ReadySignal } from './ready.js';
+import { Gated } from './gated.js';
 import {
   COMPLETION_EOF,
   DESC_WIDTH,
@@ -105,7 +104,7 @@ function checkPosition(v: unknown): number {
   return v;
 }
 
-export class Reactor {
+export class Reactor extends Gated<IoCompletion> {
   readonly backend: ReactorBackend;
   /** Why this backend runs. */
   readonly reason: string;
@@ -116,16 +115,14 @@ export class Reactor {
   #count = 0;
   #flushQueued = false;
   #seq = 0;
-  #outstanding = 0;
   #pending = new Map<number, Pending>();
-  readonly #gate = new CompletionGate<IoCompletion>('sorted');
-  readonly #ready = new ReadySignal();
   #closed = false;
   #closing: Promise<void> | undefined;
   /** Running totals (op/io metrics read these). */
   readonly totals = { submitted: 0, completed: 0, failed: 0, bytes: 0 };
 
   constructor(options: ReactorOptions = {}) {
+    super('sorted');
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
     const depth = options.depth ?? 4096;
     if (!Number.isInteger(depth) || depth < 1 || depth > 1 << 20) throw outOfRange('depth', 'an integer in 1 .. 2^20', depth);
@@ -139,11 +136,11 @@ export class Reactor {
 
   /** Submitted and not yet drained. */
   get pending(): number {
-    return this.#outstanding;
+    return this.outstanding;
   }
   /** Finished, waiting for `drain()`. */
   get ready(): number {
-    return this.#gate.size;
+    return this.gate.size;
   }
   /** Submitted and not finished yet. */
   get inFlight(): number {
@@ -237,24 +234,8 @@ export class Reactor {
 
   // ---- completions -----------------------------------------------------------------------
 
-  /** Finished requests in submission order; they leave the reactor. */
-  drain(limit?: number): IoCompletion[] {
-    const out = this.#gate.drain(limit);
-    this.#outstanding -= out.length;
-    return out;
-  }
 
-  /** Calls `fn` on the JS thread whenever new completions wait (the heartbeat hooks in here). */
-  onReady(fn: () => void): () => void {
-    return this.#ready.on(fn);
-  }
 
-  /** Resolves once at least one completion waits. */
-  whenReady(): Promise<void> {
-    this.#flush();
-    if (this.#gate.releasable) return Promise.resolve();
-    return this.#ready.next();
-  }
 
   /** Test hook: the next `count` steps of a class fail with `errno` ('ENOSPC'...; null clears). */
   injectFault(step: FaultStep, errno: string | null, count = 1): void {
@@ -271,7 +252,7 @@ export class Reactor {
    */
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
-    this.#flush();
+    this.flush();
     this.#closing = Promise.resolve(this.#core.close()).then(() => {
       this.#closed = true;
       this.#pull();
@@ -301,9 +282,9 @@ export class Reactor {
 
   #submit(code: number, fd: number, offset: number, arg: number, arg2: number, obj: unknown, options?: SubmitOptions): number {
     if (this.closed) throw reactorClosed('reactor');
-    if (this.#outstanding >= this.depth) throw queueFull('reactor', this.depth);
+    if (this.outstanding >= this.depth) throw queueFull('reactor', this.depth);
     const seq = ++this.#seq;
-    this.#outstanding++;
+    this.outstanding++;
     this.totals.submitted++;
     this.#pending.set(seq, { code, obj, tag: options?.tag });
     const d = this.#count * DESC_WIDTH;
@@ -314,15 +295,15 @@ export class Reactor {
     this.#desc[d + 4] = arg;
     this.#desc[d + 5] = arg2;
     this.#objs.push(obj);
-    if (++this.#count === BATCH) this.#flush();
+    if (++this.#count === BATCH) this.flush();
     else if (!this.#flushQueued) {
       this.#flushQueued = true;
-      queueMicrotask(() => this.#flush());
+      queueMicrotask(() => this.flush());
     }
     return seq;
   }
 
-  #flush(): void {
+  protected flush(): void {
     this.#flushQueued = false;
     if (this.#count === 0) return;
     const n = this.#count;
@@ -356,11 +337,11 @@ export class Reactor {
         }
         if (p.tag !== undefined) c.tag = p.tag;
         this.totals.completed++;
-        this.#gate.put(seq, c);
+        this.gate.put(seq, c);
         got = true;
       }
     }
-    if (got && this.#gate.releasable) this.#ready.fire();
+    if (got) this.signal();
   }
 }
 

@@ -11,8 +11,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { invalidArgType, invalidArgValue, jobFailed, outOfRange, queueFull, reactorClosed, workerCrashed } from '../errors.js';
-import { CompletionGate } from './gate.js';
-import { ReadySignal } from './ready.js';
+import { Gated } from './gated.js';
 
 export interface WorkerPoolOptions {
   /** An ES module (path or URL) whose named exports are the task functions. */
@@ -51,6 +50,9 @@ const SLOT_HEADER = 12; // ticket (f64 would be nicer; i32 wraps at 2^31 tasks),
 const waitAsync = (Atomics as unknown as {
   waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: Promise<string> | string };
 }).waitAsync;
+
+/** Event-loop turns the main thread polls for results before it sleeps in waitAsync. */
+const POLL_TURNS = 8;
 
 const ST_OK = 0;
 const ST_THROWN = 1;
@@ -131,7 +133,7 @@ interface Pending {
   reject?: (e: Error) => void;
 }
 
-export class WorkerPool {
+export class WorkerPool extends Gated<TaskResult> {
   readonly threads: number;
   readonly slots: number;
   readonly slotBytes: number;
@@ -141,13 +143,12 @@ export class WorkerPool {
   #workers: Slot[] = [];
   #seq = 0;
   #pending = new Map<number, Pending>();
-  readonly #gate = new CompletionGate<TaskResult>('prefix');
-  readonly #ready = new ReadySignal();
   #closed = false;
   /** Workers replaced after a crash. */
   restarts = 0;
 
   constructor(options: WorkerPoolOptions) {
+    super('prefix');
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
     const mod = options.module instanceof URL ? options.module.href : typeof options.module === 'string' ? pathToFileURL(options.module).href : undefined;
     if (mod === undefined) throw invalidArgType('options.module', 'a path or URL', options.module);
@@ -173,7 +174,7 @@ export class WorkerPool {
 
   /** Tasks submitted and not yet released. */
   get pending(): number {
-    return this.#pending.size + this.#gate.size;
+    return this.#pending.size + this.gate.size;
   }
 
   /** Queues `fn(args)` on the least busy worker; returns its ticket. Results come out of `drain()`. */
@@ -188,20 +189,10 @@ export class WorkerPool {
     });
   }
 
-  /** Finished tasks in submission order. */
-  drain(limit?: number): TaskResult[] {
-    return this.#gate.drain(limit);
-  }
 
-  /** Calls `fn` whenever results wait for `drain()`. */
-  onReady(fn: () => void): () => void {
-    return this.#ready.on(fn);
-  }
 
-  whenReady(): Promise<void> {
-    if (this.#gate.releasable) return Promise.resolve();
-    return this.#ready.next();
-  }
+  /** Tasks go to the workers as they are submitted: nothing to flush. */
+  protected flush(): void {}
 
   /** Stops the workers after the tasks already queued; tasks left unfinished fail. */
   async close(): Promise<void> {
@@ -309,6 +300,13 @@ export class WorkerPool {
 
   async #wait(w: Slot): Promise<void> {
     if (this.#collect(w) > 0) return this.#notify();
+    // A few turns of the event loop first: a worker that is awake answers within them, and
+    // a turn costs far less than an Atomics.waitAsync wake-up. Then sleep until notified.
+    for (let i = 0; i < POLL_TURNS; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (w.dead) return;
+      if (Atomics.load(w.ctl, RES_HEAD) !== w.taken) return this.#notify(this.#collect(w));
+    }
     const r = waitAsync(w.ctl, RES_HEAD, w.taken, 50);
     if (r.async) await r.value;
     if (w.dead) return;
@@ -350,17 +348,17 @@ export class WorkerPool {
     if (p === undefined) return;
     this.#pending.delete(ticket);
     if (p.resolve) {
-      this.#gate.skip(ticket);
+      this.gate.skip(ticket);
       if (r.ok) p.resolve(r.value!);
       else p.reject!(r.error!);
       return;
     }
     if (p.tag !== undefined) r.tag = p.tag;
-    this.#gate.put(ticket, r);
+    this.gate.put(ticket, r);
   }
 
-  #notify(): void {
-    if (this.#gate.releasable) this.#ready.fire();
+  #notify(_collected?: number): void {
+    this.signal();
   }
 }
 

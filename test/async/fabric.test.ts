@@ -34,6 +34,12 @@ describe('completion gate', () => {
     expect(g.releasable).toBe(true);
     expect(g.drain()).toEqual(['a', 'c']);
     expect(g.releasable).toBe(false);
+    g.put(9, 'x');
+    g.put(7, 'y');
+    g.put(8, 'z');
+    expect(g.drain(1)).toEqual(['y']);
+    expect(g.size).toBe(2);
+    expect(g.drain()).toEqual(['z', 'x']);
   });
   it('prefix mode releases only the unbroken run from the oldest, skipping refused ones', () => {
     const g = new CompletionGate<string>('prefix');

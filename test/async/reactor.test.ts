@@ -66,6 +66,13 @@ describe.each(backends)('reactor on %s', (backend) => {
     const back = readFileSync(path);
     expect(back.length).toBe(4_000_000);
     for (let i = 0; i < 100; i++) expect(back[i * 40_000 + 39_999]).toBe(i);
+    // More pieces than one writev takes (IOV_MAX 1024): several steps, in order.
+    const many = Array.from({ length: 2500 }, (_, i) => Uint8Array.of(i & 0xff, i >> 8));
+    const fd2 = (await ok(r, r.open(join(tmp.dir, 'many'), 'w'))).result;
+    expect((await ok(r, r.write(fd2, many, 0))).result).toBe(5000);
+    await ok(r, r.closeHandle(fd2));
+    const m = readFileSync(join(tmp.dir, 'many'));
+    for (let i = 0; i < 2500; i += 97) expect([m[2 * i], m[2 * i + 1]]).toEqual([i & 0xff, i >> 8]);
   });
 
   it('reports errors as failed completions with an errno', async () => {
@@ -156,7 +163,7 @@ describe.each(backends)('reactor on %s', (backend) => {
       const both = await settle(r, acc, con);
       const a = both.get(acc)!.result;
       const b = both.get(con)!.result;
-      const frames = [enc.encode('one'), new Uint8Array(0), new Uint8Array(1 << 20).fill(7), enc.encode('last')];
+      const frames = [enc.encode('one'), new Uint8Array(0), new Uint8Array(1 << 20).fill(7), new Uint8Array(3 << 20).fill(9), enc.encode('last')];
       const sends = frames.map((f) => r.sendFrame(b, f));
       const recvs = frames.map(() => r.recvFrame(a));
       const got = await settle(r, ...sends, ...recvs);
