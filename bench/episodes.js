@@ -36,8 +36,8 @@ async function yieldCase(record) {
   const rt = createRuntime({ record });
   const body = (ctx) => ctx.yield();
   for (let i = 0; i < LIVE; i++) rt.episodes.start({ signal: 'bench/tick', target: '/data', profile: 'ro', slice: body });
-  const warm = quick ? 3 : 5;
-  const beats = quick ? 5 : 20;
+  const warm = quick ? 2 : 3;
+  const beats = quick ? 3 : 5;
   for (let b = 0; b < warm; b++) rt.step();
   // best of three rounds: on a shared machine the fastest is the least disturbed
   let best = Infinity;

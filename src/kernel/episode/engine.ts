@@ -24,7 +24,7 @@ import type { BeatParticipant } from '../heartbeat/heartbeat.js';
 import type { LockToken } from '../lock.js';
 import type { Runtime } from '../runtime.js';
 import { withContext } from './current.js';
-import { FunctionContext, type EpisodeProfile, type FunctionSlice, type StagedWrite } from './context.js';
+import { FunctionContext, type ContextHost, type EpisodeProfile, type FunctionSlice, type StagedWrite } from './context.js';
 import { decodeOutcome, encodeInput, runModuleSlice, type SliceOutcome } from './slice-runner.js';
 import { snapshotReads } from './snapshot.js';
 import { SlicePools } from './threaded.js';
@@ -98,6 +98,7 @@ interface Episode {
   /** The operation an awaiting episode waits for (0: none). */
   waitingOn: number;
   done: boolean;
+  host?: ContextHost;
 }
 
 /** A module slice submitted at Commit, applied at the next Compute. */
@@ -405,21 +406,21 @@ export class Episodes implements BeatParticipant {
     this.inFlight.push(sent === undefined ? { ep, bytes: runModuleSlice(m.ns, input) } : { ep, pool: sent.pool, ticket: sent.ticket });
   }
 
-  private host(ep: Episode) {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
-    return {
+  /** What the contexts of `ep`'s function slices lend from the engine (made once per episode). */
+  private host(ep: Episode): ContextHost {
+    if (ep.host !== undefined) return ep.host;
+    return (ep.host = {
       rt: this.rt,
       leased: () => ep.lease !== undefined,
       cancelled: () => ep.cancel,
-      promote: () => self.promote(ep),
-      demote: () => self.demote(ep),
+      promote: () => this.promote(ep),
+      demote: () => this.demote(ep),
       underLease<T>(fn: () => T): T {
         const l = ep.lease;
         return l === undefined ? fn() : l.store.run(() => l.data.run(fn));
       },
-      stage: (w: StagedWrite) => void self.staged.push({ ep, w }),
-    };
+      stage: (w: StagedWrite) => void this.staged.push({ ep, w }),
+    });
   }
 
   // ---- leases ---------------------------------------------------------------------------------
