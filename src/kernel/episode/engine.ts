@@ -400,7 +400,13 @@ export class Episodes implements BeatParticipant {
   /** Submit a module slice: to a worker (threaded) or run here (stub); applied at the next Compute. */
   private submit(ep: Episode): void {
     const m = ep.module!;
-    const input = encodeInput({ name: m.name, eid: ep.eid, ticket: ep.ticket, beat: this.rt.beat, signal: ep.signal, target: ep.target, state: ep.state, ioLeft: this.ioLeft(ep), cancelled: ep.cancel, snap: snapshotReads(this.rt, ep.reads) as Record<string, unknown> });
+    let input: Uint8Array;
+    try {
+      input = encodeInput({ name: m.name, eid: ep.eid, ticket: ep.ticket, beat: this.rt.beat, signal: ep.signal, target: ep.target, state: ep.state, ioLeft: this.ioLeft(ep), cancelled: ep.cancel, snap: snapshotReads(this.rt, ep.reads) as Record<string, unknown> });
+    } catch (e) {
+      // a snapshot over its bound, a state that cannot be cloned: the episode fails, the beat goes on
+      return this.finish(ep, Object.assign(this.blank(ep), { action: 'fail' as const, error: (e as Error)?.message ?? String(e) }));
+    }
     const sent = this.pools?.submit(m.href, input);
     if (sent !== undefined) this.offloaded++;
     this.inFlight.push(sent === undefined ? { ep, bytes: runModuleSlice(m.ns, input) } : { ep, pool: sent.pool, ticket: sent.ticket });
@@ -541,6 +547,10 @@ export class Episodes implements BeatParticipant {
         }
         if (awaited === undefined) {
           this.fact(ep, 'usage', 'ep:await', `episode ${ep.eid} awaits operation ${out.oid}, which does not exist`);
+          return this.end(ep, 'ist:fail', 'sts:fail');
+        }
+        if (typeof out.want !== 'string' || out.want.length === 0 || out.want.length > 256 || !Number.isSafeInteger(out.ttl) || out.ttl < 1) {
+          this.fact(ep, 'usage', 'ep:await', `episode ${ep.eid}: await needs a state or status text and a ttl >= 1`);
           return this.end(ep, 'ist:fail', 'sts:fail');
         }
         ops.state(ep.eid, 'ist:await');
