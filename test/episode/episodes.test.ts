@@ -109,6 +109,13 @@ describe('episodes: dossiers and states', () => {
     expect(rt.ops.info(self.eid)).toMatchObject({ state: 'ist:cxl', status: 'sts:cxl' });
     expect(rt.ops.info(victim.eid)).toMatchObject({ state: 'ist:cxl', status: 'sts:cxl' });
     expect(rt.episodes.cancelTicket(victim.ticket)).toBe(false); // finished
+    // by operation id, as tooling holding the OID would
+    const byOid = rt.episodes.start({ signal: 'app/o', target: '/data', profile: 'ro', slice: (ctx) => ctx.yield() });
+    rt.step();
+    expect(rt.episodes.cancel(byOid.eid)).toBe(true);
+    rt.step();
+    expect(rt.ops.info(byOid.eid)).toMatchObject({ state: 'ist:cxl', status: 'sts:cxl' });
+    expect(rt.episodes.cancel(byOid.eid)).toBe(false);
   });
 
   it('requestCancel from inside and cancel() end differently: sts:cxl and sts:cnl', () => {

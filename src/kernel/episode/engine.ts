@@ -246,6 +246,13 @@ export class Episodes implements BeatParticipant {
     return true;
   }
 
+  /** Cancel by the episode's operation id (tooling that holds the OID): the same as `cancelTicket`. */
+  cancel(eid: number): boolean {
+    if (!Number.isSafeInteger(eid) || eid < 1) throw outOfRange('eid', 'an integer >= 1', eid);
+    const ep = this.live.get(eid);
+    return ep !== undefined && this.cancelTicket(ep.ticket);
+  }
+
   /** Episodes not finished. */
   get active(): number {
     return this.live.size;
