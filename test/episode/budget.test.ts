@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRuntime } from '../../src/index.js';
+import { createRuntime, type Recording } from '../../src/index.js';
 import { code, runtime, SLICES, topics } from './helpers.js';
 
 describe('budgets and staging', () => {
@@ -134,6 +134,41 @@ describe('budgets and staging', () => {
       expect(rt.episodes.settled).toBe(true);
       await rt.episodes.run();
       expect(rt.episodes.active).toBe(0);
+    } finally {
+      await rt.episodes.close();
+    }
+  });
+});
+
+describe('CPU budgets of module slices', () => {
+  it.each(['stub', 'threaded'] as const)('%s: the slice’s own timer trips ep:bud/cpu; a replay reaches the same verdict', async (executor) => {
+    const make = async (replay?: Recording) => {
+      const rt = runtime({ executor, threads: 1, replay });
+      rt.find('/data')!.add('nums').add('a', { value: '1' });
+      await rt.episodes.load(SLICES);
+      rt.registerEnzyme({
+        name: 'starter',
+        signal: 'app/go',
+        run: (ctx) =>
+          void ctx.rt.episodes.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', budget: { sliceCpuMs: 0.01 }, state: { h: 1, iters: 3_000_000, left: 5 }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] }),
+      });
+      rt.bind('/data', 'starter');
+      return rt;
+    };
+    const rt = await make();
+    try {
+      rt.enqueue('app/go', '/data');
+      await rt.episodes.run({ beats: 4 });
+      const eid = Number(rt.find('/rt/ops')!.children().at(-1)!.name);
+      expect(rt.ops.info(eid)).toMatchObject({ state: 'ist:cxl', status: 'sts:cxl' });
+      expect(topics(rt)).toContain('ep:bud/cpu');
+      const again = await make(rt.recording());
+      try {
+        await again.episodes.run({ beats: 4 });
+        for (let b = 1; b <= 4; b++) expect(Buffer.from(again.digest(b)!).toString('hex')).toBe(Buffer.from(rt.digest(b)!).toString('hex'));
+      } finally {
+        await again.episodes.close();
+      }
     } finally {
       await rt.episodes.close();
     }
