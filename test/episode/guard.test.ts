@@ -105,6 +105,15 @@ describe('RO guard, leases, execution context', () => {
     expect(states(rt, b.eid)[1]).toBe('3:ist:run'); // it first ran once a released the lease
   });
 
+  it('an RW episode whose target does not exist fails with ep:lease instead of waiting forever', () => {
+    const rt = runtime();
+    const { eid } = rt.episodes.start({ signal: 'app/rw', target: '/data/missing', profile: 'rw', slice: (ctx) => ctx.close() });
+    rt.step();
+    expect(rt.ops.info(eid)).toMatchObject({ state: 'ist:fail', status: 'sts:fail' });
+    expect(topics(rt)).toContain('ep:lease');
+    expect(rt.episodes.busy()).toBe(false);
+  });
+
   it('hybrid episodes promote (take the lease) and demote (give it back)', () => {
     const rt = runtime();
     const x = rt.find('/data')!.add('x', { value: '0' });

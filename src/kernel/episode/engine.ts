@@ -371,6 +371,10 @@ export class Episodes implements BeatParticipant {
   private runSlice(ep: Episode): void {
     if (ep.cancel) return this.end(ep, 'ist:cxl', 'sts:cxl');
     if (ep.profile === 'rw' && ep.lease === undefined && !this.acquire(ep)) {
+      if (this.rt.find(ep.target) === undefined) {
+        this.fact(ep, 'usage', 'ep:lease', `episode ${ep.eid}: the target ${ep.target} does not exist; nothing to lease`);
+        return this.end(ep, 'ist:fail', 'sts:fail');
+      }
       this.queue.push(ep); // the target is leased elsewhere: try again at the next beat
       return;
     }
