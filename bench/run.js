@@ -16,6 +16,7 @@ const standalone = {
   heartbeat: { file: 'heartbeat.js', node: [] },
   frames: { file: 'frames.js', node: [] },
   async: { file: 'async.js', node: [] },
+  episodes: { file: 'episodes.js', node: [] },
 };
 
 const suites = ['hash', ...Object.keys(standalone)].filter((s) => wanted.length === 0 || wanted.includes(s));

@@ -35,7 +35,9 @@ export type CepErrorCode =
   | 'ERR_IO'
   | 'ERR_IO_TIMEOUT'
   | 'ERR_JOB_FAILED'
-  | 'ERR_WORKER_CRASHED';
+  | 'ERR_WORKER_CRASHED'
+  // episodes (src/kernel/episode/)
+  | 'ERR_BEAT_NOT_READY';
 
 export interface CepError extends Error {
   code: CepErrorCode;
@@ -215,4 +217,11 @@ export function jobFailed(ticket: number, status: string): Error & CepError {
 /** A worker thread died with tasks on it. */
 export function workerCrashed(reason: string): Error & CepError {
   return withCode(new Error(`A pool worker crashed: ${reason}`), 'ERR_WORKER_CRASHED');
+}
+
+// ---- episodes (src/kernel/episode/) --------------------------------------------------------
+
+/** `step()` while episode slice results are still out on worker threads. */
+export function beatNotReady(): Error & CepError {
+  return withCode(new Error('Cannot step: episode slices are still running on worker threads (await rt.episodes.settle() first, use rt.episodes.step(), or drive with rt.start())'), 'ERR_BEAT_NOT_READY');
 }

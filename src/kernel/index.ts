@@ -39,3 +39,5 @@ export { type MatchKind, signalMatches } from './enzyme/signal.js';
 export { Ops, type OpStart, type OpAwait } from './ops/ops.js';
 export { Cei, DIAG_MAILBOX, type CeiFact, type CeiSeverity, type CeiOrigin, type PipelineBlock } from './cei/cei.js';
 export { Mailboxes, type MailboxTtl, type PostOptions } from './cei/mailbox.js';
+// episodes (docs/episodes.md)
+export * from './episode/index.js';

@@ -21,13 +21,14 @@ import { DOM_CEP, Name, nameText } from './naming/name.js';
 import { globMatch, parsePath, parsePattern, type PathSegment } from './path.js';
 import { checkStore, createStore, type Indexing, type StoreKind } from './store/index.js';
 import { AsyncFabric } from '../async/fabric.js';
+import { Episodes, type EpisodeOptions } from './episode/engine.js';
 import { Reactor } from '../async/reactor.js';
 import type { ReactorChoice } from '../async/select.js';
 
 /** Top-level cells created at boot, in this order. */
 export const ROOT_LAYOUT = ['sys', 'rt', 'journal', 'env', 'cas', 'lib', 'data', 'tmp', 'enzymes'] as const;
 
-export interface RuntimeOptions extends HeartbeatOptions {
+export interface RuntimeOptions extends HeartbeatOptions, EpisodeOptions {
   /** Store kind for children stores created implicitly by `add` (default 'hash'). */
   defaultStore?: StoreKind;
   /** Indexing for those stores (default: 'name'). */
@@ -79,6 +80,7 @@ export class Runtime {
     if (options.layout !== false) for (const name of ROOT_LAYOUT) root.add(name);
     this.heartbeat = new Heartbeat(this, options);
     if (options.layout !== false) this.heartbeat.boot();
+    if (options.executor !== undefined || options.threads !== undefined || options.sliceBytes !== undefined) this.episodeEngine = new Episodes(this, options);
     if (options.reactor !== undefined) {
       this.reactor = options.reactor instanceof Reactor ? options.reactor : new Reactor({ backend: options.reactor });
       this.io = new AsyncFabric(this, this.reactor);
@@ -181,6 +183,13 @@ export class Runtime {
   /** The published view horizon after a rollback (undefined when none). */
   get viewHorizon(): number | undefined {
     return this.heartbeat.prr.horizon;
+  }
+
+  private episodeEngine: Episodes | undefined;
+
+  /** The episode engine (E3, docs/episodes.md): created on first use with the stub executor unless `createRuntime({ executor })` chose one. */
+  get episodes(): Episodes {
+    return (this.episodeEngine ??= new Episodes(this));
   }
 
   /** Shut down through `op/shdn`; afterwards no beats or impulses. */

@@ -8,7 +8,7 @@
  * applies mailbox retention, digests what the beat changed, runs commit hooks, writes
  * `/rt/beat/<n>/` and advances the runtime's beat.
  */
-import { beatInProgress, halted, invalidArgType, invalidArgValue, outOfRange, replayMismatch, type CepError } from '../../errors.js';
+import { beatInProgress, beatNotReady, halted, invalidArgType, invalidArgValue, outOfRange, replayMismatch, type CepError } from '../../errors.js';
 import type { Cell } from '../cell/cell.js';
 import type { Runtime } from '../runtime.js';
 import { Cei, DIAG_MAILBOX, type CeiFact } from '../cei/cei.js';
@@ -47,6 +47,21 @@ export interface EnqueueOptions {
 }
 
 export type CaptureHook = (beat: number) => void;
+
+/**
+ * Work that runs inside the beat at fixed points (the episode engine): `compute(n)` at the start
+ * of Compute (before any enzyme), `commit(n)` at the start of Commit (before OPS watchers fire,
+ * so what it records is part of the beat). `ready()` false refuses `step()` (results still out on
+ * worker threads); driven mode waits for `whenReady()` instead.
+ */
+export interface BeatParticipant {
+  compute(beat: number): void;
+  commit(beat: number): void;
+  ready(): boolean;
+  whenReady(): Promise<void>;
+  /** Whether it has work that needs another beat (driven mode and `run()` take one for it). */
+  busy(): boolean;
+}
 export type CommitHook = (beat: number, changes: BeatChanges) => void;
 
 
@@ -82,6 +97,7 @@ export class Heartbeat {
   private readonly replayer: Replayer | undefined;
   private readonly captureHooks: CaptureHook[] = [];
   private readonly commitHooks: CommitHook[] = [];
+  private readonly participants: BeatParticipant[] = [];
   /** Digests of the last `digestBeats` beats: a ring indexed by beat. */
   private readonly digests: Array<Uint8Array | undefined> = [];
   private readonly digestOf: number[] = [];
@@ -104,6 +120,8 @@ export class Heartbeat {
   private soon: ReturnType<typeof setImmediate> | undefined;
   /** `wake()` was called during a beat: driven mode runs another. */
   private woken = false;
+  /** Driven mode is waiting for a participant to become ready. */
+  private waiting = false;
   private readonly onError: ((e: unknown) => void) | undefined;
   /** The error that stopped driven mode, if any. */
   lastError: unknown = undefined;
@@ -169,6 +187,23 @@ export class Heartbeat {
     return this.addHook(this.commitHooks, fn);
   }
 
+  /** Add work that runs inside every beat (see `BeatParticipant`). */
+  participate(p: BeatParticipant): void {
+    this.participants.push(p);
+  }
+
+  /** Whether a participant has work for another beat. */
+  private get busy(): boolean {
+    for (const p of this.participants) if (p.busy()) return true;
+    return false;
+  }
+
+  /** Whether every participant can take a beat now. */
+  get ready(): boolean {
+    for (const p of this.participants) if (!p.ready()) return false;
+    return true;
+  }
+
   private addHook<F>(list: F[], fn: F): () => void {
     if (typeof fn !== 'function') throw invalidArgType('fn', 'a function', fn);
     list.push(fn);
@@ -216,7 +251,7 @@ export class Heartbeat {
 
   private pushInternal(signal: string, target: string | null, payload: StoredPayload, qos: number, info?: TargetInfo): void {
     this.next.push(signal, target, payload, qos, undefined, info);
-    if (this.running && this.soon === undefined && !this.inBeat) this.soon = setImmediate(this.tick);
+    if (this.running && this.soon === undefined && !this.inBeat && !this.waiting) this.soon = setImmediate(this.tick);
   }
 
   // ---- decisions -------------------------------------------------------------------------------
@@ -243,6 +278,7 @@ export class Heartbeat {
   step(): number {
     if (this.isHalted) throw halted('step');
     if (this.inBeat) throw beatInProgress('step');
+    if (this.participants.length > 0 && !this.ready) throw beatNotReady();
     const rt = this.rt;
     if (rt.beat === 0) rt.advance(); // beat 0 is boot (layout, op/boot); the heartbeat runs from beat 1
     const n = rt.beat;
@@ -298,6 +334,7 @@ export class Heartbeat {
   }
 
   private compute(q: ImpulseQueue, n: number): void {
+    for (const p of this.participants) p.compute(n);
     const codec = this.codec;
     codec.begin(q.n);
     const ctx = this.ctx;
@@ -383,6 +420,7 @@ export class Heartbeat {
 
   private commit(q: ImpulseQueue, n: number, touched: Cell[]): void {
     const rt = this.rt;
+    for (const p of this.participants) p.commit(n);
     this.ops.commit(n);
     this.mailboxes.retain(n, this.ts);
     rt.touched = null;
@@ -405,7 +443,7 @@ export class Heartbeat {
     if (beats !== undefined && (!Number.isSafeInteger(beats) || beats < 0)) throw outOfRange('beats', 'an integer >= 0', beats);
     let ran = 0;
     if (beats !== undefined) for (; ran < beats && !this.isHalted; ran++) this.step();
-    else while ((this.next.n > 0 || this.replayer?.active === true) && ran < 1_000_000 && !this.isHalted) (this.step(), ran++);
+    else while ((this.next.n > 0 || this.busy || this.replayer?.active === true) && ran < 1_000_000 && !this.isHalted) (this.step(), ran++);
     return ran;
   }
 
@@ -442,28 +480,52 @@ export class Heartbeat {
     this.soon = undefined;
     if (!this.running) return;
     this.woken = false;
+    if (!this.ready) {
+      // results still on worker threads: take the beat once they are in
+      this.waiting = true;
+      void this.participants
+        .find((p) => !p.ready())!
+        .whenReady()
+        .then(
+          () => {
+            this.waiting = false;
+            if (this.running && this.soon === undefined && !this.waiting) this.tick();
+          },
+          (e: unknown) => {
+            this.waiting = false;
+            this.fail(e);
+          },
+        );
+      return;
+    }
     try {
       this.step();
     } catch (e) {
-      this.lastError = e;
-      this.stop();
-      this.onError?.(e);
+      this.fail(e);
       return;
     }
-    if (this.running && (this.next.n > 0 || this.woken) && this.soon === undefined) this.soon = setImmediate(this.tick);
+    // queued impulses, a wake from an input source, or participants' work (slices queued or out
+    // on worker threads) call for another beat
+    if (this.running && (this.next.n > 0 || this.woken || this.busy) && this.soon === undefined) this.soon = setImmediate(this.tick);
   };
+
+  private fail(e: unknown): void {
+    this.lastError = e;
+    this.stop();
+    this.onError?.(e);
+  }
 
   private readonly onTimer = (): void => {
     if (this.running && this.soon === undefined) this.tick();
   };
 
   /**
-   * An input source (the async reactor) has something for the next Capture: in driven mode a
-   * beat runs soon, as if work had been queued; otherwise nothing happens.
+   * An input source (the async reactor) or a participant (episodes) has work for the next beat:
+   * in driven mode a beat runs soon, as if work had been queued; otherwise nothing happens.
    */
   wake(): void {
     if (this.inBeat) this.woken = true;
-    else if (this.running && this.soon === undefined) this.soon = setImmediate(this.tick);
+    else if (this.running && this.soon === undefined && !this.waiting) this.soon = setImmediate(this.tick);
   }
 
   /** Drive beats: every `intervalMs` (0: only when work is queued) and as soon as work is queued. */
@@ -479,7 +541,7 @@ export class Heartbeat {
       this.timer = setInterval(this.onTimer, iv);
       this.timer.unref?.();
     }
-    if (this.next.n > 0) this.soon = setImmediate(this.tick);
+    if (this.next.n > 0 || this.busy) this.soon = setImmediate(this.tick);
   }
 
   stop(): void {

@@ -1,0 +1,650 @@
+/**
+ * The Episodic Enzyme Engine (E3): long-running work as `op/ep` dossiers, run in slices.
+ *
+ * An episode's dossier is `/rt/ops/<eid>` (an OPS dossier, verb `op/ep`) with an `episode/`
+ * block (signal, target, profile, ticket, budget, pipeline). Its states (`ist:plan`, `ist:run`,
+ * `ist:yield`, `ist:await`, `ist:ok`, `ist:cxl`, `ist:fail`) go to the dossier's append-only
+ * history. Slices run at the start of Commit, ready episodes in FIFO order, each at most once
+ * per beat; a yield arms an OPS watcher on the episode's own dossier and an await one on the
+ * awaited operation, so `op/cont` brings the episode back through the `ep/cont` enzyme at the
+ * next beat, and `op/tmo` (through `ep/tmo`) cancels a waiting episode with `sts:cnl`.
+ *
+ * Function slices run on the runtime thread. Module slices (read-only) run against a snapshot
+ * of what they declared they read; their outcomes are applied at the start of the next beat's
+ * Compute, in submission order: on worker threads with the threaded backend, on the runtime
+ * thread with the stub backend, with the same runner and so the same outcome.
+ */
+import { invalidArgType, invalidArgValue, invalidState, notFound, outOfRange } from '../../errors.js';
+import type { Cell } from '../cell/cell.js';
+import type { CeiFact } from '../cei/cei.js';
+import type { PipelineBlock } from '../cei/cei.js';
+import { checkSignal, checkTarget } from '../enzyme/signal.js';
+import type { EnzymeContext } from '../heartbeat/context.js';
+import type { BeatParticipant } from '../heartbeat/heartbeat.js';
+import type { LockToken } from '../lock.js';
+import type { Runtime } from '../runtime.js';
+import { withContext } from './current.js';
+import { FunctionContext, type ContextHost, type EpisodeProfile, type FunctionSlice, type StagedWrite } from './context.js';
+import { decodeOutcome, encodeInput, runModuleSlice, type SliceOutcome } from './slice-runner.js';
+import { snapshotReads } from './snapshot.js';
+import { SlicePools } from './threaded.js';
+import type { WorkerPool } from '../../async/worker-pool.js';
+
+export type ExecutorBackend = 'stub' | 'threaded';
+
+export interface EpisodeOptions {
+  /** Executor backend for module slices (default 'stub'). */
+  executor?: ExecutorBackend;
+  /** Threaded backend: workers per slice module (default 2). */
+  threads?: number;
+  /** Threaded backend: largest serialized slice input a worker takes (default 64 KiB). */
+  sliceBytes?: number;
+}
+
+/** Budgets: CPU milliseconds and accounted I/O bytes, per slice and per episode. */
+export interface EpisodeBudget {
+  cpuMs?: number;
+  sliceCpuMs?: number;
+  ioBytes?: number;
+  sliceIoBytes?: number;
+}
+
+/** A slice exported by a module loaded with `rt.episodes.load(module)`. */
+export interface ModuleSlice {
+  module: string | URL;
+  name: string;
+}
+
+export interface EpisodeStart {
+  /** The signal the episode works for (recorded in the dossier). */
+  signal: string;
+  /** The path it works on (RW and hybrid lease it). */
+  target: string;
+  profile: EpisodeProfile;
+  budget?: EpisodeBudget;
+  /** A function (runtime thread) or a module slice (read-only; worker threads when threaded). */
+  slice: FunctionSlice | ModuleSlice;
+  /** Module slices: the subtrees the slice reads (snapshotted at each submission). */
+  reads?: string[];
+  /** Initial episode state (structured-clone-safe for module slices). */
+  state?: unknown;
+  /** Pipeline metadata recorded in the dossier. */
+  pipeline?: PipelineBlock;
+}
+
+const PROFILES: ReadonlySet<string> = new Set(['ro', 'rw', 'hybrid']);
+const CPU_DECISION = 'ep:cpu';
+const SIG_CANCEL = 'ep/cancel';
+/** Pipeline fields as CEI facts name them. */
+const PIPELINE_KEYS = [['pipelineId', 'pipeline_id'], ['stageId', 'stage_id'], ['dagRunId', 'dag_run_id'], ['hopIndex', 'hop_index']] as const;
+
+interface Episode {
+  eid: number;
+  ticket: number;
+  path: string;
+  signal: string;
+  target: string;
+  profile: EpisodeProfile;
+  budget: EpisodeBudget;
+  fn: FunctionSlice | undefined;
+  module: { href: string; name: string; ns: Record<string, unknown> } | undefined;
+  reads: string[];
+  state: unknown;
+  io: number;
+  cpu: number;
+  /** Cancellation asked for (ticket, requestCancel, budget): ends `sts:cxl`. */
+  cancel: boolean;
+  lease: { store: LockToken; data: LockToken } | undefined;
+  /** The operation an awaiting episode waits for (0: none). */
+  waitingOn: number;
+  done: boolean;
+  host?: ContextHost;
+}
+
+/** A module slice submitted at Commit, applied at the next Compute. */
+interface InFlight {
+  ep: Episode;
+  bytes?: Uint8Array;
+  pool?: WorkerPool;
+  ticket?: number;
+}
+
+function checkBudget(b: unknown): EpisodeBudget {
+  if (b === undefined) return {};
+  if (b === null || typeof b !== 'object') throw invalidArgType('budget', 'an object', b);
+  const out: EpisodeBudget = {};
+  for (const k of ['cpuMs', 'sliceCpuMs', 'ioBytes', 'sliceIoBytes'] as const) {
+    const v = (b as EpisodeBudget)[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw outOfRange(`budget.${k}`, 'a finite number >= 0', v);
+    out[k] = v;
+  }
+  return out;
+}
+
+export class Episodes implements BeatParticipant {
+  readonly executor: ExecutorBackend;
+  private readonly live = new Map<number, Episode>();
+  private readonly byTicket = new Map<number, Episode>();
+  /** Episodes whose next slice runs at the coming Commit (FIFO). */
+  private queue: Episode[] = [];
+  private readonly toCancel: Episode[] = [];
+  private inFlight: InFlight[] = [];
+  private staged: Array<{ ep: Episode; w: StagedWrite }> = [];
+  private readonly modules = new Map<string, Record<string, unknown>>();
+  private readonly pools: SlicePools | undefined;
+  private nextTicket = 0;
+  /** Module slices run on worker threads so far (the rest ran on the runtime thread). */
+  offloaded = 0;
+  /** Root locks held while a read-only function slice runs (its guard against the cell API). */
+  private roGuard: { store: LockToken; data: LockToken } | undefined;
+
+  constructor(
+    private readonly rt: Runtime,
+    options: EpisodeOptions = {},
+  ) {
+    const ex = options.executor ?? 'stub';
+    if (ex !== 'stub' && ex !== 'threaded') throw invalidArgValue('executor', `must be 'stub' or 'threaded' (got ${String(ex)})`);
+    this.executor = ex;
+    if (ex === 'threaded') {
+      const threads = options.threads ?? 2;
+      if (!Number.isSafeInteger(threads) || threads < 1 || threads > 256) throw outOfRange('threads', 'an integer in 1 .. 256', threads);
+      const sliceBytes = options.sliceBytes ?? 1 << 16;
+      if (!Number.isSafeInteger(sliceBytes) || sliceBytes < 1024 || sliceBytes > 1 << 26) throw outOfRange('sliceBytes', 'an integer in 1024 .. 2^26', sliceBytes);
+      this.pools = new SlicePools({ threads, sliceBytes });
+    }
+    rt.registerEnzyme({ name: 'ep/cont', signal: 'op/cont', label: 'episode continuation', run: (ctx) => this.onCont(ctx) });
+    rt.registerEnzyme({ name: 'ep/tmo', signal: 'op/tmo', label: 'episode timeout', run: (ctx) => this.onTimeout(ctx) });
+    rt.registerEnzyme({ name: 'ep/cxl', signal: SIG_CANCEL, label: 'episode cancel by ticket', run: (ctx) => this.onCancel(ctx) });
+    for (const e of ['ep/cont', 'ep/tmo', 'ep/cxl']) rt.bind('/rt/ops', e, { propagate: true });
+    rt.heartbeat.participate(this);
+  }
+
+  // ---- public API -------------------------------------------------------------------------------
+
+  /**
+   * Load a slice module (an ES module whose named exports are slice functions) so module slices
+   * can name it; with the threaded backend this starts its workers.
+   */
+  async load(module: string | URL): Promise<void> {
+    const href = this.href(module);
+    if (!this.modules.has(href)) this.modules.set(href, (await import(href)) as Record<string, unknown>);
+    await this.pools?.open(href);
+  }
+
+  private href(module: unknown): string {
+    if (module instanceof URL) return module.href;
+    if (typeof module === 'string' && module.length > 0) return module.includes(':') && !module.startsWith('/') ? module : new URL(`file://${module}`).href;
+    throw invalidArgType('module', 'a path or URL', module);
+  }
+
+  /** Open an episode: its `op/ep` dossier (`ist:plan`) and its first slice, at the next Commit. */
+  start(options: EpisodeStart): { eid: number; ticket: number } {
+    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
+    const signal = checkSignal(options.signal);
+    const target = checkTarget(options.target);
+    const profile = options.profile;
+    if (!PROFILES.has(profile)) throw invalidArgValue('profile', `must be 'ro', 'rw' or 'hybrid' (got ${String(profile)})`);
+    const budget = checkBudget(options.budget);
+    let fn: FunctionSlice | undefined;
+    let module: Episode['module'];
+    const s = options.slice;
+    if (typeof s === 'function') fn = s;
+    else if (s !== null && typeof s === 'object' && typeof s.name === 'string') {
+      if (profile !== 'ro') throw invalidArgValue('slice', 'module slices are read-only: use a function slice for rw and hybrid episodes');
+      const href = this.href(s.module);
+      const ns = this.modules.get(href);
+      if (ns === undefined) throw invalidState(href, 'load the slice module first (await rt.episodes.load(module))');
+      if (typeof ns[s.name] !== 'function') throw notFound(`slice function ${s.name} in ${href}`);
+      module = { href, name: s.name, ns };
+    } else throw invalidArgType('slice', 'a function or { module, name }', s);
+    const reads = options.reads ?? [];
+    if (!Array.isArray(reads) || reads.some((p) => typeof p !== 'string' || !p.startsWith('/'))) throw invalidArgType('reads', 'an array of absolute paths', reads);
+    if (fn === undefined && reads.length === 0) throw invalidArgValue('reads', 'a module slice declares the subtrees it reads');
+    const pipeline = options.pipeline;
+    if (pipeline !== undefined && (pipeline === null || typeof pipeline !== 'object')) throw invalidArgType('pipeline', 'an object', pipeline);
+    const ops = this.rt.ops;
+    const eid = ops.start('op/ep', { target, mode: 'opm:states' });
+    const ticket = ++this.nextTicket;
+    const d = ops.dossier(eid);
+    const meta = d.add('episode');
+    meta.add('signal', { value: signal });
+    meta.add('target', { value: target });
+    meta.add('profile', { value: `ep:pro/${profile}` });
+    meta.add('ticket', { value: String(ticket) });
+    meta.add('slice', { value: fn !== undefined ? 'function' : `${module!.href}#${module!.name}` });
+    const b = Object.entries(budget);
+    if (b.length > 0) {
+      const bc = meta.add('budget');
+      for (const [k, v] of b) bc.add(k, { value: String(v) });
+    }
+    if (pipeline !== undefined) {
+      const pc = meta.add('pipeline');
+      for (const [k, key] of PIPELINE_KEYS) if (pipeline[k] !== undefined) pc.add(key, { value: String(pipeline[k]) });
+    }
+    ops.state(eid, 'ist:plan');
+    const ep: Episode = { eid, ticket, path: d.path, signal, target, profile, budget, fn, module, reads: [...reads], state: options.state, io: 0, cpu: 0, cancel: false, lease: undefined, waitingOn: 0, done: false };
+    this.live.set(eid, ep);
+    this.byTicket.set(ticket, ep);
+    this.queue.push(ep);
+    this.rt.heartbeat.wake();
+    return { eid, ticket };
+  }
+
+  /**
+   * Cancel an episode by its ticket (queued, waiting or running): it ends `ist:cxl`, `sts:cxl`.
+   * Inside a beat it takes effect at this beat's Commit; from outside, through an `ep/cancel`
+   * impulse for the next beat (so a replay sees it). Returns false for an unknown or finished
+   * ticket.
+   */
+  cancelTicket(ticket: number): boolean {
+    if (!Number.isSafeInteger(ticket) || ticket < 1) throw outOfRange('ticket', 'an integer >= 1', ticket);
+    const ep = this.byTicket.get(ticket);
+    if (ep === undefined || ep.done) return false;
+    if (this.rt.heartbeat.inProgress) this.markCancel(ep);
+    else this.rt.enqueue(SIG_CANCEL, ep.path, String(ticket), { qos: { control: true } });
+    return true;
+  }
+
+  /** Cancel by the episode's operation id (tooling that holds the OID): the same as `cancelTicket`. */
+  cancel(eid: number): boolean {
+    if (!Number.isSafeInteger(eid) || eid < 1) throw outOfRange('eid', 'an integer >= 1', eid);
+    const ep = this.live.get(eid);
+    return ep !== undefined && this.cancelTicket(ep.ticket);
+  }
+
+  /** Episodes not finished. */
+  get active(): number {
+    return this.live.size;
+  }
+
+  /** Whether no module slice is out on a worker thread. */
+  get settled(): boolean {
+    return this.isReady();
+  }
+
+  /** Resolves once every slice out on worker threads has its result. */
+  async settle(): Promise<void> {
+    while (!this.isReady()) await this.whenReady();
+  }
+
+  /** One beat, once slices out on worker threads are in. */
+  async step(): Promise<number> {
+    await this.settle();
+    return this.rt.step();
+  }
+
+  /** `beats` beats (or until nothing is queued or running), settling before each. */
+  async run(options: { beats?: number } = {}): Promise<number> {
+    const beats = options.beats;
+    if (beats !== undefined && (!Number.isSafeInteger(beats) || beats < 0)) throw outOfRange('beats', 'an integer >= 0', beats);
+    let ran = 0;
+    while (beats === undefined ? (this.rt.heartbeat.pending > 0 || this.busy()) && ran < 1_000_000 : ran < beats) {
+      if (this.rt.halted) break;
+      await this.step();
+      ran++;
+    }
+    return ran;
+  }
+
+  /** Stop the worker threads (the threaded backend). */
+  async close(): Promise<void> {
+    await this.pools?.close();
+  }
+
+  // ---- the beat -------------------------------------------------------------------------------
+
+  /** Compute: apply the outcomes of module slices submitted at the last Commit, in order. */
+  compute(): void {
+    if (this.inFlight.length === 0) return;
+    const list = this.inFlight;
+    this.inFlight = [];
+    for (const f of list) {
+      let bytes = f.bytes;
+      let failure: string | undefined;
+      if (bytes === undefined) {
+        const r = this.pools!.take(f.pool!, f.ticket!)!;
+        if (r.ok) bytes = r.value!;
+        else failure = r.error?.message ?? 'the worker failed';
+      }
+      const out = bytes !== undefined ? decodeOutcome(bytes) : Object.assign(this.blank(f.ep), { action: 'fail' as const, error: failure! });
+      this.finish(f.ep, out);
+    }
+  }
+
+  /** Commit: cancellations, then ready slices in FIFO order, then staged writes (the commit edge). */
+  commit(): void {
+    for (const ep of this.toCancel.splice(0)) if (!ep.done && !this.isInFlight(ep)) this.end(ep, 'ist:cxl', 'sts:cxl');
+    if (this.queue.length > 0) {
+      const list = this.queue;
+      this.queue = [];
+      const seen = new Set<Episode>(); // at most one slice per episode per beat
+      for (const ep of list) {
+        if (ep.done || seen.has(ep)) continue;
+        seen.add(ep);
+        this.runSlice(ep);
+      }
+    }
+    if (this.staged.length > 0) this.publish();
+  }
+
+  /** Whether a beat can run: no module slice result is still out on a worker thread. */
+  ready(): boolean {
+    return this.isReady();
+  }
+
+  private isReady(): boolean {
+    if (this.pools === undefined) return true;
+    for (const f of this.inFlight) if (f.pool !== undefined && !this.pools.has(f.pool, f.ticket!)) return false;
+    return true;
+  }
+
+  /** Whether a beat has work here: slices queued, or outcomes to apply. */
+  busy(): boolean {
+    return this.queue.length > 0 || this.inFlight.length > 0;
+  }
+
+  whenReady(): Promise<void> {
+    const f = this.inFlight.find((x) => x.pool !== undefined && !this.pools!.has(x.pool, x.ticket!));
+    return f === undefined ? Promise.resolve() : this.pools!.whenReady(f.pool!);
+  }
+
+  private isInFlight(ep: Episode): boolean {
+    return this.inFlight.some((f) => f.ep === ep);
+  }
+
+  // ---- slices ---------------------------------------------------------------------------------
+
+  private blank(ep: Episode): SliceOutcome {
+    return { action: 'none', oid: 0, want: '', ttl: 0, state: ep.state, io: 0, over: false, guard: 0, cancel: false, error: '', ms: 0 };
+  }
+
+  /** Bytes this slice may still account (-1: unlimited). */
+  private ioLeft(ep: Episode): number {
+    const b = ep.budget;
+    let left = -1;
+    if (b.ioBytes !== undefined) left = Math.max(0, b.ioBytes - ep.io);
+    if (b.sliceIoBytes !== undefined) left = left < 0 ? b.sliceIoBytes : Math.min(left, b.sliceIoBytes);
+    return left;
+  }
+
+  private runSlice(ep: Episode): void {
+    if (ep.cancel) return this.end(ep, 'ist:cxl', 'sts:cxl');
+    if (ep.profile === 'rw' && ep.lease === undefined && !this.acquire(ep)) {
+      if (this.rt.find(ep.target) === undefined) {
+        this.fact(ep, 'usage', 'ep:lease', `episode ${ep.eid}: the target ${ep.target} does not exist; nothing to lease`);
+        return this.end(ep, 'ist:fail', 'sts:fail');
+      }
+      this.queue.push(ep); // the target is leased elsewhere: try again at the next beat
+      return;
+    }
+    this.rt.ops.state(ep.eid, 'ist:run');
+    ep.waitingOn = 0;
+    if (ep.module !== undefined) return this.submit(ep);
+    const timed = ep.budget.cpuMs !== undefined || ep.budget.sliceCpuMs !== undefined;
+    const ctx = new FunctionContext(this.host(ep), ep.eid, ep.ticket, this.rt.beat, ep.profile, ep.signal, ep.target, ep.state, ep.cancel, this.ioLeft(ep));
+    const t0 = timed ? performance.now() : 0;
+    try {
+      withContext(ctx, () => this.guarded(ep, () => ep.fn!(ctx)));
+    } catch (e) {
+      if ((e as { code?: string })?.code === 'ERR_REPLAY_MISMATCH') throw e;
+      ctx.out.action = 'fail';
+      ctx.out.error = (e as Error)?.message ?? String(e);
+    }
+    if (timed) ctx.out.ms = performance.now() - t0;
+    ctx.out.state = ctx.state;
+    this.finish(ep, ctx.out);
+  }
+
+  /** Run a function slice: under its lease when it holds one, else under the RO guard. */
+  private guarded(ep: Episode, fn: () => void): void {
+    const l = ep.lease;
+    if (l !== undefined) return l.store.run(() => l.data.run(fn));
+    this.roGuard = this.takeRoGuard();
+    try {
+      fn();
+    } finally {
+      this.dropRoGuard();
+    }
+  }
+
+  /** Submit a module slice: to a worker (threaded) or run here (stub); applied at the next Compute. */
+  private submit(ep: Episode): void {
+    const m = ep.module!;
+    let input: Uint8Array;
+    try {
+      input = encodeInput({ name: m.name, eid: ep.eid, ticket: ep.ticket, beat: this.rt.beat, signal: ep.signal, target: ep.target, state: ep.state, ioLeft: this.ioLeft(ep), cancelled: ep.cancel, snap: snapshotReads(this.rt, ep.reads) as Record<string, unknown> });
+    } catch (e) {
+      // a snapshot over its bound, a state that cannot be cloned: the episode fails, the beat goes on
+      return this.finish(ep, Object.assign(this.blank(ep), { action: 'fail' as const, error: (e as Error)?.message ?? String(e) }));
+    }
+    const sent = this.pools?.submit(m.href, input);
+    if (sent !== undefined) this.offloaded++;
+    this.inFlight.push(sent === undefined ? { ep, bytes: runModuleSlice(m.ns, input) } : { ep, pool: sent.pool, ticket: sent.ticket });
+  }
+
+  /** What the contexts of `ep`'s function slices lend from the engine (made once per episode). */
+  private host(ep: Episode): ContextHost {
+    if (ep.host !== undefined) return ep.host;
+    return (ep.host = {
+      rt: this.rt,
+      leased: () => ep.lease !== undefined,
+      cancelled: () => ep.cancel,
+      promote: () => this.promote(ep),
+      demote: () => this.demote(ep),
+      underLease<T>(fn: () => T): T {
+        const l = ep.lease;
+        return l === undefined ? fn() : l.store.run(() => l.data.run(fn));
+      },
+      stage: (w: StagedWrite) => void this.staged.push({ ep, w }),
+    });
+  }
+
+  // ---- leases ---------------------------------------------------------------------------------
+
+  /** Take the store and data locks of the target (the lease); false when it is missing or held. */
+  private acquire(ep: Episode): boolean {
+    const c = this.rt.find(ep.target);
+    if (c === undefined) return false;
+    let store: LockToken | undefined;
+    try {
+      store = c.lockStore();
+      ep.lease = { store, data: c.lockData() };
+      return true;
+    } catch {
+      if (store !== undefined) c.unlockStore(store);
+      return false;
+    }
+  }
+
+  private promote(ep: Episode): boolean {
+    if (ep.profile === 'ro') return false;
+    if (ep.lease !== undefined) return true;
+    // the RO guard holds the root's locks, under which no lease can be taken: drop it first
+    const guarded = this.dropRoGuard();
+    if (!this.acquire(ep)) {
+      if (guarded) this.roGuard = this.takeRoGuard();
+      return false;
+    }
+    this.rt.ops.state(ep.eid, 'ist:run'); // history shows the promotion point
+    this.leaseNote(ep, 'promote');
+    return true;
+  }
+
+  private demote(ep: Episode): boolean {
+    if (ep.lease === undefined || ep.profile !== 'hybrid') return false;
+    this.release(ep);
+    this.leaseNote(ep, 'demote');
+    return true;
+  }
+
+  private leaseNote(ep: Episode, what: string): void {
+    const meta = this.rt.ops.dossier(ep.eid).child('episode')!;
+    const l = meta.child('lease') ?? meta.add('lease', { store: 'list', indexing: 'insertion' });
+    l.add(null, { value: `${what}@${this.rt.beat}` });
+  }
+
+  /** The root's store and data locks: while a read-only slice runs, the cell API refuses mutations. */
+  private takeRoGuard(): { store: LockToken; data: LockToken } | undefined {
+    const root = this.rt.root;
+    let store: LockToken | undefined;
+    try {
+      store = root.lockStore();
+      return { store, data: root.lockData() };
+    } catch {
+      if (store !== undefined) root.unlockStore(store);
+      return undefined; // the root is locked already: nothing can mutate anyway
+    }
+  }
+
+  /** Leave the RO guard (a promoted hybrid slice may mutate from then on); whether it was held. */
+  private dropRoGuard(): boolean {
+    const g = this.roGuard;
+    if (g === undefined) return false;
+    this.roGuard = undefined;
+    this.rt.root.unlockData(g.data);
+    this.rt.root.unlockStore(g.store);
+    return true;
+  }
+
+  private release(ep: Episode): void {
+    const l = ep.lease;
+    if (l === undefined) return;
+    ep.lease = undefined;
+    if (!l.data.released) l.data.cell.unlockData(l.data);
+    if (!l.store.released) l.store.cell.unlockStore(l.store);
+  }
+
+  // ---- outcomes -------------------------------------------------------------------------------
+
+  private fact(ep: Episode, severity: CeiFact['severity'], topic: string, note: string): void {
+    this.rt.cei({ severity, topic, note, subject: ep.path, origin: { signal: ep.signal, target: ep.target } });
+  }
+
+  /** Apply what a slice decided: facts, budgets, then the next state. */
+  private finish(ep: Episode, out: SliceOutcome): void {
+    if (ep.done) return;
+    ep.state = out.state;
+    for (let i = 0; i < out.guard; i++) this.fact(ep, 'usage', 'ep:pro/ro', `episode ${ep.eid}: a read-only slice tried to mutate; refused`);
+    ep.io += out.io;
+    if (out.over) {
+      this.fact(ep, 'warn', 'ep:bud/io', `episode ${ep.eid}: I/O budget overrun (${ep.io} bytes accounted)`);
+      ep.cancel = true;
+    }
+    const b = ep.budget;
+    if (b.cpuMs !== undefined || b.sliceCpuMs !== undefined) {
+      // measured time is a nondeterministic input: recorded, and replayed
+      const ms = this.rt.heartbeat.decide(CPU_DECISION, () => out.ms);
+      ep.cpu += ms;
+      if ((b.sliceCpuMs !== undefined && ms > b.sliceCpuMs) || (b.cpuMs !== undefined && ep.cpu > b.cpuMs)) {
+        this.fact(ep, 'warn', 'ep:bud/cpu', `episode ${ep.eid}: CPU budget overrun (${ms.toFixed(3)} ms this slice, ${ep.cpu.toFixed(3)} ms in all)`);
+        ep.cancel = true;
+      }
+    }
+    if (out.cancel) ep.cancel = true;
+    if (ep.cancel) return this.end(ep, 'ist:cxl', 'sts:cxl');
+    const ops = this.rt.ops;
+    switch (out.action) {
+      case 'yield':
+        ops.state(ep.eid, 'ist:yield');
+        ops.await(ep.eid, { want: 'ist:yield', ttl: 1 });
+        return;
+      case 'await': {
+        let awaited: Cell | undefined;
+        try {
+          awaited = ops.dossier(out.oid);
+        } catch {
+          awaited = undefined;
+        }
+        if (awaited === undefined) {
+          this.fact(ep, 'usage', 'ep:await', `episode ${ep.eid} awaits operation ${out.oid}, which does not exist`);
+          return this.end(ep, 'ist:fail', 'sts:fail');
+        }
+        if (typeof out.want !== 'string' || out.want.length === 0 || out.want.length > 256 || !Number.isSafeInteger(out.ttl) || out.ttl < 1) {
+          this.fact(ep, 'usage', 'ep:await', `episode ${ep.eid}: await needs a state or status text and a ttl >= 1`);
+          return this.end(ep, 'ist:fail', 'sts:fail');
+        }
+        ops.state(ep.eid, 'ist:await');
+        ep.waitingOn = out.oid;
+        ops.await(out.oid, { want: out.want, ttl: out.ttl, target: ep.path });
+        return;
+      }
+      case 'cancel':
+        return this.end(ep, 'ist:cxl', 'sts:cnl');
+      case 'fail':
+        this.fact(ep, 'usage', 'ep:fail', `episode ${ep.eid}: the slice threw: ${out.error}`);
+        return this.end(ep, 'ist:fail', 'sts:fail');
+      default: // 'close', or a slice that chose nothing: its work is done
+        return this.end(ep, 'ist:ok', 'sts:ok');
+    }
+  }
+
+  private end(ep: Episode, state: string, status: string): void {
+    ep.done = true;
+    this.release(ep);
+    this.live.delete(ep.eid);
+    this.byTicket.delete(ep.ticket);
+    const ops = this.rt.ops;
+    if (ops.isOpen(ep.eid)) {
+      ops.state(ep.eid, state);
+      ops.close(ep.eid, status);
+    }
+  }
+
+  /** The commit edge: staged writes of episodes still running or closed `sts:ok` become visible. */
+  private publish(): void {
+    const list = this.staged;
+    this.staged = [];
+    for (const { ep, w } of list) {
+      if (ep.cancel || (ep.done && this.rt.ops.info(ep.eid).status !== 'sts:ok')) continue;
+      const c = this.rt.find(w.path);
+      if (c === undefined) {
+        this.fact(ep, 'usage', 'ep:stage', `episode ${ep.eid}: staged write to ${w.path}, which does not exist; dropped`);
+        continue;
+      }
+      const cur = c.value ?? new Uint8Array(0);
+      const next = new Uint8Array(Math.max(cur.length, w.offset + w.bytes.length));
+      next.set(cur);
+      next.set(w.bytes, w.offset);
+      const l = ep.lease;
+      if (l !== undefined && !l.store.released) l.store.run(() => l.data.run(() => c.set(next)));
+      else c.set(next); // the lease ended with the episode (closed in the same slice)
+    }
+  }
+
+  // ---- continuation enzymes --------------------------------------------------------------------
+
+  private episodeAt(ctx: EnzymeContext): Episode | undefined {
+    const t = ctx.target;
+    if (t === null || !t.startsWith('/rt/ops/')) return undefined;
+    const eid = Number(t.slice(8));
+    return Number.isSafeInteger(eid) ? this.live.get(eid) : undefined;
+  }
+
+  /** `op/cont` on an episode's dossier: its yield watcher fired, or what it awaited arrived. */
+  private onCont(ctx: EnzymeContext): void {
+    const ep = this.episodeAt(ctx);
+    if (ep === undefined || ep.done) return;
+    const oid = Number(ctx.payload);
+    if (oid === ep.eid || (ep.waitingOn !== 0 && oid === ep.waitingOn)) this.queue.push(ep);
+  }
+
+  /** `op/tmo` on an episode's dossier: what it awaited did not arrive in time. */
+  private onTimeout(ctx: EnzymeContext): void {
+    const ep = this.episodeAt(ctx);
+    if (ep === undefined || ep.done || ep.waitingOn === 0 || Number(ctx.payload) !== ep.waitingOn) return;
+    this.fact(ep, 'warn', 'ep:tmo', `episode ${ep.eid}: operation ${ep.waitingOn} did not arrive in time`);
+    this.end(ep, 'ist:cxl', 'sts:cnl');
+  }
+
+  /** `ep/cancel` (from `cancelTicket` outside a beat). */
+  private onCancel(ctx: EnzymeContext): void {
+    const ep = this.byTicket.get(Number(ctx.payload));
+    if (ep !== undefined && !ep.done) this.markCancel(ep);
+  }
+
+  private markCancel(ep: Episode): void {
+    ep.cancel = true;
+    this.toCancel.push(ep);
+  }
+}

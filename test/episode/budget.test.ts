@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import { createRuntime, type Recording } from '../../src/index.js';
+import { code, runtime, SLICES, topics } from './helpers.js';
+
+describe('budgets and staging', () => {
+  it('an I/O overrun emits ep:bud/io, flips checkCancel and ends sts:cxl', () => {
+    const rt = runtime();
+    let after: boolean | undefined;
+    const accepted: boolean[] = [];
+    const { eid } = rt.episodes.start({
+      signal: 'app/io',
+      target: '/data',
+      profile: 'ro',
+      budget: { sliceIoBytes: 1000, ioBytes: 2500 },
+      slice: (ctx) => {
+        accepted.push(ctx.accountIO(900));
+        after = ctx.checkCancel();
+        ctx.yield();
+      },
+    });
+    rt.run({ beats: 2 });
+    expect(after).toBe(false);
+    expect(rt.ops.isOpen(eid)).toBe(true);
+    rt.run({ beats: 2 }); // 2,700 bytes in all
+    expect(after).toBe(true);
+    expect(accepted).toEqual([true, true, false]);
+    expect(rt.ops.info(eid)).toMatchObject({ state: 'ist:cxl', status: 'sts:cxl' });
+    expect(topics(rt)).toContain('ep:bud/io');
+  });
+
+  it('read budgets count only what is accounted', async () => {
+    for (const account of [false, true]) {
+      const rt = runtime();
+      rt.find('/data')!.add('blob', { value: new Uint8Array(500) });
+      await rt.episodes.load(SLICES);
+      const { eid } = rt.episodes.start({ signal: 'app/r', target: '/data', profile: 'ro', budget: { ioBytes: 1200 }, state: { account, slices: 0 }, slice: { module: SLICES, name: 'reader' }, reads: ['/data/blob'] });
+      rt.run({ beats: 12 });
+      expect(rt.ops.info(eid).status).toBe(account ? 'sts:cxl' : 'sts:ok');
+      expect(topics(rt).includes('ep:bud/io')).toBe(account);
+    }
+  });
+
+  it('a CPU overrun emits ep:bud/cpu and ends sts:cxl; the measured time is a recorded decision', () => {
+    const make = (replay?: ReturnType<ReturnType<typeof createRuntime>['recording']>) => {
+      let t = 1n;
+      const rt = createRuntime({ clock: () => (t += 1000n), replay });
+      rt.registerEnzyme({
+        name: 'starter',
+        signal: 'app/go',
+        run: (ctx) =>
+          void ctx.rt.episodes.start({
+            signal: 'app/cpu',
+            target: '/data',
+            profile: 'ro',
+            budget: { sliceCpuMs: 2 },
+            slice: (c) => {
+              const until = performance.now() + 5;
+              while (performance.now() < until);
+              c.yield();
+            },
+          }),
+      });
+      rt.bind('/data', 'starter');
+      return rt;
+    };
+    const rt = make();
+    rt.enqueue('app/go', '/data');
+    rt.run({ beats: 3 });
+    const eid = Number(rt.find('/rt/ops')!.children().at(-1)!.name);
+    expect(rt.ops.info(eid)).toMatchObject({ state: 'ist:cxl', status: 'sts:cxl' });
+    expect(topics(rt)).toContain('ep:bud/cpu');
+    const rec = rt.recording();
+    expect(rec.decisions.some((d) => d.kind === 'ep:cpu')).toBe(true);
+    const again = make(rec);
+    again.run({ beats: 3 });
+    for (let b = 1; b <= 3; b++) expect(Buffer.from(again.digest(b)!).toString('hex')).toBe(Buffer.from(rt.digest(b)!).toString('hex'));
+  });
+
+  it('stream staging: writes are accounted, invisible until the commit edge, dropped on cancel', () => {
+    const rt = runtime();
+    const x = rt.find('/data')!.add('x', { value: 'hello' });
+    let seen = '';
+    const a = rt.episodes.start({
+      signal: 'app/s',
+      target: '/data/x',
+      profile: 'rw',
+      budget: { ioBytes: 100 },
+      slice: (ctx) => {
+        expect(ctx.streamWrite('/data/x', 5, new TextEncoder().encode(' world'))).toBe(true);
+        seen = ctx.text('/data/x')!;
+        ctx.close();
+      },
+    });
+    rt.step();
+    expect(seen).toBe('hello');
+    expect(x.text).toBe('hello world');
+    expect(rt.ops.info(a.eid).status).toBe('sts:ok');
+    const b = rt.episodes.start({
+      signal: 'app/s',
+      target: '/data/x',
+      profile: 'rw',
+      budget: { ioBytes: 4 },
+      slice: (ctx) => {
+        expect(ctx.streamWrite('/data/x', 0, new Uint8Array([65, 65]))).toBe(true);
+        expect(ctx.streamWrite('/data/x', 0, new Uint8Array([66, 66, 66]))).toBe(false); // over budget
+        expect(ctx.checkCancel()).toBe(true);
+      },
+    });
+    rt.step();
+    expect(x.text).toBe('hello world');
+    expect(rt.ops.info(b.eid).status).toBe('sts:cxl');
+    expect(() => rt.episodes.start({ signal: 'app/s', target: '/data/x', profile: 'rw', slice: (ctx) => void ctx.streamWrite('/data/x', -1, new Uint8Array(1)) })).not.toThrow();
+    rt.step();
+    expect(topics(rt)).toContain('ep:fail'); // the bad offset threw inside the slice
+  });
+
+  it('the threaded backend needs settled results before a beat', async () => {
+    const rt = runtime({ executor: 'threaded', threads: 1 });
+    try {
+      rt.find('/data')!.add('nums').add('a', { value: '1' });
+      await rt.episodes.load(SLICES);
+      rt.episodes.start({ signal: 'app/sum', target: '/data/nums', profile: 'ro', slice: { module: SLICES, name: 'sum' }, reads: ['/data/nums'] });
+      rt.step(); // submits the slice to a worker
+      let threw: unknown;
+      if (!rt.episodes.settled) {
+        try {
+          rt.step();
+        } catch (e) {
+          threw = e;
+        }
+        expect(threw).toEqual(code('ERR_BEAT_NOT_READY'));
+      }
+      await rt.episodes.settle();
+      expect(rt.episodes.settled).toBe(true);
+      await rt.episodes.run();
+      expect(rt.episodes.active).toBe(0);
+    } finally {
+      await rt.episodes.close();
+    }
+  });
+});
+
+describe('CPU budgets of module slices', () => {
+  it.each(['stub', 'threaded'] as const)('%s: the slice’s own timer trips ep:bud/cpu; a replay reaches the same verdict', async (executor) => {
+    const make = async (replay?: Recording) => {
+      const rt = runtime({ executor, threads: 1, replay });
+      rt.find('/data')!.add('nums').add('a', { value: '1' });
+      await rt.episodes.load(SLICES);
+      rt.registerEnzyme({
+        name: 'starter',
+        signal: 'app/go',
+        run: (ctx) =>
+          void ctx.rt.episodes.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', budget: { sliceCpuMs: 0.01 }, state: { h: 1, iters: 3_000_000, left: 5 }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] }),
+      });
+      rt.bind('/data', 'starter');
+      return rt;
+    };
+    const rt = await make();
+    try {
+      rt.enqueue('app/go', '/data');
+      await rt.episodes.run({ beats: 4 });
+      const eid = Number(rt.find('/rt/ops')!.children().at(-1)!.name);
+      expect(rt.ops.info(eid)).toMatchObject({ state: 'ist:cxl', status: 'sts:cxl' });
+      expect(topics(rt)).toContain('ep:bud/cpu');
+      const again = await make(rt.recording());
+      try {
+        await again.episodes.run({ beats: 4 });
+        for (let b = 1; b <= 4; b++) expect(Buffer.from(again.digest(b)!).toString('hex')).toBe(Buffer.from(rt.digest(b)!).toString('hex'));
+      } finally {
+        await again.episodes.close();
+      }
+    } finally {
+      await rt.episodes.close();
+    }
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import type { Recording, Runtime } from '../../src/index.js';
+import { dump, runtime, SLICES } from './helpers.js';
+
+const BEATS = 30;
+
+/** A runtime whose enzyme starts a mix of module RO slices and function RW slices on app/go. */
+async function world(executor: 'stub' | 'threaded', replay?: Recording): Promise<Runtime> {
+  const rt = runtime({ executor, threads: 2, replay });
+  const nums = rt.find('/data')!.add('nums');
+  for (let i = 1; i <= 6; i++) nums.add(`n${i}`, { value: String(i * 7) });
+  rt.find('/data')!.add('out', { value: '' });
+  await rt.episodes.load(SLICES);
+  rt.registerEnzyme({
+    name: 'starter',
+    signal: 'app/go',
+    run: (ctx) => {
+      const eps = ctx.rt.episodes;
+      const k = Number(ctx.payload);
+      eps.start({ signal: 'app/sum', target: '/data/nums', profile: 'ro', slice: { module: SLICES, name: 'sum' }, reads: ['/data/nums'] });
+      eps.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 20000 + k, left: 2 + (k % 4) }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] });
+      let n = 0;
+      eps.start({
+        signal: 'app/write',
+        target: '/data/out',
+        profile: 'rw',
+        slice: (c) => {
+          c.set('/data/out', `${c.text('/data/out')}${k}.${n}|`);
+          if (++n < 3) c.yield();
+          else c.close();
+        },
+      });
+    },
+  });
+  rt.bind('/data', 'starter');
+  return rt;
+}
+
+function evidence(rt: Runtime): { dossiers: string[][]; out: string | undefined; digests: string[] } {
+  const eids = rt
+    .find('/rt/ops')!
+    .children()
+    .map((c) => Number(c.name))
+    .filter((eid) => rt.ops.info(eid).verb === 'op/ep');
+  const digests: string[] = [];
+  for (let b = 1; b <= BEATS; b++) digests.push(Buffer.from(rt.digest(b)!).toString('hex'));
+  return { dossiers: eids.map((e) => dump(rt, e)), out: rt.find('/data/out')!.text, digests };
+}
+
+async function drive(rt: Runtime, live: boolean): Promise<void> {
+  for (let b = 1; b <= BEATS; b++) {
+    if (live && (b === 1 || b === 4 || b === 9)) rt.enqueue('app/go', '/data', String(b));
+    await rt.episodes.step();
+  }
+}
+
+describe('determinism', () => {
+  it('stub, threaded and replay give identical dossiers, data and beat digests', async () => {
+    const stub = await world('stub');
+    await drive(stub, true);
+    const a = evidence(stub);
+    expect(a.dossiers).toHaveLength(9);
+    expect(a.dossiers.every((d) => d.some((l) => l.startsWith('/status=') && l.endsWith(Buffer.from('sts:ok').toString('hex'))))).toBe(true);
+    const threaded = await world('threaded');
+    try {
+      await drive(threaded, true);
+      expect(evidence(threaded)).toEqual(a);
+      expect(threaded.episodes.offloaded).toBeGreaterThan(20); // the module slices ran on worker threads
+      expect(stub.episodes.offloaded).toBe(0);
+    } finally {
+      await threaded.episodes.close();
+    }
+    for (const ex of ['stub', 'threaded'] as const) {
+      const replayed = await world(ex, stub.recording());
+      try {
+        await drive(replayed, false);
+        expect(evidence(replayed)).toEqual(a);
+      } finally {
+        await replayed.episodes.close();
+      }
+    }
+  });
+});

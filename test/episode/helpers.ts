@@ -1,0 +1,26 @@
+import type { Runtime } from '../../src/kernel/index.js';
+export { code, facts, runtime } from '../heartbeat/helpers.js';
+
+export const SLICES = new URL('./fixtures/slices.mjs', import.meta.url);
+
+/** Every cell of a dossier as `relative/path=value` lines, in store order (what tooling sees). */
+export function dump(rt: Runtime, eid: number): string[] {
+  const d = rt.ops.dossier(eid);
+  const out: string[] = [];
+  const base = d.path.length;
+  d.traverse((c) => {
+    const v = c.value;
+    out.push(`${c.path.slice(base)}=${v === undefined ? '' : Buffer.from(v).toString('hex')}`);
+  });
+  return out;
+}
+
+/** The dossier's history as `beat:value`. */
+export function states(rt: Runtime, eid: number): string[] {
+  return rt.ops.info(eid).history.map((h) => `${h.beat}:${h.value}`);
+}
+
+/** Topics of the facts in the diagnostics mailbox. */
+export function topics(rt: Runtime): string[] {
+  return rt.mailboxes.messages('/data/mailbox/diag').map((m) => m.child('topic')!.text!);
+}
