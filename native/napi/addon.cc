@@ -8,6 +8,7 @@
 #include "../common/cpu.h"
 #include "../hash/blake3.h"
 #include "../hash/crc32c.h"
+#include "coded_error.h"
 #include "flat.h"
 
 // Async I/O (native/napi/reactor.cc, executor.cc).
@@ -16,35 +17,13 @@ void register_executor(Napi::Env env, Napi::Object exports);
 
 namespace {
 
+using cep::napi::element_size;
+using cep::napi::throw_coded;
+
 struct Bytes {
   uint8_t* data = nullptr;
   size_t length = 0;
 };
-
-void throw_coded(Napi::Env env, const char* code, const char* message, bool range = false) {
-  Napi::Error error = range ? Napi::Error(Napi::RangeError::New(env, message))
-                            : Napi::Error(Napi::TypeError::New(env, message));
-  error.Set("code", Napi::String::New(env, code));
-  error.ThrowAsJavaScriptException();
-}
-
-size_t element_size(napi_typedarray_type type) {
-  switch (type) {
-    case napi_int8_array:
-    case napi_uint8_array:
-    case napi_uint8_clamped_array:
-      return 1;
-    case napi_int16_array:
-    case napi_uint16_array:
-      return 2;
-    case napi_int32_array:
-    case napi_uint32_array:
-    case napi_float32_array:
-      return 4;
-    default:
-      return 8;
-  }
-}
 
 // A typed array's bytes (any element type), or false after throwing ERR_INVALID_ARG_TYPE.
 // One napi_get_typedarray_info call: it fails (without throwing) on anything else.
@@ -84,14 +63,14 @@ bool slices_of(Napi::Env env, const Napi::CallbackInfo& info, size_t size, size_
   const bool counts_ok =
       slices == 0 || (lengths ? (n_offsets >= slices && n_lengths >= slices) : n_offsets >= slices + 1);
   if (!counts_ok) {
-    throw_coded(env, "ERR_OUT_OF_RANGE", "not enough offsets/lengths for the output", true);
+    throw_coded(env, "ERR_OUT_OF_RANGE", "not enough offsets/lengths for the output");
     return false;
   }
   for (size_t i = 0; i < slices; i++) {
     const uint64_t start = offsets[i];
     const uint64_t end = lengths ? start + lengths[i] : offsets[i + 1];
     if (end < start || end > size) {
-      throw_coded(env, "ERR_OUT_OF_RANGE", "slice out of bounds", true);
+      throw_coded(env, "ERR_OUT_OF_RANGE", "slice out of bounds");
       return false;
     }
   }
@@ -107,7 +86,7 @@ const uint8_t* key_of(Napi::Env env, Napi::Value value, bool& ok) {
     return nullptr;
   }
   if (key.length != cep::blake3::kKeyLen) {
-    throw_coded(env, "ERR_OUT_OF_RANGE", "key must be 32 bytes", true);
+    throw_coded(env, "ERR_OUT_OF_RANGE", "key must be 32 bytes");
     ok = false;
   }
   return key.data;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../common/completion.h"
+#include "coded_error.h"
 
 namespace cep::napi {
 
@@ -56,12 +57,6 @@ class Waker {
   bool live_ = false;
   int64_t outstanding_ = 0;
 };
-
-inline void throw_coded(Napi::Env env, const char* code, const std::string& message) {
-  Napi::Error e = Napi::Error::New(env, message);
-  e.Set("code", Napi::String::New(env, code));
-  e.ThrowAsJavaScriptException();
-}
 
 // Completions as (seq, result, flags) triples in one Float64Array.
 inline Napi::Float64Array completion_triples(Napi::Env env, const std::vector<Completion>& items) {

@@ -6,14 +6,11 @@
 #include <vector>
 
 #include "../flat/flat.h"
+#include "coded_error.h"
 
 namespace {
 
-void throw_type(Napi::Env env, const char* message) {
-  Napi::Error error = Napi::TypeError::New(env, message);
-  error.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_TYPE"));
-  error.ThrowAsJavaScriptException();
-}
+void throw_type(Napi::Env env, const char* message) { cep::napi::throw_coded(env, "ERR_INVALID_ARG_TYPE", message); }
 
 // A typed array of exactly the wanted element type (its data and element count), or false
 // after throwing ERR_INVALID_ARG_TYPE.

@@ -13,6 +13,7 @@
 
 namespace {
 
+using cep::napi::element_size;
 using cep::napi::throw_coded;
 using cep::reactor::Op;
 
@@ -120,24 +121,6 @@ class NativeReactor : public Napi::ObjectWrap<NativeReactor> {
         Napi::Value e = a.Get(j);
         if (e.IsTypedArray()) push_view(env, op, e);
       }
-    }
-  }
-
-  static size_t element_size(napi_typedarray_type t) {
-    switch (t) {
-      case napi_int16_array:
-      case napi_uint16_array:
-        return 2;
-      case napi_int32_array:
-      case napi_uint32_array:
-      case napi_float32_array:
-        return 4;
-      case napi_float64_array:
-      case napi_bigint64_array:
-      case napi_biguint64_array:
-        return 8;
-      default:
-        return 1;
     }
   }
 
