@@ -528,6 +528,19 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
   applied.add(rootHex);
   return { beat: frame.beat, root: frame.root, created: toCreate.length, changed };
 
+  /** Point links created by the frame at `j` (or below it) now, ahead of their relink events. */
+  function relinkInto(j: number): void {
+    for (const [i, t] of linkTargets) {
+      if (!('ordinal' in t) || isNew[t.ordinal] !== 1) continue;
+      const link = plan.cell[i];
+      const target = plan.cell[t.ordinal];
+      if (link === undefined || target === undefined || target.deleted >= 0 || link.target === target) continue;
+      let a = t.ordinal;
+      while (a >= 0 && a !== j) a = cells[a].parent;
+      if (a === j) link.relink(target);
+    }
+  }
+
   /** Run the events (creations, payload versions, deletions), then stores and immutability. */
   function replay(events: Event[]): void {
     for (let k = 0; k < events.length; k++) {
@@ -535,7 +548,10 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
       if (e.beat > rt.beat) rt.beat = e.beat;
       const f = cells[e.i];
       if (e.phase === P_CREATE) {
-        for (const j of replaces.get(e.i) ?? []) plan.cell[j]?.remove();
+        for (const j of replaces.get(e.i) ?? []) {
+          relinkInto(j); // links made to it in the source while it lived (the namesake takes its name now)
+          plan.cell[j]?.remove();
+        }
         const parent = e.i === 0 ? findPath(frame, rt, rootPath.slice(0, -1))! : plan.cell[f.parent]!;
         const v = initial(f, e.beat);
         const init: Parameters<Cell['add']>[1] = { prepend: front.has(e.i) };
@@ -558,6 +574,9 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
         if (f.store !== undefined && c.store !== null) c.store.autoNext = Math.max(c.store.autoNext, f.store.autoNext);
         plan.cell[e.i] = c;
         if (f.parent < 0 || isNew[f.parent] === 0) made.push(c);
+      } else if (e.phase === P_RELINK && plan.cell[e.i]!.target === targetOf(e.i, e.v!.target!)) {
+        // the link was created pointing there (its target existed then); the target may have
+        // gone since, in the same beat, as it did in the source: nothing to do
       } else if (e.phase === P_SET || e.phase === P_SET_DYING || e.phase === P_RELINK) {
         if (e.v!.kind === 'link') plan.cell[e.i]!.relink(targetOf(e.i, e.v!.target!)!);
         else writeVersion(plan.cell[e.i]!, e.v!, e.v!.kind === 'value' || e.v!.kind === 'data' ? e.v!.bytes : undefined);

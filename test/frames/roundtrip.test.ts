@@ -72,6 +72,23 @@ describe('frames: round trip through delta frames', () => {
     );
   });
 
+  it('rebuilds a link to a cell that a namesake replaced in the beat both were made (snapshot with history)', () => {
+    // beat 1: a/x made, a/a -> a/x, a/x removed, a new a/x made; the link stays on the dead first one
+    const rt = createRuntime();
+    const app = rt.find('/data')!.add('app', { store: 'list', indexing: 'insertion' });
+    const a = app.add('a');
+    rt.advance();
+    const x1 = a.add('x');
+    a.add('a', { link: x1 });
+    x1.remove();
+    a.add('x');
+    const frame = encodeBranch(app, { mode: 'snapshot', history: { payload: 2, manifest: 2 } });
+    const rt2 = createRuntime();
+    applyFrame(rt2, frame);
+    expect(dumpBranch(rt2.find('/data/app')!, 1)).toEqual(dumpBranch(app, 1));
+    expect(rt2.find('/data/app/a/a')!.isDead).toBe(true);
+  });
+
   it('keeps the order of prepended children in insertion-ordered stores', () => {
     const rt = createRuntime();
     const q = rt.find('/data')!.add('q', { store: 'list', indexing: 'insertion' });
