@@ -13,6 +13,8 @@ namespace cep::flat {
 constexpr size_t kHeaderSize = 16;
 constexpr size_t kKeyMax = 64;
 constexpr size_t kIndexStride = 5;
+constexpr uint8_t kVersion = 2;    // header byte 4
+constexpr uint32_t kRunMax = 4096;  // most cell descriptions in one cell_desc record
 
 enum RecordType : uint8_t {
   T_CELL = 0x01,

@@ -53,7 +53,11 @@ export const FLAT_KEY_MAX = 64;
 /** u32 entries per record in the index flatValidate returns. */
 export const FLAT_INDEX_STRIDE = 5;
 /** The 32-byte BLAKE3 key of the root finalization (ASCII). */
-export const FLAT_ROOT_KEY = 'CEP flat frame v1: chained root.';
+export const FLAT_ROOT_KEY = 'CEP flat frame v2: chained root.';
+/** Frame format version (header byte 4). */
+export const FLAT_VERSION = 2;
+/** Most cell descriptions one cell_desc record (a run) holds. */
+export const FLAT_RUN_MAX = 4096;
 
 export const FLAT_T_CELL = 0x01;
 export const FLAT_T_CHUNK = 0x02;

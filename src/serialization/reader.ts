@@ -350,82 +350,88 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
     if (type !== FLAT_T_CHUNK && type !== FLAT_T_HISTORY) finishChunks();
     switch (type) {
       case FLAT_T_CELL: {
-        const flags = body.u8();
-        if ((flags & ~(DESC_ANCHOR | DESC_IMMUTABLE | DESC_PAYLOAD)) !== 0) body.bad('unknown cell_desc flags');
-        const parentRef = body.varint();
-        // every field present from the start: one object shape for all cells
-        const c: FrameCell = {
-          ordinal: ord,
-          parent: -1,
-          path: undefined,
-          name: undefined,
-          dup: undefined,
-          anchor: (flags & DESC_ANCHOR) !== 0,
-          type: 'normal',
-          immutable: (flags & DESC_IMMUTABLE) !== 0,
-          created: 0,
-          deleted: -1,
-          payload: undefined,
-          store: undefined,
-          front: undefined,
-          past: undefined,
-          history: NO_HISTORY,
-        };
-        if (ord === 0) {
-          if (parentRef !== 0) body.bad('the branch root has no parent record');
-          c.path = body.names();
-        } else {
-          if (parentRef < 1 || parentRef > ord) body.bad('a parent reference does not point at an earlier cell');
-          c.parent = parentRef - 1;
-          c.name = body.name();
-          c.dup = body.varint();
+        // a run of descriptions (docs/FORMAT.md §5.1): cells ord .. ord + run - 1
+        const run = body.u8() | (body.u8() << 8);
+        for (let k = 0; k < run; k++) {
+          if (k > 0) finishChunks(); // only a run's last cell may be followed by its chunks
+          const ord = cells.length;
+          const flags = body.u8();
+          if ((flags & ~(DESC_ANCHOR | DESC_IMMUTABLE | DESC_PAYLOAD)) !== 0) body.bad('unknown cell_desc flags');
+          const parentRef = body.varint();
+          // every field present from the start: one object shape for all cells
+          const c: FrameCell = {
+            ordinal: ord,
+            parent: -1,
+            path: undefined,
+            name: undefined,
+            dup: undefined,
+            anchor: (flags & DESC_ANCHOR) !== 0,
+            type: 'normal',
+            immutable: (flags & DESC_IMMUTABLE) !== 0,
+            created: 0,
+            deleted: -1,
+            payload: undefined,
+            store: undefined,
+            front: undefined,
+            past: undefined,
+            history: NO_HISTORY,
+          };
+          if (ord === 0) {
+            if (parentRef !== 0) body.bad('the branch root has no parent record');
+            c.path = body.names();
+          } else {
+            if (parentRef < 1 || parentRef > ord) body.bad('a parent reference does not point at an earlier cell');
+            c.parent = parentRef - 1;
+            c.name = body.name();
+            c.dup = body.varint();
+          }
+          if (!c.anchor) {
+            const ct = body.u8();
+            if (ct > CELL_LINK || body.u8() !== 0) body.bad('unknown cell type');
+            c.type = ct === CELL_LINK ? 'link' : 'normal';
+            c.created = body.varint();
+            c.deleted = body.varint() - 1;
+            if ((flags & DESC_PAYLOAD) !== 0) {
+              const kind = body.u8();
+              const pb = body.varint() - 1;
+              const payload: FramePayload = { kind: KIND_NAMES[kind] ?? body.bad('unknown payload kind'), beat: pb, bytes: undefined, target: undefined };
+              if (kind === KIND_VALUE || kind === KIND_DATA) {
+                const total = body.varint();
+                const place = body.u8();
+                if (place === PLACE_INLINE) {
+                  if (kind !== KIND_VALUE) body.bad('only VALUE payloads travel inline');
+                  payload.bytes = body.bytes(total);
+                } else if (place === PLACE_CHUNKS) {
+                  if (total > frame.length) body.bad('a payload larger than its frame');
+                  chunkTarget = payload;
+                  chunkBuf = new Uint8Array(total);
+                  chunkFilled = 0;
+                  chunkSealed = false;
+                  chunkFp = null;
+                  chunkKind = kind;
+                  chunkSeen = false;
+                } else body.bad('unknown payload placement');
+              } else if (kind === KIND_LINK) {
+                if (c.type !== 'link') body.bad('a link payload on a cell that is not a link');
+                const form = body.u8();
+                if (form === TARGET_ORDINAL) {
+                  const ordinal = body.varint();
+                  if (ordinal >= 0xffffffff) body.bad('a link target ordinal out of range');
+                  payload.target = { ordinal };
+                } else if (form === TARGET_PATH) {
+                  const depth = body.varint();
+                  if (depth * (NAME_BYTES + 1) > body.end - body.p) body.bad('a path is longer than its record');
+                  const path: { name: FrameName; dup: number }[] = [];
+                  for (let k = 0; k < depth; k++) path.push({ name: body.name(), dup: body.varint() });
+                  payload.target = { path };
+                } else body.bad('unknown link target form');
+              }
+              c.payload = payload;
+            } else if (c.type === 'link' && c.created === -1) body.bad('a link without a target');
+          } else if ((flags & ~DESC_ANCHOR) !== 0) body.bad('an anchor carries no state');
+          cells.push(c);
         }
-        if (!c.anchor) {
-          const ct = body.u8();
-          if (ct > CELL_LINK || body.u8() !== 0) body.bad('unknown cell type');
-          c.type = ct === CELL_LINK ? 'link' : 'normal';
-          c.created = body.varint();
-          c.deleted = body.varint() - 1;
-          if ((flags & DESC_PAYLOAD) !== 0) {
-            const kind = body.u8();
-            const pb = body.varint() - 1;
-            const payload: FramePayload = { kind: KIND_NAMES[kind] ?? body.bad('unknown payload kind'), beat: pb, bytes: undefined, target: undefined };
-            if (kind === KIND_VALUE || kind === KIND_DATA) {
-              const total = body.varint();
-              const place = body.u8();
-              if (place === PLACE_INLINE) {
-                if (kind !== KIND_VALUE) body.bad('only VALUE payloads travel inline');
-                payload.bytes = body.bytes(total);
-              } else if (place === PLACE_CHUNKS) {
-                if (total > frame.length) body.bad('a payload larger than its frame');
-                chunkTarget = payload;
-                chunkBuf = new Uint8Array(total);
-                chunkFilled = 0;
-                chunkSealed = false;
-                chunkFp = null;
-                chunkKind = kind;
-                chunkSeen = false;
-              } else body.bad('unknown payload placement');
-            } else if (kind === KIND_LINK) {
-              if (c.type !== 'link') body.bad('a link payload on a cell that is not a link');
-              const form = body.u8();
-              if (form === TARGET_ORDINAL) {
-                const ordinal = body.varint();
-                if (ordinal >= 0xffffffff) body.bad('a link target ordinal out of range');
-                payload.target = { ordinal };
-              } else if (form === TARGET_PATH) {
-                const depth = body.varint();
-                if (depth * (NAME_BYTES + 1) > body.end - body.p) body.bad('a path is longer than its record');
-                const path: { name: FrameName; dup: number }[] = [];
-                for (let k = 0; k < depth; k++) path.push({ name: body.name(), dup: body.varint() });
-                payload.target = { path };
-              } else body.bad('unknown link target form');
-            }
-            c.payload = payload;
-          } else if (c.type === 'link' && c.created === -1) body.bad('a link without a target');
-        } else if ((flags & ~DESC_ANCHOR) !== 0) body.bad('an anchor carries no state');
         body.done();
-        cells.push(c);
         break;
       }
       case FLAT_T_CHUNK:

@@ -14,7 +14,7 @@ import { CHUNK_SIZE as ARENA_CHUNK } from '../kernel/arena.js';
 import { DOM_CEP, domainId } from '../kernel/naming/name.js';
 import { NAMING_REFERENCE, HALF, HI_PAYLOAD_MASK, namingOf } from '../kernel/naming/id.js';
 import type { Runtime } from '../kernel/runtime.js';
-import { BLAKE3_KEYED_HASH, FLAT_ROOT_KEY, FINISH_AEAD, FINISH_BEAT, FINISH_CAPS, FINISH_COMPRESSION, FINISH_MHIST, FINISH_MODE, FINISH_PARAMS, FINISH_PHIST } from '../native/binding.js';
+import { BLAKE3_KEYED_HASH, FLAT_ROOT_KEY, FLAT_RUN_MAX, FINISH_AEAD, FINISH_BEAT, FINISH_CAPS, FINISH_COMPRESSION, FINISH_MHIST, FINISH_MODE, FINISH_PARAMS, FINISH_PHIST } from '../native/binding.js';
 import { trailerBound } from '../native/fallback/flat.js';
 import { binding } from '../native/index.js';
 import { AEAD_TAG_BYTES, ChunkCipher, type AeadOptions } from './aead.js';
@@ -99,14 +99,22 @@ interface Version {
   pv: unknown;
 }
 
+/** Bytes reserved for a run's body length before its size is known (runs stay below 2 MiB). */
+const RUN_LEN_SLOT = 3;
+/** A run is closed once its descriptions pass this many bytes (it stays one BLAKE3 leaf of up to ~64 KiB). */
+const RUN_BYTES = 64 * 1024;
+
 class Staging {
   buf: Uint8Array;
   p = FLAT_HEADER_SIZE;
   count = 0;
+  /** The open cell_desc run: where its record starts (-1: none), and how many descriptions it holds. */
+  private runAt = -1;
+  private runCells = 0;
 
-  /** `cells`: how many descriptions will be written (sizes the buffer once, about 60 B each). */
+  /** `cells`: how many descriptions will be written (sizes the buffer once, about 40 B each). */
   constructor(cells: number) {
-    this.buf = new Uint8Array(Math.max(1 << 12, cells * 64 + 4096));
+    this.buf = new Uint8Array(Math.max(1 << 12, cells * 48 + 4096));
   }
 
   ensure(n: number): void {
@@ -118,8 +126,57 @@ class Staging {
     this.buf = grown;
   }
 
-  /** Record header and key `ord | type | suffix`; returns the body position. Room for body + CRC is reserved. */
+  /**
+   * Room for the description (`len` bytes) of cell `ord` in the open cell_desc run, opening a
+   * new run when none is open or the open one is full; returns where the description goes.
+   */
+  cell(ord: number, len: number): number {
+    if (this.runAt >= 0 && (this.runCells === FLAT_RUN_MAX || this.p - this.runAt >= RUN_BYTES)) this.closeRun();
+    if (this.runAt < 0) {
+      this.ensure(5 + RUN_LEN_SLOT + 5 + 2);
+      const b = this.buf;
+      const p = this.p;
+      b[p] = FLAT_T_CELL;
+      b[p + 1] = 1;
+      b[p + 2] = 0;
+      b[p + 3] = 0;
+      b[p + 4] = 5; // key length
+      writeU32BE(b, p + 5 + RUN_LEN_SLOT, ord);
+      b[p + 9 + RUN_LEN_SLOT] = FLAT_T_CELL;
+      this.runAt = p;
+      this.runCells = 0;
+      this.p = p + 5 + RUN_LEN_SLOT + 5 + 2; // the u16 count is written at close
+      this.count++;
+    }
+    this.ensure(len + 4);
+    const at = this.p;
+    this.p += len;
+    this.runCells++;
+    return at;
+  }
+
+  /** Close the open run: its count, its body length (moving the body when the slot was too wide or narrow), CRC room. */
+  closeRun(): void {
+    const at = this.runAt;
+    if (at < 0) return;
+    this.runAt = -1;
+    const bodyAt = at + 5 + RUN_LEN_SLOT + 5;
+    const bodyLen = this.p - bodyAt;
+    this.buf[bodyAt] = this.runCells & 0xff;
+    this.buf[bodyAt + 1] = this.runCells >>> 8;
+    const shift = varintSize(bodyLen) - RUN_LEN_SLOT;
+    if (shift !== 0) {
+      this.ensure(shift + 4);
+      this.buf.copyWithin(at + 5 + RUN_LEN_SLOT + shift, at + 5 + RUN_LEN_SLOT, this.p);
+      this.p += shift;
+    }
+    writeVarint(this.buf, at + 5, bodyLen);
+    this.p += 4; // CRC, written by the finisher
+  }
+
+  /** Record header and key `ord | type | suffix`; returns the body position. Room for body + CRC is reserved. Closes the open run. */
   open(type: number, flags: number, ord: number, suffixA: number, suffixB: number, suffixWords: number, bodyLen: number): number {
+    this.closeRun();
     const klen = 5 + suffixWords * 4;
     this.ensure(6 + varintSize(bodyLen) + klen + bodyLen + 4);
     const b = this.buf;
@@ -468,7 +525,7 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
         }
       }
     }
-    const at = st.open(FLAT_T_CELL, 0, i, 0, 0, 0, size);
+    const at = st.cell(i, size);
     const b = st.buf;
     b[at] = flags;
     let p = writeVarint(b, at + 1, i === 0 ? 0 : parents[i] + 1);
@@ -567,6 +624,7 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
   }
 
   // ---- finish (one binding call) ----
+  st.closeRun();
   if (o.deflate === true) caps |= FLAT_CAP_DEFLATE;
   const end = st.p;
   st.ensure(trailerBound(st.count) + 16);

@@ -45,7 +45,7 @@ function craft(records: { type: number; key: number[]; body: number[] }[], caps:
   return buf.slice(0, len);
 }
 
-const desc = { type: 1, key: [0, 0, 0, 0, 1], body: [0] };
+const desc = { type: 1, key: [0, 0, 0, 0, 1], body: [1, 0, 0] }; // a run of one description (u16 count 1)
 function chunk(ord: number, total: number, off: number, data: number[], payload: number[]) {
   const fp = Array.from(blake3(Uint8Array.from(payload)));
   return { type: 2, key: [0, 0, 0, 0, 2, 0, 0, 0, ord], body: [2, total, off, ...fp, ...data] };
@@ -56,7 +56,7 @@ describe('frames: layout', () => {
     const { app } = sample();
     app.add('Hello World!', { value: 'a reference name' });
     const frame = encodeBranch(app, { mode: 'snapshot' });
-    expect(Array.from(frame.subarray(0, 6))).toEqual([0x43, 0x45, 0x50, 0x46, 1, 1]);
+    expect(Array.from(frame.subarray(0, 6))).toEqual([0x43, 0x45, 0x50, 0x46, 2, 1]);
     const dv = new DataView(frame.buffer, frame.byteOffset);
     expect(dv.getUint32(12, true)).toBe(crc32c(frame.subarray(0, 12)));
     const read = readFrame(frame);
