@@ -301,8 +301,8 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
 /** The cells a frame holds, in pre-order: each one's parent (frame ordinal) and walk mark. */
 interface Walk {
   cells: Cell[];
-  parents: number[];
-  marks: number[];
+  parents: ArrayLike<number>;
+  marks: ArrayLike<number>;
 }
 
 /** Delta mark of a cell at `beat` (below a parent marked `parentMark`); 0: not in the frame. */
@@ -322,8 +322,6 @@ function deltaMark(rt: Runtime, c: Cell, beat: number, parentMark: number, cur: 
 /** Walk a branch in pre-order and keep what the frame needs (changed cells and their ancestors, or everything). */
 function walkBranch(rt: Runtime, cell: Cell, beat: number, mode: number, mWindow: number): Walk {
   const cells: Cell[] = [];
-  const parents: number[] = [];
-  const marks: number[] = [];
   const rootThere =
     cell.up === null ||
     ((cell.flags & VEILED) === 0 && cell.created <= beat && (cell.deleted < 0 || cell.deleted > beat || (mode === MODE_DELTA && cell.deleted === beat)));
@@ -335,38 +333,63 @@ function walkBranch(rt: Runtime, cell: Cell, beat: number, mode: number, mWindow
     if (c.deleted < 0 || c.deleted > beat) return parentMark === M_PAST ? M_PAST : M_DESC;
     return c.deleted > beat - mWindow ? M_PAST : 0;
   };
-  const stack: Cell[] = [cell];
-  const stackParent: number[] = [-1];
-  const stackMark: number[] = [0];
-  while (stack.length > 0) {
-    const c = stack.pop()!;
-    const parent = stackParent.pop()!;
-    const pm = stackMark.pop()!;
-    let m = markOf(c, pm);
-    if (c === cell && m === 0) m = M_ANCHOR;
-    if (m === 0) continue;
+  let parents = new Int32Array(1024);
+  let marks = new Uint8Array(1024);
+  let n0 = 0;
+  let anchors = 0; // below the root: only anchors without a described descendant are dropped
+  const keepCell = (c: Cell, parent: number, m: number): number => {
     if ((c.flags & TYPE_MASK) > TYPE_LINK) throw frameError('ERR_FRAME_UNSUPPORTED', `${c.path} is a HANDLE/STREAM proxy; proxies cannot be framed`);
-    const me = cells.length;
+    if (n0 === parents.length) {
+      const p2 = new Int32Array(n0 * 2);
+      p2.set(parents);
+      parents = p2;
+      const m2 = new Uint8Array(n0 * 2);
+      m2.set(marks);
+      marks = m2;
+    }
     cells.push(c);
-    parents.push(parent);
-    marks.push(m);
-    if (c.store === null) continue;
-    // push the children, then reverse them in place: popped in store order
-    const from = stack.length;
-    c.store.forEach((k) => {
-      stack.push(k);
-    });
-    for (let a = from, z = stack.length - 1; a < z; a++, z--) {
-      const t = stack[a];
-      stack[a] = stack[z];
-      stack[z] = t;
-    }
-    for (let k = from; k < stack.length; k++) {
-      stackParent.push(me);
-      stackMark.push(m);
-    }
+    parents[n0] = parent;
+    marks[n0] = m;
+    if (m === M_ANCHOR && parent >= 0) anchors++;
+    return n0++;
+  };
+  // pre-order: a stack of child lists (one array per store) and where each list is at
+  const lists: Cell[][] = [];
+  const at: number[] = [];
+  const owners: number[] = [];
+  const rootMark = markOf(cell, 0);
+  const r = keepCell(cell, -1, rootMark === 0 ? M_ANCHOR : rootMark);
+  if (cell.store !== null) {
+    lists.push(cell.store.toArray());
+    at.push(0);
+    owners.push(r);
   }
-  const n0 = cells.length;
+  while (lists.length > 0) {
+    const top = lists.length - 1;
+    const kids = lists[top];
+    const owner = owners[top];
+    const pm = marks[owner];
+    let k = at[top];
+    for (; k < kids.length; k++) {
+      const c = kids[k];
+      const m = markOf(c, pm);
+      if (m === 0) continue;
+      keepCell(c, owner, m);
+      if (c.store !== null) break; // descend: its children come next
+    }
+    if (k >= kids.length) {
+      lists.pop();
+      at.pop();
+      owners.pop();
+      continue;
+    }
+    at[top] = k + 1;
+    const c = kids[k];
+    lists.push(c.store!.toArray());
+    at.push(0);
+    owners.push(n0 - 1);
+  }
+  if (anchors === 0) return { cells, parents, marks };
   const keep = new Uint8Array(n0);
   for (let i = n0 - 1; i >= 0; i--) {
     if (marks[i] !== M_ANCHOR || keep[i] === 1 || i === 0) keep[i] = 1;
@@ -381,8 +404,8 @@ function walkBranch(rt: Runtime, cell: Cell, beat: number, mode: number, mWindow
     marks[n] = marks[i];
     ord[i] = n++;
   }
-  cells.length = parents.length = marks.length = n;
-  return { cells, parents, marks };
+  cells.length = n;
+  return { cells, parents: parents.subarray(0, n), marks: marks.subarray(0, n) };
 }
 
 /**
@@ -746,7 +769,7 @@ export function encodeTouched(rt: Runtime, touched: readonly Cell[], beat: numbe
     } else include(c, own);
   }
   // pre-order, siblings in store order; below a cell created in the beat, everything is new
-  const walk: Walk = { cells: [], parents: [], marks: [] };
+  const walk = { cells: [] as Cell[], parents: [] as number[], marks: [] as number[] };
   const stack: Cell[] = [rt.root];
   const stackParent: number[] = [-1];
   const stackNew: boolean[] = [false];
