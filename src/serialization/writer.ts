@@ -533,14 +533,16 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
     const deleted = c.deleted >= 0 && c.deleted <= beat ? c.deleted : -1; // as of the beat
     // body size
     const dup = i === 0 || m === M_NEW ? 0 : sameNameIndex(c, beat, mode);
-    let size = 1 + varintSize(i === 0 ? 0 : parents[i] + 1);
+    // (small values inline: this loop is too large for the compiler to inline the varint helpers)
+    const parentRef = i === 0 ? 0 : parents[i] + 1;
+    let size = 1 + (parentRef < 128 ? 1 : varintSize(parentRef));
     if (i === 0) size += varintSize(rootPath.length) + rootPath.length * NAME_BYTES;
-    else size += NAME_BYTES + varintSize(dup);
+    else size += NAME_BYTES + (dup < 128 ? 1 : varintSize(dup));
     if (!anchor) {
-      size += 2 + varintSize(c.created) + varintSize(deleted + 1);
+      size += 2 + (c.created < 128 ? 1 : varintSize(c.created)) + (deleted < 127 ? 1 : varintSize(deleted + 1));
       if (withPayload) {
-        size += 1 + varintSize(cur.beat + 1);
-        if (inlineLen >= 0) size += varintSize(inlineLen) + 1 + inlineLen;
+        size += 1 + (cur.beat < 127 ? 1 : varintSize(cur.beat + 1));
+        if (inlineLen >= 0) size += (inlineLen < 128 ? 1 : varintSize(inlineLen)) + 1 + inlineLen;
         else if (payload !== null) size += varintSize(payload.length) + 1;
         else if (target !== null) {
           size += 1 + (targetOrd >= 0 ? varintSize(targetOrd) : varintSize(targetPath.length) + targetPath.length * NAME_BYTES);
@@ -551,25 +553,32 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
     const at = st.cell(i, size);
     const b = st.buf;
     b[at] = flags;
-    let p = writeVarint(b, at + 1, i === 0 ? 0 : parents[i] + 1);
+    let p = at + 1;
+    if (parentRef < 128) b[p++] = parentRef;
+    else p = writeVarint(b, p, parentRef);
     if (i === 0) {
       p = writeVarint(b, p, rootPath.length);
       for (const x of rootPath) p = writeName(b, p, x);
     } else {
       noteCellName(c);
       p = writeName(b, p, c);
-      p = writeVarint(b, p, dup);
+      if (dup < 128) b[p++] = dup;
+      else p = writeVarint(b, p, dup);
     }
     if (!anchor) {
       b[p++] = (c.flags & TYPE_MASK) === TYPE_LINK ? CELL_LINK : CELL_NORMAL; // a proxy (lenient frames only) travels as a normal cell
       b[p++] = 0; // reserved
-      p = writeVarint(b, p, c.created);
-      p = writeVarint(b, p, deleted + 1);
+      if (c.created < 128) b[p++] = c.created;
+      else p = writeVarint(b, p, c.created);
+      if (deleted < 127) b[p++] = deleted + 1;
+      else p = writeVarint(b, p, deleted + 1);
       if (withPayload) {
         b[p++] = kind;
-        p = writeVarint(b, p, cur.beat + 1);
+        if (cur.beat < 127) b[p++] = cur.beat + 1;
+        else p = writeVarint(b, p, cur.beat + 1);
         if (inlineLen >= 0) {
-          p = writeVarint(b, p, inlineLen);
+          if (inlineLen < 128) b[p++] = inlineLen;
+          else p = writeVarint(b, p, inlineLen);
           b[p++] = PLACE_INLINE;
           const off = cur.pv as number;
           const chunk = rt.arena.chunks[Math.floor(off / ARENA_CHUNK)];

@@ -3,19 +3,10 @@ import { applyFrame, blake3, crc32c, createRuntime, encodeBranch, readFrame, typ
 import { FINISH_PARAMS, FLAT_CAP_CHUNKS, FLAT_CAP_TOC } from '../../src/native/binding.js';
 import { fallbackBinding } from '../../src/native/fallback/index.js';
 import { binding, loadBinding } from '../../src/native/index.js';
-import { KEY } from './helpers.js';
+import { KEY, codeOf } from './helpers.js';
 
 const native = loadBinding({ native: true }).binding;
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
-
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-    return undefined;
-  } catch (e) {
-    return (e as { code?: string }).code ?? 'uncoded';
-  }
-};
 
 function sample(): { app: Cell; big: Uint8Array } {
   const rt = createRuntime();

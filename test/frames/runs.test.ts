@@ -4,19 +4,10 @@ import { applyFrame, createRuntime, encodeBranch, readFrame, type Cell } from '.
 import { FINISH_PARAMS, FLAT_CAP_CHUNKS, FLAT_CAP_TOC, FLAT_RUN_MAX } from '../../src/native/binding.js';
 import { fallbackBinding } from '../../src/native/fallback/index.js';
 import { loadBinding } from '../../src/native/index.js';
-import { dumpBranch } from './helpers.js';
+import { dumpBranch, codeOf } from './helpers.js';
 
 const native = loadBinding({ native: true }).binding;
 const halves = [fallbackBinding, native];
-
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-    return undefined;
-  } catch (e) {
-    return (e as { code?: string }).code ?? 'uncoded';
-  }
-};
 
 /** A branch of `n` VALUE cells (`size` bytes each) under one new parent. */
 function wide(n: number, size: number): { branch: Cell } {
