@@ -317,7 +317,7 @@ Status validate(const uint8_t* b, size_t len, std::vector<uint32_t>& idx, size_t
       if (ord != next_cell) return fail(MALFORMED, key_off);
       const size_t bo = key_off + klen;
       const uint32_t run = blen < 2 ? 0 : static_cast<uint32_t>(b[bo] | b[bo + 1] << 8);
-      if (run == 0 || run > kRunMax) return fail(MALFORMED, bo);
+      if (run == 0 || run > kRunMax || blen < 2 + kRootDescMin + kDescMin * (run - 1)) return fail(MALFORMED, bo);
       next_cell += run;
     } else if (type == T_NAMEPOOL) {
       if (ord != 0xFFFFFFFFu) return fail(MALFORMED, key_off);

@@ -36,7 +36,7 @@ function craft(records: { type: number; key: number[]; body: number[] }[], caps:
   return buf.slice(0, len);
 }
 
-const desc = { type: 1, key: [0, 0, 0, 0, 1], body: [1, 0, 0] }; // a run of one description (u16 count 1)
+const desc = { type: 1, key: [0, 0, 0, 0, 1], body: [1, 0, 1, 0, 0] }; // a run of one description (u16 count 1): the root's anchor
 function chunk(ord: number, total: number, off: number, data: number[], payload: number[]) {
   const fp = Array.from(blake3(Uint8Array.from(payload)));
   return { type: 2, key: [0, 0, 0, 0, 2, 0, 0, 0, ord], body: [2, total, off, ...fp, ...data] };

@@ -105,11 +105,14 @@ describe('frames: cell runs', () => {
     expect(json.name).toEqual({ domHi: cells[1].name!.domHi, domLo: cells[1].name!.domLo, hi: cells[1].name!.hi, lo: cells[1].name!.lo });
   });
 
-  it('refuses, in both halves, runs of no cell or of more than 4096, and a run that skips ordinals', () => {
+  it('refuses, in both halves, runs of no cell, of more than 4096, longer than their body can hold, and a run that skips ordinals', () => {
     const cases: [string, { type: number; key: number[]; body: number[] }[]][] = [
       ['an empty run', [{ type: 1, key: key(0, 1), body: [0, 0] }]],
       ['a run of 4097', [{ type: 1, key: key(0, 1), body: [0x01, 0x10, ...rootAnchor] }]],
       ['a body too short for its count', [{ type: 1, key: key(0, 1), body: [1] }]],
+      // bounded before a reader allocates anything for the cells a run claims
+      ['a run of 4096 whose body cannot hold them', [{ type: 1, key: key(0, 1), body: [0x00, 0x10, ...rootAnchor, ...anchorDesc(0, 5)] }]],
+      ['a run of 2 a byte short of two anchors', [{ type: 1, key: key(0, 1), body: [2, 0, ...rootAnchor, ...anchorDesc(0, 5).slice(1)] }]],
       [
         'a second run that does not start where the first ended',
         [

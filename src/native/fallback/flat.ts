@@ -24,9 +24,11 @@ import {
   FLAT_CAP_PAYLOAD_HISTORY,
   FLAT_CAP_TOC,
   FLAT_CAPS_SUPPORTED,
+  FLAT_DESC_MIN,
   FLAT_HEADER_SIZE,
   FLAT_INDEX_STRIDE,
   FLAT_KEY_MAX,
+  FLAT_ROOT_DESC_MIN,
   FLAT_ROOT_KEY,
   FLAT_RUN_MAX,
   FLAT_STATUS_CAPACITY,
@@ -410,7 +412,7 @@ export function flatValidate(b: Uint8Array, diag: Float64Array): Uint32Array | n
       if (ord !== nextCell) return fail(diag, FLAT_STATUS_MALFORMED, keyOff);
       const bo = keyOff + klen;
       const run = blen < 2 ? 0 : b[bo] | (b[bo + 1] << 8);
-      if (run === 0 || run > FLAT_RUN_MAX) return fail(diag, FLAT_STATUS_MALFORMED, bo);
+      if (run === 0 || run > FLAT_RUN_MAX || blen < 2 + FLAT_ROOT_DESC_MIN + FLAT_DESC_MIN * (run - 1)) return fail(diag, FLAT_STATUS_MALFORMED, bo);
       nextCell += run;
     } else if (type === FLAT_T_NAMEPOOL) {
       if (ord !== 0xffffffff) return fail(diag, FLAT_STATUS_MALFORMED, keyOff);
