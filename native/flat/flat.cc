@@ -13,7 +13,7 @@ namespace {
 
 constexpr uint8_t kMagic[4] = {0x43, 0x45, 0x50, 0x46};  // "CEPF"
 constexpr uint64_t kMaxSafe = 1ull << 53;
-constexpr char kRootKey[] = "CEP flat frame v1: chained root.";
+constexpr char kRootKey[] = "CEP flat frame v2: chained root.";
 static_assert(sizeof kRootKey == 33, "root key is 32 bytes");
 
 // Minimal LEB128, at most 8 bytes, value < 2^53. False (p unchanged) on a bad or short varint.
@@ -172,7 +172,7 @@ void root(const uint8_t* leaves, size_t count, const uint8_t* prev_root, uint64_
 int64_t finish(uint8_t* buf, size_t end, size_t cap, const FinishParams& params) {
   if (end < kHeaderSize || end > cap) return -MALFORMED;
   std::memcpy(buf, kMagic, 4);
-  buf[4] = 1;
+  buf[4] = kVersion;
   buf[5] = params.mode;
   buf[6] = 0;
   buf[7] = 0;
@@ -259,7 +259,7 @@ Status validate(const uint8_t* b, size_t len, std::vector<uint32_t>& idx, size_t
     if (b[i] != kMagic[i]) return fail(FORMAT, i);
   if (len < kHeaderSize) return fail(TRUNCATED, len);
   if (read_u32(b, 12) != crc32c::extend(0, b, 12)) return fail(CRC, 12);
-  if (b[4] != 1) return fail(UNSUPPORTED, 4);
+  if (b[4] != kVersion) return fail(UNSUPPORTED, 4);
   const uint8_t mode = b[5];
   if (mode > 1 || b[6] != 0 || b[7] != 0) return fail(UNSUPPORTED, 5);
   const uint32_t caps = read_u32(b, 8);
@@ -313,8 +313,12 @@ Status validate(const uint8_t* b, size_t len, std::vector<uint32_t>& idx, size_t
     prev_key_len = klen;
     const uint32_t ord = read_u32_be(b, key_off);
     if (type == T_CELL) {
+      // a run of descriptions: u16 count, then the cells next_cell .. next_cell + count - 1
       if (ord != next_cell) return fail(MALFORMED, key_off);
-      next_cell++;
+      const size_t bo = key_off + klen;
+      const uint32_t run = blen < 2 ? 0 : static_cast<uint32_t>(b[bo] | b[bo + 1] << 8);
+      if (run == 0 || run > kRunMax || blen < 2 + kRootDescMin + kDescMin * (run - 1)) return fail(MALFORMED, bo);
+      next_cell += run;
     } else if (type == T_NAMEPOOL) {
       if (ord != 0xFFFFFFFFu) return fail(MALFORMED, key_off);
     } else if (static_cast<uint64_t>(ord) + 1 != next_cell) {

@@ -13,6 +13,14 @@ namespace cep::flat {
 constexpr size_t kHeaderSize = 16;
 constexpr size_t kKeyMax = 64;
 constexpr size_t kIndexStride = 5;
+constexpr uint8_t kVersion = 2;    // header byte 4
+constexpr uint32_t kRunMax = 4096;  // most cell descriptions in one cell_desc record
+// Shortest descriptions: the branch root's anchor (flags, parent, empty path) and any other
+// cell's anchor (flags, parent, 16-byte name, dup). A run's body (u16 count first) must hold
+// at least 2 + kRootDescMin + kDescMin * (count - 1) bytes, so the cells a frame can claim
+// (and what a reader allocates for them) stay proportional to its size.
+constexpr size_t kRootDescMin = 3;
+constexpr size_t kDescMin = 19;
 
 enum RecordType : uint8_t {
   T_CELL = 0x01,

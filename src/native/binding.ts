@@ -53,7 +53,18 @@ export const FLAT_KEY_MAX = 64;
 /** u32 entries per record in the index flatValidate returns. */
 export const FLAT_INDEX_STRIDE = 5;
 /** The 32-byte BLAKE3 key of the root finalization (ASCII). */
-export const FLAT_ROOT_KEY = 'CEP flat frame v1: chained root.';
+export const FLAT_ROOT_KEY = 'CEP flat frame v2: chained root.';
+/** Frame format version (header byte 4). */
+export const FLAT_VERSION = 2;
+/** Most cell descriptions one cell_desc record (a run) holds. */
+export const FLAT_RUN_MAX = 4096;
+/**
+ * Shortest descriptions: the branch root's anchor, and any other cell's anchor. A run's body
+ * must hold at least 2 + FLAT_ROOT_DESC_MIN + FLAT_DESC_MIN * (count - 1) bytes, so the cells a
+ * frame can claim (and what a reader allocates for them) stay proportional to its size.
+ */
+export const FLAT_ROOT_DESC_MIN = 3;
+export const FLAT_DESC_MIN = 19;
 
 export const FLAT_T_CELL = 0x01;
 export const FLAT_T_CHUNK = 0x02;

@@ -1,7 +1,8 @@
 /**
- * Flat frame v1 body layouts shared by the writer and the reader (docs/FORMAT.md). The frame
- * envelope (header, record framing, trailer, Merkle root) is the binding's job
- * (native/flat/, src/native/fallback/flat.ts); this module holds what the record bodies mean.
+ * Flat frame body layouts (format version 2) shared by the writer and the reader
+ * (docs/FORMAT.md). The frame envelope (header, record framing, trailer, Merkle root) is the
+ * binding's job (native/flat/, src/native/fallback/flat.ts); this module holds what the record
+ * bodies mean.
  */
 import type { Indexing, StoreKind } from '../kernel/store/index.js';
 

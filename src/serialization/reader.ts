@@ -44,6 +44,7 @@ import {
   readU32BE,
 } from './format.js';
 import type { Indexing, StoreKind } from '../kernel/store/index.js';
+import { CELL_ANCHOR, CELL_IMMUTABLE, CELL_LINK_TYPE, CellTable, PAY_ABSENT, PAY_HELD, PAY_NONE, nameAt } from './cells.js';
 
 export interface ReadOptions {
   /** Key (and cipher) to open sealed payload chunks; without it their bytes stay undefined. */
@@ -169,20 +170,7 @@ const STATUS_CODES: Record<number, [FrameErrorCode, string]> = {
   [FLAT_STATUS_CAPS]: ['ERR_FRAME_CAPS', 'a record needs a capability the frame does not announce'],
 };
 
-/** Shared by every cell without past versions (no array per cell). */
-const NO_HISTORY: FramePayload[] = Object.freeze([]) as unknown as FramePayload[];
-
 const KIND_NAMES: Record<number, FramePayload['kind']> = { [KIND_NONE]: 'none', [KIND_VALUE]: 'value', [KIND_DATA]: 'data', [KIND_LINK]: 'link' };
-
-/** A decoded name: one class, so every name shares one object shape. */
-class WireName implements FrameName {
-  constructor(
-    readonly domHi: number,
-    readonly domLo: number,
-    readonly hi: number,
-    readonly lo: number,
-  ) {}
-}
 
 /** Bounded body cursor: every read is checked, a short or bad body is ERR_FRAME_MALFORMED. */
 class Body {
@@ -228,18 +216,16 @@ class Body {
     this.p += n;
     return out;
   }
-  name(): FrameName {
-    const b = this.b;
+  /** Skip a name, checking both ids fit 58 bits (u64 LE below 2^58: the top byte below 4); returns where it starts. */
+  nameSkip(): number {
     const p = this.p;
     if (NAME_BYTES > this.end - p) this.bad('a record body ends early');
-    // two u64 LE ids (docs/FORMAT.md §3), each below 2^58, split into 29-bit halves
-    const dLow = (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
-    const dHigh = (b[p + 4] | (b[p + 5] << 8) | (b[p + 6] << 16) | (b[p + 7] << 24)) >>> 0;
-    const tLow = (b[p + 8] | (b[p + 9] << 8) | (b[p + 10] << 16) | (b[p + 11] << 24)) >>> 0;
-    const tHigh = (b[p + 12] | (b[p + 13] << 8) | (b[p + 14] << 16) | (b[p + 15] << 24)) >>> 0;
-    if (dHigh >= 1 << 26 || tHigh >= 1 << 26) this.bad('a name id is wider than 58 bits');
+    if (this.b[p + 7] >= 4 || this.b[p + 15] >= 4) this.bad('a name id is wider than 58 bits');
     this.p = p + NAME_BYTES;
-    return new WireName((dLow >>> 29) | (dHigh << 3), dLow & 0x1fffffff, (tLow >>> 29) | (tHigh << 3), tLow & 0x1fffffff);
+    return p;
+  }
+  name(): FrameName {
+    return nameAt(this.b, this.nameSkip());
   }
   names(): FrameName[] {
     const n = this.varint();
@@ -311,7 +297,11 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
   }
 
   const body = new Body(frame, 0, 0);
-  const cells: FrameCell[] = [];
+  let described = 0; // how many cells the runs describe (validated: each run holds 1 to 4096)
+  for (let r = 0; r < count * FLAT_INDEX_STRIDE; r += FLAT_INDEX_STRIDE) {
+    if (frame[index[r]] === FLAT_T_CELL) described += frame[index[r + 3]] | (frame[index[r + 3] + 1] << 8);
+  }
+  const cells = new CellTable(frame, described);
   const names = new Map<number, { text: string; glob: boolean }>();
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   let chunkBuf: Uint8Array | null = null; // the payload being assembled from chunks
@@ -346,86 +336,92 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
     if (type === FLAT_T_TRAILER) break;
     body.reset(index[r + 3], bodyEnd);
     const ord = klen > 0 ? readU32BE(frame, keyOff) : 0;
-    const cell = cells[cells.length - 1];
+    const last = cells.length - 1; // the cell the next records belong to (validated)
     if (type !== FLAT_T_CHUNK && type !== FLAT_T_HISTORY) finishChunks();
     switch (type) {
       case FLAT_T_CELL: {
-        const flags = body.u8();
-        if ((flags & ~(DESC_ANCHOR | DESC_IMMUTABLE | DESC_PAYLOAD)) !== 0) body.bad('unknown cell_desc flags');
-        const parentRef = body.varint();
-        // every field present from the start: one object shape for all cells
-        const c: FrameCell = {
-          ordinal: ord,
-          parent: -1,
-          path: undefined,
-          name: undefined,
-          dup: undefined,
-          anchor: (flags & DESC_ANCHOR) !== 0,
-          type: 'normal',
-          immutable: (flags & DESC_IMMUTABLE) !== 0,
-          created: 0,
-          deleted: -1,
-          payload: undefined,
-          store: undefined,
-          front: undefined,
-          past: undefined,
-          history: NO_HISTORY,
-        };
-        if (ord === 0) {
-          if (parentRef !== 0) body.bad('the branch root has no parent record');
-          c.path = body.names();
-        } else {
-          if (parentRef < 1 || parentRef > ord) body.bad('a parent reference does not point at an earlier cell');
-          c.parent = parentRef - 1;
-          c.name = body.name();
-          c.dup = body.varint();
-        }
-        if (!c.anchor) {
-          const ct = body.u8();
-          if (ct > CELL_LINK || body.u8() !== 0) body.bad('unknown cell type');
-          c.type = ct === CELL_LINK ? 'link' : 'normal';
-          c.created = body.varint();
-          c.deleted = body.varint() - 1;
-          if ((flags & DESC_PAYLOAD) !== 0) {
-            const kind = body.u8();
-            const pb = body.varint() - 1;
-            const payload: FramePayload = { kind: KIND_NAMES[kind] ?? body.bad('unknown payload kind'), beat: pb, bytes: undefined, target: undefined };
-            if (kind === KIND_VALUE || kind === KIND_DATA) {
-              const total = body.varint();
-              const place = body.u8();
+        // a run of descriptions (docs/FORMAT.md §5.1): cells ord .. ord + run - 1
+        const run = body.u8() | (body.u8() << 8);
+        for (let k = 0; k < run; k++) {
+          if (k > 0) finishChunks(); // only a run's last cell may be followed by its chunks
+          const ord = cells.length;
+          const flags = body.u8();
+          if ((flags & ~(DESC_ANCHOR | DESC_IMMUTABLE | DESC_PAYLOAD)) !== 0) body.bad('unknown cell_desc flags');
+          const anchor = (flags & DESC_ANCHOR) !== 0;
+          const parentRef = body.varint();
+          let bits = (anchor ? CELL_ANCHOR : 0) | ((flags & DESC_IMMUTABLE) !== 0 ? CELL_IMMUTABLE : 0);
+          if (ord === 0) {
+            if (parentRef !== 0) body.bad('the branch root has no parent record');
+            cells.rootPath = body.names();
+            cells.parent[0] = -1;
+            cells.nameAt[0] = -1;
+          } else {
+            if (parentRef < 1 || parentRef > ord) body.bad('a parent reference does not point at an earlier cell');
+            cells.parent[ord] = parentRef - 1;
+            cells.nameAt[ord] = body.nameSkip();
+            cells.dup[ord] = body.varint();
+          }
+          cells.deleted[ord] = -1;
+          cells.payAt[ord] = PAY_ABSENT;
+          if (!anchor) {
+            const ct = body.u8();
+            if (ct > CELL_LINK || body.u8() !== 0) body.bad('unknown cell type');
+            if (ct === CELL_LINK) bits |= CELL_LINK_TYPE;
+            cells.created[ord] = body.varint();
+            cells.deleted[ord] = body.varint() - 1;
+            if ((flags & DESC_PAYLOAD) !== 0) {
+              const kind = body.u8();
+              const pb = body.varint() - 1;
+              const kindName = KIND_NAMES[kind] ?? body.bad('unknown payload kind');
+              cells.payBeat[ord] = pb;
+              const total = kind === KIND_VALUE || kind === KIND_DATA ? body.varint() : 0;
+              const place = kind === KIND_VALUE || kind === KIND_DATA ? body.u8() : -1;
               if (place === PLACE_INLINE) {
+                // the common small VALUE: its bytes stay in the frame until asked for
                 if (kind !== KIND_VALUE) body.bad('only VALUE payloads travel inline');
-                payload.bytes = body.bytes(total);
-              } else if (place === PLACE_CHUNKS) {
-                if (total > frame.length) body.bad('a payload larger than its frame');
-                chunkTarget = payload;
-                chunkBuf = new Uint8Array(total);
-                chunkFilled = 0;
-                chunkSealed = false;
-                chunkFp = null;
-                chunkKind = kind;
-                chunkSeen = false;
-              } else body.bad('unknown payload placement');
-            } else if (kind === KIND_LINK) {
-              if (c.type !== 'link') body.bad('a link payload on a cell that is not a link');
-              const form = body.u8();
-              if (form === TARGET_ORDINAL) {
-                const ordinal = body.varint();
-                if (ordinal >= 0xffffffff) body.bad('a link target ordinal out of range');
-                payload.target = { ordinal };
-              } else if (form === TARGET_PATH) {
-                const depth = body.varint();
-                if (depth * (NAME_BYTES + 1) > body.end - body.p) body.bad('a path is longer than its record');
-                const path: { name: FrameName; dup: number }[] = [];
-                for (let k = 0; k < depth; k++) path.push({ name: body.name(), dup: body.varint() });
-                payload.target = { path };
-              } else body.bad('unknown link target form');
+                if (total > body.end - body.p) body.bad('a record body ends early');
+                cells.payAt[ord] = body.p;
+                cells.payLen[ord] = total;
+                body.p += total;
+              } else if (kind === KIND_NONE) {
+                cells.payAt[ord] = PAY_NONE;
+              } else {
+                const payload: FramePayload = { kind: kindName, beat: pb, bytes: undefined, target: undefined };
+                if (place === PLACE_CHUNKS) {
+                  if (total > frame.length) body.bad('a payload larger than its frame');
+                  chunkTarget = payload;
+                  chunkBuf = new Uint8Array(total);
+                  chunkFilled = 0;
+                  chunkSealed = false;
+                  chunkFp = null;
+                  chunkKind = kind;
+                  chunkSeen = false;
+                } else if (place !== -1) body.bad('unknown payload placement');
+                else {
+                  // a link
+                  if (ct !== CELL_LINK) body.bad('a link payload on a cell that is not a link');
+                  const form = body.u8();
+                  if (form === TARGET_ORDINAL) {
+                    const ordinal = body.varint();
+                    if (ordinal >= 0xffffffff) body.bad('a link target ordinal out of range');
+                    payload.target = { ordinal };
+                  } else if (form === TARGET_PATH) {
+                    const depth = body.varint();
+                    if (depth * (NAME_BYTES + 1) > body.end - body.p) body.bad('a path is longer than its record');
+                    const path: { name: FrameName; dup: number }[] = [];
+                    for (let k = 0; k < depth; k++) path.push({ name: body.name(), dup: body.varint() });
+                    payload.target = { path };
+                  } else body.bad('unknown link target form');
+                }
+                cells.payAt[ord] = PAY_HELD;
+                cells.held.set(ord, payload);
+              }
             }
-            c.payload = payload;
-          } else if (c.type === 'link' && c.created === -1) body.bad('a link without a target');
-        } else if ((flags & ~DESC_ANCHOR) !== 0) body.bad('an anchor carries no state');
+          } else if ((flags & ~DESC_ANCHOR) !== 0) body.bad('an anchor carries no state');
+          cells.flags[ord] = bits;
+          cells.length = ord + 1;
+        }
         body.done();
-        cells.push(c);
         break;
       }
       case FLAT_T_CHUNK:
@@ -438,14 +434,15 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
           const hb = readU32BE(frame, keyOff + 5);
           if (readU32BE(frame, keyOff + 9) === 0) {
             finishChunks();
-            if (cell.anchor || hb >= beatOrMax(cell)) body.bad('a history version is not older than the current one');
+            if ((cells.flags[last] & CELL_ANCHOR) !== 0 || hb >= (cells.payAt[last] === PAY_ABSENT ? Infinity : cells.payBeat[last])) body.bad('a history version is not older than the current one');
             if (total > frame.length) body.bad('a payload larger than its frame');
-            const prev = cell.history[cell.history.length - 1];
+            const versions = cells.histories.get(last);
+            const prev = versions?.[versions.length - 1];
             if (prev !== undefined && prev.beat >= hb) body.bad('history versions out of order');
             const v: FramePayload = { kind: KIND_NAMES[kind] ?? body.bad('unknown history payload kind'), beat: hb, bytes: undefined, target: undefined };
             if (kind !== KIND_NONE && kind !== KIND_VALUE && kind !== KIND_DATA) body.bad('unknown history payload kind');
-            if (cell.history === NO_HISTORY) cell.history = [];
-            cell.history.push(v);
+            if (versions === undefined) cells.histories.set(last, [v]);
+            else versions.push(v);
             chunkTarget = v;
             chunkBuf = new Uint8Array(total);
             chunkFilled = 0;
@@ -455,7 +452,7 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
             chunkSeen = true;
           }
         } else if (readU32BE(frame, keyOff + 5) === 0) {
-          if (chunkTarget === null || chunkTarget !== cell.payload || chunkBuf!.length !== total || chunkFilled !== 0) body.bad('a payload chunk does not belong to its cell description');
+          if (chunkTarget === null || chunkTarget !== cells.held.get(last) || chunkBuf!.length !== total || chunkFilled !== 0) body.bad('a payload chunk does not belong to its cell description');
           chunkSealed = sealed;
           chunkFp = fp.slice();
           chunkSeen = true;
@@ -483,10 +480,10 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
         break;
       }
       case FLAT_T_MANIFEST: {
-        if (cell.anchor) body.bad('an anchor has no store description');
+        if ((cells.flags[last] & CELL_ANCHOR) !== 0) body.bad('an anchor has no store description');
         const kind = STORE_CODES[body.u8()] ?? body.bad('unknown store kind');
         const indexing = INDEXING_CODES[body.u8()] ?? body.bad('unknown indexing');
-        cell.store = { kind, indexing, autoNext: body.varint() };
+        cells.stores.set(last, { kind, indexing, autoNext: body.varint() });
         body.done();
         break;
       }
@@ -501,8 +498,7 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
           list.push(j);
         }
         body.done();
-        if (type === FLAT_T_ORDER) cell.front = list;
-        else cell.past = list;
+        (type === FLAT_T_ORDER ? cells.fronts : cells.pasts).set(last, list);
         break;
       }
       case FLAT_T_NAMEPOOL: {
@@ -526,12 +522,11 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
   }
   finishChunks();
   // cross-record checks: children lists point at children of the listing cell, link ordinals at cells
-  for (const c of cells) {
-    const t = c.payload?.target;
-    if (t !== undefined && 'ordinal' in t && (t.ordinal >= cells.length || t.ordinal === c.ordinal)) throw frameError('ERR_FRAME_MALFORMED', `link record ${c.ordinal} targets a cell the frame does not hold`);
-    if (c.front !== undefined) checkChildren(cells, c, c.front);
-    if (c.past !== undefined) checkChildren(cells, c, c.past);
+  for (const [o, p] of cells.held) {
+    const t = p.target;
+    if (t !== undefined && 'ordinal' in t && (t.ordinal >= cells.length || t.ordinal === o)) throw frameError('ERR_FRAME_MALFORMED', `link record ${o} targets a cell the frame does not hold`);
   }
+  for (const lists of [cells.fronts, cells.pasts]) for (const [o, list] of lists) checkChildren(cells, o, list);
   let records: FrameRecordInfo[] | undefined;
   return {
     /** Built on first use: applying or materializing a frame never needs it. */
@@ -547,15 +542,18 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
     compression: compression === 1 ? 'deflate' : 'none',
     aead: aeadSel === 2 ? 'chacha20-poly1305' : aeadSel === 3 ? 'xchacha20-poly1305' : 'none',
     history: { payload: pWindow, manifest: mWindow },
-    cells,
+    /** Views over the decoded columns, built on first use. */
+    get cells(): FrameCell[] {
+      return cells.cells();
+    },
     names,
     size: frame.length,
   };
 }
 
 /** A child list (order_delta, manifest_history) names children of its cell only. */
-function checkChildren(cells: FrameCell[], c: FrameCell, list: number[]): void {
-  for (const j of list) if (j >= cells.length || cells[j].parent !== c.ordinal) throw frameError('ERR_FRAME_MALFORMED', `cell record ${c.ordinal} lists ${j}, which is not its child`);
+function checkChildren(cells: CellTable, o: number, list: number[]): void {
+  for (const j of list) if (j >= cells.length || cells.parent[j] !== o) throw frameError('ERR_FRAME_MALFORMED', `cell record ${o} lists ${j}, which is not its child`);
 }
 
 /** Every record of a validated frame, the trailer last. */
@@ -567,10 +565,6 @@ function recordList(frame: Uint8Array, index: Uint32Array): FrameRecordInfo[] {
     out.push(new FrameRecordInfo(frame, TYPE_NAMES[frame[start]], start, end - start, index[r + 1], index[r + 2], (frame[start + 2] & RECORD_SEALED) !== 0));
   }
   return out;
-}
-
-function beatOrMax(c: FrameCell): number {
-  return c.payload === undefined ? Infinity : c.payload.beat;
 }
 
 function nonceBytesOf(sel: number): number {

@@ -14,7 +14,7 @@ import { CHUNK_SIZE as ARENA_CHUNK } from '../kernel/arena.js';
 import { DOM_CEP, domainId } from '../kernel/naming/name.js';
 import { NAMING_REFERENCE, HALF, HI_PAYLOAD_MASK, namingOf } from '../kernel/naming/id.js';
 import type { Runtime } from '../kernel/runtime.js';
-import { BLAKE3_KEYED_HASH, FLAT_ROOT_KEY, FINISH_AEAD, FINISH_BEAT, FINISH_CAPS, FINISH_COMPRESSION, FINISH_MHIST, FINISH_MODE, FINISH_PARAMS, FINISH_PHIST } from '../native/binding.js';
+import { BLAKE3_KEYED_HASH, FLAT_ROOT_KEY, FLAT_RUN_MAX, FINISH_AEAD, FINISH_BEAT, FINISH_CAPS, FINISH_COMPRESSION, FINISH_MHIST, FINISH_MODE, FINISH_PARAMS, FINISH_PHIST } from '../native/binding.js';
 import { trailerBound } from '../native/fallback/flat.js';
 import { binding } from '../native/index.js';
 import { AEAD_TAG_BYTES, ChunkCipher, type AeadOptions } from './aead.js';
@@ -99,14 +99,22 @@ interface Version {
   pv: unknown;
 }
 
+/** Bytes reserved for a run's body length before its size is known (runs stay below 2 MiB). */
+const RUN_LEN_SLOT = 3;
+/** A run is closed once its descriptions pass this many bytes (it stays one BLAKE3 leaf of up to ~64 KiB). */
+const RUN_BYTES = 64 * 1024;
+
 class Staging {
   buf: Uint8Array;
   p = FLAT_HEADER_SIZE;
   count = 0;
+  /** The open cell_desc run: where its record starts (-1: none), and how many descriptions it holds. */
+  private runAt = -1;
+  private runCells = 0;
 
-  /** `cells`: how many descriptions will be written (sizes the buffer once, about 60 B each). */
+  /** `cells`: how many descriptions will be written (sizes the buffer once, about 40 B each). */
   constructor(cells: number) {
-    this.buf = new Uint8Array(Math.max(1 << 12, cells * 64 + 4096));
+    this.buf = new Uint8Array(Math.max(1 << 12, cells * 48 + 4096));
   }
 
   ensure(n: number): void {
@@ -118,8 +126,57 @@ class Staging {
     this.buf = grown;
   }
 
-  /** Record header and key `ord | type | suffix`; returns the body position. Room for body + CRC is reserved. */
+  /**
+   * Room for the description (`len` bytes) of cell `ord` in the open cell_desc run, opening a
+   * new run when none is open or the open one is full; returns where the description goes.
+   */
+  cell(ord: number, len: number): number {
+    if (this.runAt >= 0 && (this.runCells === FLAT_RUN_MAX || this.p - this.runAt >= RUN_BYTES)) this.closeRun();
+    if (this.runAt < 0) {
+      this.ensure(5 + RUN_LEN_SLOT + 5 + 2);
+      const b = this.buf;
+      const p = this.p;
+      b[p] = FLAT_T_CELL;
+      b[p + 1] = 1;
+      b[p + 2] = 0;
+      b[p + 3] = 0;
+      b[p + 4] = 5; // key length
+      writeU32BE(b, p + 5 + RUN_LEN_SLOT, ord);
+      b[p + 9 + RUN_LEN_SLOT] = FLAT_T_CELL;
+      this.runAt = p;
+      this.runCells = 0;
+      this.p = p + 5 + RUN_LEN_SLOT + 5 + 2; // the u16 count is written at close
+      this.count++;
+    }
+    this.ensure(len + 4);
+    const at = this.p;
+    this.p += len;
+    this.runCells++;
+    return at;
+  }
+
+  /** Close the open run: its count, its body length (moving the body when the slot was too wide or narrow), CRC room. */
+  closeRun(): void {
+    const at = this.runAt;
+    if (at < 0) return;
+    this.runAt = -1;
+    const bodyAt = at + 5 + RUN_LEN_SLOT + 5;
+    const bodyLen = this.p - bodyAt;
+    this.buf[bodyAt] = this.runCells & 0xff;
+    this.buf[bodyAt + 1] = this.runCells >>> 8;
+    const shift = varintSize(bodyLen) - RUN_LEN_SLOT;
+    if (shift !== 0) {
+      this.ensure(shift + 4);
+      this.buf.copyWithin(at + 5 + RUN_LEN_SLOT + shift, at + 5 + RUN_LEN_SLOT, this.p);
+      this.p += shift;
+    }
+    writeVarint(this.buf, at + 5, bodyLen);
+    this.p += 4; // CRC, written by the finisher
+  }
+
+  /** Record header and key `ord | type | suffix`; returns the body position. Room for body + CRC is reserved. Closes the open run. */
   open(type: number, flags: number, ord: number, suffixA: number, suffixB: number, suffixWords: number, bodyLen: number): number {
+    this.closeRun();
     const klen = 5 + suffixWords * 4;
     this.ensure(6 + varintSize(bodyLen) + klen + bodyLen + 4);
     const b = this.buf;
@@ -244,8 +301,8 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
 /** The cells a frame holds, in pre-order: each one's parent (frame ordinal) and walk mark. */
 interface Walk {
   cells: Cell[];
-  parents: number[];
-  marks: number[];
+  parents: ArrayLike<number>;
+  marks: ArrayLike<number>;
 }
 
 /** Delta mark of a cell at `beat` (below a parent marked `parentMark`); 0: not in the frame. */
@@ -265,8 +322,6 @@ function deltaMark(rt: Runtime, c: Cell, beat: number, parentMark: number, cur: 
 /** Walk a branch in pre-order and keep what the frame needs (changed cells and their ancestors, or everything). */
 function walkBranch(rt: Runtime, cell: Cell, beat: number, mode: number, mWindow: number): Walk {
   const cells: Cell[] = [];
-  const parents: number[] = [];
-  const marks: number[] = [];
   const rootThere =
     cell.up === null ||
     ((cell.flags & VEILED) === 0 && cell.created <= beat && (cell.deleted < 0 || cell.deleted > beat || (mode === MODE_DELTA && cell.deleted === beat)));
@@ -278,38 +333,63 @@ function walkBranch(rt: Runtime, cell: Cell, beat: number, mode: number, mWindow
     if (c.deleted < 0 || c.deleted > beat) return parentMark === M_PAST ? M_PAST : M_DESC;
     return c.deleted > beat - mWindow ? M_PAST : 0;
   };
-  const stack: Cell[] = [cell];
-  const stackParent: number[] = [-1];
-  const stackMark: number[] = [0];
-  while (stack.length > 0) {
-    const c = stack.pop()!;
-    const parent = stackParent.pop()!;
-    const pm = stackMark.pop()!;
-    let m = markOf(c, pm);
-    if (c === cell && m === 0) m = M_ANCHOR;
-    if (m === 0) continue;
+  let parents = new Int32Array(1024);
+  let marks = new Uint8Array(1024);
+  let n0 = 0;
+  let anchors = 0; // below the root: only anchors without a described descendant are dropped
+  const keepCell = (c: Cell, parent: number, m: number): number => {
     if ((c.flags & TYPE_MASK) > TYPE_LINK) throw frameError('ERR_FRAME_UNSUPPORTED', `${c.path} is a HANDLE/STREAM proxy; proxies cannot be framed`);
-    const me = cells.length;
+    if (n0 === parents.length) {
+      const p2 = new Int32Array(n0 * 2);
+      p2.set(parents);
+      parents = p2;
+      const m2 = new Uint8Array(n0 * 2);
+      m2.set(marks);
+      marks = m2;
+    }
     cells.push(c);
-    parents.push(parent);
-    marks.push(m);
-    if (c.store === null) continue;
-    // push the children, then reverse them in place: popped in store order
-    const from = stack.length;
-    c.store.forEach((k) => {
-      stack.push(k);
-    });
-    for (let a = from, z = stack.length - 1; a < z; a++, z--) {
-      const t = stack[a];
-      stack[a] = stack[z];
-      stack[z] = t;
-    }
-    for (let k = from; k < stack.length; k++) {
-      stackParent.push(me);
-      stackMark.push(m);
-    }
+    parents[n0] = parent;
+    marks[n0] = m;
+    if (m === M_ANCHOR && parent >= 0) anchors++;
+    return n0++;
+  };
+  // pre-order: a stack of child lists (one array per store) and where each list is at
+  const lists: Cell[][] = [];
+  const at: number[] = [];
+  const owners: number[] = [];
+  const rootMark = markOf(cell, 0);
+  const r = keepCell(cell, -1, rootMark === 0 ? M_ANCHOR : rootMark);
+  if (cell.store !== null) {
+    lists.push(cell.store.toArray());
+    at.push(0);
+    owners.push(r);
   }
-  const n0 = cells.length;
+  while (lists.length > 0) {
+    const top = lists.length - 1;
+    const kids = lists[top];
+    const owner = owners[top];
+    const pm = marks[owner];
+    let k = at[top];
+    for (; k < kids.length; k++) {
+      const c = kids[k];
+      const m = markOf(c, pm);
+      if (m === 0) continue;
+      keepCell(c, owner, m);
+      if (c.store !== null) break; // descend: its children come next
+    }
+    if (k >= kids.length) {
+      lists.pop();
+      at.pop();
+      owners.pop();
+      continue;
+    }
+    at[top] = k + 1;
+    const c = kids[k];
+    lists.push(c.store!.toArray());
+    at.push(0);
+    owners.push(n0 - 1);
+  }
+  if (anchors === 0) return { cells, parents, marks };
   const keep = new Uint8Array(n0);
   for (let i = n0 - 1; i >= 0; i--) {
     if (marks[i] !== M_ANCHOR || keep[i] === 1 || i === 0) keep[i] = 1;
@@ -324,8 +404,8 @@ function walkBranch(rt: Runtime, cell: Cell, beat: number, mode: number, mWindow
     marks[n] = marks[i];
     ord[i] = n++;
   }
-  cells.length = parents.length = marks.length = n;
-  return { cells, parents, marks };
+  cells.length = n;
+  return { cells, parents: parents.subarray(0, n), marks: marks.subarray(0, n) };
 }
 
 /**
@@ -453,14 +533,16 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
     const deleted = c.deleted >= 0 && c.deleted <= beat ? c.deleted : -1; // as of the beat
     // body size
     const dup = i === 0 || m === M_NEW ? 0 : sameNameIndex(c, beat, mode);
-    let size = 1 + varintSize(i === 0 ? 0 : parents[i] + 1);
+    // (small values inline: this loop is too large for the compiler to inline the varint helpers)
+    const parentRef = i === 0 ? 0 : parents[i] + 1;
+    let size = 1 + (parentRef < 128 ? 1 : varintSize(parentRef));
     if (i === 0) size += varintSize(rootPath.length) + rootPath.length * NAME_BYTES;
-    else size += NAME_BYTES + varintSize(dup);
+    else size += NAME_BYTES + (dup < 128 ? 1 : varintSize(dup));
     if (!anchor) {
-      size += 2 + varintSize(c.created) + varintSize(deleted + 1);
+      size += 2 + (c.created < 128 ? 1 : varintSize(c.created)) + (deleted < 127 ? 1 : varintSize(deleted + 1));
       if (withPayload) {
-        size += 1 + varintSize(cur.beat + 1);
-        if (inlineLen >= 0) size += varintSize(inlineLen) + 1 + inlineLen;
+        size += 1 + (cur.beat < 127 ? 1 : varintSize(cur.beat + 1));
+        if (inlineLen >= 0) size += (inlineLen < 128 ? 1 : varintSize(inlineLen)) + 1 + inlineLen;
         else if (payload !== null) size += varintSize(payload.length) + 1;
         else if (target !== null) {
           size += 1 + (targetOrd >= 0 ? varintSize(targetOrd) : varintSize(targetPath.length) + targetPath.length * NAME_BYTES);
@@ -468,28 +550,35 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
         }
       }
     }
-    const at = st.open(FLAT_T_CELL, 0, i, 0, 0, 0, size);
+    const at = st.cell(i, size);
     const b = st.buf;
     b[at] = flags;
-    let p = writeVarint(b, at + 1, i === 0 ? 0 : parents[i] + 1);
+    let p = at + 1;
+    if (parentRef < 128) b[p++] = parentRef;
+    else p = writeVarint(b, p, parentRef);
     if (i === 0) {
       p = writeVarint(b, p, rootPath.length);
       for (const x of rootPath) p = writeName(b, p, x);
     } else {
       noteCellName(c);
       p = writeName(b, p, c);
-      p = writeVarint(b, p, dup);
+      if (dup < 128) b[p++] = dup;
+      else p = writeVarint(b, p, dup);
     }
     if (!anchor) {
       b[p++] = (c.flags & TYPE_MASK) === TYPE_LINK ? CELL_LINK : CELL_NORMAL; // a proxy (lenient frames only) travels as a normal cell
       b[p++] = 0; // reserved
-      p = writeVarint(b, p, c.created);
-      p = writeVarint(b, p, deleted + 1);
+      if (c.created < 128) b[p++] = c.created;
+      else p = writeVarint(b, p, c.created);
+      if (deleted < 127) b[p++] = deleted + 1;
+      else p = writeVarint(b, p, deleted + 1);
       if (withPayload) {
         b[p++] = kind;
-        p = writeVarint(b, p, cur.beat + 1);
+        if (cur.beat < 127) b[p++] = cur.beat + 1;
+        else p = writeVarint(b, p, cur.beat + 1);
         if (inlineLen >= 0) {
-          p = writeVarint(b, p, inlineLen);
+          if (inlineLen < 128) b[p++] = inlineLen;
+          else p = writeVarint(b, p, inlineLen);
           b[p++] = PLACE_INLINE;
           const off = cur.pv as number;
           const chunk = rt.arena.chunks[Math.floor(off / ARENA_CHUNK)];
@@ -567,6 +656,7 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
   }
 
   // ---- finish (one binding call) ----
+  st.closeRun();
   if (o.deflate === true) caps |= FLAT_CAP_DEFLATE;
   const end = st.p;
   st.ensure(trailerBound(st.count) + 16);
@@ -688,7 +778,7 @@ export function encodeTouched(rt: Runtime, touched: readonly Cell[], beat: numbe
     } else include(c, own);
   }
   // pre-order, siblings in store order; below a cell created in the beat, everything is new
-  const walk: Walk = { cells: [], parents: [], marks: [] };
+  const walk = { cells: [] as Cell[], parents: [] as number[], marks: [] as number[] };
   const stack: Cell[] = [rt.root];
   const stackParent: number[] = [-1];
   const stackNew: boolean[] = [false];

@@ -4,7 +4,7 @@ import { applyFrame, createRuntime, encodeBranch, FrameReader, readFrame } from 
 import { fallbackBinding } from '../../src/native/fallback/index.js';
 import { loadBinding } from '../../src/native/index.js';
 import { FINISH_PARAMS } from '../../src/native/binding.js';
-import { buildHistory, dumpBranch, historyArb, KEY } from './helpers.js';
+import { buildHistory, dumpBranch, historyArb, KEY, codeOf } from './helpers.js';
 
 const native = loadBinding({ native: true }).binding;
 
@@ -28,15 +28,6 @@ function sampleFrames(): Uint8Array[] {
     encodeBranch(app, { mode: 'snapshot', history, deflate: true }),
   ];
 }
-
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-    return undefined;
-  } catch (e) {
-    return (e as { code?: string }).code ?? `uncoded: ${String((e as Error)?.stack ?? e)}`;
-  }
-};
 
 describe('frames: hostile input', () => {
   const frames = sampleFrames();

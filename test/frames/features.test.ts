@@ -3,19 +3,10 @@ import { applyFrame, blake3, crc32c, createRuntime, encodeBranch, readFrame, typ
 import { FINISH_PARAMS, FLAT_CAP_CHUNKS, FLAT_CAP_TOC } from '../../src/native/binding.js';
 import { fallbackBinding } from '../../src/native/fallback/index.js';
 import { binding, loadBinding } from '../../src/native/index.js';
-import { KEY } from './helpers.js';
+import { KEY, codeOf } from './helpers.js';
 
 const native = loadBinding({ native: true }).binding;
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
-
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-    return undefined;
-  } catch (e) {
-    return (e as { code?: string }).code ?? 'uncoded';
-  }
-};
 
 function sample(): { app: Cell; big: Uint8Array } {
   const rt = createRuntime();
@@ -45,7 +36,7 @@ function craft(records: { type: number; key: number[]; body: number[] }[], caps:
   return buf.slice(0, len);
 }
 
-const desc = { type: 1, key: [0, 0, 0, 0, 1], body: [0] };
+const desc = { type: 1, key: [0, 0, 0, 0, 1], body: [1, 0, 1, 0, 0] }; // a run of one description (u16 count 1): the root's anchor
 function chunk(ord: number, total: number, off: number, data: number[], payload: number[]) {
   const fp = Array.from(blake3(Uint8Array.from(payload)));
   return { type: 2, key: [0, 0, 0, 0, 2, 0, 0, 0, ord], body: [2, total, off, ...fp, ...data] };
@@ -56,7 +47,7 @@ describe('frames: layout', () => {
     const { app } = sample();
     app.add('Hello World!', { value: 'a reference name' });
     const frame = encodeBranch(app, { mode: 'snapshot' });
-    expect(Array.from(frame.subarray(0, 6))).toEqual([0x43, 0x45, 0x50, 0x46, 1, 1]);
+    expect(Array.from(frame.subarray(0, 6))).toEqual([0x43, 0x45, 0x50, 0x46, 2, 1]);
     const dv = new DataView(frame.buffer, frame.byteOffset);
     expect(dv.getUint32(12, true)).toBe(crc32c(frame.subarray(0, 12)));
     const read = readFrame(frame);

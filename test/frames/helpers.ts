@@ -145,3 +145,13 @@ export function buildHistory(beats: Op[][]): { rt: Runtime; branch: Cell } {
 }
 
 export const KEY = new Uint8Array(32).map((_, i) => i * 3 + 1);
+
+/** The error code `fn` throws (undefined when it does not throw; an uncoded error shows its stack). */
+export const codeOf = (fn: () => unknown): string | undefined => {
+  try {
+    fn();
+    return undefined;
+  } catch (e) {
+    return (e as { code?: string }).code ?? `uncoded: ${String((e as Error)?.stack ?? e)}`;
+  }
+};

@@ -126,6 +126,6 @@ describe('beat digest', () => {
   });
 });
 
-// the beat frame encoding (docs/heartbeat.md, "The beat digest")
-const KNOWN_1 = '2df4eda4bc972095467c3d0b6e38842e2c6d9cd9afc163a9a3779f44c86a5619';
-const KNOWN_2 = 'c2ff585b638c805e19a160c75c944b6f02d37d84a6e88bab694877090f5ca3d5';
+// the beat frame encoding (docs/heartbeat.md, "The beat digest"; frame format v2)
+const KNOWN_1 = 'd0ca34983f357edf5f31f2ab4df992296bb0ccb4d5f76c2009482edcfcc060fa';
+const KNOWN_2 = 'c6f539fc37bbaec4dbf3ea7b20e948cf1407d2c6528288dade51a63f42572f8a';

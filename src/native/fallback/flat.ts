@@ -24,10 +24,13 @@ import {
   FLAT_CAP_PAYLOAD_HISTORY,
   FLAT_CAP_TOC,
   FLAT_CAPS_SUPPORTED,
+  FLAT_DESC_MIN,
   FLAT_HEADER_SIZE,
   FLAT_INDEX_STRIDE,
   FLAT_KEY_MAX,
+  FLAT_ROOT_DESC_MIN,
   FLAT_ROOT_KEY,
+  FLAT_RUN_MAX,
   FLAT_STATUS_CAPACITY,
   FLAT_STATUS_CAPS,
   FLAT_STATUS_CHUNK,
@@ -45,6 +48,7 @@ import {
   FLAT_T_NAMEPOOL,
   FLAT_T_ORDER,
   FLAT_T_TRAILER,
+  FLAT_VERSION,
 } from '../binding.js';
 import { blake3, blake3Hasher, blake3Many } from './blake3.js';
 import { crc32cRaw } from './crc32c.js';
@@ -230,7 +234,7 @@ export function flatFinish(buf: Uint8Array, end: number, params: Float64Array, p
   const mhist = params[FINISH_MHIST];
   if (end < FLAT_HEADER_SIZE || end > buf.length) return -FLAT_STATUS_MALFORMED;
   for (let i = 0; i < 4; i++) buf[i] = MAGIC[i];
-  buf[4] = 1;
+  buf[4] = FLAT_VERSION;
   buf[5] = mode;
   buf[6] = 0;
   buf[7] = 0;
@@ -341,7 +345,7 @@ export function flatValidate(b: Uint8Array, diag: Float64Array): Uint32Array | n
   for (let i = 0; i < 4 && i < len; i++) if (b[i] !== MAGIC[i]) return fail(diag, FLAT_STATUS_FORMAT, i);
   if (len < FLAT_HEADER_SIZE) return fail(diag, FLAT_STATUS_TRUNCATED, len);
   if (readU32(b, 12) !== crcOf(b, 0, 12)) return fail(diag, FLAT_STATUS_CRC, 12);
-  if (b[4] !== 1) return fail(diag, FLAT_STATUS_UNSUPPORTED, 4);
+  if (b[4] !== FLAT_VERSION) return fail(diag, FLAT_STATUS_UNSUPPORTED, 4);
   const mode = b[5];
   if (mode > 1 || b[6] !== 0 || b[7] !== 0) return fail(diag, FLAT_STATUS_UNSUPPORTED, 5);
   const caps = readU32(b, 8);
@@ -404,8 +408,12 @@ export function flatValidate(b: Uint8Array, diag: Float64Array): Uint32Array | n
     prevKeyLen = klen;
     const ord = readU32BE(b, keyOff);
     if (type === FLAT_T_CELL) {
+      // a run of descriptions: u16 count, then the cells nextCell .. nextCell + count - 1
       if (ord !== nextCell) return fail(diag, FLAT_STATUS_MALFORMED, keyOff);
-      nextCell++;
+      const bo = keyOff + klen;
+      const run = blen < 2 ? 0 : b[bo] | (b[bo + 1] << 8);
+      if (run === 0 || run > FLAT_RUN_MAX || blen < 2 + FLAT_ROOT_DESC_MIN + FLAT_DESC_MIN * (run - 1)) return fail(diag, FLAT_STATUS_MALFORMED, bo);
+      nextCell += run;
     } else if (type === FLAT_T_NAMEPOOL) {
       if (ord !== 0xffffffff) return fail(diag, FLAT_STATUS_MALFORMED, keyOff);
     } else if (ord + 1 !== nextCell) {
