@@ -10,6 +10,9 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
 import { Piscina } from 'piscina';
 import { machine } from './machine.js';
 
@@ -226,6 +229,51 @@ for (const native of [true, false]) {
   }
   record('worker round trip', 'piscina', quantiles(lat), true);
   await piscina.destroy();
+}
+
+// ---- codec jobs: deflate, inflate, AEAD seal of 64 KiB inputs ------------------------------
+{
+  const sodium = createRequire(import.meta.url)('sodium-native');
+  const CODEC_JOBS = quick ? 256 : 2048;
+  const input = new Uint8Array(64 * 1024);
+  for (let i = 0, x = 1; i < input.length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    input[i] = x % 5 === 0 ? x >>> 24 : 97 + ((i >> 4) % 17); // text-like: packs about 3:1
+  }
+  const packed = zlib.deflateSync(input);
+  const key = new Uint8Array(32).fill(1);
+  const nonce = new Uint8Array(24).fill(2);
+  const mbps = (t0) => (CODEC_JOBS * input.length) / ((now() - t0) / 1e6) / 1e6;
+  const cases = [
+    ['deflate (level 6), 64 KiB inputs', 'deflate', input, {}],
+    ['inflate, 64 KiB outputs', 'inflate', packed, {}],
+    ['AEAD seal (XChaCha20-Poly1305), 64 KiB inputs', 'aead-seal', input, { key, nonce }],
+  ];
+  for (const [group, kind, data, options] of cases) {
+    for (const native of [true, false]) {
+      const ex = cep.createExecutor({ native });
+      if (ex.native !== native) continue;
+      const t0 = now();
+      for (let i = 0; i < CODEC_JOBS; i++) ex.submit(kind, data, options);
+      const got = await take(ex, CODEC_JOBS);
+      if (!got.every((r) => r.ok)) throw new Error(`${kind} job failed`);
+      record(group, native ? `native executor (${ex.threads} threads)` : 'executor (TS twin, JS thread)', { mbps: mbps(t0) });
+      await ex.close();
+    }
+  }
+  // peers: node:zlib's async calls (libuv's pool, all in flight at once) and sodium-native on the JS thread
+  for (const [group, fn, data] of [
+    [cases[0][0], promisify(zlib.deflate), input],
+    [cases[1][0], promisify(zlib.inflate), packed],
+  ]) {
+    const t0 = now();
+    await Promise.all(Array.from({ length: CODEC_JOBS }, () => fn(data)));
+    record(group, `node:zlib async (libuv pool)`, { mbps: mbps(t0) }, true);
+  }
+  const sealed = new Uint8Array(input.length + 16);
+  const t0 = now();
+  for (let i = 0; i < CODEC_JOBS; i++) sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(sealed, input, null, null, nonce, key);
+  record(cases[2][0], 'sodium-native (JS thread)', { mbps: mbps(t0) }, true);
 }
 process.stderr.write('\n');
 rmSync(dir, { recursive: true, force: true });

@@ -48,6 +48,18 @@ describe('completion gate', () => {
     g.put(5, 'e');
     expect(g.drain()).toEqual(['c', 'e']);
   });
+  it('prefix mode passes skipped sequences at once, however many come between drains', () => {
+    const g = new CompletionGate<string>('prefix');
+    for (let seq = 1; seq <= 100_000; seq++) g.skip(seq); // results taken elsewhere (run())
+    g.put(100_002, 'late');
+    g.skip(100_003);
+    expect(g.releasable).toBe(false); // 100_001 is still out
+    g.put(100_001, 'next');
+    expect(g.releasable).toBe(true);
+    expect(g.drain()).toEqual(['next', 'late']);
+    g.put(100_004, 'after');
+    expect(g.drain()).toEqual(['after']);
+  });
 });
 
 /** Waits until none of `seqs` is still running in the reactor (their completions wait in its gate). */
