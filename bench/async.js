@@ -289,7 +289,7 @@ for (const native of [true, false]) {
   for (let i = 0; i < CODEC_JOBS; i++) sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(sealed, input, null, null, nonce, key);
   record(cases[2][0], 'sodium-native (JS thread)', { mbps: mbps(t0) }, true);
 }
-process.stderr.write('\n');
+process.stderr.write("\n");
 rmSync(dir, { recursive: true, force: true });
 
 // ---- report ------------------------------------------------------------------------------

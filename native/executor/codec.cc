@@ -51,13 +51,40 @@ namespace {
 
 int window_bits(int format) { return format == FMT_RAW ? -15 : format == FMT_GZIP ? 31 : 15; }
 
-// Moves the grown output vector into the completion.
-void hand_over(std::vector<uint8_t>& out, size_t n, Completion& c) {
-  c.length = static_cast<uint32_t>(n);
-  c.data = std::make_unique<uint8_t[]>(n ? n : 1);
-  if (n) std::memcpy(c.data.get(), out.data(), n);
-  c.result = static_cast<int64_t>(n);
-  c.flags = ST_OK;
+// The output of a zlib job, grown by one window per deflate()/inflate() call.
+struct WindowedOutput {
+  std::vector<uint8_t> bytes;
+  size_t have = 0;
+
+  void open(z_stream& z) {
+    bytes.resize(have + kZlibWindow);
+    z.next_out = bytes.data() + have;
+    z.avail_out = kZlibWindow;
+  }
+  void close(const z_stream& z) { have += kZlibWindow - z.avail_out; }
+  // Moves what was produced into the completion.
+  void hand_over(Completion& c) const {
+    c.length = static_cast<uint32_t>(have);
+    c.data = std::make_unique<uint8_t[]>(have ? have : 1);
+    if (have) std::memcpy(c.data.get(), bytes.data(), have);
+    c.result = static_cast<int64_t>(have);
+    c.flags = ST_OK;
+  }
+};
+
+void feed(z_stream& z, const Job& job) {
+  z.next_in = const_cast<Bytef*>(job.input);
+  z.avail_in = static_cast<uInt>(job.length);
+}
+
+// Between windows: true (with c set) when a cancel or a spent CPU budget stops the job.
+bool stopped(const Job& job, const SliceCheck& check, const z_stream& z, Completion& c) {
+  const size_t done = job.length - z.avail_in;
+  const uint32_t stop = check(done);
+  if (stop == ST_OK) return false;
+  c.flags = stop;
+  c.result = static_cast<int64_t>(done);
+  return true;
 }
 
 }  // namespace
@@ -76,27 +103,20 @@ void run_deflate(Job& job, const SliceCheck& check, Completion& c) {
     c.flags = ST_INVALID;
     return;
   }
-  std::vector<uint8_t> out;
-  z.next_in = const_cast<Bytef*>(job.input);
-  z.avail_in = static_cast<uInt>(job.length);
-  size_t have = 0;
+  WindowedOutput out;
+  feed(z, job);
   for (;;) {
-    if (have > 0) {
-      if (uint32_t stop = check(job.length - z.avail_in)) {
-        c.flags = stop, c.result = static_cast<int64_t>(job.length - z.avail_in);
-        deflateEnd(&z);
-        return;
-      }
+    if (out.have > 0 && stopped(job, check, z, c)) {
+      deflateEnd(&z);
+      return;
     }
-    out.resize(have + kZlibWindow);
-    z.next_out = out.data() + have;
-    z.avail_out = kZlibWindow;
+    out.open(z);
     const int ret = deflate(&z, Z_FINISH);
-    have += kZlibWindow - z.avail_out;
+    out.close(z);
     if (ret == Z_STREAM_END || z.avail_out != 0) break;
   }
   deflateEnd(&z);
-  hand_over(out, have, c);
+  out.hand_over(c);
 }
 
 // Inflates in 16 KiB output windows; a gzip input holding more members after the first goes
@@ -108,34 +128,24 @@ void run_inflate(Job& job, const SliceCheck& check, Completion& c) {
     c.flags = ST_INVALID;
     return;
   }
-  std::vector<uint8_t> out;
-  z.next_in = const_cast<Bytef*>(job.input);
-  z.avail_in = static_cast<uInt>(job.length);
-  size_t have = 0;
-  int ret = Z_OK;
+  WindowedOutput out;
+  feed(z, job);
   for (;;) {
-    if (job.max_out && have > job.max_out) {
+    if (job.max_out && out.have > job.max_out) {
       c.flags = ST_BYTE_BUDGET;
       break;
     }
-    if (have > 0) {
-      if (uint32_t stop = check(job.length - z.avail_in)) {
-        c.flags = stop, c.result = static_cast<int64_t>(job.length - z.avail_in);
-        break;
-      }
-    }
-    out.resize(have + kZlibWindow);
-    z.next_out = out.data() + have;
-    z.avail_out = kZlibWindow;
-    ret = inflate(&z, Z_FINISH);
+    if (out.have > 0 && stopped(job, check, z, c)) break;
+    out.open(z);
+    int ret = inflate(&z, Z_FINISH);
     while (z.avail_in > 0 && format == FMT_GZIP && ret == Z_STREAM_END && z.next_in[0] != 0) {
       inflateReset(&z);
       ret = inflate(&z, Z_FINISH);
     }
-    have += kZlibWindow - z.avail_out;
+    out.close(z);
     if (ret == Z_STREAM_END) {
-      if (job.max_out && have > job.max_out) c.flags = ST_BYTE_BUDGET;
-      else hand_over(out, have, c);
+      if (job.max_out && out.have > job.max_out) c.flags = ST_BYTE_BUDGET;
+      else out.hand_over(c);
       break;
     }
     if ((ret == Z_OK || ret == Z_BUF_ERROR) && z.avail_out == 0) continue;  // out of room only

@@ -207,6 +207,7 @@ export class WorkerPool extends Gated<TaskResult> {
         if (!w.dead && w.inFlight.size > 0) await new Promise<void>((resolve) => w.idle.push(resolve));
         Atomics.store(w.ctl, STOP, 1);
         Atomics.notify(w.ctl, REQ_HEAD);
+        w.worker.ref(); // an idle worker is unref'ed: keep the process alive until it has exited
         await w.worker.terminate();
       }),
     );
