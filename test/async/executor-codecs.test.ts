@@ -131,6 +131,19 @@ describe.each(modes)('executor codec jobs (native: %s)', (native) => {
     await ex.close();
   });
 
+  it('stops codec jobs on a spent CPU budget and on cancel', async () => {
+    const ex = createExecutor({ native, threads: 1 });
+    const big = sample(1 << 20); // tens of ms of deflate at level 9
+    const spent = await one(ex, 'deflate', big, { level: 9, cpuBudgetMs: 1 });
+    expect([spent.status, spent.output]).toEqual(['cpu-budget', undefined]);
+    const first = ex.submit('deflate', big, { level: 9 });
+    const second = ex.submit('aead-seal', big, { key: new Uint8Array(32), nonce: new Uint8Array(24) });
+    expect(ex.cancel(second)).toBe(true);
+    const [a, b] = await takeN(ex, 2);
+    expect([a.ticket, a.status, b.ticket, b.status]).toEqual([first, 'ok', second, 'cancelled']);
+    await ex.close();
+  }, 30_000);
+
   it('rejects bad options with coded errors and queues nothing', () => {
     const ex = createExecutor({ native });
     const key = new Uint8Array(32);
