@@ -47,9 +47,13 @@
         'native/reactor/epoll.cc',
         'native/executor/thread_pool.cc',
         'native/executor/executor.cc',
+        # deflate and AEAD jobs: zlib and OpenSSL come from the node binary itself (Node
+        # exports both to addons and ships their headers), so nothing is linked here
+        'native/executor/codec.cc',
         'native/napi/reactor.cc',
         'native/napi/executor.cc',
       ],
+      'defines': ['CEP_HAVE_CODECS=1'],
       'libraries': ['-lpthread'],
       'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")"],
       'dependencies': ['cep_isa_sse42', 'cep_isa_avx2', 'cep_isa_avx512', 'cep_isa_arm64'],

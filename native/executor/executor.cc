@@ -4,6 +4,7 @@
 
 #include "../hash/blake3.h"
 #include "../hash/crc32c.h"
+#include "codec.h"
 
 namespace cep::executor {
 namespace {
@@ -28,6 +29,19 @@ Completion run_job(Job& job) {
     return c;
   }
   const uint64_t start = job.cpu_budget_ns ? thread_cpu_ns() : 0;
+  // Between slices: a cancel or a spent CPU budget stops the job.
+  const SliceCheck check = [&job, start](size_t) -> uint32_t {
+    if (job.cancelled.load(std::memory_order_acquire)) return ST_CANCELLED;
+    if (job.cpu_budget_ns && thread_cpu_ns() - start > job.cpu_budget_ns) return ST_CPU_BUDGET;
+    return ST_OK;
+  };
+  switch (job.kind) {
+    case JOB_DEFLATE: run_deflate(job, check, c); return c;
+    case JOB_INFLATE: run_inflate(job, check, c); return c;
+    case JOB_AEAD_SEAL: run_aead(job, true, check, c); return c;
+    case JOB_AEAD_OPEN: run_aead(job, false, check, c); return c;
+    default: break;
+  }
   blake3::Hasher hasher;
   uint32_t crc = 0;
   if (job.kind == JOB_BLAKE3) blake3::hasher_init(&hasher, nullptr, 0);
@@ -37,13 +51,8 @@ Completion run_job(Job& job) {
   }
   for (size_t at = 0; at < job.length || at == 0; at += kChunk) {
     if (at > 0) {
-      if (job.cancelled.load(std::memory_order_acquire)) {
-        c.flags = ST_CANCELLED;
-        c.result = static_cast<int64_t>(at);
-        return c;
-      }
-      if (job.cpu_budget_ns && thread_cpu_ns() - start > job.cpu_budget_ns) {
-        c.flags = ST_CPU_BUDGET;
+      if (uint32_t stop = check(at)) {
+        c.flags = stop;
         c.result = static_cast<int64_t>(at);
         return c;
       }

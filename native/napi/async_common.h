@@ -5,6 +5,7 @@
 
 #include <napi.h>
 
+#include <cstring>
 #include <vector>
 
 #include "../common/completion.h"
@@ -67,6 +68,36 @@ inline Napi::Float64Array completion_triples(Napi::Env env, const std::vector<Co
     d[i * 3 + 1] = static_cast<double>(items[i].result);
     d[i * 3 + 2] = static_cast<double>(items[i].flags);
   }
+  return out;
+}
+
+// A drained batch as [triples, data?]: data[i] holds the bytes completion i carries (a received
+// frame, an executor job's output), when any. Small ones are copied into one ArrayBuffer and
+// handed out as views of it (one allocation per batch rather than per item).
+inline Napi::Array completion_batch(Napi::Env env, const std::vector<Completion>& items) {
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, completion_triples(env, items));
+  constexpr size_t kShared = 4096;
+  size_t shared = 0;
+  for (const auto& c : items)
+    if (c.data && c.length <= kShared) shared += c.length;
+  Napi::ArrayBuffer pool;
+  size_t at = 0;
+  if (shared > 0) pool = Napi::ArrayBuffer::New(env, shared);
+  Napi::Array data;
+  for (size_t i = 0; i < items.size(); i++) {
+    if (!items[i].data) continue;
+    if (data.IsEmpty()) data = Napi::Array::New(env, items.size());
+    const size_t n = items[i].length;
+    if (n <= kShared) {
+      if (n) std::memcpy(static_cast<uint8_t*>(pool.Data()) + at, items[i].data.get(), n);
+      data.Set(static_cast<uint32_t>(i), Napi::Uint8Array::New(env, n, pool.IsEmpty() ? Napi::ArrayBuffer::New(env, 0) : pool, at));
+      at += n;
+    } else {
+      data.Set(static_cast<uint32_t>(i), Napi::Buffer<uint8_t>::Copy(env, items[i].data.get(), n));
+    }
+  }
+  if (!data.IsEmpty()) out.Set(1u, data);
   return out;
 }
 

@@ -1,5 +1,6 @@
 // N-API seam of the native executor (native/executor/): a NativeExecutor class taking batches
-// of job descriptors and returning batches of (ticket, result, status) completions.
+// of job descriptors and returning batches of (ticket, result, status) completions, with the
+// output bytes of deflate/inflate jobs.
 #include "../executor/executor.h"
 #include "async_common.h"
 
@@ -7,7 +8,7 @@ namespace {
 
 using cep::napi::throw_coded;
 
-constexpr size_t kJobWidth = 4;  // kind, seq, cpu budget (ns), byte budget
+constexpr size_t kJobWidth = 6;  // kind, seq, cpu budget (ns), byte budget, param, most output bytes
 
 class NativeExecutor : public Napi::ObjectWrap<NativeExecutor> {
  public:
@@ -46,15 +47,15 @@ class NativeExecutor : public Napi::ObjectWrap<NativeExecutor> {
     waker_.release();
   }
 
-  // submit(desc: Float64Array, count, inputs: (Uint8Array | undefined)[], outs: (Uint8Array | undefined)[])
+  // submit(desc: Float64Array, count, inputs, outs, aux: (Uint8Array | undefined)[])
   void Submit(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (closed_) {
       throw_coded(env, "ERR_EXECUTOR_CLOSED", "the executor is closed");
       return;
     }
-    if (!info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsArray() || !info[3].IsArray()) {
-      throw_coded(env, "ERR_INVALID_ARG_TYPE", "submit(desc, count, inputs, outs)");
+    if (!info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsArray() || !info[3].IsArray() || !info[4].IsArray()) {
+      throw_coded(env, "ERR_INVALID_ARG_TYPE", "submit(desc, count, inputs, outs, aux)");
       return;
     }
     Napi::Float64Array desc = info[0].As<Napi::Float64Array>();
@@ -63,7 +64,7 @@ class NativeExecutor : public Napi::ObjectWrap<NativeExecutor> {
       throw_coded(env, "ERR_OUT_OF_RANGE", "count exceeds the descriptor array");
       return;
     }
-    Napi::Array inputs = info[2].As<Napi::Array>(), outs = info[3].As<Napi::Array>();
+    Napi::Array inputs = info[2].As<Napi::Array>(), outs = info[3].As<Napi::Array>(), aux = info[4].As<Napi::Array>();
     const double* d = desc.Data();
     waker_.track(env, static_cast<int64_t>(count));
     for (size_t i = 0; i < count; i++, d += kJobWidth) {
@@ -72,19 +73,27 @@ class NativeExecutor : public Napi::ObjectWrap<NativeExecutor> {
       job->seq = static_cast<uint64_t>(d[1]);
       job->cpu_budget_ns = static_cast<uint64_t>(d[2]);
       job->byte_budget = static_cast<uint64_t>(d[3]);
-      Napi::Value in = inputs.Get(static_cast<uint32_t>(i)), out = outs.Get(static_cast<uint32_t>(i));
-      if (in.IsTypedArray()) {
-        Napi::TypedArray t = in.As<Napi::TypedArray>();
-        job->input = static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
-        job->length = t.ByteLength();
-      }
-      if (out.IsTypedArray()) {
-        Napi::TypedArray t = out.As<Napi::TypedArray>();
-        if (t.ByteLength() >= 32) job->out = static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
-      }
-      if (job->kind == cep::executor::JOB_BLAKE3 && !job->out) job->kind = -1;  // reported as ST_INVALID
+      job->param = static_cast<int>(d[4]);
+      job->max_out = static_cast<uint64_t>(d[5]);
+      const uint32_t k = static_cast<uint32_t>(i);
+      bytes_of(inputs.Get(k), job->input, job->length);
+      uint8_t* out = nullptr;
+      bytes_of(outs.Get(k), out, job->out_length);
+      job->out = out;
+      bytes_of(aux.Get(k), job->aux, job->aux_length);
+      if (job->kind == cep::executor::JOB_BLAKE3 && job->out_length < 32) job->kind = -1;  // reported as ST_INVALID
       executor_->submit(std::move(job));
     }
+  }
+
+  // The bytes of a typed array (left as they are for anything else); the JS side keeps the
+  // array alive until the job's result is released.
+  template <typename T>
+  static void bytes_of(Napi::Value v, T*& data, size_t& length) {
+    if (!v.IsTypedArray()) return;
+    Napi::TypedArray t = v.As<Napi::TypedArray>();
+    data = static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+    length = t.ByteLength();
   }
 
   Napi::Value Drain(const Napi::CallbackInfo& info) {
@@ -93,7 +102,7 @@ class NativeExecutor : public Napi::ObjectWrap<NativeExecutor> {
     std::vector<cep::Completion> items = executor_->sink().take();
     if (items.empty()) return env.Null();
     waker_.track(env, -static_cast<int64_t>(items.size()));
-    return cep::napi::completion_triples(env, items);
+    return cep::napi::completion_batch(env, items);
   }
 
   Napi::Value Cancel(const Napi::CallbackInfo& info) {

@@ -140,32 +140,7 @@ class NativeReactor : public Napi::ObjectWrap<NativeReactor> {
     std::vector<cep::Completion> items = reactor_->sink().take();
     if (items.empty()) return env.Null();
     waker_.track(env, -static_cast<int64_t>(items.size()));
-    Napi::Array out = Napi::Array::New(env, 2);
-    out.Set(0u, cep::napi::completion_triples(env, items));
-    // Small frames are copied into one ArrayBuffer and handed out as views of it (one
-    // allocation per batch instead of one per frame); larger ones get their own buffer.
-    constexpr size_t kShared = 4096;
-    size_t shared = 0;
-    for (const auto& c : items)
-      if (c.data && c.length <= kShared) shared += c.length;
-    Napi::ArrayBuffer pool;
-    size_t at = 0;
-    if (shared > 0) pool = Napi::ArrayBuffer::New(env, shared);
-    Napi::Array frames;
-    for (size_t i = 0; i < items.size(); i++) {
-      if (!items[i].data) continue;
-      if (frames.IsEmpty()) frames = Napi::Array::New(env, items.size());
-      const size_t n = items[i].length;
-      if (n <= kShared) {
-        if (n) std::memcpy(static_cast<uint8_t*>(pool.Data()) + at, items[i].data.get(), n);
-        frames.Set(static_cast<uint32_t>(i), Napi::Uint8Array::New(env, n, pool.IsEmpty() ? Napi::ArrayBuffer::New(env, 0) : pool, at));
-        at += n;
-      } else {
-        frames.Set(static_cast<uint32_t>(i), Napi::Buffer<uint8_t>::Copy(env, items[i].data.get(), n));
-      }
-    }
-    if (!frames.IsEmpty()) out.Set(1u, frames);
-    return out;
+    return cep::napi::completion_batch(env, items);
   }
 
   void Fault(const Napi::CallbackInfo& info) {

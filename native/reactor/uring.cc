@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <deque>
 #include <fcntl.h>
+#include <future>
 
 #include "reactor.h"
 
@@ -26,6 +27,21 @@ int sys_setup(unsigned entries, io_uring_params* p) {
 int sys_enter(int fd, unsigned submit, unsigned min_complete, unsigned flags) {
   return static_cast<int>(syscall(__NR_io_uring_enter, fd, submit, min_complete, flags, nullptr, 0));
 }
+
+int sys_register(int fd, unsigned opcode, void* arg, unsigned count) {
+  return static_cast<int>(syscall(__NR_io_uring_register, fd, opcode, arg, count));
+}
+
+// Ring setup flags, tried best first (numbers from <linux/io_uring.h>, spelled out so older
+// headers build). One thread submits and reaps, so the ring can be single-issuer with its
+// task work deferred to that thread's own io_uring_enter (6.1+): a completion that needs
+// task work (a receive the kernel polled for) then runs in the reactor's wait instead of
+// interrupting it. Created disabled, the ring is enabled by the reactor thread, which so
+// becomes its one issuer. 5.19 kernels get cooperative task running; older ones neither.
+constexpr unsigned kSetupRDisabled = 1U << 6, kSetupCoopTaskrun = 1U << 8, kSetupSingleIssuer = 1U << 12,
+                   kSetupDeferTaskrun = 1U << 13;
+constexpr unsigned kRegisterEnableRings = 12;
+constexpr unsigned kSetupTries[] = {kSetupRDisabled | kSetupSingleIssuer | kSetupDeferTaskrun, kSetupCoopTaskrun, 0};
 
 constexpr uint64_t kWakeTag = 1;    // the standing eventfd read
 constexpr uint64_t kCancelTag = 2;  // async-cancel requests (their own CQEs are ignored)
@@ -43,8 +59,12 @@ class UringReactor final : public Reactor {
 
   bool init(unsigned depth, std::string& why) {
     io_uring_params p;
-    std::memset(&p, 0, sizeof p);
-    ring_fd_ = sys_setup(depth, &p);
+    for (unsigned flags : kSetupTries) {
+      std::memset(&p, 0, sizeof p);
+      p.flags = flags;
+      ring_fd_ = sys_setup(depth, &p);
+      if (ring_fd_ >= 0 || errno != EINVAL) break;  // EINVAL: this kernel lacks a flag
+    }
     if (ring_fd_ < 0) {
       why = std::string("io_uring_setup failed: ") + std::strerror(errno);
       return false;
@@ -75,13 +95,21 @@ class UringReactor final : public Reactor {
     cqes_ = reinterpret_cast<io_uring_cqe*>(cq + p.cq_off.cqes);
     cq_entries_ = p.cq_entries;
     sq_local_tail_ = sq_tail_->load(std::memory_order_relaxed);
+    setup_flags_ = p.flags;
     if (!open_wake_fd(false, why)) return false;
     start();
+    if (const int err = enabled_.get_future().get()) {
+      errno = err;
+      return fail(why, "enabling the ring on the reactor thread");
+    }
     return true;
   }
 
  protected:
   void loop() override {
+    const bool enabled = !(setup_flags_ & kSetupRDisabled) || sys_register(ring_fd_, kRegisterEnableRings, nullptr, 0) == 0;
+    enabled_.set_value(enabled ? 0 : errno);
+    if (!enabled) return;
     arm_wake();
     bool cancelled_waits = false;
     for (;;) {
@@ -325,6 +353,8 @@ class UringReactor final : public Reactor {
   }
 
   int ring_fd_ = -1;
+  unsigned setup_flags_ = 0;
+  std::promise<int> enabled_;  // the reactor thread's errno from enabling the ring (0: running)
   uint64_t wake_value_ = 0;
   void* sq_ptr_ = nullptr;
   void* cq_ptr_ = nullptr;

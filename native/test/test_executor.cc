@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "../executor/codec.h"
 #include "../executor/executor.h"
 #include "../hash/blake3.h"
 #include "../hash/crc32c.h"
@@ -88,6 +89,52 @@ int main() {
     expect(ok == 1000, "no-op jobs all ok");
     expect(wakes.load() >= 1, "woken");
     expect(!ex.cancel(5), "finished tickets cannot be cancelled");
+  }
+  {  // HChaCha20: the test vector of draft-irtf-cfrg-xchacha, section 2.2.1
+    uint8_t key[32], sub[32];
+    for (int i = 0; i < 32; i++) key[i] = static_cast<uint8_t>(i);
+    const uint8_t nonce[16] = {0, 0, 0, 9, 0, 0, 0, 0x4a, 0, 0, 0, 0, 0x31, 0x41, 0x59, 0x27};
+    const uint8_t want_sub[32] = {0x82, 0x41, 0x3b, 0x42, 0x27, 0xb2, 0x7b, 0xfe, 0xd3, 0x0e, 0x42, 0x50, 0x8a, 0x87, 0x7d, 0x73,
+                                  0xa0, 0xf9, 0xe4, 0xd5, 0x8a, 0x74, 0xa8, 0x53, 0xc1, 0x2e, 0xc4, 0x13, 0x26, 0xd3, 0xec, 0xdc};
+    hchacha20(key, nonce, sub);
+    expect(std::memcmp(sub, want_sub, 32) == 0, "hchacha20 test vector");
+  }
+  if (codecs_available()) {  // codec jobs: deflate/inflate and AEAD round trips, failures
+    for (int format = FMT_ZLIB; format <= FMT_GZIP; format++) {
+      Job d;
+      d.kind = JOB_DEFLATE, d.input = data.data(), d.length = data.size(), d.param = (6 + 1) | (format << 4);
+      cep::Completion packed = run_job(d);
+      expect(packed.flags == ST_OK && packed.length > 0 && packed.length < data.size(), "deflate packs");
+      Job i;
+      i.kind = JOB_INFLATE, i.input = packed.data.get(), i.length = packed.length, i.param = format << 4;
+      cep::Completion back = run_job(i);
+      expect(back.flags == ST_OK && back.length == data.size() && std::memcmp(back.data.get(), data.data(), data.size()) == 0,
+             "inflate restores");
+      i.max_out = 1000;
+      expect(run_job(i).flags == ST_BYTE_BUDGET, "inflate output cap");
+      if (format != FMT_RAW) {  // a raw stream has no checksum: a flipped byte may still decode
+        packed.data[packed.length / 2] ^= 0x55;
+        i.max_out = 0;
+        expect(run_job(i).flags == ST_FAILED, "corrupt stream fails");
+      }
+    }
+    for (int cipher = AEAD_CHACHA20; cipher <= AEAD_XCHACHA20; cipher++) {
+      std::vector<uint8_t> aux(32 + 24 + 5, 3), sealed(data.size() + 16), opened(data.size());
+      Job s;
+      s.kind = JOB_AEAD_SEAL, s.input = data.data(), s.length = data.size(), s.param = cipher;
+      s.aux = aux.data(), s.aux_length = 32 + (cipher ? 24 : 12) + 5, s.out = sealed.data(), s.out_length = sealed.size();
+      expect(run_job(s).flags == ST_OK, "seal");
+      Job o;
+      o.kind = JOB_AEAD_OPEN, o.input = sealed.data(), o.length = sealed.size(), o.param = cipher;
+      o.aux = s.aux, o.aux_length = s.aux_length, o.out = opened.data(), o.out_length = opened.size();
+      expect(run_job(o).flags == ST_OK && opened == data, "open restores");
+      sealed[100] ^= 1;
+      expect(run_job(o).flags == ST_FAILED, "tampered ciphertext fails");
+      o.out_length = 10;
+      expect(run_job(o).flags == ST_INVALID, "short output buffer is refused");
+    }
+  } else {
+    std::printf("executor: built without zlib/libcrypto, codec jobs not compiled in\n");
   }
   std::printf("executor: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

@@ -23,10 +23,13 @@ export interface ReactorCore {
 }
 
 export interface ExecutorCore {
-  /** Queues `count` jobs described by `desc` (JOB_WIDTH doubles each). */
-  submit(desc: Float64Array, count: number, inputs: (Uint8Array | undefined)[], outs: (Uint8Array | undefined)[]): void;
-  /** (ticket, result, status) triples finished since the last call, or null. */
-  drain(): Float64Array | null;
+  /**
+   * Queues `count` jobs described by `desc` (JOB_WIDTH doubles each) with their input, output
+   * (blake3 digest, AEAD bytes) and aux (AEAD key || nonce || associated data) arrays.
+   */
+  submit(desc: Float64Array, count: number, inputs: (Uint8Array | undefined)[], outs: (Uint8Array | undefined)[], aux: (Uint8Array | undefined)[]): void;
+  /** (ticket, result, status) triples finished since the last call, with deflate/inflate outputs by triple index; or null. */
+  drain(): CoreBatch | null;
   cancel(ticket: number): boolean;
   close(): void | Promise<void>;
   threads(): number;

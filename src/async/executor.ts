@@ -1,6 +1,7 @@
 /**
- * The executor: native jobs (BLAKE3 and CRC32C of large buffers, no-ops) on a thread pool
- * (default size: the core count), or on the TypeScript twin where the addon is not loaded.
+ * The executor: native jobs (BLAKE3 and CRC32C of large buffers, deflate/inflate, AEAD
+ * seal/open, no-ops) on a thread pool (default size: the core count), or on the TypeScript
+ * twin where the addon is not loaded.
  * Each job gets a ticket; it may be cancelled while queued or between 64 KiB chunks, and may
  * carry a CPU-time and an input-byte budget. Results wait in a gate and `drain()` releases
  * them in submission order, whatever order the threads finished them in.
@@ -11,7 +12,8 @@ import { binding } from '../native/index.js';
 import type { ExecutorCore } from './core.js';
 import { Gated } from './gated.js';
 import { JsExecutor } from './js-executor.js';
-import { JOB_KINDS, JOB_STATUS, JOB_WIDTH, type JobKind, type JobStatus } from './ops.js';
+import { codecJobFields } from './codec-options.js';
+import { JOB_KINDS, JOB_STATUS, JOB_WIDTH, type DeflateFormat, type JobCipher, type JobKind, type JobStatus } from './ops.js';
 
 export interface ExecutorOptions {
   /** Pool size (default: the core count). */
@@ -28,6 +30,20 @@ export interface JobOptions {
   /** Refuse inputs larger than this many bytes. */
   byteBudget?: number;
   tag?: unknown;
+  /** deflate: -1 (zlib's default, 6) .. 9. */
+  level?: number;
+  /** deflate/inflate framing: 'zlib' (default), 'raw' or 'gzip'. */
+  format?: DeflateFormat;
+  /** inflate: more output than this ends the job with status byte-budget (default 64 MiB, at most 4 GiB - 1). */
+  maxOutputBytes?: number;
+  /** aead-seal/aead-open: the 32-byte key. */
+  key?: Uint8Array;
+  /** aead-seal/aead-open: 12 bytes (chacha20-poly1305) or 24 (xchacha20-poly1305). */
+  nonce?: Uint8Array;
+  /** aead-seal/aead-open: associated data (authenticated, not encrypted). */
+  ad?: Uint8Array;
+  /** aead-seal/aead-open: default 'xchacha20-poly1305'. */
+  cipher?: JobCipher;
 }
 
 export interface JobResult {
@@ -35,10 +51,15 @@ export interface JobResult {
   kind: JobKind;
   status: JobStatus;
   ok: boolean;
-  /** crc32c: the CRC; blake3/noop: bytes processed (on failure: bytes done before stopping). */
+  /**
+   * crc32c: the CRC; blake3/noop: bytes processed; deflate/inflate/aead: output bytes. On
+   * failure: bytes done before stopping, or for a failed inflate the zlib error code.
+   */
   value: number;
   /** blake3: the 32-byte hash. */
   digest?: Uint8Array;
+  /** deflate/inflate: the (de)compressed bytes; aead-seal: ciphertext || tag; aead-open: the plaintext. */
+  output?: Uint8Array;
   tag?: unknown;
 }
 
@@ -46,7 +67,10 @@ interface Pending {
   kind: JobKind;
   input: Uint8Array | undefined;
   out: Uint8Array | undefined;
+  aux: Uint8Array | undefined;
   tag: unknown;
+  /** Set by run(): the result goes to this promise instead of the ordered drain. */
+  resolve?: (r: JobResult) => void;
 }
 
 const BATCH = 512;
@@ -58,6 +82,7 @@ export class Executor extends Gated<JobResult> {
   #desc = new Float64Array(JOB_WIDTH * BATCH);
   #inputs: (Uint8Array | undefined)[] = [];
   #outs: (Uint8Array | undefined)[] = [];
+  #aux: (Uint8Array | undefined)[] = [];
   #count = 0;
   #flushQueued = false;
   #seq = 0;
@@ -98,24 +123,39 @@ export class Executor extends Gated<JobResult> {
     const bytes = options.byteBudget ?? 0;
     if (typeof cpu !== 'number' || !(cpu >= 0) || !Number.isFinite(cpu)) throw outOfRange('cpuBudgetMs', 'a finite number >= 0', cpu);
     if (!Number.isSafeInteger(bytes) || bytes < 0) throw outOfRange('byteBudget', 'an integer >= 0', bytes);
+    const codec = codecJobFields(kind, input, options);
     if (this.outstanding >= this.depth) throw queueFull('executor', this.depth);
     const ticket = ++this.#seq;
     this.outstanding++;
-    const out = kind === 'blake3' ? new Uint8Array(32) : undefined;
-    this.#pending.set(ticket, { kind, input, out, tag: options.tag });
+    const out = kind === 'blake3' ? new Uint8Array(32) : codec.out;
+    this.#pending.set(ticket, { kind, input, out, aux: codec.aux, tag: options.tag });
     const d = this.#count * JOB_WIDTH;
     this.#desc[d] = code;
     this.#desc[d + 1] = ticket;
     this.#desc[d + 2] = Math.round(cpu * 1e6);
     this.#desc[d + 3] = bytes;
+    this.#desc[d + 4] = codec.param;
+    this.#desc[d + 5] = codec.maxOut;
     this.#inputs.push(input);
     this.#outs.push(out);
+    this.#aux.push(codec.aux);
     if (++this.#count === BATCH) this.flush();
     else if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(() => this.flush());
     }
     return ticket;
+  }
+
+  /**
+   * Runs one job and resolves with its result (whatever its status), outside the ordered
+   * `drain()`: for callers that await one job (frame containers) rather than a stream of them.
+   */
+  run(kind: JobKind, input?: Uint8Array, options: JobOptions = {}): Promise<JobResult> {
+    const ticket = this.submit(kind, input, options);
+    return new Promise((resolve) => {
+      this.#pending.get(ticket)!.resolve = resolve;
+    });
   }
 
   /** Cancels a job that has not finished; false when it already did (or the ticket is unknown). */
@@ -143,15 +183,18 @@ export class Executor extends Gated<JobResult> {
     const n = this.#count;
     const inputs = this.#inputs;
     const outs = this.#outs;
+    const aux = this.#aux;
     this.#count = 0;
     this.#inputs = [];
     this.#outs = [];
-    this.#core.submit(this.#desc, n, inputs, outs);
+    this.#aux = [];
+    this.#core.submit(this.#desc, n, inputs, outs, aux);
   }
 
   #pull(): void {
     let got = false;
-    for (let t = this.#core.drain(); t !== null; t = this.#core.drain()) {
+    for (let batch = this.#core.drain(); batch !== null; batch = this.#core.drain()) {
+      const [t, outputs] = batch;
       for (let i = 0; i < t.length; i += 3) {
         const ticket = t[i];
         const p = this.#pending.get(ticket);
@@ -159,9 +202,19 @@ export class Executor extends Gated<JobResult> {
         this.#pending.delete(ticket);
         const status = JOB_STATUS[t[i + 2]] ?? 'invalid';
         const r: JobResult = { ticket, kind: p.kind, status, ok: status === 'ok', value: t[i + 1] };
-        if (p.out !== undefined && status === 'ok') r.digest = p.out;
+        if (status === 'ok') {
+          if (p.kind === 'blake3') r.digest = p.out;
+          else if (outputs?.[i / 3] !== undefined) r.output = outputs[i / 3];
+          else if (p.out !== undefined) r.output = p.out;
+        }
         if (p.tag !== undefined) r.tag = p.tag;
-        this.gate.put(ticket, r);
+        if (p.resolve !== undefined) {
+          this.gate.skip(ticket);
+          this.outstanding--;
+          p.resolve(r);
+        } else {
+          this.gate.put(ticket, r);
+        }
         got = true;
       }
     }

@@ -101,7 +101,10 @@ function setText(cell: Cell, name: string, v: string): void {
 }
 
 function jobRecord(r: JobResult | TaskResult): JobRecord {
-  if ('kind' in r) return [r.ticket, r.ok ? 1 : 0, r.status, r.value, r.digest === undefined ? null : b64(r.digest)];
+  if ('kind' in r) {
+    const bytes = r.digest ?? r.output;
+    return [r.ticket, r.ok ? 1 : 0, r.status, r.value, bytes === undefined ? null : b64(bytes)];
+  }
   return [r.ticket, r.ok ? 1 : 0, r.ok ? 'ok' : (r.error as { code?: string } | undefined)?.code ?? 'failed', r.value?.length ?? 0, r.value === undefined ? null : b64(r.value)];
 }
 
@@ -329,7 +332,7 @@ export class AsyncFabric {
     this.#metrics(0);
   }
 
-  /** A source's finished jobs, in submission order: state, status, value, output bytes (BLAKE3 hex). */
+  /** A source's finished jobs, in submission order: state, status, value, output bytes (hex: BLAKE3 digest, codec output, worker result). */
   #finishJobs(batch: { source: string; r: JobRecord[] }, beat: number): void {
     const open = this.#jobCells.get(batch.source);
     for (const [ticket, ok, status, value, bytes] of batch.r) {

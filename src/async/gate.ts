@@ -38,14 +38,20 @@ export class CompletionGate<T> {
   /** Prefix mode: a sequence that will produce nothing here (handled elsewhere). */
   skip(seq: number): void {
     this.#skipped.add(seq);
+    this.#passSkipped();
+  }
+
+  // Moves the oldest outstanding sequence past skipped ones at once, so the skipped set holds
+  // only those behind an unfinished one (a caller awaiting task after task keeps it empty,
+  // rather than leaving every releasable check to walk all the skips since the last drain).
+  #passSkipped(): void {
+    while (this.#skipped.delete(this.#next)) this.#next++;
   }
 
   /** Whether `drain()` would release something now. */
   get releasable(): boolean {
     if (this.order === 'sorted') return this.#seqs.length > 0;
-    let next = this.#next;
-    while (this.#skipped.has(next)) next++;
-    return this.#ready.has(next);
+    return this.#ready.has(this.#next);
   }
 
   drain(limit = Infinity): T[] {
@@ -78,10 +84,7 @@ export class CompletionGate<T> {
   #drainPrefix(limit: number): T[] {
     const out: T[] = [];
     for (;;) {
-      if (this.#skipped.delete(this.#next)) {
-        this.#next++;
-        continue;
-      }
+      this.#passSkipped();
       const item = this.#ready.get(this.#next);
       if (item === undefined || out.length >= limit) break;
       this.#ready.delete(this.#next++);

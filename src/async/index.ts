@@ -2,7 +2,7 @@
 export { Reactor, createReactor, type ReactorOptions, type IoCompletion, type SocketAddress, type SubmitOptions } from './reactor.js';
 export { probeBackends, availableBackends, selectBackend, REACTOR_CHOICES, type ReactorBackend, type ReactorChoice } from './select.js';
 export { CompletionGate, type GateOrder } from './gate.js';
-export type { FaultStep, OpName, JobKind, JobStatus } from './ops.js';
+export type { FaultStep, OpName, JobKind, JobStatus, DeflateFormat, JobCipher } from './ops.js';
 export { Executor, createExecutor, type ExecutorOptions, type JobOptions, type JobResult } from './executor.js';
 export { AsyncFabric, type ChannelOptions, type RequestOptions, type Signal, type Watcher } from './fabric.js';
 export { ceiFacts } from './cei.js';

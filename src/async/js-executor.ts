@@ -1,18 +1,27 @@
 /**
  * The TypeScript twin of the native executor (native/executor/executor.cc): the same job
  * kinds, statuses, chunking, cancellation and budget rules, run on the JS thread in
- * setImmediate slices. Used when the addon is not loaded; results are identical.
+ * setImmediate slices (codec jobs: ./codec-jobs.ts). Used when the addon is not loaded;
+ * results are identical.
  */
 import { blake3Hasher } from '../native/fallback/blake3.js';
 import { crc32c } from '../native/fallback/crc32c.js';
-import type { ExecutorCore } from './core.js';
-import { JOB_BLAKE3, JOB_CHUNK, JOB_CRC32C, JOB_NOOP, JOB_WIDTH } from './ops.js';
-
-const ST_OK = 0;
-const ST_CANCELLED = 1;
-const ST_CPU_BUDGET = 2;
-const ST_BYTE_BUDGET = 3;
-const ST_INVALID = 4;
+import { runCodecJob } from './codec-jobs.js';
+import type { CoreBatch, ExecutorCore } from './core.js';
+import {
+  JOB_AEAD_OPEN,
+  JOB_BLAKE3,
+  JOB_CHUNK,
+  JOB_CRC32C,
+  JOB_DEFLATE,
+  JOB_NOOP,
+  JOB_WIDTH,
+  ST_BYTE_BUDGET,
+  ST_CANCELLED,
+  ST_CPU_BUDGET,
+  ST_INVALID,
+  ST_OK,
+} from './ops.js';
 
 interface JsJob {
   kind: number;
@@ -21,6 +30,9 @@ interface JsJob {
   byteBudget: number;
   input: Uint8Array;
   out: Uint8Array | undefined;
+  aux: Uint8Array | undefined;
+  param: number;
+  maxOut: number;
   cancelled: boolean;
 }
 
@@ -29,10 +41,16 @@ function cpuNs(): number {
   return (u.user + u.system) * 1000;
 }
 
-/** Runs one job to its (result, status), as native run_job does. */
-export function runJob(job: JsJob): [number, number] {
+/** Runs one job to its (result, status, output?), as native run_job does. */
+export function runJob(job: JsJob): [number, number, Uint8Array?] {
   if (job.cancelled) return [0, ST_CANCELLED];
   if (job.byteBudget && job.input.length > job.byteBudget) return [0, ST_BYTE_BUDGET];
+  if (job.kind >= JOB_DEFLATE && job.kind <= JOB_AEAD_OPEN) {
+    const start = job.cpuBudgetNs ? cpuNs() : 0;
+    const outcome = runCodecJob(job.kind, job.param, job.input, job.out, job.aux, job.maxOut);
+    if (job.cpuBudgetNs && outcome[1] === ST_OK && cpuNs() - start > job.cpuBudgetNs) return [job.input.length, ST_CPU_BUDGET];
+    return outcome;
+  }
   if (job.kind !== JOB_NOOP && job.kind !== JOB_BLAKE3 && job.kind !== JOB_CRC32C) return [0, ST_INVALID];
   if (job.kind === JOB_BLAKE3 && (job.out === undefined || job.out.length < 32)) return [0, ST_INVALID];
   const start = job.cpuBudgetNs ? cpuNs() : 0;
@@ -57,6 +75,7 @@ export class JsExecutor implements ExecutorCore {
   #queue: JsJob[] = [];
   #jobs = new Map<number, JsJob>();
   #done: number[] = [];
+  #outputs: (Uint8Array | undefined)[] | undefined;
   #scheduled = false;
   #closed = false;
   readonly #wake: () => void;
@@ -65,7 +84,7 @@ export class JsExecutor implements ExecutorCore {
     this.#wake = wake;
   }
 
-  submit(desc: Float64Array, count: number, inputs: (Uint8Array | undefined)[], outs: (Uint8Array | undefined)[]): void {
+  submit(desc: Float64Array, count: number, inputs: (Uint8Array | undefined)[], outs: (Uint8Array | undefined)[], aux: (Uint8Array | undefined)[]): void {
     for (let i = 0; i < count; i++) {
       const d = i * JOB_WIDTH;
       const job: JsJob = {
@@ -75,6 +94,9 @@ export class JsExecutor implements ExecutorCore {
         byteBudget: desc[d + 3],
         input: inputs[i] ?? EMPTY,
         out: outs[i],
+        aux: aux[i],
+        param: desc[d + 4],
+        maxOut: desc[d + 5],
         cancelled: false,
       };
       this.#queue.push(job);
@@ -95,19 +117,21 @@ export class JsExecutor implements ExecutorCore {
     const before = this.#done.length;
     for (let n = 0; n < 1024 && this.#queue.length > 0; n++) {
       const job = this.#queue.shift()!;
-      const [result, status] = runJob(job);
+      const [result, status, output] = runJob(job);
       this.#jobs.delete(job.seq);
+      if (output !== undefined) (this.#outputs ??= [])[this.#done.length / 3] = output;
       this.#done.push(job.seq, result, status);
     }
     if (before === 0 && this.#done.length > 0) this.#wake();
     this.#schedule();
   }
 
-  drain(): Float64Array | null {
+  drain(): CoreBatch | null {
     if (this.#done.length === 0) return null;
-    const out = Float64Array.from(this.#done);
+    const batch: CoreBatch = [Float64Array.from(this.#done), this.#outputs];
     this.#done = [];
-    return out;
+    this.#outputs = undefined;
+    return batch;
   }
 
   cancel(ticket: number): boolean {

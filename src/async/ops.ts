@@ -37,12 +37,40 @@ export const FAMILY_UNIX = 1;
 export const JOB_NOOP = 0;
 export const JOB_BLAKE3 = 1;
 export const JOB_CRC32C = 2;
-export const JOB_KINDS = { noop: JOB_NOOP, blake3: JOB_BLAKE3, crc32c: JOB_CRC32C } as const;
+export const JOB_DEFLATE = 3;
+export const JOB_INFLATE = 4;
+export const JOB_AEAD_SEAL = 5;
+export const JOB_AEAD_OPEN = 6;
+export const JOB_KINDS = {
+  noop: JOB_NOOP,
+  blake3: JOB_BLAKE3,
+  crc32c: JOB_CRC32C,
+  deflate: JOB_DEFLATE,
+  inflate: JOB_INFLATE,
+  'aead-seal': JOB_AEAD_SEAL,
+  'aead-open': JOB_AEAD_OPEN,
+} as const;
 export type JobKind = keyof typeof JOB_KINDS;
-/** Doubles per job in an executor descriptor: kind, seq, cpu budget (ns), byte budget. */
-export const JOB_WIDTH = 4;
-export const JOB_STATUS = ['ok', 'cancelled', 'cpu-budget', 'byte-budget', 'invalid'] as const;
+/** Doubles per job in an executor descriptor: kind, seq, cpu budget (ns), byte budget, param, most output bytes. */
+export const JOB_WIDTH = 6;
+/** 'failed': the input itself is bad (a corrupt deflate stream, an AEAD tag that does not verify). */
+export const JOB_STATUS = ['ok', 'cancelled', 'cpu-budget', 'byte-budget', 'invalid', 'failed'] as const;
 export type JobStatus = (typeof JOB_STATUS)[number];
+export const ST_OK = 0;
+export const ST_CANCELLED = 1;
+export const ST_CPU_BUDGET = 2;
+export const ST_BYTE_BUDGET = 3;
+export const ST_INVALID = 4;
+export const ST_FAILED = 5;
+/** Deflate framings (param bits 4..5; the level + 1 is bits 0..3). */
+export const DEFLATE_FORMATS = { zlib: 0, raw: 1, gzip: 2 } as const;
+export type DeflateFormat = keyof typeof DEFLATE_FORMATS;
+/** AEAD ciphers (param) and their nonce sizes. */
+export const AEAD_CIPHERS = { 'chacha20-poly1305': 0, 'xchacha20-poly1305': 1 } as const;
+export type JobCipher = keyof typeof AEAD_CIPHERS;
+export const AEAD_NONCE_BYTES = [12, 24] as const;
+export const AEAD_KEY_BYTES = 32;
+export const AEAD_TAG = 16;
 /** Cancellation and budgets are checked between chunks of this size. */
 export const JOB_CHUNK = 64 * 1024;
 

@@ -2,8 +2,8 @@
  * A pool of worker threads for JavaScript work that must run in parallel. Tasks and results
  * travel through one SharedArrayBuffer per worker (a request ring and a response ring of
  * fixed-size slots) signalled with Atomics, never through per-task postMessage. A worker
- * spins briefly before it sleeps in Atomics.wait; the main thread learns of results through
- * Atomics.waitAsync. Results are released in submission order by `drain()` (or, per task,
+ * polls its ring for a bounded number of loads (default 0) before it sleeps in Atomics.wait;
+ * the main thread learns of results through one Atomics.waitAsync per worker with tasks. Results are released in submission order by `drain()` (or, per task,
  * through the promise of `run()`); a worker that dies fails its tasks with ERR_WORKER_CRASHED
  * and is replaced.
  */
@@ -24,7 +24,11 @@ export interface WorkerPoolOptions {
   slots?: number;
   /** Bytes per argument / result slot (default 4096). */
   slotBytes?: number;
-  /** Iterations a worker polls its ring before it sleeps (default 20000). */
+  /**
+   * Loads a worker polls its ring for before it sleeps in Atomics.wait (default 0). Polling
+   * only pays where every worker and the main thread have a core of their own; on a shared
+   * machine the polling worker takes the CPU the main thread needs to answer it.
+   */
   spin?: number;
 }
 
@@ -48,11 +52,8 @@ const SLOT_HEADER = 12; // ticket (f64 would be nicer; i32 wraps at 2^31 tasks),
 
 // Atomics.waitAsync (V8 since Node 16) is missing from the ES2022 lib typings.
 const waitAsync = (Atomics as unknown as {
-  waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: Promise<string> | string };
+  waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string };
 }).waitAsync;
-
-/** Event-loop turns the main thread polls for results before it sleeps in waitAsync. */
-const POLL_TURNS = 8;
 
 const ST_OK = 0;
 const ST_THROWN = 1;
@@ -122,9 +123,12 @@ interface Slot {
   inFlight: Map<number, number>; // ring position -> ticket, for crash accounting
   written: number; // REQ_HEAD as the main thread knows it
   taken: number; // RES_TAIL as the main thread knows it
-  waiting: boolean;
+  waiting: boolean; // a waitAsync on RES_HEAD is armed
+  refed: boolean; // the worker keeps the process alive (it has tasks, or had them this turn)
+  unrefQueued: boolean;
   dead: boolean;
   ready: Promise<void>;
+  idle: (() => void)[]; // close() waiting for the in-flight tasks
 }
 
 interface Pending {
@@ -163,7 +167,7 @@ export class WorkerPool extends Gated<TaskResult> {
     if (!Number.isInteger(this.slotBytes) || this.slotBytes < 16 || this.slotBytes > 1 << 24) throw outOfRange('slotBytes', 'an integer in 16 .. 2^24', this.slotBytes);
     this.#module = mod;
     this.#functions = [...options.functions];
-    this.#spin = options.spin ?? 20000;
+    this.#spin = options.spin ?? 0;
     for (let i = 0; i < this.threads; i++) this.#workers.push(this.#spawn());
   }
 
@@ -200,9 +204,10 @@ export class WorkerPool extends Gated<TaskResult> {
     this.#closed = true;
     await Promise.all(
       this.#workers.map(async (w) => {
-        while (!w.dead && w.inFlight.size > 0) await this.#wait(w);
+        if (!w.dead && w.inFlight.size > 0) await new Promise<void>((resolve) => w.idle.push(resolve));
         Atomics.store(w.ctl, STOP, 1);
         Atomics.notify(w.ctl, REQ_HEAD);
+        w.worker.ref(); // an idle worker is unref'ed: keep the process alive until it has exited
         await w.worker.terminate();
       }),
     );
@@ -250,8 +255,11 @@ export class WorkerPool extends Gated<TaskResult> {
       written: 0,
       taken: 0,
       waiting: false,
+      refed: false,
+      unrefQueued: false,
       dead: false,
       ready: undefined as unknown as Promise<void>,
+      idle: [],
     };
     slot.ready = new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve());
@@ -259,7 +267,7 @@ export class WorkerPool extends Gated<TaskResult> {
     });
     // Idle workers do not keep the process alive (starting ones do, until they are ready).
     slot.ready.then(
-      () => void (!slot.waiting && worker.unref()),
+      () => void (!slot.refed && worker.unref()),
       () => {}, // surfaced through ready() and the crash path
     );
     worker.on('error', (e) => this.#crashed(slot, e.message));
@@ -277,6 +285,7 @@ export class WorkerPool extends Gated<TaskResult> {
     const lost = [...w.inFlight.values()];
     w.inFlight.clear();
     for (const ticket of lost) this.#settle(ticket, { ticket, ok: false, error: workerCrashed(reason) });
+    for (const resolve of w.idle.splice(0)) resolve();
     if (!this.#closed) {
       const i = this.#workers.indexOf(w);
       if (i >= 0) this.#workers[i] = this.#spawn();
@@ -285,32 +294,37 @@ export class WorkerPool extends Gated<TaskResult> {
     this.#notify();
   }
 
-  // Results wake the main thread through Atomics.waitAsync on the result head.
-  // The worker keeps the process alive only while it has tasks.
+  // Results wake the main thread through one Atomics.waitAsync on the result head per worker
+  // with tasks (no timeout: a timed wait leaves a platform timer behind for every task). The
+  // worker keeps the process alive while it has tasks; it is let go one event-loop turn after
+  // its last one, so a caller awaiting task after task does not pay a ref/unref per task.
   #listen(w: Slot): void {
     if (w.waiting || w.dead) return;
     w.waiting = true;
-    w.worker.ref();
-    void this.#wait(w).then(() => {
-      w.waiting = false;
-      if (w.inFlight.size > 0) this.#listen(w);
-      else w.worker.unref();
-    });
+    if (!w.refed) {
+      w.refed = true;
+      w.worker.ref();
+    }
+    const r = waitAsync(w.ctl, RES_HEAD, w.taken);
+    if (r.async) (r.value as Promise<string>).then(() => this.#woken(w));
+    else queueMicrotask(() => this.#woken(w));
   }
 
-  async #wait(w: Slot): Promise<void> {
-    if (this.#collect(w) > 0) return this.#notify();
-    // A few turns of the event loop first: a worker that is awake answers within them, and
-    // a turn costs far less than an Atomics.waitAsync wake-up. Then sleep until notified.
-    for (let i = 0; i < POLL_TURNS; i++) {
-      await new Promise((resolve) => setImmediate(resolve));
-      if (w.dead) return;
-      if (Atomics.load(w.ctl, RES_HEAD) !== w.taken) return this.#notify(this.#collect(w));
-    }
-    const r = waitAsync(w.ctl, RES_HEAD, w.taken, 50);
-    if (r.async) await r.value;
+  #woken(w: Slot): void {
+    w.waiting = false;
     if (w.dead) return;
     if (this.#collect(w) > 0) this.#notify();
+    if (w.inFlight.size > 0) return this.#listen(w);
+    for (const resolve of w.idle.splice(0)) resolve();
+    if (w.unrefQueued) return;
+    w.unrefQueued = true;
+    setImmediate(() => {
+      w.unrefQueued = false;
+      if (w.inFlight.size === 0 && w.refed && !w.dead) {
+        w.refed = false;
+        w.worker.unref();
+      }
+    });
   }
 
   #collect(w: Slot): number {
@@ -357,7 +371,7 @@ export class WorkerPool extends Gated<TaskResult> {
     this.gate.put(ticket, r);
   }
 
-  #notify(_collected?: number): void {
+  #notify(): void {
     this.signal();
   }
 }

@@ -16,7 +16,7 @@ import { binding } from '../native/index.js';
 export const CONTAINER_MAGIC = [0x43, 0x45, 0x50, 0x5a]; // "CEPZ"
 export const CONTAINER_HEADER = 24;
 /** Deflate level: fixed so a replay reproduces the same bytes (with the same zlib). */
-const LEVEL = 6;
+export const CONTAINER_LEVEL = 6;
 
 function u32(b: Uint8Array, p: number): number {
   return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
@@ -36,13 +36,17 @@ export function isContainer(bytes: Uint8Array): boolean {
 
 /** Wrap a finished frame. */
 export function deflateFrame(frame: Uint8Array): Uint8Array {
-  const body = deflateRawSync(frame, { level: LEVEL });
+  return wrapDeflated(frame.length, deflateRawSync(frame, { level: CONTAINER_LEVEL }));
+}
+
+/** The container around `body`, the raw deflate stream of a frame of `rawLength` bytes. */
+export function wrapDeflated(rawLength: number, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(CONTAINER_HEADER + body.length);
   out.set(CONTAINER_MAGIC, 0);
   out[4] = 1;
   out[5] = 1;
-  putU32(out, 8, frame.length % 0x100000000);
-  putU32(out, 12, Math.floor(frame.length / 0x100000000));
+  putU32(out, 8, rawLength % 0x100000000);
+  putU32(out, 12, Math.floor(rawLength / 0x100000000));
   out.set(body, CONTAINER_HEADER);
   putU32(out, 16, binding.crc32c(out.subarray(CONTAINER_HEADER), 0));
   putU32(out, 20, binding.crc32c(out.subarray(0, 20), 0));
@@ -51,6 +55,18 @@ export function deflateFrame(frame: Uint8Array): Uint8Array {
 
 /** Unwrap a container into the raw frame, bounded by `maxBytes`. */
 export function inflateFrame(bytes: Uint8Array, maxBytes: number): Uint8Array {
+  const { raw, body } = containerBody(bytes, maxBytes);
+  let frame: Uint8Array;
+  try {
+    frame = inflateRawSync(body, { maxOutputLength: Math.max(raw, 1) });
+  } catch {
+    throw notInflating();
+  }
+  return checkInflated(frame, raw);
+}
+
+/** Checks a container's header and CRCs; returns the announced raw length and the deflate stream. */
+export function containerBody(bytes: Uint8Array, maxBytes: number): { raw: number; body: Uint8Array } {
   if (bytes.length < CONTAINER_HEADER) throw frameError('ERR_FRAME_TRUNCATED', 'the deflate container header is cut short', bytes.length);
   if (u32(bytes, 20) !== binding.crc32c(bytes.subarray(0, 20), 0)) throw frameError('ERR_FRAME_CRC', 'the deflate container header CRC32C does not match', 20);
   if (bytes[4] !== 1 || bytes[5] !== 1 || bytes[6] !== 0 || bytes[7] !== 0) throw frameError('ERR_FRAME_UNSUPPORTED', 'unknown deflate container version or algorithm', 4);
@@ -58,12 +74,15 @@ export function inflateFrame(bytes: Uint8Array, maxBytes: number): Uint8Array {
   if (raw > maxBytes) throw frameError('ERR_FRAME_TOO_LARGE', `the frame inflates to ${raw} bytes, more than the ${maxBytes} allowed`, 8);
   const body = bytes.subarray(CONTAINER_HEADER);
   if (u32(bytes, 16) !== binding.crc32c(body, 0)) throw frameError('ERR_FRAME_CRC', 'the compressed bytes do not match their CRC32C', 16);
-  let frame: Uint8Array;
-  try {
-    frame = inflateRawSync(body, { maxOutputLength: Math.max(raw, 1) });
-  } catch {
-    throw frameError('ERR_FRAME_MALFORMED', 'the compressed bytes do not inflate to the announced length', CONTAINER_HEADER);
-  }
-  if (frame.length !== raw) throw frameError('ERR_FRAME_MALFORMED', 'the compressed bytes do not inflate to the announced length', CONTAINER_HEADER);
+  return { raw, body };
+}
+
+export function notInflating(): Error {
+  return frameError('ERR_FRAME_MALFORMED', 'the compressed bytes do not inflate to the announced length', CONTAINER_HEADER);
+}
+
+/** The inflated frame, as a plain Uint8Array, once its length matches the announced one. */
+export function checkInflated(frame: Uint8Array, raw: number): Uint8Array {
+  if (frame.length !== raw) throw notInflating();
   return new Uint8Array(frame.buffer, frame.byteOffset, frame.length);
 }

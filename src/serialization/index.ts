@@ -4,3 +4,4 @@ export { readFrame, FrameReader, type Frame, type FrameCell, type FrameName, typ
 export { applyFrame, type ApplyOptions, type ApplyResult } from './apply.js';
 export type { AeadCipher, AeadOptions } from './aead.js';
 export { capsNames } from './caps.js';
+export { deflateFrameAsync, inflateFrameAsync } from './container-jobs.js';

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createExecutor, type Executor, type JobResult } from '../../src/async/executor.js';
 import { blake3 } from '../../src/hash/blake3.js';
 import { crc32c } from '../../src/hash/crc32c.js';
-import { takeN } from './helpers.js';
+import { runCore, takeN } from './helpers.js';
 import { loadBinding, nativeInfo } from '../../src/native/index.js';
 import type { ExecutorCore } from '../../src/async/core.js';
 import { JsExecutor } from '../../src/async/js-executor.js';
@@ -90,18 +90,6 @@ describe.each(modes)('executor (native=%s)', (native) => {
   });
 });
 
-// Drives the two cores directly (the addon loaded explicitly, whichever project runs).
-function runCore(core: ExecutorCore, wake: { fn: () => void }, kind: number, data: Uint8Array): Promise<[number, number, string]> {
-  const out = new Uint8Array(32);
-  return new Promise((resolve) => {
-    wake.fn = () => {
-      const t = core.drain();
-      if (t !== null) resolve([t[1], t[2], Buffer.from(out).toString('hex')]);
-    };
-    core.submit(Float64Array.of(kind, 1, 0, 0), 1, [data], [out]);
-  });
-}
-
 describe('native executor vs its TypeScript twin', () => {
   it('gives identical results byte for byte', async () => {
     const native = loadBinding({ native: true }).binding;
@@ -111,7 +99,9 @@ describe('native executor vs its TypeScript twin', () => {
     const js = new JsExecutor(1, () => wj.fn());
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ maxLength: 200_000 }), fc.constantFrom(JOB_NOOP, JOB_BLAKE3, JOB_CRC32C), async (data, kind) => {
-        expect(await runCore(nat, wn, kind, data)).toEqual(await runCore(js, wj, kind, data));
+        expect(await runCore(nat, wn, { kind, input: data, out: new Uint8Array(32) })).toEqual(
+          await runCore(js, wj, { kind, input: data, out: new Uint8Array(32) }),
+        );
       }),
       { numRuns: 40 },
     );

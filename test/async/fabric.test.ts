@@ -1,3 +1,4 @@
+import { deflateSync } from 'node:zlib';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -47,6 +48,18 @@ describe('completion gate', () => {
     g.skip(4);
     g.put(5, 'e');
     expect(g.drain()).toEqual(['c', 'e']);
+  });
+  it('prefix mode passes skipped sequences at once, however many come between drains', () => {
+    const g = new CompletionGate<string>('prefix');
+    for (let seq = 1; seq <= 100_000; seq++) g.skip(seq); // results taken elsewhere (run())
+    g.put(100_002, 'late');
+    g.skip(100_003);
+    expect(g.releasable).toBe(false); // 100_001 is still out
+    g.put(100_001, 'next');
+    expect(g.releasable).toBe(true);
+    expect(g.drain()).toEqual(['next', 'late']);
+    g.put(100_004, 'after');
+    expect(g.drain()).toEqual(['after']);
   });
 });
 
@@ -305,6 +318,8 @@ describe.each(['native', 'ts'] as const)('executor and worker pool results in th
       const big = new Uint8Array(4 << 20).fill(3);
       const inputs = [big, ...Array.from({ length: 20 }, (_, i) => new Uint8Array(i * 10).fill(i))];
       const tickets = inputs.map((b, i) => rt.io!.job<Executor>('exec', (e) => e.submit(i % 2 ? 'crc32c' : 'blake3', b), { opcode: 'hash' }));
+      const packMe = enc.encode('deflate me, '.repeat(50));
+      tickets.push(rt.io!.job<Executor>('exec', (e) => e.submit('deflate', packMe, { level: 9 }), { opcode: 'deflate' }));
       const echo = enc.encode('through a worker');
       const jsTicket = rt.io!.job<WorkerPool>('js', (p) => p.submit('echo', echo));
       const doneAll = new Promise<void>((res) => {
@@ -321,6 +336,7 @@ describe.each(['native', 'ts'] as const)('executor and worker pool results in th
       expect(text(rt, `/rt/async/jobs/exec/${tickets[0]}/output`)).toBe(Buffer.from(blake3(big)).toString('hex'));
       expect(text(rt, `/rt/async/jobs/exec/${tickets[1]}/value`)).toBe(String(crc32c(inputs[1])));
       expect(text(rt, `/rt/async/jobs/exec/${tickets[0]}/opcode`)).toBe('hash');
+      expect(text(rt, `/rt/async/jobs/exec/${tickets.at(-1)}/output`)).toBe(deflateSync(packMe, { level: 9 }).toString('hex'));
       expect(text(rt, `/rt/async/jobs/js/${jsTicket}/output`)).toBe(Buffer.from(echo).toString('hex'));
       expect(text(rt, '/rt/analytics/async/reactor:io/jobs_total')).toBe(String(tickets.length + 1));
       const last = rt.beat - 1;
@@ -331,6 +347,7 @@ describe.each(['native', 'ts'] as const)('executor and worker pool results in th
           expect(Buffer.from(replay.digest(b)!).toString('hex')).toBe(Buffer.from(rt.digest(b)!).toString('hex'));
         }
         expect(text(replay, `/rt/async/jobs/exec/${tickets[0]}/output`)).toBe(text(rt, `/rt/async/jobs/exec/${tickets[0]}/output`));
+        expect(text(replay, `/rt/async/jobs/exec/${tickets.at(-1)}/output`)).toBe(text(rt, `/rt/async/jobs/exec/${tickets.at(-1)}/output`));
       } finally {
         await replay.reactor!.close();
       }

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ExecutorCore } from '../../src/async/core.js';
 import type { IoCompletion, Reactor } from '../../src/async/reactor.js';
 
 export function tempDir(): { dir: string; cleanup: () => void } {
@@ -40,4 +41,31 @@ export async function takeN<T>(src: { whenReady(): Promise<void>; drain(): T[] }
     out.push(...src.drain());
   }
   return out;
+}
+
+export interface CoreJob {
+  kind: number;
+  input: Uint8Array;
+  /** The preallocated output (blake3: 32 bytes; AEAD: the sealed/opened size). */
+  out?: Uint8Array;
+  aux?: Uint8Array;
+  param?: number;
+  maxOut?: number;
+}
+
+/** What one job gave: value, status, and its output bytes (the data handed back, else `out`) as hex. */
+export type CoreOutcome = [number, number, string];
+
+/** Runs one job on an executor core directly (native or twin) and waits for its completion. */
+export function runCore(core: ExecutorCore, wake: { fn: () => void }, job: CoreJob): Promise<CoreOutcome> {
+  return new Promise((resolve) => {
+    wake.fn = () => {
+      const batch = core.drain();
+      if (batch === null) return;
+      const [t, data] = batch;
+      const bytes = data?.[0] ?? job.out ?? new Uint8Array(0);
+      resolve([t[1], t[2], Buffer.from(bytes).toString('hex')]);
+    };
+    core.submit(Float64Array.of(job.kind, 1, 0, 0, job.param ?? 0, job.maxOut ?? 0), 1, [job.input], [job.out], [job.aux]);
+  });
 }

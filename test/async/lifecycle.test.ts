@@ -46,3 +46,26 @@ describe.each(availableBackends())('reactor process lifecycle on %s', (backend) 
     expect(r.signal).toBeNull();
   });
 });
+
+describe('worker pool process lifecycle', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeEach(() => (tmp = tempDir()));
+  afterEach(() => tmp.cleanup());
+
+  it('an idle pool lets the process exit, and close() of an idle pool finishes before it does', () => {
+    const tasks = new URL('./fixtures/tasks.mjs', import.meta.url).pathname;
+    const r = runChild(
+      tmp.dir,
+      `import { createWorkerPool } from '@src/async/worker-pool.ts';
+       const pool = createWorkerPool({ module: ${JSON.stringify(tasks)}, functions: ['echo'], threads: 2 });
+       let n = 0;
+       for (let i = 0; i < 50; i++) n += (await pool.run('echo', Uint8Array.of(i))).length;
+       await new Promise((resolve) => setTimeout(resolve, 20)); // the workers are idle (unref'ed) now
+       await pool.close(); // top-level await: exit code 13 if nothing kept the process alive
+       console.log('closed after', n);`,
+      {},
+    );
+    expect(r.stderr).toBe('');
+    expect([r.status, r.stdout.trim()]).toEqual([0, 'closed after 50']);
+  });
+});
