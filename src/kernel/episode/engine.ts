@@ -23,7 +23,8 @@ import type { EnzymeContext } from '../heartbeat/context.js';
 import type { BeatParticipant } from '../heartbeat/heartbeat.js';
 import type { LockToken } from '../lock.js';
 import type { Runtime } from '../runtime.js';
-import { withContext } from './current.js';
+import { u64le } from '../heartbeat/encode.js';
+import { enterContext, leaveContext } from './current.js';
 import { FunctionContext, type ContextHost, type EpisodeProfile, type FunctionSlice, type StagedWrite } from './context.js';
 import { decodeOutcome, encodeInput, runModuleSlice, type SliceOutcome } from './slice-runner.js';
 import { snapshotReads } from './snapshot.js';
@@ -73,6 +74,8 @@ export interface EpisodeStart {
 }
 
 const PROFILES: ReadonlySet<string> = new Set(['ro', 'rw', 'hybrid']);
+/** Entries an episode dossier's `history/` keeps (the newest; older ones are removed hard). */
+export const EPISODE_HISTORY_WINDOW = 64;
 const CPU_DECISION = 'ep:cpu';
 const SIG_CANCEL = 'ep/cancel';
 /** Pipeline fields as CEI facts name them. */
@@ -99,6 +102,18 @@ interface Episode {
   waitingOn: number;
   done: boolean;
   host?: ContextHost;
+  /** Slices run so far; the dossier's `episode/slices` is brought up to date at each recorded state. */
+  slices: number;
+  slicesWritten: number;
+  slicesCell: Cell;
+  /** The standing watcher of the yield cycle: set while the recorded state is `ist:yield`. */
+  yieldWatch: Cell | undefined;
+  /** The beat the current slice started (was submitted, for a module slice). */
+  runBeat: number;
+  /** Whether `ist:run` is recorded for the current slice (deferred in the yield cycle). */
+  runRecorded: boolean;
+  /** The beat whose Commit last took the episode from the queue (one slice per beat). */
+  takenAt: number;
 }
 
 /** A module slice submitted at Commit, applied at the next Compute. */
@@ -128,6 +143,8 @@ export class Episodes implements BeatParticipant {
   private readonly byTicket = new Map<number, Episode>();
   /** Episodes whose next slice runs at the coming Commit (FIFO). */
   private queue: Episode[] = [];
+  /** The other half of the queue's double buffer (reused: no allocation per beat). */
+  private spare: Episode[] = [];
   private readonly toCancel: Episode[] = [];
   private inFlight: InFlight[] = [];
   private staged: Array<{ ep: Episode; w: StagedWrite }> = [];
@@ -136,7 +153,11 @@ export class Episodes implements BeatParticipant {
   private nextTicket = 0;
   /** Module slices run on worker threads so far (the rest ran on the runtime thread). */
   offloaded = 0;
-  /** Root locks held while a read-only function slice runs (its guard against the cell API). */
+  /**
+   * Root locks held while read-only function slices run (their guard against the cell API).
+   * Taken at the first such slice of a Commit and kept across the next ones (a yield cycle
+   * writes nothing); every engine write, lease and read-write slice drops it first (`unguard`).
+   */
   private roGuard: { store: LockToken; data: LockToken } | undefined;
 
   constructor(
@@ -222,8 +243,13 @@ export class Episodes implements BeatParticipant {
       const pc = meta.add('pipeline');
       for (const [k, key] of PIPELINE_KEYS) if (pipeline[k] !== undefined) pc.add(key, { value: String(pipeline[k]) });
     }
+    const slicesCell = meta.add('slices', { value: u64le(0n) });
+    ops.window(eid, EPISODE_HISTORY_WINDOW);
     ops.state(eid, 'ist:plan');
-    const ep: Episode = { eid, ticket, path: d.path, signal, target, profile, budget, fn, module, reads: [...reads], state: options.state, io: 0, cpu: 0, cancel: false, lease: undefined, waitingOn: 0, done: false };
+    const ep: Episode = {
+      eid, ticket, path: d.path, signal, target, profile, budget, fn, module, reads: [...reads], state: options.state, io: 0, cpu: 0, cancel: false, lease: undefined, waitingOn: 0, done: false,
+      slices: 0, slicesWritten: 0, slicesCell, yieldWatch: undefined, runBeat: 0, runRecorded: false, takenAt: -1,
+    };
     this.live.set(eid, ep);
     this.byTicket.set(ticket, ep);
     this.queue.push(ep);
@@ -317,13 +343,20 @@ export class Episodes implements BeatParticipant {
     for (const ep of this.toCancel.splice(0)) if (!ep.done && !this.isInFlight(ep)) this.end(ep, 'ist:cxl', 'sts:cxl');
     if (this.queue.length > 0) {
       const list = this.queue;
-      this.queue = [];
-      const seen = new Set<Episode>(); // at most one slice per episode per beat
-      for (const ep of list) {
-        if (ep.done || seen.has(ep)) continue;
-        seen.add(ep);
-        this.runSlice(ep);
+      this.queue = this.spare;
+      const beat = this.rt.beat;
+      try {
+        for (let i = 0; i < list.length; i++) {
+          const ep = list[i];
+          if (ep.done || ep.takenAt === beat) continue; // at most one slice per episode per beat
+          ep.takenAt = beat;
+          this.runSlice(ep);
+        }
+      } finally {
+        this.unguard();
       }
+      list.length = 0;
+      this.spare = list;
     }
     if (this.staged.length > 0) this.publish();
   }
@@ -378,34 +411,36 @@ export class Episodes implements BeatParticipant {
       this.queue.push(ep); // the target is leased elsewhere: try again at the next beat
       return;
     }
-    this.rt.ops.state(ep.eid, 'ist:run');
+    ep.slices++;
+    ep.runBeat = this.rt.beat;
+    ep.runRecorded = false;
     ep.waitingOn = 0;
+    // in the yield cycle the dossier stays `ist:yield` until a slice ends otherwise
+    if (ep.yieldWatch === undefined) this.enterRun(ep);
     if (ep.module !== undefined) return this.submit(ep);
     const timed = ep.budget.cpuMs !== undefined || ep.budget.sliceCpuMs !== undefined;
     const ctx = new FunctionContext(this.host(ep), ep.eid, ep.ticket, this.rt.beat, ep.profile, ep.signal, ep.target, ep.state, ep.cancel, this.ioLeft(ep));
     const t0 = timed ? performance.now() : 0;
+    const prev = enterContext(ctx);
     try {
-      withContext(ctx, () => this.guarded(ep, () => ep.fn!(ctx)));
+      const l = ep.lease;
+      if (l !== undefined) {
+        this.unguard();
+        l.store.run(() => l.data.run(() => ep.fn!(ctx)));
+      } else {
+        this.roGuard ??= this.takeRoGuard();
+        ep.fn!(ctx);
+      }
     } catch (e) {
       if ((e as { code?: string })?.code === 'ERR_REPLAY_MISMATCH') throw e;
       ctx.out.action = 'fail';
       ctx.out.error = (e as Error)?.message ?? String(e);
+    } finally {
+      leaveContext(prev);
     }
     if (timed) ctx.out.ms = performance.now() - t0;
     ctx.out.state = ctx.state;
     this.finish(ep, ctx.out);
-  }
-
-  /** Run a function slice: under its lease when it holds one, else under the RO guard. */
-  private guarded(ep: Episode, fn: () => void): void {
-    const l = ep.lease;
-    if (l !== undefined) return l.store.run(() => l.data.run(fn));
-    this.roGuard = this.takeRoGuard();
-    try {
-      fn();
-    } finally {
-      this.dropRoGuard();
-    }
   }
 
   /** Submit a module slice: to a worker (threaded) or run here (stub); applied at the next Compute. */
@@ -444,6 +479,7 @@ export class Episodes implements BeatParticipant {
 
   /** Take the store and data locks of the target (the lease); false when it is missing or held. */
   private acquire(ep: Episode): boolean {
+    this.unguard();
     const c = this.rt.find(ep.target);
     if (c === undefined) return false;
     let store: LockToken | undefined;
@@ -466,7 +502,8 @@ export class Episodes implements BeatParticipant {
       if (guarded) this.roGuard = this.takeRoGuard();
       return false;
     }
-    this.rt.ops.state(ep.eid, 'ist:run'); // history shows the promotion point
+    this.enterRun(ep);
+    this.record(ep, 'ist:run'); // history shows the promotion point
     this.leaseNote(ep, 'promote');
     return true;
   }
@@ -479,6 +516,7 @@ export class Episodes implements BeatParticipant {
   }
 
   private leaseNote(ep: Episode, what: string): void {
+    this.unguard();
     const meta = this.rt.ops.dossier(ep.eid).child('episode')!;
     const l = meta.child('lease') ?? meta.add('lease', { store: 'list', indexing: 'insertion' });
     l.add(null, { value: `${what}@${this.rt.beat}` });
@@ -495,6 +533,11 @@ export class Episodes implements BeatParticipant {
       if (store !== undefined) root.unlockStore(store);
       return undefined; // the root is locked already: nothing can mutate anyway
     }
+  }
+
+  /** Leave the RO guard before the engine writes, leases, or runs a slice that may mutate. */
+  private unguard(): void {
+    if (this.roGuard !== undefined) this.dropRoGuard();
   }
 
   /** Leave the RO guard (a promoted hybrid slice may mutate from then on); whether it was held. */
@@ -518,6 +561,7 @@ export class Episodes implements BeatParticipant {
   // ---- outcomes -------------------------------------------------------------------------------
 
   private fact(ep: Episode, severity: CeiFact['severity'], topic: string, note: string): void {
+    this.unguard();
     this.rt.cei({ severity, topic, note, subject: ep.path, origin: { signal: ep.signal, target: ep.target } });
   }
 
@@ -533,7 +577,8 @@ export class Episodes implements BeatParticipant {
     }
     const b = ep.budget;
     if (b.cpuMs !== undefined || b.sliceCpuMs !== undefined) {
-      // measured time is a nondeterministic input: recorded, and replayed
+      // measured time is a nondeterministic input: recorded (in the journal), and replayed
+      this.unguard();
       const ms = this.rt.heartbeat.decide(CPU_DECISION, () => out.ms);
       ep.cpu += ms;
       if ((b.sliceCpuMs !== undefined && ms > b.sliceCpuMs) || (b.cpuMs !== undefined && ep.cpu > b.cpuMs)) {
@@ -542,13 +587,19 @@ export class Episodes implements BeatParticipant {
       }
     }
     if (out.cancel) ep.cancel = true;
+    if (out.action === 'yield' && !ep.cancel) {
+      // the yield cycle: only a change of state is recorded, with the standing watcher armed once
+      if (ep.runRecorded) {
+        this.record(ep, 'ist:yield');
+        ep.yieldWatch = this.rt.ops.standing(ep.eid, 'ist:yield', ep.path);
+      }
+      this.queue.push(ep); // the continuation: the next beat's Commit runs the next slice
+      return;
+    }
+    this.enterRun(ep);
     if (ep.cancel) return this.end(ep, 'ist:cxl', 'sts:cxl');
     const ops = this.rt.ops;
     switch (out.action) {
-      case 'yield':
-        ops.state(ep.eid, 'ist:yield');
-        ops.await(ep.eid, { want: 'ist:yield', ttl: 1 });
-        return;
       case 'await': {
         let awaited: Cell | undefined;
         try {
@@ -564,7 +615,7 @@ export class Episodes implements BeatParticipant {
           this.fact(ep, 'usage', 'ep:await', `episode ${ep.eid}: await needs a state or status text and a ttl >= 1`);
           return this.end(ep, 'ist:fail', 'sts:fail');
         }
-        ops.state(ep.eid, 'ist:await');
+        this.record(ep, 'ist:await');
         ep.waitingOn = out.oid;
         ops.await(out.oid, { want: out.want, ttl: out.ttl, target: ep.path });
         return;
@@ -586,9 +637,31 @@ export class Episodes implements BeatParticipant {
     this.byTicket.delete(ep.ticket);
     const ops = this.rt.ops;
     if (ops.isOpen(ep.eid)) {
-      ops.state(ep.eid, state);
+      this.record(ep, state);
       ops.close(ep.eid, status);
     }
+  }
+
+  /** Record `ist:run` for the current slice, at the beat it started (once). */
+  private enterRun(ep: Episode): void {
+    if (ep.runRecorded) return;
+    ep.runRecorded = true;
+    this.record(ep, 'ist:run', ep.runBeat);
+  }
+
+  /** Record a state: it ends the yield cycle (its watcher goes) and brings `episode/slices` up to date. */
+  private record(ep: Episode, state: string, at?: number): void {
+    this.unguard();
+    const w = ep.yieldWatch;
+    if (w !== undefined) {
+      ep.yieldWatch = undefined;
+      if (!w.isFinalized) w.removeHard();
+    }
+    if (ep.slicesWritten !== ep.slices) {
+      ep.slicesWritten = ep.slices;
+      ep.slicesCell.setHard(u64le(BigInt(ep.slices)));
+    }
+    this.rt.ops.state(ep.eid, state, at);
   }
 
   /** The commit edge: staged writes of episodes still running or closed `sts:ok` become visible. */
@@ -626,7 +699,7 @@ export class Episodes implements BeatParticipant {
     const ep = this.episodeAt(ctx);
     if (ep === undefined || ep.done) return;
     const oid = Number(ctx.payload);
-    if (oid === ep.eid || (ep.waitingOn !== 0 && oid === ep.waitingOn)) this.queue.push(ep);
+    if (ep.waitingOn !== 0 && oid === ep.waitingOn) this.queue.push(ep);
   }
 
   /** `op/tmo` on an episode's dossier: what it awaited did not arrive in time. */
