@@ -28,8 +28,7 @@ import { enterContext, leaveContext } from './current.js';
 import { FunctionContext, type ContextHost, type EpisodeProfile, type FunctionSlice, type StagedWrite } from './context.js';
 import { decodeOutcome, encodeInput, runModuleSlice, type SliceOutcome } from './slice-runner.js';
 import { snapshotReads } from './snapshot.js';
-import { SlicePools } from './threaded.js';
-import type { WorkerPool } from '../../async/worker-pool.js';
+import { SlicePools, type SliceHandle } from './threaded.js';
 
 export type ExecutorBackend = 'stub' | 'threaded';
 
@@ -119,9 +118,10 @@ interface Episode {
 /** A module slice submitted at Commit, applied at the next Compute. */
 interface InFlight {
   ep: Episode;
+  /** The outcome, when the slice ran on the runtime thread. */
   bytes?: Uint8Array;
-  pool?: WorkerPool;
-  ticket?: number;
+  /** The slice, when it went to the worker threads. */
+  handle?: SliceHandle;
 }
 
 function checkBudget(b: unknown): EpisodeBudget {
@@ -329,7 +329,7 @@ export class Episodes implements BeatParticipant {
       let bytes = f.bytes;
       let failure: string | undefined;
       if (bytes === undefined) {
-        const r = this.pools!.take(f.pool!, f.ticket!)!;
+        const r = f.handle!.result!;
         if (r.ok) bytes = r.value!;
         else failure = r.error?.message ?? 'the worker failed';
       }
@@ -368,7 +368,7 @@ export class Episodes implements BeatParticipant {
 
   private isReady(): boolean {
     if (this.pools === undefined) return true;
-    for (const f of this.inFlight) if (f.pool !== undefined && !this.pools.has(f.pool, f.ticket!)) return false;
+    for (const f of this.inFlight) if (f.handle !== undefined && !this.pools.has(f.handle)) return false;
     return true;
   }
 
@@ -378,8 +378,7 @@ export class Episodes implements BeatParticipant {
   }
 
   whenReady(): Promise<void> {
-    const f = this.inFlight.find((x) => x.pool !== undefined && !this.pools!.has(x.pool, x.ticket!));
-    return f === undefined ? Promise.resolve() : this.pools!.whenReady(f.pool!);
+    return this.isReady() ? Promise.resolve() : this.pools!.progress();
   }
 
   private isInFlight(ep: Episode): boolean {
@@ -453,9 +452,9 @@ export class Episodes implements BeatParticipant {
       // a snapshot over its bound, a state that cannot be cloned: the episode fails, the beat goes on
       return this.finish(ep, Object.assign(this.blank(ep), { action: 'fail' as const, error: (e as Error)?.message ?? String(e) }));
     }
-    const sent = this.pools?.submit(m.href, input);
-    if (sent !== undefined) this.offloaded++;
-    this.inFlight.push(sent === undefined ? { ep, bytes: runModuleSlice(m.ns, input) } : { ep, pool: sent.pool, ticket: sent.ticket });
+    const handle = this.pools?.submit(m.href, input);
+    if (handle !== undefined) this.offloaded++;
+    this.inFlight.push(handle === undefined ? { ep, bytes: runModuleSlice(m.ns, input) } : { ep, handle });
   }
 
   /** What the contexts of `ep`'s function slices lend from the engine (made once per episode). */
