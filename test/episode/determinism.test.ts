@@ -80,4 +80,30 @@ describe('determinism', () => {
       }
     }
   });
+
+  it('threaded: hundreds of fast module slices queue in the backlog, each worker is fed as it frees up, outcomes equal the stub', async () => {
+    const run = async (executor: 'stub' | 'threaded') => {
+      const rt = runtime({ executor, threads: 2 });
+      const nums = rt.find('/data')!.add('nums');
+      for (let i = 1; i <= 3; i++) nums.add(`n${i}`, { value: String(i) });
+      await rt.episodes.load(SLICES);
+      const eids: number[] = [];
+      for (let k = 0; k < 300; k++) {
+        const { eid } = rt.episodes.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 50 + k, left: 1 + (k % 3) }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] });
+        eids.push(eid);
+      }
+      try {
+        await rt.episodes.run();
+        expect(rt.episodes.active).toBe(0);
+        return { dossiers: eids.map((e) => dump(rt, e)), offloaded: rt.episodes.offloaded };
+      } finally {
+        await rt.episodes.close();
+      }
+    };
+    const stub = await run('stub');
+    const threaded = await run('threaded');
+    expect(threaded.dossiers).toEqual(stub.dossiers);
+    expect(threaded.offloaded).toBe(600); // every slice went to a worker thread
+    expect(stub.offloaded).toBe(0);
+  });
 });

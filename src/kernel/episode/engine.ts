@@ -101,6 +101,8 @@ interface Episode {
   waitingOn: number;
   done: boolean;
   host?: ContextHost;
+  /** The context of its function slices (reused slice after slice). */
+  ctx?: FunctionContext;
   /** Slices run so far; the dossier's `episode/slices` is brought up to date at each recorded state. */
   slices: number;
   slicesWritten: number;
@@ -418,7 +420,8 @@ export class Episodes implements BeatParticipant {
     if (ep.yieldWatch === undefined) this.enterRun(ep);
     if (ep.module !== undefined) return this.submit(ep);
     const timed = ep.budget.cpuMs !== undefined || ep.budget.sliceCpuMs !== undefined;
-    const ctx = new FunctionContext(this.host(ep), ep.eid, ep.ticket, this.rt.beat, ep.profile, ep.signal, ep.target, ep.state, ep.cancel, this.ioLeft(ep));
+    ep.ctx ??= new FunctionContext(this.host(ep), ep.eid, ep.ticket, ep.profile, ep.signal, ep.target);
+    const ctx = ep.ctx.begin(this.rt.beat, ep.state, ep.cancel, this.ioLeft(ep));
     const t0 = timed ? performance.now() : 0;
     const prev = enterContext(ctx);
     try {
