@@ -35,7 +35,11 @@ const TARGET_SPEEDUP = 1.8;
 async function yieldCase(record) {
   const { createRuntime } = await import('../dist/index.js');
   const rt = createRuntime({ record });
-  const body = (ctx) => ctx.yield();
+  let calls = 0;
+  const body = (ctx) => {
+    calls++;
+    ctx.yield();
+  };
   for (let i = 0; i < LIVE; i++) rt.episodes.start({ signal: 'bench/tick', target: '/data', profile: 'ro', slice: body });
   const warm = quick ? 2 : 3;
   const beats = quick ? 3 : 5;
@@ -56,6 +60,8 @@ async function yieldCase(record) {
     best = Math.min(best, ((performance.now() - t0) * 1000) / (beats * LIVE));
   }
   const slices = 3 * beats * LIVE;
+  // every live episode ran one slice in every beat (nothing skipped, nothing ran twice)
+  if (calls !== (warm + 3 * beats) * LIVE || rt.episodes.active !== LIVE) throw new Error(`expected ${(warm + 3 * beats) * LIVE} slices, ran ${calls}`);
   return { usPerSlice: best, historyPerSlice: (rt.history.live - hist0) / slices, cellsPerSlice: (dossierCells() - cells0) / slices };
 }
 

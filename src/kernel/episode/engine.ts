@@ -2,12 +2,15 @@
  * The Episodic Enzyme Engine (E3): long-running work as `op/ep` dossiers, run in slices.
  *
  * An episode's dossier is `/rt/ops/<eid>` (an OPS dossier, verb `op/ep`) with an `episode/`
- * block (signal, target, profile, ticket, budget, pipeline). Its states (`ist:plan`, `ist:run`,
- * `ist:yield`, `ist:await`, `ist:ok`, `ist:cxl`, `ist:fail`) go to the dossier's append-only
- * history. Slices run at the start of Commit, ready episodes in FIFO order, each at most once
- * per beat; a yield arms an OPS watcher on the episode's own dossier and an await one on the
- * awaited operation, so `op/cont` brings the episode back through the `ep/cont` enzyme at the
- * next beat, and `op/tmo` (through `ep/tmo`) cancels a waiting episode with `sts:cnl`.
+ * block (signal, target, profile, ticket, slices, budget, pipeline). Its states (`ist:plan`,
+ * `ist:run`, `ist:yield`, `ist:await`, `ist:ok`, `ist:cxl`, `ist:fail`) go to the dossier's
+ * append-only history (a window of the newest entries). Slices run at the start of Commit, ready
+ * episodes in FIFO order, each at most once per beat. A yield is a cycle: its first slice
+ * records `ist:run`, `ist:yield` and a standing watcher on the episode's own dossier; while the
+ * episode keeps yielding, nothing more is written and the engine requeues it for the next beat
+ * itself (no impulse). An await arms an OPS watcher on the awaited operation, so `op/cont`
+ * brings the episode back through the `ep/cont` enzyme at the next beat, and `op/tmo` (through
+ * `ep/tmo`) cancels it with `sts:cnl`.
  *
  * Function slices run on the runtime thread. Module slices (read-only) run against a snapshot
  * of what they declared they read; their outcomes are applied at the start of the next beat's
