@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Recording, Runtime } from '../../src/index.js';
-import { dump, runtime, SLICES } from './helpers.js';
+import { dump, runtime, SLICES, topics } from './helpers.js';
 
 const BEATS = 30;
 
@@ -105,5 +105,24 @@ describe('determinism', () => {
     expect(threaded.dossiers).toEqual(stub.dossiers);
     expect(threaded.offloaded).toBe(600); // every slice went to a worker thread
     expect(stub.offloaded).toBe(0);
+  });
+
+  it('threaded: closing the workers fails the slices still waiting for one; the rest finish and later slices run on the runtime thread', async () => {
+    const rt = runtime({ executor: 'threaded', threads: 2 });
+    rt.find('/data')!.add('nums').add('n1', { value: '1' });
+    await rt.episodes.load(SLICES);
+    const eids: number[] = [];
+    for (let k = 0; k < 20; k++) eids.push(rt.episodes.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 200_000, left: 2 }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] }).eid);
+    rt.step(); // 20 submitted: about two per worker on them, the rest in the backlog
+    expect(rt.episodes.offloaded).toBe(20);
+    await rt.episodes.close();
+    await rt.episodes.run();
+    const status = eids.map((e) => rt.ops.info(e).status);
+    const failed = status.filter((s) => s === 'sts:fail').length;
+    expect(failed).toBeGreaterThanOrEqual(10); // the backlog: at most a few slices were on the workers
+    expect(status.filter((s) => s === 'sts:ok')).toHaveLength(20 - failed);
+    expect(topics(rt).filter((t) => t === 'ep:fail')).toHaveLength(failed);
+    expect(rt.episodes.offloaded).toBe(20); // the second slices of the four ran here
+    expect(rt.episodes.active).toBe(0);
   });
 });

@@ -7,6 +7,7 @@
  * waiting for the slowest worker. The engine applies results in its own submission order, so
  * which worker ran a slice never shows.
  */
+import { reactorClosed } from '../../errors.js';
 import { WorkerPool, type TaskResult } from '../../async/worker-pool.js';
 import { workerModuleSource } from './slice-runner.js';
 
@@ -42,6 +43,8 @@ interface ModuleWorkers {
   bytes: number;
   /** A result can come in while `pump` submits (a fast worker): the running pump goes on, no second one starts. */
   pumping: boolean;
+  /** Closed: nothing more goes to the workers. */
+  closed: boolean;
 }
 
 /** Slices a worker holds at once: one running, one ready to start the moment it finishes. */
@@ -61,7 +64,7 @@ export class SlicePools {
     let m = this.modules.get(href);
     if (m === undefined) {
       const module = new URL(`data:text/javascript,${encodeURIComponent(workerModuleSource(href))}`);
-      const mw: ModuleWorkers = { lanes: [], backlog: [], head: 0, bytes: 0, pumping: false };
+      const mw: ModuleWorkers = { lanes: [], backlog: [], head: 0, bytes: 0, pumping: false, closed: false };
       for (let i = 0; i < this.options.threads; i++) {
         const lane: Lane = { pool: new WorkerPool({ module, functions: ['runSlice'], threads: 1, slots: DEPTH, slotBytes: this.options.sliceBytes }), jobs: [] };
         mw.lanes.push(lane);
@@ -86,7 +89,7 @@ export class SlicePools {
 
   /** Hand backlog jobs to the workers with room, the least loaded first. */
   private pump(m: ModuleWorkers): void {
-    if (m.pumping) return;
+    if (m.pumping || m.closed) return;
     m.pumping = true;
     try {
       while (m.head < m.backlog.length) {
@@ -133,9 +136,18 @@ export class SlicePools {
     return out ? new Promise((resolve) => this.waiters.push(resolve)) : Promise.resolve();
   }
 
+  /** Stop the workers: slices still in the backlog fail at once, those on a worker when it stops. */
   async close(): Promise<void> {
-    const lanes = [...this.modules.values()].flatMap((m) => m.lanes);
+    const mods = [...this.modules.values()];
     this.modules.clear();
+    for (const m of mods) {
+      m.closed = true;
+      for (let i = m.head; i < m.backlog.length; i++) m.backlog[i]!.result = { ticket: 0, ok: false, error: reactorClosed('slice worker pool') };
+      m.backlog.length = 0;
+      m.head = 0;
+      m.bytes = 0;
+    }
+    const lanes = mods.flatMap((m) => m.lanes);
     await Promise.all(lanes.map((l) => l.pool.close()));
     for (const w of this.waiters.splice(0)) w();
   }
