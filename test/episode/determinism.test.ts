@@ -112,17 +112,35 @@ describe('determinism', () => {
     rt.find('/data')!.add('nums').add('n1', { value: '1' });
     await rt.episodes.load(SLICES);
     const eids: number[] = [];
-    for (let k = 0; k < 20; k++) eids.push(rt.episodes.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 200_000, left: 2 }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] }).eid);
-    rt.step(); // 20 submitted: about two per worker on them, the rest in the backlog
-    expect(rt.episodes.offloaded).toBe(20);
+    for (let k = 0; k < 100; k++) eids.push(rt.episodes.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 200_000, left: 2 }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] }).eid);
+    rt.step(); // 100 submitted: 32 published to the workers' ring (16 slots per thread), the rest in the backlog
+    expect(rt.episodes.offloaded).toBe(100);
     await rt.episodes.close();
     await rt.episodes.run();
     const status = eids.map((e) => rt.ops.info(e).status);
     const failed = status.filter((s) => s === 'sts:fail').length;
-    expect(failed).toBeGreaterThanOrEqual(10); // the backlog: at most a few slices were on the workers
-    expect(status.filter((s) => s === 'sts:ok')).toHaveLength(20 - failed);
+    expect(failed).toBeGreaterThanOrEqual(50); // the backlog
+    expect(status.filter((s) => s === 'sts:ok')).toHaveLength(100 - failed);
     expect(topics(rt).filter((t) => t === 'ep:fail')).toHaveLength(failed);
-    expect(rt.episodes.offloaded).toBe(20); // the second slices of the four ran here
+    expect(rt.episodes.offloaded).toBe(100); // the second slices of the others ran here
     expect(rt.episodes.active).toBe(0);
+  });
+
+  it('threaded: a worker thread that dies fails the slice it ran; it is replaced and every other slice still runs on the workers', async () => {
+    const rt = runtime({ executor: 'threaded', threads: 2 });
+    rt.find('/data')!.add('nums').add('n1', { value: '1' });
+    await rt.episodes.load(SLICES);
+    try {
+      const dead = rt.episodes.start({ signal: 'app/die', target: '/data/nums', profile: 'ro', slice: { module: SLICES, name: 'die' }, reads: ['/data/nums'] });
+      const rest = Array.from({ length: 6 }, (_, k) => rt.episodes.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 1000, left: 3 }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] }).eid);
+      await rt.episodes.run();
+      expect(rt.ops.info(dead.eid)).toMatchObject({ state: 'ist:fail', status: 'sts:fail' });
+      expect(rest.map((e) => rt.ops.info(e).status)).toEqual(Array(6).fill('sts:ok'));
+      expect(rt.episodes.offloaded).toBe(19); // every slice went to a worker, the ones after the death too
+      const notes = rt.mailboxes.messages('/data/mailbox/diag').map((m) => m.child('note')?.text ?? '');
+      expect(notes.some((n) => n.includes('died'))).toBe(true);
+    } finally {
+      await rt.episodes.close();
+    }
   });
 });

@@ -1,14 +1,14 @@
 /**
- * The worker side of the threaded backend. Each slice module gets `threads` worker threads,
- * each its own one-worker pool (issue 6's SharedArrayBuffer + Atomics pool), all fed from one
- * backlog: a worker holds at most `DEPTH` slices and is handed the next one as soon as it
- * returns one. A worker slowed down (its core busy with other work) so takes fewer slices and
- * nothing waits behind it, where dealing the slices out at submission would leave the beat
- * waiting for the slowest worker. The engine applies results in its own submission order, so
- * which worker ran a slice never shows.
+ * The worker side of the threaded backend. Each slice module gets a slice ring (`ring.ts`):
+ * `threads` worker threads that claim published slices from shared memory by themselves, so no
+ * worker waits on the runtime thread between slices and a worker slowed down by a busy core
+ * takes fewer. Slices beyond the ring's slots wait in a bounded backlog and are published as
+ * slots free up. The engine applies outcomes in its own submission order, so which worker ran a
+ * slice never shows.
  */
 import { reactorClosed } from '../../errors.js';
-import { WorkerPool, type TaskResult } from '../../async/worker-pool.js';
+import type { TaskResult } from '../../async/worker-pool.js';
+import { SliceRing, type RingResult } from './ring.js';
 import { workerModuleSource } from './slice-runner.js';
 
 export interface ThreadedOptions {
@@ -28,27 +28,19 @@ interface Job {
   input: Uint8Array | undefined;
 }
 
-/** One worker thread: a one-worker pool and its jobs in submission order (its results come back in that order). */
-interface Lane {
-  pool: WorkerPool;
-  jobs: Job[];
-}
-
 interface ModuleWorkers {
-  lanes: Lane[];
-  /** Jobs not yet handed to a worker: `backlog[head..]`. */
+  ring: SliceRing;
+  /** Jobs published to the ring, in publication order (their outcomes come back in it). */
+  published: Job[];
+  /** Jobs waiting for a free slot: `backlog[head..]`. */
   backlog: Array<Job | undefined>;
   head: number;
   /** Bytes of the inputs waiting in the backlog. */
   bytes: number;
-  /** A result can come in while `pump` submits (a fast worker): the running pump goes on, no second one starts. */
-  pumping: boolean;
-  /** Closed: nothing more goes to the workers. */
-  closed: boolean;
 }
 
-/** Slices a worker holds at once: one running, one ready to start the moment it finishes. */
-const DEPTH = 2;
+/** Slots of a ring per worker thread (slices published at once). */
+const SLOTS_PER_THREAD = 16;
 /** Bounds of one module's backlog (memory stays bounded); past them slices run on the runtime thread. */
 const BACKLOG_JOBS = 4096;
 const BACKLOG_BYTES = 32 << 20;
@@ -63,16 +55,13 @@ export class SlicePools {
   async open(href: string): Promise<void> {
     let m = this.modules.get(href);
     if (m === undefined) {
-      const module = new URL(`data:text/javascript,${encodeURIComponent(workerModuleSource(href))}`);
-      const mw: ModuleWorkers = { lanes: [], backlog: [], head: 0, bytes: 0, pumping: false, closed: false };
-      for (let i = 0; i < this.options.threads; i++) {
-        const lane: Lane = { pool: new WorkerPool({ module, functions: ['runSlice'], threads: 1, slots: DEPTH, slotBytes: this.options.sliceBytes }), jobs: [] };
-        mw.lanes.push(lane);
-        lane.pool.onReady(() => this.collect(mw, lane));
-      }
+      const module = `data:text/javascript,${encodeURIComponent(workerModuleSource(href))}`;
+      const threads = this.options.threads;
+      const mw = { published: [], backlog: [], head: 0, bytes: 0 } as unknown as ModuleWorkers;
+      mw.ring = new SliceRing({ module, threads, slots: SLOTS_PER_THREAD * threads, bytes: this.options.sliceBytes, onResults: (r) => this.arrived(mw, r) });
       this.modules.set(href, (m = mw));
     }
-    await Promise.all(m.lanes.map((l) => l.pool.ready()));
+    await m.ring.started();
   }
 
   /** Queue a slice for the module's workers; undefined when it cannot go to one (too big, backlog full): run it here. */
@@ -87,68 +76,58 @@ export class SlicePools {
     return job;
   }
 
-  /** Hand backlog jobs to the workers with room, the least loaded first. */
+  /** Publish backlog jobs while the ring has free slots. */
   private pump(m: ModuleWorkers): void {
-    if (m.pumping || m.closed) return;
-    m.pumping = true;
-    try {
-      while (m.head < m.backlog.length) {
-        let best: Lane | undefined;
-        for (const l of m.lanes) if (l.jobs.length < DEPTH && (best === undefined || l.jobs.length < best.jobs.length)) best = l;
-        if (best === undefined) return;
-        const job = m.backlog[m.head]!;
-        m.backlog[m.head++] = undefined;
-        const input = job.input!;
-        job.input = undefined;
-        m.bytes -= input.length;
-        best.jobs.push(job); // before submit: its result may be collected inside it
-        best.pool.submit('runSlice', input);
-      }
+    while (m.head < m.backlog.length && m.ring.room) {
+      const job = m.backlog[m.head]!;
+      m.backlog[m.head++] = undefined;
+      const input = job.input!;
+      job.input = undefined;
+      m.bytes -= input.length;
+      m.published.push(job);
+      m.ring.publish(input);
+    }
+    if (m.head === m.backlog.length) {
       m.backlog.length = 0;
       m.head = 0;
-    } finally {
-      m.pumping = false;
     }
   }
 
-  /** Take the results `pool` has in, refill the workers, wake whoever waits. */
-  private collect(m: ModuleWorkers, lane: Lane): void {
-    let n = 0;
-    for (const r of lane.pool.drain()) {
-      lane.jobs.shift()!.result = r; // results come in submission order
-      n++;
+  /** Outcomes in publication order: settle their jobs, refill the ring, wake whoever waits. */
+  private arrived(m: ModuleWorkers, results: RingResult[]): void {
+    let ticket = 0;
+    for (const r of results) {
+      const job = m.published.shift()!;
+      job.result = r.ok ? { ticket: ++ticket, ok: true, value: r.value } : { ticket: ++ticket, ok: false, error: new Error(r.error) };
     }
-    if (n === 0) return;
     this.pump(m);
     for (const w of this.waiters.splice(0)) w();
   }
 
   /** Whether the slice's result is in. */
   has(h: SliceHandle): boolean {
-    if (h.result === undefined) for (const m of this.modules.values()) for (const l of m.lanes) this.collect(m, l);
+    if (h.result === undefined) for (const m of this.modules.values()) m.ring.collect();
     return h.result !== undefined;
   }
 
   /** Resolves at the next result in (at once when nothing is out). */
   progress(): Promise<void> {
     let out = false;
-    for (const m of this.modules.values()) if (m.head < m.backlog.length || m.lanes.some((l) => l.jobs.length > 0)) out = true;
+    for (const m of this.modules.values()) if (m.head < m.backlog.length || m.ring.outstanding > 0) out = true;
     return out ? new Promise((resolve) => this.waiters.push(resolve)) : Promise.resolve();
   }
 
-  /** Stop the workers: slices still in the backlog fail at once, those on a worker when it stops. */
+  /** Stop the workers once the slices published to them are done; slices still in the backlog fail at once. */
   async close(): Promise<void> {
     const mods = [...this.modules.values()];
     this.modules.clear();
     for (const m of mods) {
-      m.closed = true;
       for (let i = m.head; i < m.backlog.length; i++) m.backlog[i]!.result = { ticket: 0, ok: false, error: reactorClosed('slice worker pool') };
       m.backlog.length = 0;
       m.head = 0;
       m.bytes = 0;
     }
-    const lanes = mods.flatMap((m) => m.lanes);
-    await Promise.all(lanes.map((l) => l.pool.close()));
+    await Promise.all(mods.map((m) => m.ring.close()));
     for (const w of this.waiters.splice(0)) w();
   }
 }
