@@ -143,4 +143,15 @@ describe('determinism', () => {
       await rt.episodes.close();
     }
   });
+
+  it('threaded: a module the workers cannot load is refused by load(); its slices run on the runtime thread', async () => {
+    const rt = runtime({ executor: 'threaded', threads: 2 });
+    const mod = new URL('./fixtures/main-only.mjs', import.meta.url);
+    await expect(rt.episodes.load(mod)).rejects.toThrow('the runtime thread only');
+    const { eid } = rt.episodes.start({ signal: 'app/once', target: '/data', profile: 'ro', slice: { module: mod, name: 'once' }, reads: ['/data'] });
+    await rt.episodes.run();
+    expect(rt.ops.info(eid).status).toBe('sts:ok');
+    expect(rt.episodes.offloaded).toBe(0);
+    await rt.episodes.close();
+  });
 });

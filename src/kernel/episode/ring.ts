@@ -103,6 +103,8 @@ export class SliceRing {
   private readonly data: number;
   private readonly workers: Worker[] = [];
   private readonly ready: Promise<void>[] = [];
+  /** Workers that loaded the module: only those are replaced when they die (a module that cannot load is not retried forever). */
+  private readonly loaded: boolean[] = [];
   /** Slots published, and taken back, by this thread. */
   private tail = 0;
   private released = 0;
@@ -194,8 +196,12 @@ export class SliceRing {
       w.once('message', () => resolve());
       w.once('error', reject);
     });
+    this.loaded[index] = false;
     this.ready[index].then(
-      () => void (!this.listening && w.unref()),
+      () => {
+        this.loaded[index] = true;
+        if (!this.listening) w.unref();
+      },
       () => {}, // surfaced through started()
     );
     w.on('exit', () => this.died(index, w));
@@ -218,7 +224,7 @@ export class SliceRing {
         Atomics.add(this.ctl, C_DONE, 1);
       }
     }
-    if (!this.closed) this.spawn(index);
+    if (!this.closed && this.loaded[index]) this.spawn(index);
     this.collect();
   }
 

@@ -39,8 +39,9 @@ interface ModuleWorkers {
   bytes: number;
 }
 
-/** Slots of a ring per worker thread (slices published at once). */
+/** Slots of a ring per worker thread (slices published at once), within `RING_BYTES` of shared memory (at least one per thread). */
 const SLOTS_PER_THREAD = 16;
+const RING_BYTES = 64 << 20;
 /** Bounds of one module's backlog (memory stays bounded); past them slices run on the runtime thread. */
 const BACKLOG_JOBS = 4096;
 const BACKLOG_BYTES = 32 << 20;
@@ -58,10 +59,18 @@ export class SlicePools {
       const module = `data:text/javascript,${encodeURIComponent(workerModuleSource(href))}`;
       const threads = this.options.threads;
       const mw = { published: [], backlog: [], head: 0, bytes: 0 } as unknown as ModuleWorkers;
-      mw.ring = new SliceRing({ module, threads, slots: SLOTS_PER_THREAD * threads, bytes: this.options.sliceBytes, onResults: (r) => this.arrived(mw, r) });
+      const slots = Math.max(threads, Math.min(SLOTS_PER_THREAD * threads, Math.floor(RING_BYTES / (2 * this.options.sliceBytes))));
+      mw.ring = new SliceRing({ module, threads, slots, bytes: this.options.sliceBytes, onResults: (r) => this.arrived(mw, r) });
       this.modules.set(href, (m = mw));
     }
-    await m.ring.started();
+    try {
+      await m.ring.started();
+    } catch (e) {
+      // the workers cannot load the module: its slices run on the runtime thread
+      this.modules.delete(href);
+      await m.ring.close();
+      throw e;
+    }
   }
 
   /** Queue a slice for the module's workers; undefined when it cannot go to one (too big, backlog full): run it here. */
