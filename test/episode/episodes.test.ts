@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { code, runtime, states, topics } from './helpers.js';
+import { EPISODE_HISTORY_WINDOW } from '../../src/kernel/episode/engine.js';
+import { code, runtime, slices, states, topics } from './helpers.js';
 
 describe('episodes: dossiers and states', () => {
   it('start opens an op/ep dossier with the signal, target and pipeline snapshot, ist:plan', () => {
@@ -28,10 +29,55 @@ describe('episodes: dossiers and states', () => {
     const b = rt.episodes.start({ signal: 'app/b', target: '/data', profile: 'ro', slice: mk('b', 2) });
     rt.run({ beats: 6 });
     expect(order).toEqual(['1a', '1b', '2a', '2b', '3a']);
-    expect(states(rt, a.eid)).toEqual(['0:ist:plan', '1:ist:run', '1:ist:yield', '2:ist:run', '2:ist:yield', '3:ist:run', '3:ist:ok', '3:sts:ok']);
+    // the yield cycle records state changes only: the slice of beat 2 left the state ist:yield
+    expect(states(rt, a.eid)).toEqual(['0:ist:plan', '1:ist:run', '1:ist:yield', '3:ist:run', '3:ist:ok', '3:sts:ok']);
     expect(states(rt, b.eid).slice(-2)).toEqual(['2:ist:ok', '2:sts:ok']);
-    // the continuation came through OPS: op/cont to the dossier, run by ep/cont
+    expect(slices(rt, a.eid)).toBe(3);
+    expect(slices(rt, b.eid)).toBe(2);
     expect(rt.ops.isOpen(a.eid)).toBe(false);
+    expect(rt.find(`/rt/ops/${a.eid}/watchers`)!.children()).toHaveLength(0); // the yield watcher went with the cycle
+  });
+
+  it('the yield cycle: the standing watcher is armed once, a steady yield writes no cell, episode/slices catches up at the next state', () => {
+    const rt = runtime();
+    const { eid } = rt.episodes.start({ signal: 'app/tick', target: '/data', profile: 'ro', state: 0, slice: (ctx) => ((ctx.state = (ctx.state as number) + 1) < 6 ? ctx.yield() : ctx.close()) });
+    const changed: string[][] = [];
+    rt.onCommit((_n, ch) => void changed.push(ch.cells.map((c) => c.path).filter((p) => p.startsWith(`/rt/ops/${eid}`))));
+    rt.run({ beats: 3 });
+    const ws = rt.find(`/rt/ops/${eid}/watchers`)!.children();
+    expect(ws).toHaveLength(1);
+    expect([ws[0].child('want')!.text, ws[0].child('target')!.text]).toEqual(['ist:yield', `/rt/ops/${eid}`]);
+    expect(ws[0].child('deadline_bt')!.value).toEqual(new Uint8Array(8)); // standing: no deadline
+    expect(rt.ops.info(eid).state).toBe('ist:yield');
+    expect(changed[0].length).toBeGreaterThan(0); // beat 1: ist:run, ist:yield, the watcher
+    expect(changed.slice(1)).toEqual([[], []]); // beats 2 and 3: slices ran, the dossier did not change
+    expect(slices(rt, eid)).toBe(1);
+    rt.run({ beats: 5 });
+    expect(states(rt, eid)).toEqual(['0:ist:plan', '1:ist:run', '1:ist:yield', '6:ist:run', '6:ist:ok', '6:sts:ok']);
+    expect(slices(rt, eid)).toBe(6);
+    expect(rt.find(`/rt/ops/${eid}/watchers`)!.children()).toHaveLength(0);
+  });
+
+  it('the dossier history keeps a window of the newest entries; the state cell keeps no payload history', () => {
+    const rt = runtime();
+    const job = rt.ops.start('op/job', { target: '/data' });
+    rt.registerEnzyme({ name: 'bump', signal: 'app/bump', run: (ctx) => void ctx.rt.ops.state(job, `ist:s${ctx.beat}`) });
+    rt.bind('/data', 'bump');
+    // an episode that awaits a new state of `job` at every slice: two history entries per slice
+    const { eid } = rt.episodes.start({ signal: 'app/w', target: '/data', profile: 'ro', state: 0, slice: (ctx) => ((ctx.state = (ctx.state as number) + 1) < 100 ? ctx.await(job, { want: `ist:s${ctx.beat + 1}`, ttl: 5 }) : ctx.close()) });
+    for (let b = 0; b < 220; b++) {
+      rt.enqueue('app/bump', '/data');
+      rt.step();
+    }
+    expect(rt.ops.info(eid).status).toBe('sts:ok');
+    const h = rt.ops.info(eid).history;
+    expect(h).toHaveLength(EPISODE_HISTORY_WINDOW);
+    expect(h.slice(-3).map((e) => e.value)).toEqual(['ist:run', 'ist:ok', 'sts:ok']);
+    expect(h.every((e, i) => i === 0 || e.beat >= h[i - 1].beat)).toBe(true);
+    expect(rt.find(`/rt/ops/${eid}/state`)!.payloadBeats()).toHaveLength(1); // the current version only
+    expect(slices(rt, eid)).toBe(100);
+    // an unwindowed dossier keeps everything
+    expect(rt.ops.info(job).history.length).toBeGreaterThan(200);
   });
 
   it('await of another op: resumes when it reaches the wanted state', () => {

@@ -20,6 +20,11 @@ export function states(rt: Runtime, eid: number): string[] {
   return rt.ops.info(eid).history.map((h) => `${h.beat}:${h.value}`);
 }
 
+/** The dossier's `episode/slices` count (slices run, as last recorded). */
+export function slices(rt: Runtime, eid: number): number {
+  return Number(Buffer.from(rt.find(`/rt/ops/${eid}/episode/slices`)!.value!).readBigUInt64LE(0));
+}
+
 /** Topics of the facts in the diagnostics mailbox. */
 export function topics(rt: Runtime): string[] {
   return rt.mailboxes.messages('/data/mailbox/diag').map((m) => m.child('topic')!.text!);

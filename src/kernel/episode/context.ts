@@ -92,26 +92,47 @@ export function checkAwait(oid: unknown, options: AwaitOptions | undefined): { w
   return { want, ttl };
 }
 
-/** The context of a function slice (runtime thread, live reads). */
+/**
+ * The context of a function slice (runtime thread, live reads). One per episode, reused by
+ * each of its slices (`begin`): a slice allocates nothing. A context kept past its slice sees
+ * its calls wiped by the next `begin`, as if made on a context thrown away.
+ */
 export class FunctionContext implements SliceContext {
-  readonly out: SliceOutcome;
-  private cancelled: boolean;
+  readonly out: SliceOutcome = newOutcome(undefined);
+  beat = 0;
+  state: unknown = undefined;
+  private cancelled = false;
+  /** I/O bytes this slice may still account (-1: unlimited). */
+  private ioLeft = -1;
 
   constructor(
     private readonly host: ContextHost,
     readonly eid: number,
     readonly ticket: number,
-    readonly beat: number,
     readonly profile: EpisodeProfile,
     readonly signal: string,
     readonly target: string,
-    public state: unknown,
-    cancelled: boolean,
-    /** I/O bytes this slice may still account (-1: unlimited). */
-    private readonly ioLeft: number,
-  ) {
-    this.out = newOutcome(state);
+  ) {}
+
+  /** Start a slice: a blank outcome, the episode's state, cancel flag and I/O allowance. */
+  begin(beat: number, state: unknown, cancelled: boolean, ioLeft: number): this {
+    const o = this.out;
+    o.action = 'none';
+    o.oid = 0;
+    o.want = '';
+    o.ttl = 0;
+    o.state = state;
+    o.io = 0;
+    o.over = false;
+    o.guard = 0;
+    o.cancel = false;
+    o.error = '';
+    o.ms = 0;
+    this.beat = beat;
+    this.state = state;
     this.cancelled = cancelled;
+    this.ioLeft = ioLeft;
+    return this;
   }
 
   get rt(): Runtime {

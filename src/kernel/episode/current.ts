@@ -21,15 +21,26 @@ export function currentEpisode(): GuardContext | undefined {
   return (globalThis as Slot)[CONTEXT_SLOT];
 }
 
-/** Run `fn` with `ctx` as the current context (restored afterwards, also on throw). */
-export function withContext<T>(ctx: GuardContext, fn: () => T): T {
+/** Make `ctx` the current context; returns the one it replaces, for `leaveContext` (no closure: the engine's hot path). */
+export function enterContext(ctx: GuardContext): GuardContext | undefined {
   const g = globalThis as Slot;
   const prev = g[CONTEXT_SLOT];
   g[CONTEXT_SLOT] = ctx;
+  return prev;
+}
+
+/** Restore the context `enterContext` replaced. */
+export function leaveContext(prev: GuardContext | undefined): void {
+  (globalThis as Slot)[CONTEXT_SLOT] = prev;
+}
+
+/** Run `fn` with `ctx` as the current context (restored afterwards, also on throw). */
+export function withContext<T>(ctx: GuardContext, fn: () => T): T {
+  const prev = enterContext(ctx);
   try {
     return fn();
   } finally {
-    g[CONTEXT_SLOT] = prev;
+    leaveContext(prev);
   }
 }
 

@@ -2,12 +2,15 @@
  * The Episodic Enzyme Engine (E3): long-running work as `op/ep` dossiers, run in slices.
  *
  * An episode's dossier is `/rt/ops/<eid>` (an OPS dossier, verb `op/ep`) with an `episode/`
- * block (signal, target, profile, ticket, budget, pipeline). Its states (`ist:plan`, `ist:run`,
- * `ist:yield`, `ist:await`, `ist:ok`, `ist:cxl`, `ist:fail`) go to the dossier's append-only
- * history. Slices run at the start of Commit, ready episodes in FIFO order, each at most once
- * per beat; a yield arms an OPS watcher on the episode's own dossier and an await one on the
- * awaited operation, so `op/cont` brings the episode back through the `ep/cont` enzyme at the
- * next beat, and `op/tmo` (through `ep/tmo`) cancels a waiting episode with `sts:cnl`.
+ * block (signal, target, profile, ticket, slices, budget, pipeline). Its states (`ist:plan`,
+ * `ist:run`, `ist:yield`, `ist:await`, `ist:ok`, `ist:cxl`, `ist:fail`) go to the dossier's
+ * append-only history (a window of the newest entries). Slices run at the start of Commit, ready
+ * episodes in FIFO order, each at most once per beat. A yield is a cycle: its first slice
+ * records `ist:run`, `ist:yield` and a standing watcher on the episode's own dossier; while the
+ * episode keeps yielding, nothing more is written and the engine requeues it for the next beat
+ * itself (no impulse). An await arms an OPS watcher on the awaited operation, so `op/cont`
+ * brings the episode back through the `ep/cont` enzyme at the next beat, and `op/tmo` (through
+ * `ep/tmo`) cancels it with `sts:cnl`.
  *
  * Function slices run on the runtime thread. Module slices (read-only) run against a snapshot
  * of what they declared they read; their outcomes are applied at the start of the next beat's
@@ -23,12 +26,12 @@ import type { EnzymeContext } from '../heartbeat/context.js';
 import type { BeatParticipant } from '../heartbeat/heartbeat.js';
 import type { LockToken } from '../lock.js';
 import type { Runtime } from '../runtime.js';
-import { withContext } from './current.js';
+import { u64le } from '../heartbeat/encode.js';
+import { enterContext, leaveContext } from './current.js';
 import { FunctionContext, type ContextHost, type EpisodeProfile, type FunctionSlice, type StagedWrite } from './context.js';
 import { decodeOutcome, encodeInput, runModuleSlice, type SliceOutcome } from './slice-runner.js';
 import { snapshotReads } from './snapshot.js';
-import { SlicePools } from './threaded.js';
-import type { WorkerPool } from '../../async/worker-pool.js';
+import { SlicePools, type SliceHandle } from './threaded.js';
 
 export type ExecutorBackend = 'stub' | 'threaded';
 
@@ -73,6 +76,8 @@ export interface EpisodeStart {
 }
 
 const PROFILES: ReadonlySet<string> = new Set(['ro', 'rw', 'hybrid']);
+/** Entries an episode dossier's `history/` keeps (the newest; older ones are removed hard). */
+export const EPISODE_HISTORY_WINDOW = 64;
 const CPU_DECISION = 'ep:cpu';
 const SIG_CANCEL = 'ep/cancel';
 /** Pipeline fields as CEI facts name them. */
@@ -99,14 +104,29 @@ interface Episode {
   waitingOn: number;
   done: boolean;
   host?: ContextHost;
+  /** The context of its function slices (reused slice after slice). */
+  ctx?: FunctionContext;
+  /** Slices run so far; the dossier's `episode/slices` is brought up to date at each recorded state. */
+  slices: number;
+  slicesWritten: number;
+  slicesCell: Cell;
+  /** The standing watcher of the yield cycle: set while the recorded state is `ist:yield`. */
+  yieldWatch: Cell | undefined;
+  /** The beat the current slice started (was submitted, for a module slice). */
+  runBeat: number;
+  /** Whether `ist:run` is recorded for the current slice (deferred in the yield cycle). */
+  runRecorded: boolean;
+  /** The beat whose Commit last took the episode from the queue (one slice per beat). */
+  takenAt: number;
 }
 
 /** A module slice submitted at Commit, applied at the next Compute. */
 interface InFlight {
   ep: Episode;
+  /** The outcome, when the slice ran on the runtime thread. */
   bytes?: Uint8Array;
-  pool?: WorkerPool;
-  ticket?: number;
+  /** The slice, when it went to the worker threads. */
+  handle?: SliceHandle;
 }
 
 function checkBudget(b: unknown): EpisodeBudget {
@@ -128,6 +148,8 @@ export class Episodes implements BeatParticipant {
   private readonly byTicket = new Map<number, Episode>();
   /** Episodes whose next slice runs at the coming Commit (FIFO). */
   private queue: Episode[] = [];
+  /** The other half of the queue's double buffer (reused: no allocation per beat). */
+  private spare: Episode[] = [];
   private readonly toCancel: Episode[] = [];
   private inFlight: InFlight[] = [];
   private staged: Array<{ ep: Episode; w: StagedWrite }> = [];
@@ -136,7 +158,11 @@ export class Episodes implements BeatParticipant {
   private nextTicket = 0;
   /** Module slices run on worker threads so far (the rest ran on the runtime thread). */
   offloaded = 0;
-  /** Root locks held while a read-only function slice runs (its guard against the cell API). */
+  /**
+   * Root locks held while read-only function slices run (their guard against the cell API).
+   * Taken at the first such slice of a Commit and kept across the next ones (a yield cycle
+   * writes nothing); every engine write, lease and read-write slice drops it first (`unguard`).
+   */
   private roGuard: { store: LockToken; data: LockToken } | undefined;
 
   constructor(
@@ -222,8 +248,13 @@ export class Episodes implements BeatParticipant {
       const pc = meta.add('pipeline');
       for (const [k, key] of PIPELINE_KEYS) if (pipeline[k] !== undefined) pc.add(key, { value: String(pipeline[k]) });
     }
+    const slicesCell = meta.add('slices', { value: u64le(0n) });
+    ops.window(eid, EPISODE_HISTORY_WINDOW);
     ops.state(eid, 'ist:plan');
-    const ep: Episode = { eid, ticket, path: d.path, signal, target, profile, budget, fn, module, reads: [...reads], state: options.state, io: 0, cpu: 0, cancel: false, lease: undefined, waitingOn: 0, done: false };
+    const ep: Episode = {
+      eid, ticket, path: d.path, signal, target, profile, budget, fn, module, reads: [...reads], state: options.state, io: 0, cpu: 0, cancel: false, lease: undefined, waitingOn: 0, done: false,
+      slices: 0, slicesWritten: 0, slicesCell, yieldWatch: undefined, runBeat: 0, runRecorded: false, takenAt: -1,
+    };
     this.live.set(eid, ep);
     this.byTicket.set(ticket, ep);
     this.queue.push(ep);
@@ -303,7 +334,7 @@ export class Episodes implements BeatParticipant {
       let bytes = f.bytes;
       let failure: string | undefined;
       if (bytes === undefined) {
-        const r = this.pools!.take(f.pool!, f.ticket!)!;
+        const r = f.handle!.result!;
         if (r.ok) bytes = r.value!;
         else failure = r.error?.message ?? 'the worker failed';
       }
@@ -317,13 +348,20 @@ export class Episodes implements BeatParticipant {
     for (const ep of this.toCancel.splice(0)) if (!ep.done && !this.isInFlight(ep)) this.end(ep, 'ist:cxl', 'sts:cxl');
     if (this.queue.length > 0) {
       const list = this.queue;
-      this.queue = [];
-      const seen = new Set<Episode>(); // at most one slice per episode per beat
-      for (const ep of list) {
-        if (ep.done || seen.has(ep)) continue;
-        seen.add(ep);
-        this.runSlice(ep);
+      this.queue = this.spare;
+      const beat = this.rt.beat;
+      try {
+        for (let i = 0; i < list.length; i++) {
+          const ep = list[i];
+          if (ep.done || ep.takenAt === beat) continue; // at most one slice per episode per beat
+          ep.takenAt = beat;
+          this.runSlice(ep);
+        }
+      } finally {
+        this.unguard();
       }
+      list.length = 0;
+      this.spare = list;
     }
     if (this.staged.length > 0) this.publish();
   }
@@ -335,7 +373,7 @@ export class Episodes implements BeatParticipant {
 
   private isReady(): boolean {
     if (this.pools === undefined) return true;
-    for (const f of this.inFlight) if (f.pool !== undefined && !this.pools.has(f.pool, f.ticket!)) return false;
+    for (const f of this.inFlight) if (f.handle !== undefined && !this.pools.has(f.handle)) return false;
     return true;
   }
 
@@ -345,8 +383,7 @@ export class Episodes implements BeatParticipant {
   }
 
   whenReady(): Promise<void> {
-    const f = this.inFlight.find((x) => x.pool !== undefined && !this.pools!.has(x.pool, x.ticket!));
-    return f === undefined ? Promise.resolve() : this.pools!.whenReady(f.pool!);
+    return this.isReady() ? Promise.resolve() : this.pools!.progress();
   }
 
   private isInFlight(ep: Episode): boolean {
@@ -378,34 +415,37 @@ export class Episodes implements BeatParticipant {
       this.queue.push(ep); // the target is leased elsewhere: try again at the next beat
       return;
     }
-    this.rt.ops.state(ep.eid, 'ist:run');
+    ep.slices++;
+    ep.runBeat = this.rt.beat;
+    ep.runRecorded = false;
     ep.waitingOn = 0;
+    // in the yield cycle the dossier stays `ist:yield` until a slice ends otherwise
+    if (ep.yieldWatch === undefined) this.enterRun(ep);
     if (ep.module !== undefined) return this.submit(ep);
     const timed = ep.budget.cpuMs !== undefined || ep.budget.sliceCpuMs !== undefined;
-    const ctx = new FunctionContext(this.host(ep), ep.eid, ep.ticket, this.rt.beat, ep.profile, ep.signal, ep.target, ep.state, ep.cancel, this.ioLeft(ep));
+    ep.ctx ??= new FunctionContext(this.host(ep), ep.eid, ep.ticket, ep.profile, ep.signal, ep.target);
+    const ctx = ep.ctx.begin(this.rt.beat, ep.state, ep.cancel, this.ioLeft(ep));
     const t0 = timed ? performance.now() : 0;
+    const prev = enterContext(ctx);
     try {
-      withContext(ctx, () => this.guarded(ep, () => ep.fn!(ctx)));
+      const l = ep.lease;
+      if (l !== undefined) {
+        this.unguard();
+        l.store.run(() => l.data.run(() => ep.fn!(ctx)));
+      } else {
+        this.roGuard ??= this.takeRoGuard();
+        ep.fn!(ctx);
+      }
     } catch (e) {
       if ((e as { code?: string })?.code === 'ERR_REPLAY_MISMATCH') throw e;
       ctx.out.action = 'fail';
       ctx.out.error = (e as Error)?.message ?? String(e);
+    } finally {
+      leaveContext(prev);
     }
     if (timed) ctx.out.ms = performance.now() - t0;
     ctx.out.state = ctx.state;
     this.finish(ep, ctx.out);
-  }
-
-  /** Run a function slice: under its lease when it holds one, else under the RO guard. */
-  private guarded(ep: Episode, fn: () => void): void {
-    const l = ep.lease;
-    if (l !== undefined) return l.store.run(() => l.data.run(fn));
-    this.roGuard = this.takeRoGuard();
-    try {
-      fn();
-    } finally {
-      this.dropRoGuard();
-    }
   }
 
   /** Submit a module slice: to a worker (threaded) or run here (stub); applied at the next Compute. */
@@ -418,9 +458,9 @@ export class Episodes implements BeatParticipant {
       // a snapshot over its bound, a state that cannot be cloned: the episode fails, the beat goes on
       return this.finish(ep, Object.assign(this.blank(ep), { action: 'fail' as const, error: (e as Error)?.message ?? String(e) }));
     }
-    const sent = this.pools?.submit(m.href, input);
-    if (sent !== undefined) this.offloaded++;
-    this.inFlight.push(sent === undefined ? { ep, bytes: runModuleSlice(m.ns, input) } : { ep, pool: sent.pool, ticket: sent.ticket });
+    const handle = this.pools?.submit(m.href, input);
+    if (handle !== undefined) this.offloaded++;
+    this.inFlight.push(handle === undefined ? { ep, bytes: runModuleSlice(m.ns, input) } : { ep, handle });
   }
 
   /** What the contexts of `ep`'s function slices lend from the engine (made once per episode). */
@@ -444,6 +484,7 @@ export class Episodes implements BeatParticipant {
 
   /** Take the store and data locks of the target (the lease); false when it is missing or held. */
   private acquire(ep: Episode): boolean {
+    this.unguard();
     const c = this.rt.find(ep.target);
     if (c === undefined) return false;
     let store: LockToken | undefined;
@@ -466,7 +507,8 @@ export class Episodes implements BeatParticipant {
       if (guarded) this.roGuard = this.takeRoGuard();
       return false;
     }
-    this.rt.ops.state(ep.eid, 'ist:run'); // history shows the promotion point
+    this.enterRun(ep);
+    this.record(ep, 'ist:run'); // history shows the promotion point
     this.leaseNote(ep, 'promote');
     return true;
   }
@@ -479,6 +521,7 @@ export class Episodes implements BeatParticipant {
   }
 
   private leaseNote(ep: Episode, what: string): void {
+    this.unguard();
     const meta = this.rt.ops.dossier(ep.eid).child('episode')!;
     const l = meta.child('lease') ?? meta.add('lease', { store: 'list', indexing: 'insertion' });
     l.add(null, { value: `${what}@${this.rt.beat}` });
@@ -495,6 +538,11 @@ export class Episodes implements BeatParticipant {
       if (store !== undefined) root.unlockStore(store);
       return undefined; // the root is locked already: nothing can mutate anyway
     }
+  }
+
+  /** Leave the RO guard before the engine writes, leases, or runs a slice that may mutate. */
+  private unguard(): void {
+    if (this.roGuard !== undefined) this.dropRoGuard();
   }
 
   /** Leave the RO guard (a promoted hybrid slice may mutate from then on); whether it was held. */
@@ -518,6 +566,7 @@ export class Episodes implements BeatParticipant {
   // ---- outcomes -------------------------------------------------------------------------------
 
   private fact(ep: Episode, severity: CeiFact['severity'], topic: string, note: string): void {
+    this.unguard();
     this.rt.cei({ severity, topic, note, subject: ep.path, origin: { signal: ep.signal, target: ep.target } });
   }
 
@@ -533,7 +582,8 @@ export class Episodes implements BeatParticipant {
     }
     const b = ep.budget;
     if (b.cpuMs !== undefined || b.sliceCpuMs !== undefined) {
-      // measured time is a nondeterministic input: recorded, and replayed
+      // measured time is a nondeterministic input: recorded (in the journal), and replayed
+      this.unguard();
       const ms = this.rt.heartbeat.decide(CPU_DECISION, () => out.ms);
       ep.cpu += ms;
       if ((b.sliceCpuMs !== undefined && ms > b.sliceCpuMs) || (b.cpuMs !== undefined && ep.cpu > b.cpuMs)) {
@@ -542,13 +592,19 @@ export class Episodes implements BeatParticipant {
       }
     }
     if (out.cancel) ep.cancel = true;
+    if (out.action === 'yield' && !ep.cancel) {
+      // the yield cycle: only a change of state is recorded, with the standing watcher armed once
+      if (ep.runRecorded) {
+        this.record(ep, 'ist:yield');
+        ep.yieldWatch = this.rt.ops.standing(ep.eid, 'ist:yield', ep.path);
+      }
+      this.queue.push(ep); // the continuation: the next beat's Commit runs the next slice
+      return;
+    }
+    this.enterRun(ep);
     if (ep.cancel) return this.end(ep, 'ist:cxl', 'sts:cxl');
     const ops = this.rt.ops;
     switch (out.action) {
-      case 'yield':
-        ops.state(ep.eid, 'ist:yield');
-        ops.await(ep.eid, { want: 'ist:yield', ttl: 1 });
-        return;
       case 'await': {
         let awaited: Cell | undefined;
         try {
@@ -564,7 +620,7 @@ export class Episodes implements BeatParticipant {
           this.fact(ep, 'usage', 'ep:await', `episode ${ep.eid}: await needs a state or status text and a ttl >= 1`);
           return this.end(ep, 'ist:fail', 'sts:fail');
         }
-        ops.state(ep.eid, 'ist:await');
+        this.record(ep, 'ist:await');
         ep.waitingOn = out.oid;
         ops.await(out.oid, { want: out.want, ttl: out.ttl, target: ep.path });
         return;
@@ -586,9 +642,31 @@ export class Episodes implements BeatParticipant {
     this.byTicket.delete(ep.ticket);
     const ops = this.rt.ops;
     if (ops.isOpen(ep.eid)) {
-      ops.state(ep.eid, state);
+      this.record(ep, state);
       ops.close(ep.eid, status);
     }
+  }
+
+  /** Record `ist:run` for the current slice, at the beat it started (once). */
+  private enterRun(ep: Episode): void {
+    if (ep.runRecorded) return;
+    ep.runRecorded = true;
+    this.record(ep, 'ist:run', ep.runBeat);
+  }
+
+  /** Record a state: it ends the yield cycle (its watcher goes) and brings `episode/slices` up to date. */
+  private record(ep: Episode, state: string, at?: number): void {
+    this.unguard();
+    const w = ep.yieldWatch;
+    if (w !== undefined) {
+      ep.yieldWatch = undefined;
+      if (!w.isFinalized) w.removeHard();
+    }
+    if (ep.slicesWritten !== ep.slices) {
+      ep.slicesWritten = ep.slices;
+      ep.slicesCell.setHard(u64le(BigInt(ep.slices)));
+    }
+    this.rt.ops.state(ep.eid, state, at);
   }
 
   /** The commit edge: staged writes of episodes still running or closed `sts:ok` become visible. */
@@ -626,7 +704,7 @@ export class Episodes implements BeatParticipant {
     const ep = this.episodeAt(ctx);
     if (ep === undefined || ep.done) return;
     const oid = Number(ctx.payload);
-    if (oid === ep.eid || (ep.waitingOn !== 0 && oid === ep.waitingOn)) this.queue.push(ep);
+    if (ep.waitingOn !== 0 && oid === ep.waitingOn) this.queue.push(ep);
   }
 
   /** `op/tmo` on an episode's dossier: what it awaited did not arrive in time. */

@@ -9,6 +9,9 @@
  * Watchers (`await`) wait for a state or status for a number of beats. At each commit a
  * watcher whose dossier reached what it wants enqueues `op/cont`, one whose deadline passed
  * enqueues `op/tmo` (target: the watcher's target, payload: the oid), both for the next beat.
+ * A standing watcher (`standing`, `deadline_bt` 0: no deadline) is only evidence: its owner
+ * fires it in-process and removes it. A dossier with a history window (`window`) keeps its
+ * newest entries only and no payload history on its `state` cell, so its memory stays bounded.
  */
 import { invalidArgType, invalidArgValue, invalidState, notFound, outOfRange } from '../../errors.js';
 import type { Cell } from '../cell/cell.js';
@@ -53,6 +56,8 @@ function text(v: unknown, name: string): string {
 export class Ops {
   private dir: Cell | undefined;
   private watchers: Watcher[] = [];
+  /** History windows by oid (open dossiers only). */
+  private readonly windows = new Map<number, number>();
 
   constructor(
     private readonly rt: Runtime,
@@ -92,12 +97,24 @@ export class Ops {
     return Number(d.name);
   }
 
-  private append(d: Cell, kind: 'state' | 'close', value: string): void {
+  private append(d: Cell, kind: 'state' | 'close', value: string, beat: number, window: number | undefined): void {
     const h = d.child('history')!;
     const e = h.add(null);
-    e.add('beat', { value: u64le(BigInt(this.rt.beat)) });
+    e.add('beat', { value: u64le(BigInt(beat)) });
     e.add('kind', { value: kind });
     e.add('value', { value });
+    if (window !== undefined) for (let n = h.childCount() - window; n > 0; n--) h.children()[0].removeHard();
+  }
+
+  /**
+   * Give `oid`'s dossier a history window: from now on `history/` keeps the newest `entries`
+   * entries (older ones are removed hard) and its `state` cell keeps no payload history
+   * (`history/` is the record of its states). Ends when the dossier closes.
+   */
+  window(oid: number, entries: number): void {
+    if (!Number.isSafeInteger(entries) || entries < 1) throw outOfRange('entries', 'an integer >= 1', entries);
+    this.open(oid);
+    this.windows.set(oid, entries);
   }
 
   private open(oid: number): Cell {
@@ -106,14 +123,20 @@ export class Ops {
     return d;
   }
 
-  /** Record a new state (`ist:*`). */
-  state(oid: number, state: string): void {
+  /**
+   * Record a new state (`ist:*`). `at`: the beat the state began when it is recorded later
+   * (default: this beat); the caller keeps history beats in order.
+   */
+  state(oid: number, state: string, at: number = this.rt.beat): void {
     text(state, 'state');
+    if (!Number.isSafeInteger(at) || at < 0 || at > this.rt.beat) throw outOfRange('at', `a beat in 0 .. ${this.rt.beat}`, at);
     const d = this.open(oid);
+    const window = this.windows.get(oid);
     const s = d.child('state');
     if (s === undefined) d.add('state', { value: state });
+    else if (window !== undefined) s.setHard(state);
     else s.set(state);
-    this.append(d, 'state', state);
+    this.append(d, 'state', state, at, window);
   }
 
   /** Close with a status (`sts:ok`, `sts:fail`, `sts:cnl`, ...). */
@@ -122,7 +145,8 @@ export class Ops {
     const d = this.open(oid);
     d.add('status', { value: status });
     d.add('closed_bt', { value: u64le(BigInt(this.rt.beat)) });
-    this.append(d, 'close', status);
+    this.append(d, 'close', status, this.rt.beat, this.windows.get(oid));
+    this.windows.delete(oid);
   }
 
   /** Whether the dossier is still open. */
@@ -150,14 +174,30 @@ export class Ops {
     const target = options.target ?? d.path;
     if (typeof target !== 'string' || !target.startsWith('/')) throw invalidArgType('options.target', 'an absolute path', target);
     const deadline = this.rt.beat + options.ttl;
+    const cell = this.watcherEntry(d, want, deadline, target);
+    const id = Number(cell.name);
+    this.watchers.push({ oid, id, want, deadline, target, cell });
+    return id;
+  }
+
+  /**
+   * Write a standing watcher on `oid` (`deadline_bt` 0: no deadline) and return its cell. It is
+   * evidence for tooling only: `commit` does not fire it; its owner acts on it in-process and
+   * removes it (`removeHard`) when it stops waiting.
+   */
+  standing(oid: number, want: string, target: string): Cell {
+    text(want, 'want');
+    if (typeof target !== 'string' || !target.startsWith('/')) throw invalidArgType('target', 'an absolute path', target);
+    return this.watcherEntry(this.dossier(oid), want, 0, target);
+  }
+
+  private watcherEntry(d: Cell, want: string, deadline: number, target: string): Cell {
     const ws = d.child('watchers') ?? d.add('watchers');
     const cell = ws.add(null);
     cell.add('want', { value: want });
     cell.add('deadline_bt', { value: u64le(BigInt(deadline)) });
     cell.add('target', { value: target });
-    const id = Number(cell.name);
-    this.watchers.push({ oid, id, want, deadline, target, cell });
-    return id;
+    return cell;
   }
 
   /** Open watchers. */

@@ -1,0 +1,243 @@
+/**
+ * A slice ring: worker threads that take module slices from one shared ring by themselves.
+ *
+ * The runtime thread publishes a slice into the next free slot (input bytes, then the ring's
+ * tail) and each idle worker claims the next published slot with a compare-and-swap, runs it and
+ * writes the outcome into the same slot. No worker waits for the runtime thread to hand it work
+ * (the round trip a per-worker queue costs for every slice), and a worker slowed down by a busy
+ * core simply claims fewer slots. The runtime thread takes outcomes back in publication order,
+ * waking once for whatever finished meanwhile.
+ *
+ * Shared memory: control words (tail, claim, done, stop, the slot each worker runs), then one
+ * header per slot (state, input length, outcome length, status), then per slot `bytes` of input
+ * and `bytes` of outcome.
+ */
+import { Worker } from 'node:worker_threads';
+
+const C_TAIL = 0; // slots published (monotonic)
+const C_CLAIM = 1; // slots claimed by workers (monotonic)
+const C_DONE = 2; // outcomes written (monotonic; the runtime thread waits on it)
+const C_STOP = 3;
+const C_RUNS = 8; // C_RUNS + i: the slot worker i runs now, or -1
+const MAX_THREADS = 256;
+const CTRL_BYTES = (C_RUNS + MAX_THREADS) * 4;
+const H_STATE = 0; // 0 published, 1 done
+const H_IN = 1;
+const H_OUT = 2;
+const H_STATUS = 3; // 0 ok, 1 threw, 2 outcome too big, 3 the worker died
+const HDR = 4;
+/** Event loop turns the runtime thread polls before it sleeps (a turn is cheaper than a wake-up). */
+const POLL_TURNS = 8;
+/** Loads a worker spins on the tail before it sleeps in Atomics.wait. */
+const SPIN = 20_000;
+
+/** One outcome, in publication order: the runner's bytes, or why there are none. */
+export type RingResult = { ok: true; value: Uint8Array } | { ok: false; error: string };
+
+export interface RingOptions {
+  /** ES module (URL) whose `runSlice(input: Uint8Array): Uint8Array` runs a slice. */
+  module: string;
+  threads: number;
+  /** Slots in the ring (slices published at once). */
+  slots: number;
+  /** Largest input and outcome. */
+  bytes: number;
+  /** Called on the runtime thread with outcomes as they come back, in publication order. */
+  onResults(results: RingResult[]): void;
+}
+
+// The worker side: plain JavaScript, run with `eval` (no build step).
+const WORKER_SOURCE = `
+const { workerData, parentPort } = require('node:worker_threads');
+const { sab, slots, bytes, index, module: mod } = workerData;
+const ctl = new Int32Array(sab, 0, ${C_RUNS + MAX_THREADS});
+const hdr = new Int32Array(sab, ${CTRL_BYTES}, slots * ${HDR});
+const u8 = new Uint8Array(sab);
+const data = ${CTRL_BYTES} + slots * ${HDR * 4};
+const enc = new TextEncoder();
+import(mod).then((m) => {
+  const run = m.runSlice;
+  if (typeof run !== 'function') throw new Error('the slice module has no runSlice export');
+  parentPort.postMessage('ready');
+  for (;;) {
+    const c = Atomics.load(ctl, ${C_CLAIM});
+    const t = Atomics.load(ctl, ${C_TAIL});
+    if (c < t) {
+      Atomics.store(ctl, ${C_RUNS} + index, c);
+      if (Atomics.compareExchange(ctl, ${C_CLAIM}, c, c + 1) !== c) continue;
+      const s = c % slots, h = s * ${HDR}, at = data + s * 2 * bytes;
+      let status = 0, out;
+      try {
+        out = run(u8.subarray(at, at + hdr[h + ${H_IN}]));
+        if (!(out instanceof Uint8Array)) throw new TypeError('runSlice must return a Uint8Array');
+        if (out.length > bytes) { status = 2; out = enc.encode(String(out.length)); }
+      } catch (e) {
+        status = 1;
+        out = enc.encode(String((e && e.message) || e)).subarray(0, bytes);
+      }
+      u8.set(out, at + bytes);
+      hdr[h + ${H_OUT}] = out.length;
+      hdr[h + ${H_STATUS}] = status;
+      Atomics.store(hdr, h + ${H_STATE}, 1);
+      Atomics.store(ctl, ${C_RUNS} + index, -1);
+      Atomics.add(ctl, ${C_DONE}, 1);
+      Atomics.notify(ctl, ${C_DONE});
+      continue;
+    }
+    Atomics.store(ctl, ${C_RUNS} + index, -1);
+    if (Atomics.load(ctl, ${C_STOP})) return;
+    for (let i = 0; i < ${SPIN} && Atomics.load(ctl, ${C_TAIL}) === t; i++);
+    if (Atomics.load(ctl, ${C_TAIL}) === t) Atomics.wait(ctl, ${C_TAIL}, t, 1000);
+  }
+}).catch((e) => { setImmediate(() => { throw e; }); });
+`;
+
+// Atomics.waitAsync (V8 since Node 16) is missing from the ES2022 lib typings.
+const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t?: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
+
+export class SliceRing {
+  private readonly sab: SharedArrayBuffer;
+  private readonly ctl: Int32Array;
+  private readonly hdr: Int32Array;
+  private readonly u8: Uint8Array;
+  private readonly data: number;
+  private readonly workers: Worker[] = [];
+  private readonly ready: Promise<void>[] = [];
+  /** Workers that loaded the module: only those are replaced when they die (a module that cannot load is not retried forever). */
+  private readonly loaded: boolean[] = [];
+  /** Slots published, and taken back, by this thread. */
+  private tail = 0;
+  private released = 0;
+  private listening = false;
+  private closed = false;
+
+  constructor(private readonly o: RingOptions) {
+    const slotBytes = 2 * o.bytes;
+    this.sab = new SharedArrayBuffer(CTRL_BYTES + o.slots * HDR * 4 + o.slots * slotBytes);
+    this.ctl = new Int32Array(this.sab, 0, C_RUNS + MAX_THREADS);
+    this.hdr = new Int32Array(this.sab, CTRL_BYTES, o.slots * HDR);
+    this.u8 = new Uint8Array(this.sab);
+    this.data = CTRL_BYTES + o.slots * HDR * 4;
+    for (let i = 0; i < o.threads; i++) this.ctl[C_RUNS + i] = -1;
+    for (let i = 0; i < o.threads; i++) this.spawn(i);
+  }
+
+  /** Resolves once every worker loaded the module (rejects if one could not). */
+  async started(): Promise<void> {
+    await Promise.all(this.ready);
+  }
+
+  /** Slices published and not yet taken back. */
+  get outstanding(): number {
+    return this.tail - this.released;
+  }
+
+  /** Whether a slot is free for `publish`. */
+  get room(): boolean {
+    return !this.closed && this.tail - this.released < this.o.slots;
+  }
+
+  /** Publish a slice (the caller checked `room` and the input's size). */
+  publish(input: Uint8Array): void {
+    const s = this.tail % this.o.slots;
+    const h = s * HDR;
+    this.u8.set(input, this.data + s * 2 * this.o.bytes);
+    this.hdr[h + H_IN] = input.length;
+    Atomics.store(this.hdr, h + H_STATE, 0);
+    Atomics.store(this.ctl, C_TAIL, ++this.tail);
+    Atomics.notify(this.ctl, C_TAIL, 1);
+    this.listen();
+  }
+
+  /** Take back the outcomes that are in, in publication order, and hand them to `onResults`. */
+  collect(): void {
+    const out: RingResult[] = [];
+    while (this.released < this.tail) {
+      const s = this.released % this.o.slots;
+      const h = s * HDR;
+      if (Atomics.load(this.hdr, h + H_STATE) !== 1) break;
+      const at = this.data + s * 2 * this.o.bytes + this.o.bytes;
+      const bytes = this.u8.slice(at, at + this.hdr[h + H_OUT]);
+      const status = this.hdr[h + H_STATUS];
+      out.push(status === 0 ? { ok: true, value: bytes } : { ok: false, error: status === 2 ? `the slice's outcome of ${new TextDecoder().decode(bytes)} bytes exceeds sliceBytes` : new TextDecoder().decode(bytes) });
+      this.released++;
+    }
+    if (out.length > 0) this.o.onResults(out);
+  }
+
+  // While slices are out, the runtime thread polls a few turns, then sleeps on the done counter;
+  // the workers keep the process alive only then.
+  private listen(): void {
+    if (this.listening || this.outstanding === 0) return;
+    this.listening = true;
+    for (const w of this.workers) w.ref();
+    void this.wait().then(() => {
+      this.listening = false;
+      this.collect();
+      if (this.outstanding > 0) this.listen();
+      else for (const w of this.workers) w.unref();
+    });
+  }
+
+  private async wait(): Promise<void> {
+    const seen = Atomics.load(this.ctl, C_DONE);
+    for (let i = 0; i < POLL_TURNS; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (Atomics.load(this.ctl, C_DONE) !== seen) return;
+    }
+    const r = waitAsync(this.ctl, C_DONE, seen, 50);
+    if (r.async) await r.value;
+  }
+
+  private spawn(index: number): void {
+    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { sab: this.sab, slots: this.o.slots, bytes: this.o.bytes, index, module: this.o.module } });
+    this.workers[index] = w;
+    this.ready[index] = new Promise<void>((resolve, reject) => {
+      w.once('message', () => resolve());
+      w.once('error', reject);
+    });
+    this.loaded[index] = false;
+    this.ready[index].then(
+      () => {
+        this.loaded[index] = true;
+        if (!this.listening) w.unref();
+      },
+      () => {}, // surfaced through started()
+    );
+    w.on('exit', () => this.died(index, w));
+  }
+
+  /** A worker ended: the slot it was running fails (its outcome will never come), and it is replaced. */
+  private died(index: number, w: Worker): void {
+    if (this.workers[index] !== w) return;
+    const c = Atomics.load(this.ctl, C_RUNS + index);
+    Atomics.store(this.ctl, C_RUNS + index, -1);
+    if (c >= 0 && c < Atomics.load(this.ctl, C_CLAIM)) {
+      const s = c % this.o.slots;
+      const h = s * HDR;
+      if (Atomics.load(this.hdr, h + H_STATE) !== 1) {
+        const msg = new TextEncoder().encode('the worker thread running the slice died').subarray(0, this.o.bytes);
+        this.u8.set(msg, this.data + s * 2 * this.o.bytes + this.o.bytes);
+        this.hdr[h + H_OUT] = msg.length;
+        this.hdr[h + H_STATUS] = 3;
+        Atomics.store(this.hdr, h + H_STATE, 1);
+        Atomics.add(this.ctl, C_DONE, 1);
+      }
+    }
+    if (!this.closed && this.loaded[index]) this.spawn(index);
+    this.collect();
+  }
+
+  /** Stop taking slices; the workers finish what is published, then stop. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.outstanding > 0) {
+      await this.wait();
+      this.collect();
+    }
+    Atomics.store(this.ctl, C_STOP, 1);
+    Atomics.notify(this.ctl, C_TAIL);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
