@@ -37,7 +37,9 @@ export type CepErrorCode =
   | 'ERR_JOB_FAILED'
   | 'ERR_WORKER_CRASHED'
   // episodes (src/kernel/episode/)
-  | 'ERR_BEAT_NOT_READY';
+  | 'ERR_BEAT_NOT_READY'
+  // persistence service (src/persistence/service/)
+  | PersistErrorCode;
 
 export interface CepError extends Error {
   code: CepErrorCode;
@@ -224,4 +226,22 @@ export function workerCrashed(reason: string): Error & CepError {
 /** `step()` while episode slice results are still out on worker threads. */
 export function beatNotReady(): Error & CepError {
   return withCode(new Error('Cannot step: episode slices are still running on worker threads (await rt.episodes.settle() first, use rt.episodes.step(), or drive with rt.start())'), 'ERR_BEAT_NOT_READY');
+}
+
+// ---- persistence service (src/persistence/service/) ----------------------------------------
+
+export type PersistErrorCode =
+  /** The engine lacks a capability the serializer needs, or cannot be opened. */
+  | 'ERR_PERSIST_ENGINE'
+  /** A beat could not be made durable (the beat was aborted; nothing of it is visible). */
+  | 'ERR_PERSIST_COMMIT'
+  /** A cross-branch read the consumer's policy does not allow. */
+  | 'ERR_PERSIST_CROSS_READ'
+  /** Hydration would exceed its depth or byte budget (nothing was loaded). */
+  | 'ERR_PERSIST_BUDGET'
+  /** The store was closed. */
+  | 'ERR_PERSIST_CLOSED';
+
+export function persistError(code: PersistErrorCode, reason: string): Error & CepError {
+  return withCode(new Error(`Persistence: ${reason}`), code);
 }
