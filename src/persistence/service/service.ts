@@ -13,7 +13,7 @@ import type { Runtime } from '../../kernel/runtime.js';
 import { encodeBranch } from '../../serialization/writer.js';
 import { readFrame } from '../../serialization/reader.js';
 import type { AeadOptions } from '../../serialization/aead.js';
-import { ENGINE_CAP, type StorageEngine } from '../engine.js';
+import { ENGINE_CAP, type EngineStats, type StorageEngine } from '../engine.js';
 import { BranchController } from './controller.js';
 import { loadBranch } from './recover.js';
 import { flushCause, resolvePolicy, type BranchPolicy, type FlushCause, type PolicyMode, type ResolvedPolicy } from './policy.js';
@@ -163,8 +163,11 @@ export class PersistenceService {
       rt.find(`/data/${branch}`)?.removeHard();
       loadBranch(rt, this.engine, branch, {}, this.frameOptions.aead);
     });
-    c.reset(this.engine.head(branch));
+    const head = this.engine.head(branch);
+    c.reset(head);
     c.root = rt.find(`/data/${branch}`);
+    // the next beat must come after every beat the store now holds
+    if (head !== undefined && rt.beat <= head.beat) rt.beat = head.beat + 1;
   }
 
   /** Last beat known durable. */
@@ -297,10 +300,19 @@ export class PersistenceService {
     const branches = new Set<string>();
     for (const b of [failed, ...dropped]) for (const f of b.frames) branches.add(f.branch);
     for (const name of branches) {
-      this.controllers.get(name)?.failed(this.engine.head(name));
+      this.controllers.get(name)?.failed(this.headOf(name));
       this.rt.cei({ severity: 'warn', topic: 'persist.flush.fail', note: `${name}: ${code}: ${message}`, subject: `/data/${name}` });
     }
     this.rt.cei({ severity: 'crit', topic: 'persist.commit', note: `beat ${failed.beat} was not committed (${code}: ${message}); ${dropped.length} later beat(s) dropped; their branches start over from snapshots` });
+  }
+
+  /** The engine's head of `branch`; undefined when it has none or cannot say (closed). */
+  private headOf(branch: string): { beat: number; root: Uint8Array } | undefined {
+    try {
+      return this.engine.head(branch);
+    } catch {
+      return undefined;
+    }
   }
 
   // ---- flush, checkpoint, publish, shutdown ----------------------------------------------------
@@ -335,9 +347,18 @@ export class PersistenceService {
     rt.heartbeat.prr.grant(() => {
       for (const c of this.controllers.values()) {
         if (!all && !c.stale) continue;
-        c.publish(rt, this.engine, this.engine.branches().includes(c.name) ? this.engine.stats(c.name) : undefined);
+        c.publish(rt, this.engine, this.statsOf(c.name));
       }
     });
+  }
+
+  /** The engine's counters for `branch`, when it has the branch and can say. */
+  private statsOf(branch: string): EngineStats | undefined {
+    try {
+      return this.engine.head(branch) === undefined ? undefined : this.engine.stats(branch);
+    } catch {
+      return undefined;
+    }
   }
 
   /** `ist:flush`: frame what `flushOnShutdown` controllers still hold, as the shutdown beat. */
