@@ -22,8 +22,10 @@ const rounds = opt('rounds', 1000);
 const stores = opt('stores', 2);
 const seed = opt('seed', Date.now() & 0xffffffff);
 const root = fileURLToPath(new URL('..', import.meta.url));
+process.env.CEP_REPO_ROOT = root;
 const work = mkdtempSync(join(tmpdir(), 'cep-soak-'));
-const driver = join(work, 'driver.mjs');
+// the bundled driver lives inside the package so that its `esbuild` import resolves
+const driver = join(root, 'node_modules', '.cache', 'cep-soak', 'driver.mjs');
 buildSync({ entryPoints: [join(root, 'test', 'persistence', 'crash-driver.ts')], bundle: true, platform: 'node', format: 'esm', outfile: driver, logLevel: 'silent', external: ['esbuild'] });
 // the bundle finds the addon by path (as the test children do), unless CEP_NATIVE=0
 const addon = join(root, 'build', 'Release', 'cep.node');
