@@ -8,3 +8,4 @@ export * from './kernel/index.js';
 export * from './enzymes/cell-ops.js';
 export * from './serialization/index.js';
 export * from './async/index.js';
+export * from './persistence/flatfile/index.js';
