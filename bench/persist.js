@@ -29,7 +29,7 @@ async function cepCase(backend) {
   const rates = [];
   for (let round = 0; round < 3; round++) {
     const dir = mkdtempSync(join(tmpdir(), 'cep-bench-persist-'));
-    const rt = createRuntime({ store: { dir, flatfile: backend === 'sync' ? {} : { backend } }, record: false, journalBeats: 0 });
+    const rt = createRuntime({ store: { dir, io: backend === 'sync' ? 'sync' : 'reactor' }, record: false, journalBeats: 0 });
     let n = 0;
     rt.registerEnzyme({ name: 'w', signal: 'b/w', run: (ctx) => void ctx.rt.find('/data/bench/x').set(String(++n)) });
     rt.bind('/data', 'w', { propagate: true });
@@ -84,10 +84,10 @@ async function sqliteCase() {
 }
 
 const CASES = {
+  'cep native (reactor, default)': { env: {}, run: () => cepCase('reactor') },
   'cep native (sync writes)': { env: {}, run: () => cepCase('sync') },
-  'cep native (reactor)': { env: {}, run: () => cepCase('auto') },
+  'cep fallback (reactor, default)': { env: { CEP_NATIVE: '0' }, run: () => cepCase('reactor') },
   'cep fallback (sync writes)': { env: { CEP_NATIVE: '0' }, run: () => cepCase('sync') },
-  'cep fallback (reactor)': { env: { CEP_NATIVE: '0' }, run: () => cepCase('auto') },
   'better-sqlite3 (WAL, synchronous=FULL)': { env: {}, peer: true, run: sqliteCase },
 };
 

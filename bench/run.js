@@ -17,6 +17,7 @@ const standalone = {
   frames: { file: 'frames.js', node: [] },
   async: { file: 'async.js', node: [] },
   episodes: { file: 'episodes.js', node: [] },
+  'persist-engine': { file: 'persist-engine.js', node: [] },
   persist: { file: 'persist.js', node: [] },
 };
 

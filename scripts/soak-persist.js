@@ -1,4 +1,4 @@
-// The long crash soak beside test/persistence/crash.test.ts: the same kill-and-recover rounds,
+// The long crash soak beside test/persistence/cps-crash.test.ts: the same kill-and-recover rounds,
 // many more of them, on stores that keep growing (checkpoints every 64 frames by default).
 //
 //   node scripts/soak-persist.js [--rounds N] [--stores N] [--seed N] [--keep]
@@ -26,7 +26,7 @@ process.env.CEP_REPO_ROOT = root;
 const work = mkdtempSync(join(tmpdir(), 'cep-soak-'));
 // the bundled driver lives inside the package so that its `esbuild` import resolves
 const driver = join(root, 'node_modules', '.cache', 'cep-soak', 'driver.mjs');
-buildSync({ entryPoints: [join(root, 'test', 'persistence', 'crash-driver.ts')], bundle: true, platform: 'node', format: 'esm', outfile: driver, logLevel: 'silent', external: ['esbuild'] });
+buildSync({ entryPoints: [join(root, 'test', 'persistence', 'cps-crash-driver.ts')], bundle: true, platform: 'node', format: 'esm', outfile: driver, logLevel: 'silent', external: ['esbuild'] });
 // the bundle finds the addon by path (as the test children do), unless CEP_NATIVE=0
 const addon = join(root, 'build', 'Release', 'cep.node');
 if (process.env.CEP_NATIVE !== '0' && existsSync(addon)) process.env.CEP_NATIVE_PATH ??= addon;

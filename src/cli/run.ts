@@ -38,46 +38,32 @@ export const runUsage = `usage: cep run <example> [--dir <path>] [--rate <per se
   --status <ms>    status line refresh (default 250)
   --ticks <n>      stop by itself after n ticks (default: run until SIGINT / SIGTERM)`;
 
+/** Numeric options: the field each sets and its least value. */
+const NUMERIC: Record<string, [keyof RunOptions, number]> = {
+  '--rate': ['rate', 0],
+  '--interval': ['intervalMs', 1],
+  '--status': ['statusMs', 10],
+  '--ticks': ['ticks', 0],
+};
+
 function parse(args: string[]): RunOptions | string {
   const o: RunOptions = { example: '', dir: './cep-data', rate: 2000, intervalMs: 20, statusMs: 250, ticks: 0 };
-  const numeric = (v: string | undefined, name: string, min: number): number | string => {
-    const n = Number(v);
-    return v !== undefined && Number.isFinite(n) && n >= min ? n : `--${name} needs a number >= ${min}`;
-  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const v = args[i + 1];
-    let r: number | string | undefined;
-    switch (a) {
-      case '--dir':
-        if (v === undefined) return '--dir needs a path';
-        o.dir = v;
-        i++;
-        continue;
-      case '--rate':
-        r = numeric(v, 'rate', 0);
-        if (typeof r === 'number') o.rate = r;
-        break;
-      case '--interval':
-        r = numeric(v, 'interval', 1);
-        if (typeof r === 'number') o.intervalMs = r;
-        break;
-      case '--status':
-        r = numeric(v, 'status', 10);
-        if (typeof r === 'number') o.statusMs = r;
-        break;
-      case '--ticks':
-        r = numeric(v, 'ticks', 0);
-        if (typeof r === 'number') o.ticks = Math.floor(r);
-        break;
-      default:
-        if (a.startsWith('--')) return `unknown option ${a}`;
-        if (o.example !== '') return `unexpected argument ${a}`;
-        o.example = a;
-        continue;
-    }
-    if (typeof r === 'string') return r;
-    i++;
+    if (a === '--dir') {
+      if (v === undefined) return '--dir needs a path';
+      o.dir = v;
+      i++;
+    } else if (a in NUMERIC) {
+      const [field, min] = NUMERIC[a];
+      const n = Number(v);
+      if (v === undefined || !Number.isFinite(n) || n < min) return `${a} needs a number >= ${min}`;
+      (o[field] as number) = field === 'ticks' ? Math.floor(n) : n;
+      i++;
+    } else if (a.startsWith('--')) return `unknown option ${a}`;
+    else if (o.example !== '') return `unexpected argument ${a}`;
+    else o.example = a;
   }
   if (o.example === '') return 'which example? (e.g. cep run ledger)';
   return o;

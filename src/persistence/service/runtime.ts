@@ -7,6 +7,7 @@
 import { invalidArgType } from '../../errors.js';
 import { Runtime, type RuntimeOptions } from '../../kernel/runtime.js';
 import type { StorageEngine } from '../engine.js';
+import type { FlatfileOptions } from '../flatfile/index.js';
 import { readAcross, type CrossReadOptions } from './cross-read.js';
 import { openEngine } from './open-engine.js';
 import { loadBranch } from './recover.js';
@@ -20,6 +21,10 @@ export interface StoreOptions extends ServiceOptions {
   dir?: string;
   /** An engine already open (instead of the flatfile engine at `dir`). */
   engine?: StorageEngine;
+  /** Options of the flatfile engine (`backend`, `reactor`, `verify`; docs/flatfile.md). */
+  flatfile?: FlatfileOptions;
+  /** How the flatfile engine writes: 'reactor' (default: syncs off the JS thread) or 'sync'. */
+  io?: 'reactor' | 'sync';
 }
 
 export interface PersistentRuntimeOptions extends RuntimeOptions {
@@ -36,7 +41,7 @@ export class PersistentRuntime extends Runtime {
     const store = options.store;
     if (store === null || typeof store !== 'object') throw invalidArgType('options.store', 'an object { dir } or { engine }', store);
     super(options);
-    const engine = store.engine ?? openEngine(store.dir);
+    const engine = store.engine ?? openEngine(store.dir, store.flatfile, store.io);
     try {
       this.persist = new PersistenceService(this, engine, store);
       this.verbs = new PersistVerbs(this.persist);
