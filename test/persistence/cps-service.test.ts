@@ -5,7 +5,7 @@ import { createRuntime } from '../../src/runtime.js';
 import { Runtime } from '../../src/kernel/runtime.js';
 import { openFlatfileStore } from '../../src/persistence/flatfile/store.js';
 import { ENGINE_CAP } from '../../src/persistence/engine.js';
-import { contents, dossiers, open, put, removeTempDirs, tempDir, topics } from './cps-helpers.js';
+import { contents, dossiers, installApp, open, put, removeTempDirs, tempDir, topics } from './cps-helpers.js';
 
 afterEach(() => removeTempDirs());
 
@@ -376,6 +376,25 @@ describe('cross-branch reads', () => {
     expect(decision.child('kind')!.text).toBe('cross_read');
     expect(JSON.parse(decision.child('value')!.text!)).toMatchObject({ consumer: 'books', source: 'cache', risk: 'volatile' });
     await rt2.close();
+  });
+
+  it('a replay consumes the recorded cross-read decisions and reaches the same digests', async () => {
+    const branches = { cache: 'volatile' as const, books: { allowVolatileReads: true } };
+    const live = createRuntime({ store: { dir: tempDir(), branches } });
+    installApp(live);
+    reader(live);
+    put(live, 'cache', 'price', '42');
+    live.enqueue('app/copy', '/data');
+    const beat = live.step();
+    const recording = live.recording();
+    await live.close();
+    const replay = createRuntime({ store: { dir: tempDir(), branches }, replay: recording });
+    installApp(replay);
+    reader(replay);
+    replay.run();
+    expect(replay.find('/data/books/price')!.text).toBe('42');
+    expect(replay.digest(beat)).toEqual(live.digest(beat));
+    await replay.close();
   });
 
   it('a durable source with changes not yet durable is risky too', async () => {
