@@ -11,7 +11,7 @@
 //   commits  durable beats/s with one small frame (one changed cell) per beat, vs better-sqlite3
 //            (WAL, synchronous=FULL) committing one row of the same bytes per transaction.
 //
-//   node bench/persist-engine.js [--quick] [--json]
+//   node bench/persist-engine.js [--quick] [--json] [--group=bulk|recover|commits]
 //   node bench/persist-engine.js <group> <impl>          (one case, prints one JSON line)
 //
 // Needs the compiled output: `npx tsc -p tsconfig.build.json`. Temp stores go to
@@ -28,6 +28,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const json = args.includes('--json');
 const positional = args.filter((a) => !a.startsWith('--'));
+const only = args.find((a) => a.startsWith('--group='))?.slice(8);
 const CELLS = 100_000;
 const LOG_MB = Number(process.env.PERSIST_BENCH_LOG_MB ?? (quick ? 64 : 1024));
 const BASE = process.env.PERSIST_BENCH_DIR ?? os.tmpdir();
@@ -60,9 +61,8 @@ function median(xs) {
   return s[s.length >> 1];
 }
 
-/** A branch of `n` VALUE cells (8-byte values); `frames(k)` gives k chained snapshot frames of successive beats. */
-async function snapshots(n, k) {
-  const m = await cep();
+/** A runtime with /data/bench holding `n` VALUE cells (8-byte values). */
+function benchBranch(m, n) {
   const rt = m.createRuntime();
   const branch = rt.find('/data').add('bench');
   const v = new Uint8Array(8);
@@ -71,17 +71,29 @@ async function snapshots(n, k) {
     v[1] = (i >> 8) & 255;
     branch.add(i, { value: v });
   }
-  const out = [];
+  return { rt, branch };
+}
+
+/** Frames of successive beats of a `benchBranch`, one cell changed per beat, chained; `onFrame` gets each. */
+async function eachFrame(n, k, mode, onFrame) {
+  const m = await cep();
+  const { rt, branch } = benchBranch(m, n);
   let prev = new Uint8Array(32);
   for (let b = 0; b < k; b++) {
     if (b > 0) {
       rt.advance();
-      branch.child(1 + (b % n)).set(new Uint8Array([b & 255, b >> 8, 1, 2, 3, 4, 5, 6]));
+      branch.child(1 + (b % n)).set(new Uint8Array([b & 255, (b >> 8) & 255, 1, 2, 3, 4, 5, 6]));
     }
-    const f = m.encodeBranch(branch, { mode: 'snapshot', beat: rt.beat, prevRoot: prev });
+    const f = m.encodeBranch(branch, { mode, beat: rt.beat, prevRoot: prev });
     prev = m.readFrame(f).root;
-    out.push({ beat: rt.beat, frame: f });
+    await onFrame(rt.beat, f);
   }
+}
+
+/** `k` chained frames of successive beats, kept in memory. */
+async function frameList(n, k, mode) {
+  const out = [];
+  await eachFrame(n, k, mode, (beat, frame) => out.push({ beat, frame }));
   return out;
 }
 
@@ -89,7 +101,7 @@ async function snapshots(n, k) {
 
 async function bulk(impl) {
   const rounds = quick ? 3 : 7;
-  const frames = await snapshots(CELLS, rounds + 1);
+  const frames = await frameList(CELLS, rounds + 1, 'snapshot');
   const bytes = frames[0].frame.length;
   const dir = tempStore('bulk');
   const times = [];
@@ -146,30 +158,14 @@ async function buildLog() {
   const dir = process.env.PERSIST_BENCH_LOG_DIR;
   const m = await cep();
   const perFrame = 20_000; // cells: ~1 MB frames
-  const first = await snapshots(perFrame, 1);
-  const count = Math.max(2, Math.ceil((LOG_MB * 1024 * 1024) / first[0].frame.length));
+  const size = (await frameList(perFrame, 1, 'snapshot'))[0].frame.length;
+  const count = Math.max(2, Math.ceil((LOG_MB * 1024 * 1024) / size));
   const store = m.openFlatfileStore(dir);
-  // encode in batches to bound memory
-  const rt = m.createRuntime();
-  const branch = rt.find('/data').add('bench');
-  const v = new Uint8Array(8);
-  for (let i = 1; i <= perFrame; i++) {
-    v[0] = i & 255;
-    v[1] = (i >> 8) & 255;
-    branch.add(i, { value: v });
-  }
-  let prev = new Uint8Array(32);
-  for (let b = 0; b < count; b++) {
-    if (b > 0) {
-      rt.advance();
-      branch.child(1 + (b % perFrame)).set(new Uint8Array([b & 255, b >> 8, 1, 2, 3, 4, 5, 6]));
-    }
-    const f = m.encodeBranch(branch, { mode: 'snapshot', beat: rt.beat, prevRoot: prev });
-    prev = m.readFrame(f).root;
-    store.beginBeat(rt.beat);
-    store.putFrame('bench', f);
+  await eachFrame(perFrame, count, 'snapshot', async (beat, frame) => {
+    store.beginBeat(beat);
+    store.putFrame('bench', frame);
     await store.commitBeat();
-  }
+  });
   const bytes = store.stats('bench').bytes;
   await store.close();
   return { ok: true, frames: count, bytes };
@@ -224,21 +220,7 @@ async function recover(impl) {
 async function commits(impl) {
   const n = quick ? 400 : 3000;
   const m = await cep();
-  // frames of one branch with one cell changed per beat, chained, encoded up front
-  const rt = m.createRuntime();
-  const branch = rt.find('/data').add('bench');
-  for (let i = 1; i <= 64; i++) branch.add(i, { value: new Uint8Array(8) });
-  const frames = [];
-  let prev = new Uint8Array(32);
-  for (let b = 0; b <= n; b++) {
-    if (b > 0) {
-      rt.advance();
-      branch.child(1 + (b % 64)).set(new Uint8Array([b & 255, (b >> 8) & 255, 0, 0, 0, 0, 0, 0]));
-    }
-    const f = m.encodeBranch(branch, { mode: 'delta', beat: rt.beat, prevRoot: prev });
-    prev = m.readFrame(f).root;
-    frames.push({ beat: rt.beat, frame: f });
-  }
+  const frames = await frameList(64, n + 1, 'delta'); // one cell changed per beat
   const bytes = frames[1].frame.length;
   const dir = tempStore('commits');
   let s;
@@ -305,7 +287,7 @@ const logDir = tempStore('recover');
 const results = [];
 let built;
 try {
-  for (const group of Object.keys(GROUPS)) {
+  for (const group of Object.keys(GROUPS).filter((g) => only === undefined || g === only)) {
     if (group === 'recover') {
       built = runChild(['build-log'], { PERSIST_BENCH_LOG_DIR: logDir });
       if (!built.ok) throw new Error(`building the recovery log failed: ${built.error}`);
@@ -330,6 +312,7 @@ else {
   console.log(`# flatfile engine — ${info.cpu}, ${info.cores} cores, Node ${info.node}, load ${load}${quick ? ' (quick)' : ''}`);
   for (const [group, g] of Object.entries(GROUPS)) {
     const rows = results.filter((r) => r.group === group);
+    if (rows.length === 0) continue;
     const metric = (r) => (g.unit === 'ops' ? r.opsPerSec : r.bytesPerSec);
     const best = rows.filter((r) => r.peer && r.ok).reduce((a, r) => (metric(r) > (a ? metric(a) : 0) ? r : a), undefined);
     const fallback = rows.find((r) => r.impl.startsWith('cep fallback') && r.ok);
@@ -355,5 +338,5 @@ else {
   }
   if (built) console.log(`\nrecovery log: ${built.frames} frames, ${(built.bytes / 2 ** 20).toFixed(0)} MiB`);
   fs.mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  fs.writeFileSync(new URL('./results/persist-engine.json', import.meta.url), `${JSON.stringify({ machine: info, quick, load, logMiB: LOG_MB, results }, null, 2)}\n`);
+  if (only === undefined) fs.writeFileSync(new URL('./results/persist-engine.json', import.meta.url), `${JSON.stringify({ machine: info, quick, load, logMiB: LOG_MB, results }, null, 2)}\n`);
 }

@@ -2,7 +2,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { crc32c, readFrame } from '../../src/index.js';
 import type { FlatfileEngine } from '../../src/persistence/flatfile/index.js';
+import { frameTrailer } from '../../src/persistence/flatfile/frame-info.js';
+import { LOG_SOLO, encodeLogHeader } from '../../src/persistence/flatfile/layout.js';
 import { Source, commitBeat, hex, open, rmDir, tempDir } from './helpers.js';
 
 const dirs: string[] = [];
@@ -180,6 +183,26 @@ describe('flatfile recovery', () => {
     fs.closeSync(fd);
     expect(() => s.frameAt('a', 0)).toThrow(expect.objectContaining({ code: 'ERR_STORE_CORRUPT' }));
     expect(() => [...s.frames('a')]).toThrow(expect.objectContaining({ code: 'ERR_STORE_CORRUPT' }));
+    await s.close();
+  });
+
+  it('cuts a newest frame whose record CRCs pass but whose content does not (a crash before its validation ended)', async () => {
+    const { dir, src, before } = await base();
+    // append, as a commit would have, a SOLO record of beat 4 for 'a' whose frame body is damaged
+    src.advance(['a']);
+    const frame = src.frame('a').slice();
+    const rec = readFrame(frame).records[0];
+    frame[rec.offset + rec.length - 5] ^= 0x01; // a body byte: that record's CRC fails, the framing holds
+    const log = path.join(dir, 'branches/a/frames.log');
+    const size = fs.statSync(log).size;
+    const info = frameTrailer(frame);
+    const header = encodeLogHeader({ flags: LOG_SOLO, beat: 4, prevGap: 1, length: frame.length, frameCrc: crc32c(frame), prevRoot: info.prevRoot, root: info.root });
+    fs.appendFileSync(log, Buffer.concat([header, frame]));
+    const s = open(dir);
+    expect(view(s)).toEqual(before);
+    expect(s.recovery.beat).toBe(3);
+    expect(s.recovery.cut).toEqual([{ branch: 'a', bytes: header.length + frame.length, fromBeat: 4, reason: 'invalid' }]);
+    expect(fs.statSync(log).size).toBe(size);
     await s.close();
   });
 

@@ -127,6 +127,36 @@ for (const mode of ioModes()) {
       expect(() => store.beginBeat(9)).toThrow(expect.objectContaining({ code: 'ERR_STORE_CLOSED' }));
     });
 
+    it('refuses a frame whose framing is intact but whose content is not, leaving nothing of its beat', async () => {
+      const dir = fresh();
+      const store = open(dir, mode.options);
+      const src = new Source(['a', 'b']);
+      await commitBeat(store, src, ['a', 'b']);
+      src.advance();
+      const good = src.frame('a');
+      const bad = src.frame('b').slice();
+      const rec = readFrame(bad).records[0];
+      bad[rec.offset + rec.length - 5] ^= 0x01; // the last byte of the first record's body: its CRC no longer matches
+      store.beginBeat(1);
+      store.putFrame('a', good);
+      if (store.io === 'sync') {
+        // validated in putFrame
+        expect(() => store.putFrame('b', bad)).toThrow(expect.objectContaining({ code: 'ERR_FRAME_CRC' }));
+        store.abortBeat();
+      } else {
+        // validated while the commit's bytes travel; the whole beat is undone
+        store.putFrame('b', bad);
+        await expect(store.commitBeat()).rejects.toMatchObject({ code: 'ERR_FRAME_CRC' });
+      }
+      expect([...store.frames('a')].map((f) => f.beat)).toEqual([0]);
+      expect(store.stats().frames).toBe(2);
+      await store.close();
+      const again = open(dir, mode.options);
+      expect(again.recovery.cut).toEqual([]);
+      expect(again.stats().frames).toBe(2);
+      await again.close();
+    });
+
     it('takes a lock: a second open of the same folder is ERR_STORE_LOCKED until the first closes', async () => {
       const dir = fresh();
       const store = open(dir, mode.options);

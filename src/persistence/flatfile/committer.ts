@@ -20,12 +20,22 @@ export interface WriteOp {
 
 export interface Committer {
   readonly kind: string;
-  run(ops: WriteOp[]): Promise<void>;
+  /**
+   * Runs the round. `during` is CPU work to do while the bytes travel (frame validation): the
+   * reactor runs it after submitting and before waiting; synchronous fs runs it first, so a
+   * throw writes nothing. A throw from it fails the round (once the I/O settled) with its error.
+   */
+  run(ops: WriteOp[], during?: () => void): Promise<void>;
 }
 
 export class SyncCommitter implements Committer {
   readonly kind = 'sync';
-  run(ops: WriteOp[]): Promise<void> {
+  run(ops: WriteOp[], during?: () => void): Promise<void> {
+    try {
+      during?.();
+    } catch (e) {
+      return Promise.reject(e);
+    }
     try {
       for (const op of ops) writeAllAt(op.fd, op.parts, op.position);
       for (const op of ops) if (op.sync) fs.fdatasyncSync(op.fd);
@@ -47,7 +57,7 @@ export class ReactorCommitter implements Committer {
     return `reactor:${this.reactor.backend}`;
   }
 
-  async run(ops: WriteOp[]): Promise<void> {
+  async run(ops: WriteOp[], during?: () => void): Promise<void> {
     const r = this.reactor;
     const want = new Map<number, number>(); // seq -> bytes expected
     let failure: string | undefined;
@@ -65,6 +75,12 @@ export class ReactorCommitter implements Committer {
         break;
       }
     }
+    let thrown: unknown;
+    try {
+      if (failure === undefined) during?.();
+    } catch (e) {
+      thrown = e;
+    }
     while (want.size > 0) {
       await r.whenReady();
       for (const c of r.drain()) {
@@ -75,6 +91,7 @@ export class ReactorCommitter implements Committer {
         else if (failure === undefined && c.result !== bytes) failure = `${c.op} moved ${c.result} of ${bytes} bytes`;
       }
     }
+    if (thrown !== undefined) throw thrown;
     if (failure !== undefined) throw storeError('ERR_STORE_IO', `a write or sync failed: ${failure}`);
   }
 }

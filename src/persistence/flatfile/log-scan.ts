@@ -28,7 +28,7 @@ export interface LogScan {
   end: number;
   size: number;
   /** '' when the whole file is good, else why the rest is cut. */
-  reason: '' | 'torn' | 'crc' | 'order' | 'chain';
+  reason: '' | 'torn' | 'crc' | 'order' | 'chain' | 'invalid';
   /** The beat announced by the first refused record when its header is intact, else -1. */
   badBeat: number;
 }

@@ -78,6 +78,8 @@ export function recover(branchesDir: string, journalFd: number, verify: 'tail' |
     branches.set(b.name, b);
     scans.set(b.name, { log, ckp });
     scannedBytes += log.end + ckp.end;
+    trimInvalid(b, b.table, b.fdLog, log, verify);
+    trimInvalid(b, b.checkpoints, b.fdCkp, ckp, verify);
   }
   const journal = scanJournal(journalFd);
   scannedBytes += journal.end;
@@ -129,7 +131,6 @@ export function recover(branchesDir: string, journalFd: number, verify: 'tail' |
     b.logEnd = cutFile(report, b.name, b.fdLog, b.table, log, cutBeat);
     b.ckpEnd = cutFile(report, b.name, b.fdCkp, b.checkpoints, ckp, cutBeat);
     b.repairIndex();
-    verifyFrames(b, verify);
   }
   const journalEnd = keep < journal.records.length ? journal.offsets[keep] : journal.end;
   if (journalEnd < journal.size) {
@@ -152,13 +153,22 @@ function cutFile(report: RecoveryReport, branch: string, fd: number, table: LogS
   return end;
 }
 
-/** Merkle-validates the frames recovery hands out as heads (all of them with 'full'). */
-function verifyFrames(b: BranchFiles, verify: 'tail' | 'full'): void {
-  for (const [table, fd] of [
-    [b.table, b.fdLog],
-    [b.checkpoints, b.fdCkp],
-  ] as const) {
-    const from = verify === 'full' ? 0 : Math.max(0, table.count - 1);
-    for (let i = from; i < table.count; i++) b.read(table, i, fd);
+/**
+ * Fully validates the newest frame of a log (every frame with 'full'): a frame whose CRCs pass
+ * but whose content does not (a commit validates frames while their bytes are written, so a
+ * crash can leave the last one unchecked) ends the good prefix there, like a torn record.
+ */
+function trimInvalid(b: BranchFiles, table: BranchFiles['table'], fd: number, scan: LogScan, verify: 'tail' | 'full'): void {
+  const from = verify === 'full' ? 0 : Math.max(0, table.count - 1);
+  for (let i = from; i < table.count; i++) {
+    try {
+      b.read(table, i, fd);
+    } catch {
+      scan.end = table.offsets[i];
+      scan.reason = 'invalid';
+      scan.badBeat = table.beats[i];
+      table.truncate(i);
+      return;
+    }
   }
 }

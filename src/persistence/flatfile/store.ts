@@ -18,7 +18,7 @@ import { ReactorCommitter, SyncCommitter, type Committer, type WriteOp } from '.
 import { compactBranch } from './compact.js';
 import { settleSwaps, swapDir } from './dir-swap.js';
 import { ensureDir, fsyncDir, truncateTo, writeFileAtomic } from './files.js';
-import { frameInfo, type FrameInfo } from './frame-info.js';
+import { frameInfo, frameTrailer, type FrameInfo } from './frame-info.js';
 import { loadBranch } from './load.js';
 import { acquireLock } from './lock.js';
 import { recover, type Recovered } from './recover.js';
@@ -74,6 +74,8 @@ type State = 'idle' | 'open' | 'committing' | 'closed' | 'broken';
 interface Staged {
   bytes: Uint8Array;
   info: FrameInfo;
+  /** Fully validated already (else the commit validates it while its bytes are written). */
+  validated: boolean;
 }
 
 function checkBeat(name: string, v: unknown): number {
@@ -193,11 +195,13 @@ export class FlatfileEngine implements StorageEngine {
     checkBranchName(branch);
     if (!(frame instanceof Uint8Array)) throw invalidArgType('frame', 'a Uint8Array', frame);
     if (this.#staged.has(branch)) throw storeError('ERR_STORE_TXN', `beat ${this.#beat} already has a frame of branch "${branch}"`);
-    const info = frameInfo(frame);
+    // with a reactor the full validation overlaps the commit's I/O; without one it happens here
+    const overlap = this.#committer instanceof ReactorCommitter;
+    const info = overlap ? frameTrailer(frame) : frameInfo(frame);
     if (info.beat !== this.#beat) throw storeError('ERR_STORE_FRAME', `the frame is of beat ${info.beat}, the open beat is ${this.#beat}`);
     const prev = this.#expectedPrevRoot(branch);
     if (prev !== null && !sameRoot(info.prevRoot, 0, prev)) throw storeError('ERR_STORE_FRAME', `the frame does not continue branch "${branch}": its previous root is not the branch head's root`);
-    this.#staged.set(branch, { bytes: frame, info });
+    this.#staged.set(branch, { bytes: frame, info, validated: !overlap });
   }
 
   abortBeat(): void {
@@ -251,9 +255,13 @@ export class FlatfileEngine implements StorageEngine {
       ops.push({ fd: this.#journalFd, parts: [journal], position: this.#journalEnd, sync: true });
       undo.push([this.#journalFd, this.#journalEnd]);
     }
+    // frames not validated yet are, while their bytes travel; one that fails undoes the beat
+    const validate = (): void => {
+      for (const [, s] of staged) if (!s.validated) frameInfo(s.bytes);
+    };
     const t0 = process.hrtime.bigint();
     try {
-      await this.#committer.run(ops);
+      await this.#committer.run(ops, validate);
     } catch (e) {
       try {
         for (const [fd, size] of undo) truncateTo(fd, size);
