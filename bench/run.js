@@ -17,6 +17,8 @@ const standalone = {
   frames: { file: 'frames.js', node: [] },
   async: { file: 'async.js', node: [] },
   episodes: { file: 'episodes.js', node: [] },
+  'persist-engine': { file: 'persist-engine.js', node: [] },
+  persist: { file: 'persist.js', node: [] },
 };
 
 const suites = ['hash', ...Object.keys(standalone)].filter((s) => wanted.length === 0 || wanted.includes(s));

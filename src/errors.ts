@@ -37,7 +37,11 @@ export type CepErrorCode =
   | 'ERR_JOB_FAILED'
   | 'ERR_WORKER_CRASHED'
   // episodes (src/kernel/episode/)
-  | 'ERR_BEAT_NOT_READY';
+  | 'ERR_BEAT_NOT_READY'
+  // persistence: storage engines (src/persistence/flatfile/)
+  | StoreErrorCode
+  // persistence service (src/persistence/service/)
+  | PersistErrorCode;
 
 export interface CepError extends Error {
   code: CepErrorCode;
@@ -224,4 +228,44 @@ export function workerCrashed(reason: string): Error & CepError {
 /** `step()` while episode slice results are still out on worker threads. */
 export function beatNotReady(): Error & CepError {
   return withCode(new Error('Cannot step: episode slices are still running on worker threads (await rt.episodes.settle() first, use rt.episodes.step(), or drive with rt.start())'), 'ERR_BEAT_NOT_READY');
+}
+
+// ---- persistence: storage engines (src/persistence/flatfile/) ---------------------------------
+
+export type StoreErrorCode =
+  /** Stored bytes fail their checks (CRC, root, hash chain, layout) where they cannot simply be cut. */
+  | 'ERR_STORE_CORRUPT'
+  /** Another engine (this or another process) holds the store's lock file. */
+  | 'ERR_STORE_LOCKED'
+  /** The engine was closed, or a failed write left it unusable until it is reopened. */
+  | 'ERR_STORE_CLOSED'
+  /** Beat transaction misuse: no open beat, a beat not after the last one, two frames of a branch. */
+  | 'ERR_STORE_TXN'
+  /** A frame that does not fit where it is put (wrong beat, broken chain, not a snapshot). */
+  | 'ERR_STORE_FRAME'
+  /** A write or sync failed; nothing of the beat became visible. */
+  | 'ERR_STORE_IO'
+  /** An export bundle fails verification (manifest, file hashes, frames). */
+  | 'ERR_BUNDLE_INVALID';
+
+export function storeError(code: StoreErrorCode, reason: string, cause?: unknown): Error & CepError {
+  return withCode(new Error(reason, cause === undefined ? undefined : { cause }), code);
+}
+
+// ---- persistence service (src/persistence/service/) ----------------------------------------
+
+export type PersistErrorCode =
+  /** The engine lacks a capability the serializer needs, or cannot be opened. */
+  | 'ERR_PERSIST_ENGINE'
+  /** A beat could not be made durable (the beat was aborted; nothing of it is visible). */
+  | 'ERR_PERSIST_COMMIT'
+  /** A cross-branch read the consumer's policy does not allow. */
+  | 'ERR_PERSIST_CROSS_READ'
+  /** Hydration would exceed its depth or byte budget (nothing was loaded). */
+  | 'ERR_PERSIST_BUDGET'
+  /** The store was closed. */
+  | 'ERR_PERSIST_CLOSED';
+
+export function persistError(code: PersistErrorCode, reason: string): Error & CepError {
+  return withCode(new Error(`Persistence: ${reason}`), code);
 }

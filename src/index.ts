@@ -8,3 +8,7 @@ export * from './kernel/index.js';
 export * from './enzymes/cell-ops.js';
 export * from './serialization/index.js';
 export * from './async/index.js';
+export * from './persistence/flatfile/index.js';
+export * from './persistence/index.js';
+// createRuntime with `store` (above the kernel; the kernel's createRuntime stays for kernel-only callers)
+export { createRuntime } from './runtime.js';

@@ -2,6 +2,7 @@
 /** The `cep` command. */
 import { doctorReport, formatDoctor } from './doctor.js';
 import { frameCommand } from './frame.js';
+import { runCommand } from './run.js';
 
 const usage = `usage: cep <command>
 
@@ -9,9 +10,10 @@ commands:
   doctor [--json]   show the Node version, the backend in use and why, and the CPU features used
   frame inspect <file> [--json] [--key <hex>]   print a frame's trailer and records
   frame verify <file> [--json] [--key <hex>]    check a frame; exit 1 with its ERR_FRAME_* code if bad
+  run <example> [--dir <path>] [--rate <n>] ...  run an example persisting to a store (default ./cep-data); Ctrl-C stops it
   help              show this text`;
 
-function main(argv: string[]): number {
+function main(argv: string[]): number | Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'doctor': {
@@ -21,6 +23,8 @@ function main(argv: string[]): number {
     }
     case 'frame':
       return frameCommand(rest, (s) => console.log(s), (s) => console.error(s));
+    case 'run':
+      return runCommand(rest, (s) => console.log(s), (s) => console.error(s));
     case undefined:
     case 'help':
     case '--help':
@@ -33,4 +37,12 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+void Promise.resolve(main(process.argv.slice(2))).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    console.error(`cep: ${(e as Error)?.stack ?? String(e)}`);
+    process.exitCode = 1;
+  },
+);

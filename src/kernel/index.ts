@@ -27,7 +27,7 @@ export { encodeWordId, encodeAcronymId, encodeNumericId } from './naming/public.
 export { parsePath, parsePattern, formatPath, globMatch, type PathSegment } from './path.js';
 export { STORE_MATRIX, type StoreKind, type Indexing, type StoreOptions, type Point } from './store/index.js';
 // heartbeat, enzymes, OPS, CEI, mailboxes, replay (docs/heartbeat.md)
-export { Heartbeat, DIAG_TTL_BEATS, type HeartbeatOptions, type EnqueueOptions, type CaptureHook, type CommitHook } from './heartbeat/heartbeat.js';
+export { Heartbeat, DIAG_TTL_BEATS, type HeartbeatOptions, type EnqueueOptions, type CaptureHook, type CommitHook, type ShutdownHook } from './heartbeat/heartbeat.js';
 export { EnzymeContext, type ImpulsePayload, type JsonValue } from './heartbeat/context.js';
 export { type BeatChanges, beatDigest, beatFrame, beatLink, encodeBeat } from './heartbeat/digest.js';
 export { decodeImpulses, decodeAgenda, type JournalImpulse, type AgendaResult } from './heartbeat/codec.js';

@@ -11,7 +11,7 @@ import { HistoryLog } from './history.js';
 import type { CeiFact } from './cei/cei.js';
 import type { EnzymeDescriptor } from './enzyme/registry.js';
 import type { ImpulsePayload } from './heartbeat/context.js';
-import { Heartbeat, type CaptureHook, type CommitHook, type EnqueueOptions, type HeartbeatOptions } from './heartbeat/heartbeat.js';
+import { Heartbeat, type CaptureHook, type CommitHook, type EnqueueOptions, type ShutdownHook, type HeartbeatOptions } from './heartbeat/heartbeat.js';
 import type { Recording } from './heartbeat/recording.js';
 import { resolveNow } from './link.js';
 import type { LockTable } from './lock.js';
@@ -146,6 +146,11 @@ export class Runtime {
   /** Run `fn(beat, changes)` at Commit, once the beat's changes are final. */
   onCommit(fn: CommitHook): () => void {
     return this.heartbeat.onCommit(fn);
+  }
+
+  /** Run `fn()` when shutdown reaches `ist:flush` (persistence flushes there). */
+  onShutdown(fn: ShutdownHook): () => void {
+    return this.heartbeat.onShutdown(fn);
   }
 
   /** OPS dossiers under `/rt/ops`. */

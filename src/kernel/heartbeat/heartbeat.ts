@@ -63,6 +63,8 @@ export interface BeatParticipant {
   busy(): boolean;
 }
 export type CommitHook = (beat: number, changes: BeatChanges) => void;
+/** Runs when shutdown reaches `ist:flush` (persistence stages its last frames there). */
+export type ShutdownHook = () => void;
 
 
 /** Default retention of diagnostics (facts would otherwise pile up under hostile input). */
@@ -97,6 +99,7 @@ export class Heartbeat {
   private readonly replayer: Replayer | undefined;
   private readonly captureHooks: CaptureHook[] = [];
   private readonly commitHooks: CommitHook[] = [];
+  private readonly shutdownHooks: ShutdownHook[] = [];
   private readonly participants: BeatParticipant[] = [];
   /** Digests of the last `digestBeats` beats: a ring indexed by beat. */
   private readonly digests: Array<Uint8Array | undefined> = [];
@@ -185,6 +188,10 @@ export class Heartbeat {
 
   onCommit(fn: CommitHook): () => void {
     return this.addHook(this.commitHooks, fn);
+  }
+
+  onShutdown(fn: ShutdownHook): () => void {
+    return this.addHook(this.shutdownHooks, fn);
   }
 
   /** Add work that runs inside every beat (see `BeatParticipant`). */
@@ -570,6 +577,7 @@ export class Heartbeat {
     const oid = this.ops.start('op/shdn', { target: '/' });
     this.ops.state(oid, 'ist:stop');
     this.ops.state(oid, 'ist:flush');
+    for (const h of this.shutdownHooks) h();
     this.ops.state(oid, 'ist:halt');
     this.ops.close(oid, 'sts:ok');
     this.isHalted = true;

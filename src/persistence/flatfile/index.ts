@@ -1,0 +1,2 @@
+/** The flatfile storage engine (docs/flatfile.md). */
+export { FlatfileEngine, openFlatfileStore, type FlatfileOptions } from './store.js';

@@ -1,0 +1,85 @@
+/**
+ * Sequential scan of an append-only record file in large chunks: one read per chunk, the
+ * records found in it handed to a verifier as one batch (so CRCs are computed with one binding
+ * call per chunk), until the end of the file or the first record that does not check out. The
+ * buffer is bounded: a chunk, or one record when a record is larger.
+ */
+import fs from 'node:fs';
+import { readExactAt } from './files.js';
+
+export const SCAN_CHUNK = 16 * 1024 * 1024;
+
+export interface RecordShape {
+  /** Bytes needed before `length` can tell a record's size. */
+  head: number;
+  /** Total size of the record at `p` (head included), or -1 when the head is not a record's. */
+  length(b: Uint8Array, p: number): number;
+  /** Largest record accepted. */
+  max: number;
+}
+
+/**
+ * Verifies a batch: records start at `starts[i]` in `b` with `lengths[i]` bytes, at file offsets
+ * `base + starts[i]`. Returns how many of them, from the first, are good.
+ */
+export type BatchVerifier = (b: Uint8Array, starts: number[], lengths: number[], base: number) => number;
+
+export interface ScanResult {
+  /** End of the last good record: where the file should end. */
+  end: number;
+  /** File size. */
+  size: number;
+  /** Why the scan stopped before `size`: '' (it did not), 'torn' (a record cut short or an unreadable head), 'bad' (the verifier refused a record). */
+  stop: '' | 'torn' | 'bad';
+  /** Offset of the refused record when `stop` is 'bad'. */
+  badAt: number;
+}
+
+export function scanRecords(fd: number, shape: RecordShape, verify: BatchVerifier, chunk = SCAN_CHUNK): ScanResult {
+  const size = fs.fstatSync(fd).size;
+  let buf = new Uint8Array(Math.min(chunk, Math.max(size, shape.head)));
+  let base = 0; // file offset of buf[0]
+  let have = 0; // bytes in buf
+  const starts: number[] = [];
+  const lengths: number[] = [];
+  for (;;) {
+    // fill the buffer from the file
+    const want = Math.min(buf.length - have, size - (base + have));
+    if (want > 0) {
+      if (!readExactAt(fd, buf, have, want, base + have)) return { end: base, size, stop: 'torn', badAt: -1 };
+      have += want;
+    }
+    starts.length = 0;
+    lengths.length = 0;
+    let p = 0;
+    let torn = false;
+    while (p + shape.head <= have) {
+      const len = shape.length(buf, p);
+      if (len < shape.head || len > shape.max) {
+        torn = true;
+        break;
+      }
+      if (p + len > have) break;
+      starts.push(p);
+      lengths.push(len);
+      p += len;
+    }
+    const good = starts.length === 0 ? 0 : verify(buf, starts, lengths, base);
+    if (good < starts.length) return { end: base + starts[good], size, stop: 'bad', badAt: base + starts[good] };
+    if (torn) return { end: base + p, size, stop: 'torn', badAt: -1 };
+    if (base + have === size && p === have) return { end: size, size, stop: '', badAt: -1 };
+    if (base + have === size && p < have && (p + shape.head > have || p + shape.length(buf, p) > have)) {
+      return { end: base + p, size, stop: 'torn', badAt: -1 }; // the file ends inside a record
+    }
+    // keep the unfinished record, growing the buffer when one record is larger than it
+    const rest = have - p;
+    const need = p + shape.head <= have ? shape.length(buf, p) : shape.head;
+    if (need > buf.length) {
+      const bigger = new Uint8Array(need);
+      bigger.set(buf.subarray(p, have));
+      buf = bigger;
+    } else buf.copyWithin(0, p, have);
+    base += p;
+    have = rest;
+  }
+}

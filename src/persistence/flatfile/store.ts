@@ -1,0 +1,526 @@
+/**
+ * The flatfile engine (docs/flatfile.md): the embedded default `StorageEngine`. One folder per
+ * store; per branch an append-only frame log, a beat index, checkpoints and metadata; a
+ * store-wide commit journal for beats that span branches; content-addressed blobs. Opening
+ * recovers the store (cuts torn or uncommitted tails); a beat's frames become durable together
+ * in one sync round, through a reactor when one is given.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { invalidArgType, outOfRange, storeError } from '../../errors.js';
+import { createReactor, type Reactor } from '../../async/reactor.js';
+import type { ReactorChoice } from '../../async/select.js';
+import { ENGINE_CAP, type BranchHead, type BundleManifest, type EngineStats, type RecoveryReport, type StorageEngine, type StoredFrame } from '../engine.js';
+import { BranchFiles, branchDirName, checkBranchName, type BranchMeta } from './branch.js';
+import { exportBranch, importBranch } from './bundle.js';
+import { CasStore } from './cas.js';
+import { ReactorCommitter, SyncCommitter, type Committer, type WriteOp } from './committer.js';
+import { compactBranch } from './compact.js';
+import { settleSwaps, swapDir } from './dir-swap.js';
+import { ensureDir, fsyncDir, truncateTo, writeFileAtomic } from './files.js';
+import { frameInfo, frameTrailer, type FrameInfo } from './frame-info.js';
+import { loadBranch } from './load.js';
+import { acquireLock } from './lock.js';
+import { recover, type Recovered } from './recover.js';
+import {
+  BRANCHES_DIR,
+  CAS_DIR,
+  IMPORTS_DIR,
+  INDEX_ENTRY,
+  JOURNAL_FILE,
+  LOG_HEADER,
+  LOG_SNAPSHOT,
+  LOG_SOLO,
+  STORE_FILE,
+  STORE_FORMAT,
+  STORE_VERSION,
+  GAP_NONE,
+  crc,
+  encodeIndexEntry,
+  gapOf,
+  encodeJournalRecord,
+  encodeLogHeader,
+  sameRoot,
+} from './layout.js';
+
+export interface FlatfileOptions {
+  /**
+   * A reactor the engine writes through (group commit: every write and linked write+sync of a
+   * beat submitted together). The engine drains it itself, so it must be dedicated to the
+   * engine; the caller closes it after `close()`.
+   */
+  reactor?: Reactor;
+  /** Or: the engine creates (and closes) its own reactor on this backend. Default: no reactor (synchronous fs). */
+  backend?: ReactorChoice;
+  /** Recovery: Merkle-validate the newest frame of each branch ('tail', default) or every frame ('full'). CRCs and hash chains are always checked. */
+  verify?: 'tail' | 'full';
+  /** Recovery read size in bytes (default 16 MiB). */
+  scanChunk?: number;
+}
+
+const CAPS =
+  ENGINE_CAP.BEAT_ATOMIC |
+  ENGINE_CAP.PREFIX_SCAN |
+  ENGINE_CAP.CRC32C |
+  ENGINE_CAP.MERKLE |
+  ENGINE_CAP.AEAD |
+  ENGINE_CAP.DEFLATE |
+  ENGINE_CAP.CAS_DEDUP |
+  ENGINE_CAP.HISTORY_WINDOW |
+  ENGINE_CAP.NAMEPOOL_MAP;
+
+type State = 'idle' | 'open' | 'committing' | 'closed' | 'broken';
+
+interface Staged {
+  bytes: Uint8Array;
+  info: FrameInfo;
+  /** Fully validated already (else the commit validates it while its bytes are written). */
+  validated: boolean;
+}
+
+function checkBeat(name: string, v: unknown): number {
+  if (typeof v !== 'number') throw invalidArgType(name, 'a number', v);
+  if (!Number.isSafeInteger(v) || v < 0) throw outOfRange(name, 'an integer >= 0 and < 2^53', v);
+  return v;
+}
+
+/** Opens (creating when needed) and recovers the flatfile store in `dir`. */
+export function openFlatfileStore(dir: string, options: FlatfileOptions = {}): FlatfileEngine {
+  return FlatfileEngine.open(dir, options);
+}
+
+export class FlatfileEngine implements StorageEngine {
+  readonly kind = 'flatfile';
+  readonly caps = CAPS;
+  readonly recovery: RecoveryReport;
+  readonly dir: string;
+  /** How commits reach the disk: 'sync' or 'reactor:<backend>'. */
+  readonly io: string;
+
+  #state: State = 'idle';
+  #beat = -1; // the open (or committing) beat
+  #staged = new Map<string, Staged>();
+  #lastBeat: number;
+  /** The newest beat that wrote frames: the next one's records count back to it (prevGap). */
+  #lastWritten: number;
+  #beats: number;
+  readonly #branches: Map<string, BranchFiles>;
+  readonly #journalFd: number;
+  #journalEnd: number;
+  readonly #committer: Committer;
+  readonly #ownReactor: Reactor | undefined;
+  readonly #cas: CasStore;
+  readonly #release: () => void;
+  #syncs = 0;
+  #syncNs = 0;
+  #serial: Promise<unknown> = Promise.resolve();
+  #stage = 0;
+
+  static open(dir: string, options: FlatfileOptions = {}): FlatfileEngine {
+    if (typeof dir !== 'string' || dir.length === 0 || dir.includes('\0')) throw invalidArgType('dir', 'a non-empty path', dir);
+    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
+    const verify = options.verify ?? 'tail';
+    if (verify !== 'tail' && verify !== 'full') throw invalidArgType('options.verify', "'tail' or 'full'", verify);
+    const root = path.resolve(dir);
+    fs.mkdirSync(root, { recursive: true });
+    const release = acquireLock(root);
+    const opened: Array<() => void> = [release];
+    try {
+      checkStoreFile(root);
+      const branchesDir = path.join(root, BRANCHES_DIR);
+      ensureDir(branchesDir);
+      settleSwaps(branchesDir, ['.compact']);
+      fs.rmSync(path.join(root, IMPORTS_DIR), { recursive: true, force: true });
+      const journalFd = fs.openSync(path.join(root, JOURNAL_FILE), fs.constants.O_RDWR | fs.constants.O_CREAT);
+      opened.push(() => fs.closeSync(journalFd));
+      const rec = recover(branchesDir, journalFd, verify, options.scanChunk);
+      for (const b of rec.branches.values()) opened.push(() => b.close());
+      const cas = new CasStore(path.join(root, CAS_DIR));
+      opened.push(() => cas.close());
+      let reactor = options.reactor;
+      let own: Reactor | undefined;
+      if (reactor === undefined && options.backend !== undefined) reactor = own = createReactor({ backend: options.backend });
+      const committer = reactor === undefined ? new SyncCommitter() : new ReactorCommitter(reactor);
+      return new FlatfileEngine(root, rec, journalFd, cas, committer, own, release);
+    } catch (e) {
+      for (const undo of opened.reverse()) undo();
+      throw e;
+    }
+  }
+
+  private constructor(
+    dir: string,
+    rec: Recovered,
+    journalFd: number,
+    cas: CasStore,
+    committer: Committer,
+    ownReactor: Reactor | undefined,
+    release: () => void,
+  ) {
+    this.dir = dir;
+    this.#branches = rec.branches;
+    this.#journalFd = journalFd;
+    this.#journalEnd = rec.journalEnd;
+    this.recovery = rec.report;
+    this.#lastBeat = rec.report.beat;
+    this.#lastWritten = rec.lastWritten;
+    this.#beats = rec.beats;
+    this.#cas = cas;
+    this.#committer = committer;
+    this.io = committer.kind;
+    this.#ownReactor = ownReactor;
+    this.#release = release;
+  }
+
+  /** Newest beat committed (or recovered, or imported); -1 for an empty store. */
+  get lastBeat(): number {
+    return this.#lastBeat;
+  }
+
+  // ---- beat transactions -------------------------------------------------------------------
+
+  beginBeat(beat: number): void {
+    this.#usable();
+    checkBeat('beat', beat);
+    if (this.#state !== 'idle') throw storeError('ERR_STORE_TXN', `beat ${this.#beat} is still ${this.#state === 'open' ? 'open' : 'committing'}`);
+    if (beat <= this.#lastBeat) throw storeError('ERR_STORE_TXN', `beat ${beat} is not after the last committed beat ${this.#lastBeat}`);
+    this.#beat = beat;
+    this.#staged.clear();
+    this.#state = 'open';
+  }
+
+  putFrame(branch: string, frame: Uint8Array): void {
+    this.#usable();
+    if (this.#state !== 'open') throw storeError('ERR_STORE_TXN', 'no beat is open (beginBeat first)');
+    checkBranchName(branch);
+    if (!(frame instanceof Uint8Array)) throw invalidArgType('frame', 'a Uint8Array', frame);
+    if (this.#staged.has(branch)) throw storeError('ERR_STORE_TXN', `beat ${this.#beat} already has a frame of branch "${branch}"`);
+    // with a reactor the full validation overlaps the commit's I/O; without one it happens here
+    const overlap = this.#committer instanceof ReactorCommitter;
+    const info = overlap ? frameTrailer(frame) : frameInfo(frame);
+    if (info.beat !== this.#beat) throw storeError('ERR_STORE_FRAME', `the frame is of beat ${info.beat}, the open beat is ${this.#beat}`);
+    const prev = this.#expectedPrevRoot(branch);
+    if (prev !== null && !sameRoot(info.prevRoot, 0, prev)) throw storeError('ERR_STORE_FRAME', `the frame does not continue branch "${branch}": its previous root is not the branch head's root`);
+    this.#staged.set(branch, { bytes: frame, info, validated: !overlap });
+  }
+
+  abortBeat(): void {
+    this.#usable();
+    if (this.#state !== 'open') throw storeError('ERR_STORE_TXN', 'no beat is open');
+    this.#staged.clear();
+    this.#state = 'idle';
+  }
+
+  commitBeat(): Promise<void> {
+    try {
+      this.#usable();
+      if (this.#state !== 'open') throw storeError('ERR_STORE_TXN', 'no beat is open');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.#state = 'committing';
+    const beat = this.#beat;
+    const staged = [...this.#staged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    this.#staged = new Map();
+    return this.#exclusive(async () => {
+      try {
+        if (staged.length > 0) await this.#write(beat, staged);
+        this.#lastBeat = beat;
+        this.#state = 'idle';
+      } catch (e) {
+        if (this.#state !== 'broken') this.#state = 'idle';
+        throw e;
+      }
+    });
+  }
+
+  /** Appends a beat's frames (and its journal record) in one sync round; undoes them on failure. */
+  async #write(beat: number, staged: Array<[string, Staged]>): Promise<void> {
+    const solo = staged.length === 1;
+    const prevGap = gapOf(beat, this.#lastWritten);
+    const ops: WriteOp[] = [];
+    const undo: Array<[number, number]> = []; // fd, size to cut back to
+    const targets = staged.map(([name, s]) => ({ b: this.#branchForWrite(name, s.info), s, frameCrc: crc(s.bytes), flags: (solo ? LOG_SOLO : 0) | (s.info.mode === 'snapshot' ? LOG_SNAPSHOT : 0) }));
+    for (const { b, s, frameCrc, flags } of targets) {
+      const header = encodeLogHeader({ flags, beat, prevGap, length: s.bytes.length, frameCrc, prevRoot: s.info.prevRoot, root: s.info.root });
+      const entry = new Uint8Array(INDEX_ENTRY);
+      encodeIndexEntry({ beat, offset: b.logEnd, length: s.bytes.length, flags, root: s.info.root }, entry, 0);
+      ops.push({ fd: b.fdLog, parts: [header, s.bytes], position: b.logEnd, sync: true });
+      ops.push({ fd: b.fdIdx, parts: [entry], position: b.idxEnd, sync: false });
+      undo.push([b.fdLog, b.logEnd], [b.fdIdx, b.idxEnd]);
+    }
+    let journal: Uint8Array | undefined;
+    if (!solo) {
+      journal = encodeJournalRecord({ beat, prevGap, entries: targets.map(({ b, s, frameCrc }) => ({ branch: b.name, length: s.bytes.length, frameCrc, root: s.info.root })) });
+      ops.push({ fd: this.#journalFd, parts: [journal], position: this.#journalEnd, sync: true });
+      undo.push([this.#journalFd, this.#journalEnd]);
+    }
+    // frames not validated yet are, while their bytes travel; one that fails undoes the beat
+    const validate = (): void => {
+      for (const [, s] of staged) if (!s.validated) frameInfo(s.bytes);
+    };
+    const t0 = process.hrtime.bigint();
+    try {
+      await this.#committer.run(ops, validate);
+    } catch (e) {
+      try {
+        for (const [fd, size] of undo) truncateTo(fd, size);
+      } catch {
+        this.#state = 'broken';
+      }
+      throw e;
+    }
+    this.#syncNs += Number(process.hrtime.bigint() - t0);
+    this.#syncs += ops.filter((o) => o.sync).length;
+    for (const { b, s, frameCrc, flags } of targets) {
+      b.table.push(beat, b.logEnd, s.bytes.length, frameCrc, flags, prevGap, s.info.root);
+      b.logEnd += LOG_HEADER + s.bytes.length;
+      b.idxEnd += INDEX_ENTRY;
+    }
+    if (journal !== undefined) this.#journalEnd += journal.length;
+    this.#lastWritten = beat;
+    this.#beats++;
+  }
+
+  /** The branch's files, created on its first frame (folder and meta synced before any frame is written). */
+  #branchForWrite(name: string, info: FrameInfo): BranchFiles {
+    const b = this.#branches.get(name);
+    const rootHex = Buffer.from(info.prevRoot).toString('hex');
+    if (b !== undefined) {
+      // a branch that never got a frame starts its chain wherever its first frame says
+      if (b.table.count === 0 && b.meta.baseBeat < 0 && b.meta.baseRoot !== rootHex) b.writeMeta({ ...b.meta, baseRoot: rootHex });
+      return b;
+    }
+    const dir = path.join(this.dir, BRANCHES_DIR, branchDirName(name));
+    ensureDir(dir);
+    const meta: BranchMeta = { format: 1, branch: name, baseBeat: -1, baseRoot: rootHex, sealedBeat: -1 };
+    writeFileAtomic(path.join(dir, 'branch.meta'), JSON.stringify(meta));
+    const created = new BranchFiles(dir, meta);
+    fsyncDir(dir);
+    this.#branches.set(name, created);
+    return created;
+  }
+
+  /** The previous root the next frame of `branch` must carry; null when any will do (a new chain). */
+  #expectedPrevRoot(branch: string): Uint8Array | null {
+    const b = this.#branches.get(branch);
+    if (b === undefined) return null;
+    if (b.table.count > 0) return b.table.root(b.table.count - 1);
+    return b.meta.baseBeat >= 0 || b.meta.sealedBeat >= 0 ? b.baseRoot : null;
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  branches(): string[] {
+    this.#usable();
+    return [...this.#branches.values()]
+      .filter((b) => b.table.count > 0 || b.checkpoints.count > 0 || b.meta.baseBeat >= 0)
+      .map((b) => b.name)
+      .sort();
+  }
+
+  head(branch: string): BranchHead | undefined {
+    this.#usable();
+    const b = this.#branches.get(checkBranchName(branch));
+    if (b === undefined) return undefined;
+    const cp = b.newestCheckpoint(Number.MAX_SAFE_INTEGER);
+    const checkpointBeat = cp === undefined ? -1 : cp.table.beats[cp.i];
+    const t = b.table;
+    if (t.count > 0) return { beat: t.lastBeat, root: t.root(t.count - 1), checkpointBeat };
+    if (b.meta.baseBeat >= 0) return { beat: b.meta.baseBeat, root: b.baseRoot, checkpointBeat };
+    return undefined;
+  }
+
+  frameAt(branch: string, beat: number): StoredFrame | undefined {
+    this.#usable();
+    checkBeat('beat', beat);
+    const b = this.#branches.get(checkBranchName(branch));
+    const i = b?.table.find(beat) ?? -1;
+    return i < 0 ? undefined : b!.read(b!.table, i, b!.fdLog);
+  }
+
+  *frames(branch: string, range: { from?: number; to?: number; fromCheckpoint?: boolean } = {}): Iterable<StoredFrame> {
+    this.#usable();
+    checkBranchName(branch);
+    if (range === null || typeof range !== 'object') throw invalidArgType('range', 'an object { from?, to?, fromCheckpoint? }', range);
+    const from = range.from === undefined ? 0 : checkBeat('range.from', range.from);
+    const to = range.to === undefined ? Number.MAX_SAFE_INTEGER : checkBeat('range.to', range.to);
+    const b = this.#branches.get(branch);
+    if (b === undefined) return;
+    const t = b.table;
+    let i = t.lowerBound(from);
+    if (range.fromCheckpoint === true) {
+      const cp = b.newestCheckpoint(to);
+      if (cp === undefined) i = 0;
+      else {
+        yield b.read(cp.table, cp.i, cp.fd);
+        i = cp.table === t ? cp.i + 1 : t.lowerBound(cp.table.beats[cp.i] + 1);
+      }
+    }
+    for (; i < t.count && t.beats[i] <= to; i++) yield b.read(t, i, b.fdLog);
+  }
+
+  // ---- maintenance ---------------------------------------------------------------------------
+
+  checkpoint(branch: string, snapshot: Uint8Array): Promise<void> {
+    return this.#exclusive(async () => {
+      this.#usable();
+      const b = this.#branches.get(checkBranchName(branch));
+      const head = this.head(branch);
+      if (b === undefined || head === undefined) throw storeError('ERR_STORE_FRAME', `branch "${branch}" has no frames to checkpoint`);
+      if (!(snapshot instanceof Uint8Array)) throw invalidArgType('snapshot', 'a Uint8Array', snapshot);
+      const info = frameInfo(snapshot);
+      if (info.mode !== 'snapshot') throw storeError('ERR_STORE_FRAME', 'a checkpoint must be a snapshot frame');
+      if (info.beat > head.beat) throw storeError('ERR_STORE_FRAME', `the snapshot is of beat ${info.beat}, after the branch head ${head.beat}`);
+      if (info.beat <= b.checkpoints.lastBeat) throw storeError('ERR_STORE_FRAME', `branch "${branch}" already has a checkpoint at or after beat ${info.beat}`);
+      const frameCrc = crc(snapshot);
+      const header = encodeLogHeader({ flags: LOG_SNAPSHOT, beat: info.beat, prevGap: GAP_NONE, length: snapshot.length, frameCrc, prevRoot: info.prevRoot, root: info.root });
+      const t0 = process.hrtime.bigint();
+      try {
+        await this.#committer.run([{ fd: b.fdCkp, parts: [header, snapshot], position: b.ckpEnd, sync: true }]);
+      } catch (e) {
+        try {
+          truncateTo(b.fdCkp, b.ckpEnd);
+        } catch {
+          this.#state = 'broken';
+        }
+        throw e;
+      }
+      this.#syncNs += Number(process.hrtime.bigint() - t0);
+      this.#syncs++;
+      b.checkpoints.push(info.beat, b.ckpEnd, snapshot.length, frameCrc, LOG_SNAPSHOT, GAP_NONE, info.root);
+      b.ckpEnd += LOG_HEADER + snapshot.length;
+    });
+  }
+
+  compact(branch: string): Promise<{ bytesBefore: number; bytesAfter: number }> {
+    return this.#exclusive(async () => {
+      this.#usable();
+      const b = this.#branches.get(checkBranchName(branch));
+      if (b === undefined) throw storeError('ERR_STORE_FRAME', `no branch "${branch}"`);
+      const bytesBefore = b.bytes;
+      const staged = path.join(this.dir, BRANCHES_DIR, `${branchDirName(branch)}.compact`);
+      if (!compactBranch(b, staged)) return { bytesBefore, bytesAfter: bytesBefore };
+      const after = this.#replaceBranch(b, staged);
+      return { bytesBefore, bytesAfter: after.bytes };
+    });
+  }
+
+  /** Swaps `staged` in as the branch's folder and reloads it. */
+  #replaceBranch(old: BranchFiles | undefined, staged: string, name?: string): BranchFiles {
+    const target = path.join(this.dir, BRANCHES_DIR, branchDirName(name ?? old!.name));
+    old?.close();
+    if (old !== undefined) this.#branches.delete(old.name);
+    swapDir(staged, target);
+    const loaded = loadBranch(target);
+    this.#branches.set(loaded.name, loaded);
+    return loaded;
+  }
+
+  stats(branch?: string): EngineStats {
+    this.#usable();
+    const list = branch === undefined ? [...this.#branches.values()] : [this.#branches.get(checkBranchName(branch))].filter((b) => b !== undefined);
+    let frames = 0;
+    let bytes = 0;
+    let checkpoints = 0;
+    for (const b of list) {
+      frames += b.table.count;
+      bytes += b.bytes;
+      checkpoints += b.checkpoints.count;
+    }
+    if (branch === undefined) bytes += this.#journalEnd + this.#cas.bytes;
+    return {
+      frames,
+      beats: branch === undefined ? this.#beats : frames,
+      bytes,
+      checkpoints,
+      casBlobs: this.#cas.blobs.size,
+      casHits: this.#cas.hits,
+      casMisses: this.#cas.misses,
+      syncs: this.#syncs,
+      syncNs: this.#syncNs,
+    };
+  }
+
+  putBlob(bytes: Uint8Array): Promise<string> {
+    return this.#exclusive(async () => {
+      this.#usable();
+      return this.#cas.put(bytes);
+    });
+  }
+
+  getBlob(key: string): Uint8Array | undefined {
+    this.#usable();
+    return this.#cas.get(key);
+  }
+
+  exportBundle(branch: string, dir: string): Promise<BundleManifest> {
+    return this.#exclusive(async () => {
+      this.#usable();
+      const b = this.#branches.get(checkBranchName(branch));
+      if (b === undefined || this.head(branch) === undefined) throw storeError('ERR_STORE_FRAME', `no branch "${branch}" to export`);
+      return exportBranch(b, this.head(branch)!, this.#cas, dir);
+    });
+  }
+
+  importBundle(dir: string, branch?: string): Promise<BundleManifest> {
+    return this.#exclusive(async () => {
+      this.#usable();
+      if (branch !== undefined) checkBranchName(branch);
+      const staged = path.join(this.dir, IMPORTS_DIR, `stage-${++this.#stage}`);
+      try {
+        const { manifest, name } = importBranch(dir, staged, branch, this.#lastBeat, this.#cas);
+        this.#replaceBranch(this.#branches.get(name), staged, name);
+        this.#lastBeat = Math.max(this.#lastBeat, manifest.beat);
+        return manifest;
+      } finally {
+        fs.rmSync(staged, { recursive: true, force: true });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    await this.#serial.catch(() => undefined);
+    if ((this.#state as State) === 'closed') return; // a concurrent close() finished first
+    this.#state = 'closed';
+    this.#staged.clear();
+    for (const b of this.#branches.values()) b.close();
+    fs.closeSync(this.#journalFd);
+    this.#cas.close();
+    this.#release();
+    if (this.#ownReactor !== undefined) await this.#ownReactor.close();
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  #usable(): void {
+    if (this.#state === 'closed') throw storeError('ERR_STORE_CLOSED', 'the store is closed');
+    if (this.#state === 'broken') throw storeError('ERR_STORE_CLOSED', 'a failed write could not be undone; reopen the store to recover it');
+  }
+
+  /** Runs `fn` after every earlier commit and maintenance call has finished. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#serial.then(fn, fn);
+    this.#serial = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** Creates STORE in an empty folder, or checks the one there. */
+function checkStoreFile(root: string): void {
+  const file = path.join(root, STORE_FILE);
+  if (!fs.existsSync(file)) {
+    const others = fs.readdirSync(root).filter((n) => !n.startsWith('LOCK'));
+    if (others.length > 0) throw storeError('ERR_STORE_CORRUPT', `${root} is not empty and holds no ${STORE_FILE} file: not a flatfile store`);
+    writeFileAtomic(file, JSON.stringify({ format: STORE_FORMAT, version: STORE_VERSION }));
+    return;
+  }
+  let s: { format?: unknown; version?: unknown };
+  try {
+    s = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof s;
+  } catch {
+    throw storeError('ERR_STORE_CORRUPT', `${file} is not JSON`);
+  }
+  if (s?.format !== STORE_FORMAT || s.version !== STORE_VERSION) throw storeError('ERR_STORE_CORRUPT', `${file} is not a ${STORE_FORMAT} store of version ${STORE_VERSION}`);
+}

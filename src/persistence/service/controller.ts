@@ -1,0 +1,165 @@
+/**
+ * One branch controller: where `/data/<branch>` stands against the store (pending changes, the
+ * root the next frame chains to, what is durable) and its counters. It publishes them under
+ * `/data/persist/<branch>/{metrics,branch_stat,config}`; nothing here touches the engine.
+ */
+import type { Cell } from '../../kernel/cell/cell.js';
+import type { Runtime } from '../../kernel/runtime.js';
+import type { EngineStats } from '../engine.js';
+import type { FlushCause, ResolvedPolicy } from './policy.js';
+
+const ZERO_ROOT = new Uint8Array(32);
+
+export class BranchController {
+  /** The branch cell, once seen (kept after a soft delete, whose frame still has to be written). */
+  root: Cell | undefined = undefined;
+  /** Changes since the branch was last framed. */
+  pending = false;
+  /** First beat with changes not yet framed (-1: none). */
+  pendingSince = -1;
+  /** Changed cells counted since the last frame (`dirty_cells`). */
+  dirtyCells = 0;
+  /** An operator asked for a flush (`op/br_flush`); cleared when framed. */
+  force = false;
+  /** The next frame must be a snapshot: no frame on disk yet, or a write failed. */
+  needsSnapshot: boolean;
+  /** Root the next frame chains to (the last frame handed to the writer). */
+  headRoot: Uint8Array;
+  /** Beat of the last frame handed to the writer (-1: none). */
+  lastFramed: number;
+  /** Beat of the last frame known durable (-1: none). */
+  durableBeat: number;
+  /** Not in memory yet (lazy policy, before `hydrate`). */
+  cold: boolean;
+  // counters (`metrics`, `branch_stat`)
+  frames = 0;
+  bytes = 0;
+  flushes = 0;
+  failures = 0;
+  lastCause: FlushCause | 'none' = 'none';
+  lastFlushBytes = 0;
+  lastFlushCells = 0;
+  /** Something changed that `/data/persist/<branch>` does not show yet. */
+  stale = true;
+
+  constructor(
+    readonly name: string,
+    public policy: ResolvedPolicy,
+    head: { beat: number; root: Uint8Array } | undefined,
+  ) {
+    this.headRoot = ZERO_ROOT;
+    this.lastFramed = this.durableBeat = -1;
+    this.needsSnapshot = true;
+    this.reset(head);
+    this.cold = policy.lazy && head !== undefined;
+  }
+
+  /** Continue from what the store holds (`head`: the branch's last frame on disk). */
+  reset(head: { beat: number; root: Uint8Array } | undefined): void {
+    this.headRoot = head?.root.slice() ?? ZERO_ROOT;
+    this.lastFramed = this.durableBeat = head?.beat ?? -1;
+    this.needsSnapshot = head === undefined;
+    this.pending = false;
+    this.pendingSince = -1;
+    this.dirtyCells = 0;
+    this.stale = true;
+  }
+
+
+  /** Record changes of `beat` (`cells` changed cells). */
+  touch(beat: number, cells: number): void {
+    if (!this.pending) {
+      this.pending = true;
+      this.pendingSince = beat;
+    }
+    this.dirtyCells += cells;
+    this.stale = true;
+  }
+
+  /** Whether a delta frame of `beat` holds every change not framed yet (else a snapshot is needed). */
+  deltaSuffices(beat: number): boolean {
+    return !this.needsSnapshot && this.pendingSince === beat;
+  }
+
+  /** A frame of `beat` was handed to the writer. */
+  framed(beat: number, root: Uint8Array, bytes: number, cause: FlushCause): void {
+    this.headRoot = root;
+    this.lastFramed = beat;
+    this.pending = false;
+    this.pendingSince = -1;
+    this.force = false;
+    this.needsSnapshot = false;
+    this.lastCause = cause;
+    this.lastFlushBytes = bytes;
+    this.lastFlushCells = this.dirtyCells;
+    this.dirtyCells = 0;
+    this.stale = true;
+  }
+
+  /** A write failed: the next frame starts over from a snapshot chained to what is on disk. */
+  failed(head: { beat: number; root: Uint8Array } | undefined): void {
+    this.headRoot = head?.root.slice() ?? ZERO_ROOT;
+    this.lastFramed = head?.beat ?? -1;
+    this.needsSnapshot = true;
+    this.pending = true;
+    if (this.pendingSince < 0) this.pendingSince = this.lastFramed + 1;
+    this.failures++;
+    this.stale = true;
+  }
+
+  /** Write the controller's view under `/data/persist/<branch>` (hard updates: no history piles up). */
+  publish(rt: Runtime, engine: { kind: string; stats(branch?: string): EngineStats }, stats: EngineStats | undefined): void {
+    const data = rt.find('/data')!;
+    const persist = data.child('persist') ?? data.add('persist');
+    const dir = persist.child(this.name) ?? persist.add(this.name);
+    const p = this.policy;
+    put(dir, 'kv_eng', engine.kind);
+    group(dir, 'config', {
+      policy_mode: p.mode,
+      flush_every_beats: p.flushEveryBeats,
+      flush_scheduled_bt: p.flushScheduledBt,
+      flush_on_shutdown: p.flushOnShutdown ? 1 : 0,
+      allow_volatile_reads: p.allowVolatileReads ? 1 : 0,
+      lazy: p.lazy ? 1 : 0,
+      snapshot_ro: p.mode === 'ro_snapshot' ? 1 : 0,
+    });
+    group(dir, 'branch_stat', {
+      last_bt: this.lastFramed,
+      durable_bt: this.durableBeat,
+      pending: this.pending ? 1 : 0,
+      dirty_cells: this.dirtyCells,
+      last_cause: this.lastCause,
+      flush_bytes: this.lastFlushBytes,
+      flush_cells: this.lastFlushCells,
+      flushes: this.flushes,
+      failures: this.failures,
+      cold: this.cold ? 1 : 0,
+    });
+    if (stats !== undefined) {
+      group(dir, 'metrics', {
+        frames: stats.frames,
+        beats: stats.beats,
+        bytes: stats.bytes,
+        checkpoints: stats.checkpoints,
+        cas_blobs: stats.casBlobs,
+        cas_hits: stats.casHits,
+        cas_miss: stats.casMisses,
+        syncs: stats.syncs,
+        sync_ns: stats.syncNs,
+      });
+    }
+    this.stale = false;
+  }
+}
+
+function put(parent: Cell, name: string, value: string | number): void {
+  const text = String(value);
+  const c = parent.child(name);
+  if (c === undefined) parent.add(name, { value: text });
+  else if (c.text !== text) c.setHard(text);
+}
+
+function group(parent: Cell, name: string, fields: Record<string, string | number>): void {
+  const g = parent.child(name) ?? parent.add(name);
+  for (const [k, v] of Object.entries(fields)) put(g, k, v);
+}

@@ -1,0 +1,99 @@
+/**
+ * A runtime backed by a store: the kernel runtime, rebuilt from the store at open (each branch
+ * from its newest snapshot plus the deltas after it; the beat counter resumes after the last
+ * committed beat), with the persistence service attached to its heartbeat. The kernel knows
+ * nothing of this: the service plugs in through the commit and shutdown hooks.
+ */
+import { invalidArgType } from '../../errors.js';
+import { Runtime, type RuntimeOptions } from '../../kernel/runtime.js';
+import type { StorageEngine } from '../engine.js';
+import type { FlatfileOptions } from '../flatfile/index.js';
+import { readAcross, type CrossReadOptions } from './cross-read.js';
+import { openEngine } from './open-engine.js';
+import { loadBranch } from './recover.js';
+import { PersistenceService, type ServiceOptions } from './service.js';
+import { PersistVerbs } from './verbs.js';
+import type { Cell } from '../../kernel/cell/cell.js';
+import type { EnzymeContext } from '../../kernel/heartbeat/context.js';
+
+export interface StoreOptions extends ServiceOptions {
+  /** Store directory (created when missing). */
+  dir?: string;
+  /** An engine already open (instead of the flatfile engine at `dir`). */
+  engine?: StorageEngine;
+  /** Options of the flatfile engine (`backend`, `reactor`, `verify`; docs/flatfile.md). */
+  flatfile?: FlatfileOptions;
+  /** How the flatfile engine writes: 'reactor' (default: syncs off the JS thread) or 'sync'. */
+  io?: 'reactor' | 'sync';
+}
+
+export interface PersistentRuntimeOptions extends RuntimeOptions {
+  store: StoreOptions;
+}
+
+export class PersistentRuntime extends Runtime {
+  /** The persistence service: controllers, writer, engine. */
+  readonly persist: PersistenceService;
+  /** Persistence verbs as OPS dossiers (`op/br_flush`, `op/checkpt`, `op/sync`, ...). */
+  readonly verbs: PersistVerbs;
+
+  constructor(options: PersistentRuntimeOptions) {
+    const store = options.store;
+    if (store === null || typeof store !== 'object') throw invalidArgType('options.store', 'an object { dir } or { engine }', store);
+    super(options);
+    const engine = store.engine ?? openEngine(store.dir, store.flatfile, store.io);
+    try {
+      this.persist = new PersistenceService(this, engine, store);
+      this.verbs = new PersistVerbs(this.persist);
+      this.recover();
+    } catch (e) {
+      if (store.engine === undefined) void engine.close();
+      throw e;
+    }
+    this.persist.attach();
+  }
+
+  /** Rebuild every branch that is not lazy; resume the beat counter after the last committed beat. */
+  private recover(): void {
+    const engine = this.persist.engine;
+    const report = engine.recovery;
+    let frames = 0;
+    let bytes = 0;
+    for (const name of engine.branches()) {
+      const c = this.persist.controller(name);
+      if (c.cold) continue;
+      const loaded = loadBranch(this, engine, name, {}, this.persist.aead);
+      c.root = this.find(`/data/${name}`);
+      frames += loaded.frames;
+      bytes += loaded.bytes;
+    }
+    if (report.beat >= 0) this.beat = report.beat + 1;
+    for (const cut of report.cut) {
+      this.cei({ severity: 'warn', topic: 'persist.recover', note: `${cut.branch}: cut ${cut.bytes} bytes from beat ${cut.fromBeat} (${cut.reason})`, subject: `/data/${cut.branch}` });
+    }
+    if (report.beat >= 0) {
+      this.cei({ severity: 'debug', topic: 'persist.recover', note: `recovered to beat ${report.beat}: ${frames} frame(s), ${bytes} bytes applied, ${report.scannedBytes} bytes verified` });
+    }
+    this.persist.publish(true);
+  }
+
+  /** Last beat known to be on disk (-1: none). */
+  get durableBeat(): number {
+    return this.persist.durableBeat;
+  }
+
+  /** Wait until every committed beat is durable (rejects with ERR_PERSIST_COMMIT when one failed). */
+  flush(): Promise<void> {
+    return this.persist.flush();
+  }
+
+  /** Shut down through `op/shdn` (its `ist:flush` stages the last frames), wait for them, close the store. */
+  close(): Promise<void> {
+    return this.persist.close();
+  }
+
+  /** A cross-branch read from an enzyme, checked against the consumer's policy (see cross-read.ts). */
+  readAcross(ctx: EnzymeContext, consumer: string, path: string, options?: CrossReadOptions): Cell | undefined {
+    return readAcross(this.persist, ctx, consumer, path, options);
+  }
+}

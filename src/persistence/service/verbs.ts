@@ -1,0 +1,166 @@
+/**
+ * Persistence verbs as OPS dossiers (`/rt/ops/<oid>`): each opens a dossier on `/data/<branch>`,
+ * records its states, and closes it `sts:ok`, or `sts:fail` with a CEI fact attached. Branch verbs
+ * (`op/br_flush`, `op/br_sched`, `op/br_defer`, `op/br_snapshot`) change the controller and take
+ * effect at the next beat's Commit; store verbs (`op/checkpt`, `op/compact`, `op/sync`,
+ * `op/import`) run on the engine in the writer's sequence, after the beats queued before them.
+ */
+import { invalidArgType, invalidArgValue, outOfRange } from '../../errors.js';
+import type { BundleManifest } from '../engine.js';
+import { loadBranch } from './recover.js';
+import type { PersistenceService } from './service.js';
+import { RESERVED_BRANCHES } from './service.js';
+
+function branchName(name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 255 || name.includes('/')) throw invalidArgType('branch', 'a branch name (a child of /data)', name);
+  if (RESERVED_BRANCHES.has(name)) throw invalidArgValue('branch', `/data/${name} is not a persisted branch`);
+  return name;
+}
+
+export class PersistVerbs {
+  constructor(private readonly svc: PersistenceService) {}
+
+  /** Open a dossier, run `work`, close it (`sts:ok`, or `sts:fail` with a `topic` fact). */
+  private async dossier<T>(verb: string, branch: string, topic: string, states: string[], work: (oid: number) => Promise<T> | T): Promise<T> {
+    const rt = this.svc.rt;
+    const oid = rt.ops.start(verb, { target: `/data/${branch}` });
+    for (const s of states) rt.ops.state(oid, s);
+    let result: T;
+    try {
+      result = await work(oid);
+    } catch (e) {
+      // crit closes the dossier with sts:fail
+      rt.cei({ severity: 'crit', topic, note: `${verb} ${branch}: ${(e as Error)?.message ?? String(e)}`, dossier: oid, subject: `/data/${branch}` });
+      throw e;
+    }
+    rt.ops.state(oid, 'ist:ok');
+    rt.ops.close(oid, 'sts:ok');
+    this.svc.publish(false);
+    return result;
+  }
+
+  /** `op/br_flush`: write the branch at the next beat's Commit, whatever its policy; resolves once durable. */
+  flush(branch: string): Promise<number> {
+    const name = branchName(branch);
+    return this.dossier('op/br_flush', name, 'persist.flush.fail', ['ist:plan'], async (oid) => {
+      const c = this.svc.controller(name);
+      c.force = true;
+      c.stale = true;
+      this.svc.rt.heartbeat.wake();
+      const beat = await this.svc.whenFramed(name);
+      this.svc.rt.ops.state(oid, 'ist:flush');
+      await this.svc.flush();
+      return beat;
+    });
+  }
+
+  /** `op/br_sched`: scheduled policy, flushing at `beat` (and every `everyBeats` when given). */
+  schedule(branch: string, beat: number, everyBeats?: number): Promise<void> {
+    const name = branchName(branch);
+    if (!Number.isSafeInteger(beat) || beat < 1) throw outOfRange('beat', 'an integer >= 1', beat);
+    if (everyBeats !== undefined && (!Number.isSafeInteger(everyBeats) || everyBeats < 0)) throw outOfRange('everyBeats', 'an integer >= 0', everyBeats);
+    return this.dossier('op/br_sched', name, 'persist.defer', ['ist:plan'], () => {
+      const c = this.svc.controller(name);
+      this.svc.setPolicy(name, { ...c.policy, mode: 'scheduled', flushScheduledBt: beat, flushEveryBeats: everyBeats ?? c.policy.flushEveryBeats });
+      this.svc.rt.cei({ severity: 'debug', topic: 'persist.defer', note: `${name}: scheduled for beat ${beat}`, subject: `/data/${name}` });
+    });
+  }
+
+  /** `op/br_defer`: on-demand policy (written only by `op/br_flush` or at shutdown). */
+  defer(branch: string): Promise<void> {
+    const name = branchName(branch);
+    return this.dossier('op/br_defer', name, 'persist.defer', ['ist:plan'], () => {
+      const c = this.svc.controller(name);
+      this.svc.setPolicy(name, { ...c.policy, mode: 'on_demand', flushScheduledBt: 0 });
+      this.svc.rt.cei({ severity: 'debug', topic: 'persist.defer', note: `${name}: deferred (on demand)`, subject: `/data/${name}` });
+    });
+  }
+
+  /** `op/br_snapshot`: seal the branch (immutable), write it once more, then treat it as a read-only snapshot. */
+  snapshot(branch: string): Promise<number> {
+    const name = branchName(branch);
+    return this.dossier('op/br_snapshot', name, 'persist.snapshot', ['ist:plan'], async (oid) => {
+      const rt = this.svc.rt;
+      const cell = rt.find(`/data/${name}`);
+      if (cell === undefined) throw invalidArgValue('branch', `/data/${name} does not exist`);
+      const c = this.svc.controller(name);
+      c.root = cell;
+      rt.heartbeat.prr.grant(() => cell.seal());
+      c.force = true;
+      rt.heartbeat.wake();
+      const beat = await this.svc.whenFramed(name);
+      rt.ops.state(oid, 'ist:flush');
+      await this.svc.flush();
+      this.svc.setPolicy(name, { ...c.policy, mode: 'ro_snapshot' });
+      rt.cei({ severity: 'debug', topic: 'persist.snapshot', note: `${name}: sealed read-only at beat ${beat}`, subject: `/data/${name}` });
+      return beat;
+    });
+  }
+
+  /** `op/checkpt`: store a checkpoint of the branch as of its last durable frame. */
+  checkpoint(branch: string): Promise<number> {
+    const name = branchName(branch);
+    return this.dossier('op/checkpt', name, 'persist.checkpoint', ['ist:plan', 'ist:write'], async () => {
+      await this.svc.flush();
+      return this.svc.checkpoint(name);
+    });
+  }
+
+  /** `op/compact`: rewrite the branch's files, keeping replay possible from its checkpoints. */
+  compact(branch: string): Promise<{ bytesBefore: number; bytesAfter: number }> {
+    const name = branchName(branch);
+    return this.dossier('op/compact', name, 'persist.compact', ['ist:plan', 'ist:write'], () => this.svc.writer.run(() => this.svc.engine.compact(name)));
+  }
+
+  /** `op/sync`: export a verified bundle of the branch (files, CAS blobs, manifest) into `dir`. */
+  sync(branch: string, dir: string): Promise<BundleManifest> {
+    const name = branchName(branch);
+    if (typeof dir !== 'string' || dir.length === 0) throw invalidArgType('dir', 'a directory path', dir);
+    return this.dossier('op/sync', name, 'persist.sync', ['ist:plan', 'ist:write'], async () => {
+      await this.svc.flush();
+      return this.svc.writer.run(() => this.svc.engine.exportBundle(name, dir));
+    });
+  }
+
+  /**
+   * `op/import`: verify the bundle in `dir`, promote it as `branch` (default: the bundle's own)
+   * and load it into the runtime in place of what was there. A bad bundle changes nothing.
+   */
+  import(dir: string, branch?: string): Promise<BundleManifest> {
+    if (typeof dir !== 'string' || dir.length === 0) throw invalidArgType('dir', 'a directory path', dir);
+    const target = branch === undefined ? undefined : branchName(branch);
+    return this.dossier('op/import', target ?? '-', 'persist.import', ['ist:plan', 'ist:verify'], async (oid) => {
+      await this.svc.flush();
+      // the branch is not framed while its replacement is promoted (queued frames would chain to the old root)
+      const held = target === undefined ? undefined : this.svc.controller(target);
+      const wasCold = held?.cold ?? false;
+      if (held !== undefined) held.cold = true;
+      let manifest: BundleManifest;
+      try {
+        manifest = await this.svc.writer.run(() => this.svc.engine.importBundle(dir, target));
+      } finally {
+        if (held !== undefined) held.cold = wasCold;
+      }
+      const name = target ?? manifest.branch;
+      this.svc.rt.ops.state(oid, 'ist:promote');
+      this.svc.replaceFromStore(name);
+      this.svc.controller(name).cold = false;
+      this.svc.rt.cei({ severity: 'debug', topic: 'persist.import', note: `${name}: imported beat ${manifest.beat} (${manifest.files.length} files)`, subject: `/data/${name}` });
+      return manifest;
+    });
+  }
+
+  /** Load a lazy branch (cold) into memory within budgets; nothing is loaded when over budget. */
+  hydrate(branch: string, budget: { maxBytes?: number; maxDepth?: number } = {}): { frames: number; bytes: number } {
+    const name = branchName(branch);
+    const svc = this.svc;
+    const c = svc.controller(name);
+    if (!c.cold) return { frames: 0, bytes: 0 };
+    const loaded = svc.rt.heartbeat.prr.grant(() => loadBranch(svc.rt, svc.engine, name, budget, svc.aead));
+    c.cold = false;
+    c.root = svc.rt.find(`/data/${name}`);
+    c.stale = true;
+    svc.rt.cei({ severity: 'debug', topic: 'persist.recover', note: `${name}: hydrated ${loaded.frames} frame(s), ${loaded.bytes} bytes`, subject: `/data/${name}` });
+    return loaded;
+  }
+}
