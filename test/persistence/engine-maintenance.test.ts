@@ -189,7 +189,7 @@ for (const backend of availableBackends()) {
     it('rejects with ERR_STORE_IO and leaves nothing of the beat, in memory or after reopen', async () => {
       const dir = fresh();
       const reactor = createReactor({ backend });
-      const store = open(dir, { reactor });
+      const store = open(dir, { reactor, preallocate: false }); // no background writes to take the injected fault
       const src = new Source(['a', 'b']);
       await commitBeat(store, src, ['a', 'b']);
       const before = { a: view(store, 'a'), b: view(store, 'b') };

@@ -19,6 +19,8 @@ afterAll(() => {
 });
 
 const LOGS = ['branches/a/frames.log', 'branches/b/frames.log', 'journal.log'];
+/** Byte offsets below are file sizes: these stores keep no preallocated room (its own test is below). */
+const NOPRE = { preallocate: false } as const;
 
 function sizes(dir: string, files: string[]): number[] {
   return files.map((f) => (fs.existsSync(path.join(dir, f)) ? fs.statSync(path.join(dir, f)).size : 0));
@@ -35,7 +37,7 @@ function view(store: FlatfileEngine): Record<string, string[]> {
 async function base(): Promise<{ dir: string; src: Source; before: Record<string, string[]> }> {
   const dir = fresh();
   const src = new Source(['a', 'b']);
-  const store = open(dir);
+  const store = open(dir, NOPRE);
   await commitBeat(store, src, ['a', 'b']);
   src.advance(['a']);
   await commitBeat(store, src, ['a']);
@@ -71,11 +73,47 @@ function restoreFiles(files: Map<string, Buffer>): void {
 const breathe = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('flatfile recovery', () => {
+  it('keeps zeroed room after the logs of small commits; a record torn inside it is cut', async () => {
+    const dir = fresh();
+    const src = new Source(['a', 'b']);
+    const store = open(dir);
+    for (let b = 0; b < 5; b++) {
+      if (b > 0) src.advance();
+      await commitBeat(store, src, b % 2 === 0 ? ['a', 'b'] : ['a']);
+    }
+    const before = view(store);
+    const aEnd = store.stats('a').bytes - 5 * 64; // frames.log's end (the rest: 5 index entries)
+    await store.close();
+    const aLog = path.join(dir, 'branches/a/frames.log');
+    const room = sizes(dir, LOGS);
+    for (const size of room) expect(size).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+    const s = open(dir);
+    expect(s.recovery.cut).toEqual([]);
+    expect(view(s)).toEqual(before);
+    await s.close();
+    expect(sizes(dir, LOGS)).toEqual(room); // kept
+    // the start of a record that never finished, inside the room
+    const fd = fs.openSync(aLog, 'r+');
+    fs.writeSync(fd, Buffer.from([0x43, 0x45, 0x50, 0x4c, 1, 1, 0, 0, 9]), 0, 9, aEnd);
+    fs.closeSync(fd);
+    const t = open(dir);
+    expect(t.recovery.cut).toEqual([{ branch: 'a', bytes: room[0] - aEnd, fromBeat: 5, reason: 'crc' }]); // its header parses, its CRC does not match
+    expect(view(t)).toEqual(before);
+    expect(fs.statSync(aLog).size).toBe(aEnd);
+    src.advance();
+    await commitBeat(t, src, ['a', 'b']);
+    await t.close();
+    const u = open(dir);
+    expect(u.recovery.cut).toEqual([]);
+    expect(u.head('a')!.beat).toBe(5);
+    await u.close();
+  });
+
   for (const last of [['a', 'b'], ['a']]) {
     it(`cuts a torn last beat (${last.join('+')}) at every byte offset and keeps every earlier beat`, async () => {
       const { dir, src, before } = await base();
       const sizesBefore = sizes(dir, LOGS);
-      const store = open(dir);
+      const store = open(dir, NOPRE);
       src.advance(last);
       const frames = last.map((b) => [b, src.frame(b)] as const);
       store.beginBeat(4);
@@ -92,7 +130,7 @@ describe('flatfile recovery', () => {
           await breathe();
           restoreFiles(saved);
           fs.truncateSync(path.join(d, LOGS[f]), cut);
-          const s = open(d);
+          const s = open(d, NOPRE);
           expect(s.recovery.beat).toBe(3);
           expect(view(s)).toEqual(before);
           const removed = s.recovery.cut.reduce((n, c) => n + c.bytes, 0);
@@ -108,7 +146,7 @@ describe('flatfile recovery', () => {
           for (const [b, f] of frames) s.putFrame(b, f);
           await s.commitBeat();
           await s.close();
-          const r = open(d);
+          const r = open(d, NOPRE);
           expect(r.recovery.cut).toEqual([]);
           expect(view(r)).toEqual(after);
           await r.close();
@@ -120,7 +158,7 @@ describe('flatfile recovery', () => {
 
   it('a complete frame whose journal record is missing is not committed (multi-branch atomicity)', async () => {
     const { dir, src, before } = await base();
-    const store = open(dir);
+    const store = open(dir, NOPRE);
     src.advance();
     await commitBeat(store, src, ['a', 'b']);
     await store.close();
@@ -128,7 +166,7 @@ describe('flatfile recovery', () => {
     const d = copyStore(dir);
     const bLog = path.join(d, 'branches/b/frames.log');
     fs.truncateSync(bLog, fs.statSync(bLog).size - 1);
-    const s = open(d);
+    const s = open(d, NOPRE);
     expect(s.recovery.beat).toBe(3);
     expect(view(s)).toEqual(before);
     expect(s.recovery.cut.map((c) => [c.branch, c.reason]).sort()).toEqual([
@@ -152,7 +190,7 @@ describe('flatfile recovery', () => {
         const bytes = fs.readFileSync(p);
         bytes[at] ^= 1 << at % 8;
         fs.writeFileSync(p, bytes);
-        const s = open(d);
+        const s = open(d, NOPRE);
         expect(s.recovery.beat).toBeLessThan(3 + 1);
         expect(s.recovery.cut.length).toBeGreaterThan(0);
         const cutFrom = Math.min(...s.recovery.cut.map((c) => c.fromBeat));
@@ -169,7 +207,7 @@ describe('flatfile recovery', () => {
     const bytes = fs.readFileSync(idx);
     bytes[70] ^= 0xff;
     fs.writeFileSync(idx, bytes.subarray(0, bytes.length - 5));
-    const s = open(dir);
+    const s = open(dir, NOPRE);
     expect(s.recovery.cut).toEqual([]);
     expect(view(s)).toEqual(before);
     expect(fs.statSync(idx).size).toBe(64 * before.a.length);
@@ -198,7 +236,7 @@ describe('flatfile recovery', () => {
     const info = frameTrailer(frame);
     const header = encodeLogHeader({ flags: LOG_SOLO, beat: 4, prevGap: 1, length: frame.length, frameCrc: crc32c(frame), prevRoot: info.prevRoot, root: info.root });
     fs.appendFileSync(log, Buffer.concat([header, frame]));
-    const s = open(dir);
+    const s = open(dir, NOPRE);
     expect(view(s)).toEqual(before);
     expect(s.recovery.beat).toBe(3);
     expect(s.recovery.cut).toEqual([{ branch: 'a', bytes: header.length + frame.length, fromBeat: 4, reason: 'invalid' }]);
@@ -208,7 +246,7 @@ describe('flatfile recovery', () => {
 
   it("verify: 'full' checks every frame's Merkle root on open", async () => {
     const { dir, before } = await base();
-    const s = open(dir, { verify: 'full' });
+    const s = open(dir, { ...NOPRE, verify: 'full' });
     expect(view(s)).toEqual(before);
     expect(s.recovery.scannedBytes).toBe(sizes(dir, [...LOGS]).reduce((a, b) => a + b, 0));
     await s.close();

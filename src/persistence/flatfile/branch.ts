@@ -71,6 +71,8 @@ export class BranchFiles {
   table = new FrameTable();
   checkpoints = new FrameTable();
   logEnd = 0;
+  /** Size of frames.log: its end plus zeroed, preallocated room (layout PREALLOC_*). */
+  logCap = 0;
   idxEnd = 0;
   ckpEnd = 0;
   readonly fdLog: number;

@@ -75,6 +75,9 @@ export class ReactorCommitter implements Committer {
         break;
       }
     }
+    // whenReady() hands the batch to the backend now (not at the end of this JS turn), so the
+    // kernel is already writing while `during` runs
+    let ready = r.whenReady();
     let thrown: unknown;
     try {
       if (failure === undefined) during?.();
@@ -82,7 +85,7 @@ export class ReactorCommitter implements Committer {
       thrown = e;
     }
     while (want.size > 0) {
-      await r.whenReady();
+      await ready;
       for (const c of r.drain()) {
         const bytes = want.get(c.seq);
         if (bytes === undefined) continue;
@@ -90,6 +93,7 @@ export class ReactorCommitter implements Committer {
         if (failure === undefined && !c.ok) failure = `${c.op} failed with ${c.errno ?? c.result}`;
         else if (failure === undefined && c.result !== bytes) failure = `${c.op} moved ${c.result} of ${bytes} bytes`;
       }
+      if (want.size > 0) ready = r.whenReady();
     }
     if (thrown !== undefined) throw thrown;
     if (failure !== undefined) throw storeError('ERR_STORE_IO', `a write or sync failed: ${failure}`);

@@ -39,6 +39,16 @@ export const JOURNAL_MAX_BRANCHES = 4096;
 export const BRANCH_NAME_MAX = 255;
 export const JOURNAL_MAX_RECORD = JOURNAL_HEAD + JOURNAL_MAX_BRANCHES * (2 + BRANCH_NAME_MAX + 40) + 4;
 
+/**
+ * Preallocation: after a commit of small records, a log with less than PREALLOC_LOW bytes of
+ * zeroed room left is extended by PREALLOC_BYTES of zeros (written and synced between
+ * beats), so later small commits overwrite allocated blocks: their fdatasync then flushes
+ * data only, not the file size and block allocation. Large records are appended as they are.
+ */
+export const PREALLOC_BYTES = 4 * 1024 * 1024;
+export const PREALLOC_LOW = 1024 * 1024;
+export const PREALLOC_MAX_RECORD = 64 * 1024;
+
 /** Beat index entry: fixed 64 bytes. */
 export const INDEX_ENTRY = 64;
 

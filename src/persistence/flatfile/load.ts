@@ -31,6 +31,7 @@ export function loadBranch(dir: string): BranchFiles {
     throw storeError('ERR_STORE_CORRUPT', `the branch folder ${dir} does not scan clean (${log.reason || ckp.reason})`);
   }
   b.logEnd = log.end;
+  b.logCap = log.size;
   b.ckpEnd = ckp.end;
   b.repairIndex();
   return b;

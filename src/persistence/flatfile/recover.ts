@@ -22,6 +22,8 @@ import { storeError } from '../../errors.js';
 export interface Recovered {
   branches: Map<string, BranchFiles>;
   journalEnd: number;
+  /** Size of journal.log: its end plus preallocated room. */
+  journalCap: number;
   /** Beats committed (journal records and SOLO frames kept). */
   beats: number;
   /** The newest of them (-1: none): the next beat's `prevGap` counts back to it. */
@@ -128,29 +130,36 @@ export function recover(branchesDir: string, journalFd: number, verify: 'tail' |
   }
   for (const b of branches.values()) {
     const { log, ckp } = scans.get(b.name)!;
-    b.logEnd = cutFile(report, b.name, b.fdLog, b.table, log, cutBeat);
-    b.ckpEnd = cutFile(report, b.name, b.fdCkp, b.checkpoints, ckp, cutBeat);
+    [b.logEnd, b.logCap] = cutFile(report, b.name, b.fdLog, b.table, log, cutBeat);
+    [b.ckpEnd] = cutFile(report, b.name, b.fdCkp, b.checkpoints, ckp, cutBeat);
     b.repairIndex();
   }
   const journalEnd = keep < journal.records.length ? journal.offsets[keep] : journal.end;
-  if (journalEnd < journal.size) {
+  let journalCap = journal.size; // zeros after the end are preallocated room
+  if (keep < journal.records.length || journal.reason !== '') {
     report.cut.push({ branch: '', bytes: journal.size - journalEnd, fromBeat: keep < journal.records.length ? journal.records[keep].beat : report.beat + 1, reason: keep < journal.records.length ? 'uncommitted' : journal.reason });
     truncateTo(journalFd, journalEnd);
+    journalCap = journalEnd;
   }
-  return { branches, journalEnd, beats, lastWritten: prev, report };
+  return { branches, journalEnd, journalCap, beats, lastWritten: prev, report };
 }
 
-/** Cuts `table` and its file at the first beat >= `cutBeat` or the scan's bad tail; reports it. */
-function cutFile(report: RecoveryReport, branch: string, fd: number, table: LogScan['table'], scan: LogScan, cutBeat: number): number {
+/**
+ * Cuts `table` and its file at the first beat >= `cutBeat` or the scan's bad tail; reports it.
+ * Returns the file's end and its room (zeros after a clean end are preallocated room, kept).
+ */
+function cutFile(report: RecoveryReport, branch: string, fd: number, table: LogScan['table'], scan: LogScan, cutBeat: number): [number, number] {
   const keep = table.lowerBound(cutBeat);
   const end = keep < table.count ? table.offsets[keep] : scan.end;
-  if (end < scan.size) {
+  let cap = scan.size;
+  if (keep < table.count || scan.reason !== '') {
     const fromBeat = keep < table.count ? table.beats[keep] : scan.badBeat >= 0 ? scan.badBeat : report.beat + 1;
     report.cut.push({ branch, bytes: scan.size - end, fromBeat, reason: keep < table.count ? 'uncommitted' : scan.reason });
     truncateTo(fd, end);
+    cap = end;
   }
   table.truncate(keep);
-  return end;
+  return [end, cap];
 }
 
 /**

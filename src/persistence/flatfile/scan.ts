@@ -29,13 +29,36 @@ export interface ScanResult {
   end: number;
   /** File size. */
   size: number;
-  /** Why the scan stopped before `size`: '' (it did not), 'torn' (a record cut short or an unreadable head), 'bad' (the verifier refused a record). */
+  /**
+   * Why the scan stopped before `size`: '' (it did not, or only zeros follow: preallocated
+   * room), 'torn' (a record cut short or an unreadable head), 'bad' (the verifier refused a record).
+   */
   stop: '' | 'torn' | 'bad';
   /** Offset of the refused record when `stop` is 'bad'. */
   badAt: number;
 }
 
+/** Whether `fd` holds only zero bytes in `[from, to)`. */
+export function allZero(fd: number, from: number, to: number): boolean {
+  const buf = new Uint8Array(Math.min(1 << 20, Math.max(1, to - from)));
+  const zero = new Uint8Array(buf.length);
+  for (let pos = from; pos < to; ) {
+    const n = Math.min(buf.length, to - pos);
+    if (!readExactAt(fd, buf, 0, n, pos)) return false;
+    if (Buffer.compare(buf.subarray(0, n), zero.subarray(0, n)) !== 0) return false;
+    pos += n;
+  }
+  return true;
+}
+
 export function scanRecords(fd: number, shape: RecordShape, verify: BatchVerifier, chunk = SCAN_CHUNK): ScanResult {
+  const r = scanPrefix(fd, shape, verify, chunk);
+  // a head that does not parse where only zeros follow is the preallocated end, not a tear
+  if (r.stop === 'torn' && allZero(fd, r.end, r.size)) return { ...r, stop: '' };
+  return r;
+}
+
+function scanPrefix(fd: number, shape: RecordShape, verify: BatchVerifier, chunk: number): ScanResult {
   const size = fs.fstatSync(fd).size;
   let buf = new Uint8Array(Math.min(chunk, Math.max(size, shape.head)));
   let base = 0; // file offset of buf[0]

@@ -31,6 +31,9 @@ import {
   LOG_HEADER,
   LOG_SNAPSHOT,
   LOG_SOLO,
+  PREALLOC_BYTES,
+  PREALLOC_LOW,
+  PREALLOC_MAX_RECORD,
   STORE_FILE,
   STORE_FORMAT,
   STORE_VERSION,
@@ -56,7 +59,15 @@ export interface FlatfileOptions {
   verify?: 'tail' | 'full';
   /** Recovery read size in bytes (default 16 MiB). */
   scanChunk?: number;
+  /**
+   * Keep zeroed room ahead of the logs that take small records, written between beats, so
+   * small commits overwrite allocated blocks (default true; docs/flatfile.md, "Commit").
+   */
+  preallocate?: boolean;
 }
+
+/** One shared MiB of zeros for preallocation writes. */
+const ZEROS = new Uint8Array(1 << 20);
 
 const CAPS =
   ENGINE_CAP.BEAT_ATOMIC |
@@ -107,6 +118,8 @@ export class FlatfileEngine implements StorageEngine {
   readonly #branches: Map<string, BranchFiles>;
   readonly #journalFd: number;
   #journalEnd: number;
+  #journalCap: number;
+  readonly #preallocate: boolean;
   readonly #committer: Committer;
   readonly #ownReactor: Reactor | undefined;
   readonly #cas: CasStore;
@@ -141,7 +154,7 @@ export class FlatfileEngine implements StorageEngine {
       let own: Reactor | undefined;
       if (reactor === undefined && options.backend !== undefined) reactor = own = createReactor({ backend: options.backend });
       const committer = reactor === undefined ? new SyncCommitter() : new ReactorCommitter(reactor);
-      return new FlatfileEngine(root, rec, journalFd, cas, committer, own, release);
+      return new FlatfileEngine(root, rec, journalFd, cas, committer, own, release, options.preallocate !== false);
     } catch (e) {
       for (const undo of opened.reverse()) undo();
       throw e;
@@ -156,7 +169,10 @@ export class FlatfileEngine implements StorageEngine {
     committer: Committer,
     ownReactor: Reactor | undefined,
     release: () => void,
+    preallocate: boolean,
   ) {
+    this.#preallocate = preallocate;
+    this.#journalCap = rec.journalCap;
     this.dir = dir;
     this.#branches = rec.branches;
     this.#journalFd = journalFd;
@@ -231,6 +247,41 @@ export class FlatfileEngine implements StorageEngine {
         if (this.#state !== 'broken') this.#state = 'idle';
         throw e;
       }
+      if (this.#preallocate && staged.length > 0) this.#schedulePrealloc(staged);
+    });
+  }
+
+  /** Queues zeroed room for the logs this beat wrote small records to, when theirs runs low (after the beat, before the next). */
+  #schedulePrealloc(staged: Array<[string, Staged]>): void {
+    const jobs: Array<{ fd: number; cap: number; want: number; done: (cap: number) => void }> = [];
+    const need = (end: number, cap: number): number => (cap - end < PREALLOC_LOW ? end + PREALLOC_BYTES : 0);
+    let small = false;
+    for (const [name, s] of staged) {
+      if (s.bytes.length > PREALLOC_MAX_RECORD) continue;
+      small = true;
+      const b = this.#branches.get(name)!;
+      const want = need(b.logEnd, b.logCap);
+      if (want > 0) jobs.push({ fd: b.fdLog, cap: b.logCap, want, done: (cap) => (b.logCap = cap) });
+    }
+    const jwant = staged.length > 1 && small ? need(this.#journalEnd, this.#journalCap) : 0;
+    if (jwant > 0) jobs.push({ fd: this.#journalFd, cap: this.#journalCap, want: jwant, done: (cap) => (this.#journalCap = cap) });
+    if (jobs.length === 0) return;
+    void this.#exclusive(async () => {
+      if (this.#state === 'closed' || this.#state === 'broken') return;
+      const ops: WriteOp[] = jobs.map((j) => {
+        const parts: Uint8Array[] = [];
+        for (let n = j.want - j.cap; n > 0; n -= ZEROS.length) parts.push(n >= ZEROS.length ? ZEROS : ZEROS.subarray(0, n));
+        return { fd: j.fd, parts, position: j.cap, sync: true };
+      });
+      const t0 = process.hrtime.bigint();
+      try {
+        await this.#committer.run(ops);
+      } catch {
+        return; // no room gained: later commits append, as without preallocation
+      }
+      this.#syncNs += Number(process.hrtime.bigint() - t0);
+      this.#syncs += ops.length;
+      for (const j of jobs) j.done(j.want);
     });
   }
 
@@ -265,6 +316,8 @@ export class FlatfileEngine implements StorageEngine {
     } catch (e) {
       try {
         for (const [fd, size] of undo) truncateTo(fd, size);
+        for (const { b } of targets) b.logCap = b.logEnd; // the cut dropped any preallocated room
+        if (journal !== undefined) this.#journalCap = this.#journalEnd;
       } catch {
         this.#state = 'broken';
       }
@@ -275,9 +328,13 @@ export class FlatfileEngine implements StorageEngine {
     for (const { b, s, frameCrc, flags } of targets) {
       b.table.push(beat, b.logEnd, s.bytes.length, frameCrc, flags, prevGap, s.info.root);
       b.logEnd += LOG_HEADER + s.bytes.length;
+      b.logCap = Math.max(b.logCap, b.logEnd);
       b.idxEnd += INDEX_ENTRY;
     }
-    if (journal !== undefined) this.#journalEnd += journal.length;
+    if (journal !== undefined) {
+      this.#journalEnd += journal.length;
+      this.#journalCap = Math.max(this.#journalCap, this.#journalEnd);
+    }
     this.#lastWritten = beat;
     this.#beats++;
   }
