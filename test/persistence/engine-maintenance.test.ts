@@ -6,17 +6,10 @@ import { createReactor } from '../../src/async/reactor.js';
 import { availableBackends } from '../../src/async/select.js';
 import { blake3, readFrame } from '../../src/index.js';
 import type { FlatfileEngine } from '../../src/persistence/flatfile/index.js';
-import { Source, commitBeat, hex, open, rmDir, tempDir } from './helpers.js';
+import { commitBeat, hex, open, Source, tempDirs } from './helpers.js';
 
-const dirs: string[] = [];
-function fresh(): string {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmDir(d);
-});
+const { fresh, clean } = tempDirs();
+afterEach(clean);
 
 function view(store: FlatfileEngine, branch: string): string[] {
   return [...store.frames(branch)].map((f) => `${f.mode[0]}${f.beat}:${hex(f.root).slice(0, 12)}`);

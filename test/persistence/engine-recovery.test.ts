@@ -6,17 +6,10 @@ import { crc32c, readFrame } from '../../src/index.js';
 import type { FlatfileEngine } from '../../src/persistence/flatfile/index.js';
 import { frameTrailer } from '../../src/persistence/flatfile/frame-info.js';
 import { LOG_SOLO, encodeLogHeader } from '../../src/persistence/flatfile/layout.js';
-import { Source, commitBeat, hex, open, rmDir, tempDir } from './helpers.js';
+import { commitBeat, hex, open, Source, tempDirs } from './helpers.js';
 
-const dirs: string[] = [];
-function fresh(): string {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of dirs.splice(0)) rmDir(d);
-});
+const { fresh, clean } = tempDirs();
+afterAll(clean);
 
 const LOGS = ['branches/a/frames.log', 'branches/b/frames.log', 'journal.log'];
 /** Byte offsets below are file sizes: these stores keep no preallocated room (its own test is below). */

@@ -4,17 +4,10 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ENGINE_CAP } from '../../src/persistence/engine.js';
 import { readFrame } from '../../src/index.js';
-import { Source, commitBeat, hex, ioModes, open, rmDir, tempDir } from './helpers.js';
+import { commitBeat, hex, ioModes, open, Source, tempDirs } from './helpers.js';
 
-const dirs: string[] = [];
-function fresh(): string {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmDir(d);
-});
+const { fresh, clean } = tempDirs();
+afterEach(clean);
 
 for (const mode of ioModes()) {
   describe(`flatfile engine (${mode.name})`, () => {

@@ -6,6 +6,21 @@ import { createRuntime, encodeBranch, readFrame, type Cell, type Runtime } from 
 import { availableBackends } from '../../src/async/select.js';
 import { openFlatfileStore, type FlatfileEngine, type FlatfileOptions } from '../../src/persistence/flatfile/index.js';
 
+/** Temporary store folders for one test file: `fresh()` makes one, `clean()` removes them all. */
+export function tempDirs(prefix?: string): { fresh(): string; clean(): void } {
+  const dirs: string[] = [];
+  return {
+    fresh: () => {
+      const d = tempDir(prefix);
+      dirs.push(d);
+      return d;
+    },
+    clean: () => {
+      for (const d of dirs.splice(0)) rmDir(d);
+    },
+  };
+}
+
 export function tempDir(prefix = 'cep-store-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }

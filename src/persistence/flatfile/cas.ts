@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { invalidArgType, invalidArgValue, storeError } from '../../errors.js';
 import { binding } from '../../native/index.js';
-import { ensureDir, fsyncDir, readExactAt, truncateTo, writeAllAt } from './files.js';
+import { ensureDir, readExactAt, truncateTo, writeAllAt, writeFileAtomic } from './files.js';
 import { CAS_ENTRY, CAS_MANIFEST, decodeCasEntry, encodeCasEntry } from './layout.js';
 
 const KEY = /^[0-9a-f]{64}$/;
@@ -68,16 +68,7 @@ export class CasStore {
     this.misses++;
     const file = this.pathOf(key);
     ensureDir(path.dirname(file));
-    const tmp = `${file}.tmp`;
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      writeAllAt(fd, [bytes], 0);
-      fs.fdatasyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-    fsyncDir(path.dirname(file));
+    writeFileAtomic(file, bytes);
     writeAllAt(this.fd, [encodeCasEntry(Buffer.from(key, 'hex'), bytes.length)], this.end);
     fs.fdatasyncSync(this.fd);
     this.end += CAS_ENTRY;
