@@ -202,15 +202,23 @@ export class WorkerPool extends Gated<TaskResult> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all(
-      this.#workers.map(async (w) => {
-        if (!w.dead && w.inFlight.size > 0) await new Promise<void>((resolve) => w.idle.push(resolve));
-        Atomics.store(w.ctl, STOP, 1);
-        Atomics.notify(w.ctl, REQ_HEAD);
-        w.worker.ref(); // an idle worker is unref'ed: keep the process alive until it has exited
-        await w.worker.terminate();
-      }),
-    );
+    // Idle workers are unref'ed, and a worker leaving on STOP can close its handle before
+    // terminate() settles, so ref() alone may not hold the event loop: with nothing else alive
+    // the process would end with close() unsettled (exit code 13). A timer holds it until every
+    // worker has exited.
+    const hold = setInterval(() => {}, 1 << 30);
+    try {
+      await Promise.all(
+        this.#workers.map(async (w) => {
+          if (!w.dead && w.inFlight.size > 0) await new Promise<void>((resolve) => w.idle.push(resolve));
+          Atomics.store(w.ctl, STOP, 1);
+          Atomics.notify(w.ctl, REQ_HEAD);
+          await w.worker.terminate();
+        }),
+      );
+    } finally {
+      clearInterval(hold);
+    }
   }
 
   #submit(fn: string, args: Uint8Array, p: Pending): number {
