@@ -92,8 +92,14 @@ export interface EngineStats {
 }
 
 /**
- * The engine vtable. Exactly one beat transaction is open at a time:
- * `beginBeat(n)` → `putFrame(...)`* → `commitBeat()` | `abortBeat()`.
+ * The engine vtable. Exactly one transaction is open at a time; it holds one beat or several
+ * consecutive ones (group commit):
+ * (`beginBeat(n)` → `putFrame(...)`*)+ → `commitBeat()` | `abortBeat()`.
+ * `beginBeat(n2)` while beat n1 < n2 is open seals n1 into the transaction and opens n2;
+ * `commitBeat()` makes every beat of it durable in one sync round, `abortBeat()` drops them all.
+ * Each beat stays its own atomic unit on disk: a crash during the round keeps, per the
+ * engine's recovery, some prefix of the transaction's beats (each one whole) and never a part
+ * of a beat; only the resolved `commitBeat()` says that all of them are durable.
  */
 export interface StorageEngine {
   /** Engine name, published as `kv_eng` (e.g. 'flatfile'). */
@@ -103,17 +109,26 @@ export interface StorageEngine {
   /** What opening the store found and repaired. */
   readonly recovery: RecoveryReport;
 
-  /** Open the transaction of `beat` (greater than every committed beat). */
+  /**
+   * Open beat `beat` (greater than every committed beat): a new transaction, or, while a beat
+   * is open, the next beat of the same transaction (`beat` greater than the open one, which is
+   * sealed: no more frames for it).
+   */
   beginBeat(beat: number): void;
-  /** Stage one frame of `branch` for the open beat (at most one per branch per beat). */
+  /**
+   * Stage one frame of `branch` for the open beat (at most one per branch per beat). Its
+   * previous root must be the root of the branch's newest frame: the one staged in an earlier
+   * beat of this transaction, else the committed head.
+   */
   putFrame(branch: string, frame: Uint8Array): void;
   /**
-   * Make every staged frame durable: append them, then one sync round for the beat (group
-   * commit, through the reactor when one is attached). Resolves once durable; on failure rejects
-   * with a coded error and, after a crash or reopen, nothing of the beat is visible.
+   * Make every staged frame of every beat of the transaction durable: append them, then one
+   * sync round (per file one write and one sync, through the reactor when one is attached).
+   * Resolves once durable; on failure rejects with a coded error and, after a crash or reopen,
+   * nothing of the transaction is visible.
    */
   commitBeat(): Promise<void>;
-  /** Drop the open transaction; nothing of it becomes visible. */
+  /** Drop the open transaction, every beat of it; nothing of it becomes visible. */
   abortBeat(): void;
 
   /** Branches that have frames. */

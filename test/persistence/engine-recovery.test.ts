@@ -3,10 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { crc32c, readFrame } from '../../src/index.js';
-import type { FlatfileEngine } from '../../src/persistence/flatfile/index.js';
 import { frameTrailer } from '../../src/persistence/flatfile/frame-info.js';
 import { LOG_SOLO, encodeLogHeader } from '../../src/persistence/flatfile/layout.js';
-import { commitBeat, hex, open, Source, tempDirs } from './helpers.js';
+import { commitBeat, open, restoreFiles, saveFiles, Source, tempDirs, view } from './helpers.js';
 
 const { fresh, clean } = tempDirs();
 afterAll(clean);
@@ -17,13 +16,6 @@ const NOPRE = { preallocate: false } as const;
 
 function sizes(dir: string, files: string[]): number[] {
   return files.map((f) => (fs.existsSync(path.join(dir, f)) ? fs.statSync(path.join(dir, f)).size : 0));
-}
-
-/** Everything a reader sees: per branch, every frame's beat and root (each read verified). */
-function view(store: FlatfileEngine): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const b of store.branches()) out[b] = [...store.frames(b)].map((f) => `${f.beat}:${hex(f.root).slice(0, 16)}`);
-  return out;
 }
 
 /** A store with beats 0..3 (0 and 2 span both branches, 1 and 3 are solo) and its view. */
@@ -47,19 +39,6 @@ function copyStore(from: string): string {
   const to = fresh();
   fs.cpSync(from, to, { recursive: true });
   return to;
-}
-
-/** Every file of a store folder and its bytes (to put the folder back after each damaged case). */
-function saveFiles(dir: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (e.isFile()) out.set(path.join(e.parentPath, e.name), fs.readFileSync(path.join(e.parentPath, e.name)));
-  }
-  return out;
-}
-
-function restoreFiles(files: Map<string, Buffer>): void {
-  for (const [file, bytes] of files) fs.writeFileSync(file, bytes);
 }
 
 /** Lets the test runner's own messages through during long synchronous loops. */

@@ -96,7 +96,7 @@ for (const mode of ioModes()) {
       expect(() => store.beginBeat(1.5)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
       src.advance();
       store.beginBeat(1);
-      expect(() => store.beginBeat(2)).toThrow(expect.objectContaining({ code: 'ERR_STORE_TXN' }));
+      expect(() => store.beginBeat(1)).toThrow(expect.objectContaining({ code: 'ERR_STORE_TXN' })); // not after the open beat
       const fa = src.frame('a');
       store.putFrame('a', fa);
       expect(() => store.putFrame('a', fa)).toThrow(expect.objectContaining({ code: 'ERR_STORE_TXN' }));

@@ -98,3 +98,23 @@ export function ioModes(): Array<{ name: string; options: FlatfileOptions }> {
 export function open(dir: string, options?: FlatfileOptions): FlatfileEngine {
   return openFlatfileStore(dir, options);
 }
+
+/** Everything a reader sees: per branch, every frame's beat and root (each read verified). */
+export function view(store: FlatfileEngine): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const b of store.branches()) out[b] = [...store.frames(b)].map((f) => `${f.beat}:${hex(f.root).slice(0, 16)}`);
+  return out;
+}
+
+/** Every file of a store folder and its bytes (to put the folder back after each damaged case). */
+export function saveFiles(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) out.set(path.join(e.parentPath, e.name), fs.readFileSync(path.join(e.parentPath, e.name)));
+  }
+  return out;
+}
+
+export function restoreFiles(files: Map<string, Buffer>): void {
+  for (const [file, bytes] of files) fs.writeFileSync(file, bytes);
+}

@@ -82,6 +82,12 @@ const CAPS =
 
 type State = 'idle' | 'open' | 'committing' | 'closed' | 'broken';
 
+/** One beat of a transaction with its frames, by branch name. */
+interface BeatFrames {
+  beat: number;
+  frames: Array<[string, Staged]>;
+}
+
 interface Staged {
   bytes: Uint8Array;
   info: FrameInfo;
@@ -109,8 +115,9 @@ export class FlatfileEngine implements StorageEngine {
   readonly io: string;
 
   #state: State = 'idle';
-  #beat = -1; // the open (or committing) beat
-  #staged = new Map<string, Staged>();
+  #beat = -1; // the open (or committing) beat: the newest of the transaction
+  /** The open transaction's beats, oldest first (earlier ones sealed, the last one open); each beat's frames by branch. */
+  #txn: Array<{ beat: number; staged: Map<string, Staged> }> = [];
   #lastBeat: number;
   /** The newest beat that wrote frames: the next one's records count back to it (prevGap). */
   #lastWritten: number;
@@ -195,13 +202,16 @@ export class FlatfileEngine implements StorageEngine {
 
   // ---- beat transactions -------------------------------------------------------------------
 
+  /** Opens beat `beat`; while a beat is open, seals it into the same transaction (group commit). */
   beginBeat(beat: number): void {
     this.#usable();
     checkBeat('beat', beat);
-    if (this.#state !== 'idle') throw storeError('ERR_STORE_TXN', `beat ${this.#beat} is still ${this.#state === 'open' ? 'open' : 'committing'}`);
+    if (this.#state === 'committing') throw storeError('ERR_STORE_TXN', `beat ${this.#beat} is still committing`);
     if (beat <= this.#lastBeat) throw storeError('ERR_STORE_TXN', `beat ${beat} is not after the last committed beat ${this.#lastBeat}`);
+    if (this.#state === 'open' && beat <= this.#beat) throw storeError('ERR_STORE_TXN', `beat ${beat} is not after the open beat ${this.#beat}`);
+    if (this.#state !== 'open') this.#txn = [];
     this.#beat = beat;
-    this.#staged.clear();
+    this.#txn.push({ beat, staged: new Map() });
     this.#state = 'open';
   }
 
@@ -210,20 +220,37 @@ export class FlatfileEngine implements StorageEngine {
     if (this.#state !== 'open') throw storeError('ERR_STORE_TXN', 'no beat is open (beginBeat first)');
     checkBranchName(branch);
     if (!(frame instanceof Uint8Array)) throw invalidArgType('frame', 'a Uint8Array', frame);
-    if (this.#staged.has(branch)) throw storeError('ERR_STORE_TXN', `beat ${this.#beat} already has a frame of branch "${branch}"`);
+    const staged = this.#txn[this.#txn.length - 1].staged;
+    if (staged.has(branch)) throw storeError('ERR_STORE_TXN', `beat ${this.#beat} already has a frame of branch "${branch}"`);
     // with a reactor the full validation overlaps the commit's I/O; without one it happens here
     const overlap = this.#committer instanceof ReactorCommitter;
     const info = overlap ? frameTrailer(frame) : frameInfo(frame);
     if (info.beat !== this.#beat) throw storeError('ERR_STORE_FRAME', `the frame is of beat ${info.beat}, the open beat is ${this.#beat}`);
-    const prev = this.#expectedPrevRoot(branch);
+    const earlier = this.#stagedBefore(branch);
+    const prev = earlier?.info.root ?? this.#expectedPrevRoot(branch);
     if (prev !== null && !sameRoot(info.prevRoot, 0, prev)) throw storeError('ERR_STORE_FRAME', `the frame does not continue branch "${branch}": its previous root is not the branch head's root`);
-    this.#staged.set(branch, { bytes: frame, info, validated: !overlap });
+    // recovery fully checks only a log's newest frame: only the newest frame of a branch may wait for the overlapped check
+    if (earlier !== undefined && !earlier.validated) {
+      frameInfo(earlier.bytes);
+      earlier.validated = true;
+    }
+    staged.set(branch, { bytes: frame, info, validated: !overlap });
   }
 
+  /** The newest frame of `branch` staged in an earlier beat of the open transaction. */
+  #stagedBefore(branch: string): Staged | undefined {
+    for (let i = this.#txn.length - 2; i >= 0; i--) {
+      const s = this.#txn[i].staged.get(branch);
+      if (s !== undefined) return s;
+    }
+    return undefined;
+  }
+
+  /** Drops the open transaction: every beat in it. */
   abortBeat(): void {
     this.#usable();
     if (this.#state !== 'open') throw storeError('ERR_STORE_TXN', 'no beat is open');
-    this.#staged.clear();
+    this.#txn = [];
     this.#state = 'idle';
   }
 
@@ -235,35 +262,40 @@ export class FlatfileEngine implements StorageEngine {
       return Promise.reject(e);
     }
     this.#state = 'committing';
-    const beat = this.#beat;
-    const staged = [...this.#staged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    this.#staged = new Map();
+    const last = this.#beat;
+    const beats: BeatFrames[] = this.#txn
+      .map(({ beat, staged }) => ({ beat, frames: [...staged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) }))
+      .filter((b) => b.frames.length > 0);
+    this.#txn = [];
     return this.#exclusive(async () => {
       try {
-        if (staged.length > 0) await this.#write(beat, staged);
-        this.#lastBeat = beat;
+        if (beats.length > 0) await this.#write(beats);
+        this.#lastBeat = last;
         this.#state = 'idle';
       } catch (e) {
         if (this.#state !== 'broken') this.#state = 'idle';
         throw e;
       }
-      if (this.#preallocate && staged.length > 0) this.#schedulePrealloc(staged);
+      if (this.#preallocate && beats.length > 0) this.#schedulePrealloc(beats);
     });
   }
 
-  /** Queues zeroed room for the logs this beat wrote small records to, when theirs runs low (after the beat, before the next). */
-  #schedulePrealloc(staged: Array<[string, Staged]>): void {
+  /** Queues zeroed room for the logs these beats wrote small records to, when theirs runs low (after the commit, before the next). */
+  #schedulePrealloc(beats: BeatFrames[]): void {
     const jobs: Array<{ fd: number; cap: number; want: number; done: (cap: number) => void }> = [];
     const need = (end: number, cap: number): number => (cap - end < PREALLOC_LOW ? end + PREALLOC_BYTES : 0);
     let small = false;
-    for (const [name, s] of staged) {
+    const seen = new Set<string>();
+    for (const [name, s] of beats.flatMap((b) => b.frames)) {
       if (s.bytes.length > PREALLOC_MAX_RECORD) continue;
       small = true;
+      if (seen.has(name)) continue;
+      seen.add(name);
       const b = this.#branches.get(name)!;
       const want = need(b.logEnd, b.logCap);
       if (want > 0) jobs.push({ fd: b.fdLog, cap: b.logCap, want, done: (cap) => (b.logCap = cap) });
     }
-    const jwant = staged.length > 1 && small ? need(this.#journalEnd, this.#journalCap) : 0;
+    const jwant = beats.some((b) => b.frames.length > 1) && small ? need(this.#journalEnd, this.#journalCap) : 0;
     if (jwant > 0) jobs.push({ fd: this.#journalFd, cap: this.#journalCap, want: jwant, done: (cap) => (this.#journalCap = cap) });
     if (jobs.length === 0) return;
     void this.#exclusive(async () => {
@@ -285,58 +317,83 @@ export class FlatfileEngine implements StorageEngine {
     });
   }
 
-  /** Appends a beat's frames (and its journal record) in one sync round; undoes them on failure. */
-  async #write(beat: number, staged: Array<[string, Staged]>): Promise<void> {
-    const solo = staged.length === 1;
-    const prevGap = gapOf(beat, this.#lastWritten);
-    const ops: WriteOp[] = [];
-    const undo: Array<[number, number]> = []; // fd, size to cut back to
-    const targets = staged.map(([name, s]) => ({ b: this.#branchForWrite(name, s.info), s, frameCrc: crc(s.bytes), flags: (solo ? LOG_SOLO : 0) | (s.info.mode === 'snapshot' ? LOG_SNAPSHOT : 0) }));
-    for (const { b, s, frameCrc, flags } of targets) {
-      const header = encodeLogHeader({ flags, beat, prevGap, length: s.bytes.length, frameCrc, prevRoot: s.info.prevRoot, root: s.info.root });
-      const entry = new Uint8Array(INDEX_ENTRY);
-      encodeIndexEntry({ beat, offset: b.logEnd, length: s.bytes.length, flags, root: s.info.root }, entry, 0);
-      ops.push({ fd: b.fdLog, parts: [header, s.bytes], position: b.logEnd, sync: true });
-      ops.push({ fd: b.fdIdx, parts: [entry], position: b.idxEnd, sync: false });
-      undo.push([b.fdLog, b.logEnd], [b.fdIdx, b.idxEnd]);
+  /**
+   * Appends the transaction's beats in one sync round: per file one contiguous write of every
+   * beat's records, in beat order, and one fdatasync. Each beat's records are encoded exactly as
+   * a lone beat's would be (SOLO flag or journal record, `prevGap` back to the beat before it),
+   * so recovery checks each beat on its own and a torn write keeps a prefix of whole beats.
+   * Undoes everything on failure.
+   */
+  async #write(beats: BeatFrames[]): Promise<void> {
+    const ops = new Map<number, WriteOp>(); // fd -> its one write; `position` is also where an undo cuts back to
+    const append = (fd: number, position: number, sync: boolean, ...parts: Uint8Array[]): void => {
+      const op = ops.get(fd);
+      if (op === undefined) ops.set(fd, { fd, parts, position, sync });
+      else op.parts.push(...parts);
+    };
+    // per branch: its files and where its next record goes (committed ends plus what this round appends)
+    const files = new Map<string, { b: BranchFiles; logEnd: number; idxEnd: number }>();
+    const records: Array<{ beat: number; prevGap: number; at: { b: BranchFiles; logEnd: number }; s: Staged; frameCrc: number; flags: number }> = [];
+    let journalEnd = this.#journalEnd;
+    let lastWritten = this.#lastWritten;
+    for (const { beat, frames } of beats) {
+      const solo = frames.length === 1;
+      const prevGap = gapOf(beat, lastWritten);
+      const entries = [];
+      for (const [name, s] of frames) {
+        let f = files.get(name);
+        if (f === undefined) {
+          const b = this.#branchForWrite(name, s.info);
+          files.set(name, (f = { b, logEnd: b.logEnd, idxEnd: b.idxEnd }));
+        }
+        const frameCrc = crc(s.bytes);
+        const flags = (solo ? LOG_SOLO : 0) | (s.info.mode === 'snapshot' ? LOG_SNAPSHOT : 0);
+        const header = encodeLogHeader({ flags, beat, prevGap, length: s.bytes.length, frameCrc, prevRoot: s.info.prevRoot, root: s.info.root });
+        const entry = new Uint8Array(INDEX_ENTRY);
+        encodeIndexEntry({ beat, offset: f.logEnd, length: s.bytes.length, flags, root: s.info.root }, entry, 0);
+        append(f.b.fdLog, f.logEnd, true, header, s.bytes);
+        append(f.b.fdIdx, f.idxEnd, false, entry);
+        records.push({ beat, prevGap, at: { b: f.b, logEnd: f.logEnd }, s, frameCrc, flags });
+        f.logEnd += LOG_HEADER + s.bytes.length;
+        f.idxEnd += INDEX_ENTRY;
+        entries.push({ branch: name, length: s.bytes.length, frameCrc, root: s.info.root });
+      }
+      if (!solo) {
+        const journal = encodeJournalRecord({ beat, prevGap, entries });
+        append(this.#journalFd, journalEnd, true, journal);
+        journalEnd += journal.length;
+      }
+      lastWritten = beat;
     }
-    let journal: Uint8Array | undefined;
-    if (!solo) {
-      journal = encodeJournalRecord({ beat, prevGap, entries: targets.map(({ b, s, frameCrc }) => ({ branch: b.name, length: s.bytes.length, frameCrc, root: s.info.root })) });
-      ops.push({ fd: this.#journalFd, parts: [journal], position: this.#journalEnd, sync: true });
-      undo.push([this.#journalFd, this.#journalEnd]);
-    }
-    // frames not validated yet are, while their bytes travel; one that fails undoes the beat
+    // frames not validated yet are, while their bytes travel; one that fails undoes the round
     const validate = (): void => {
-      for (const [, s] of staged) if (!s.validated) frameInfo(s.bytes);
+      for (const r of records) if (!r.s.validated) frameInfo(r.s.bytes);
     };
     const t0 = process.hrtime.bigint();
     try {
-      await this.#committer.run(ops, validate);
+      await this.#committer.run([...ops.values()], validate);
     } catch (e) {
       try {
-        for (const [fd, size] of undo) truncateTo(fd, size);
-        for (const { b } of targets) b.logCap = b.logEnd; // the cut dropped any preallocated room
-        if (journal !== undefined) this.#journalCap = this.#journalEnd;
+        for (const op of ops.values()) truncateTo(op.fd, op.position);
+        for (const { b } of files.values()) b.logCap = b.logEnd; // the cut dropped any preallocated room
+        if (journalEnd !== this.#journalEnd) this.#journalCap = this.#journalEnd;
       } catch {
         this.#state = 'broken';
       }
       throw e;
     }
     this.#syncNs += Number(process.hrtime.bigint() - t0);
-    this.#syncs += ops.filter((o) => o.sync).length;
-    for (const { b, s, frameCrc, flags } of targets) {
-      b.table.push(beat, b.logEnd, s.bytes.length, frameCrc, flags, prevGap, s.info.root);
-      b.logEnd += LOG_HEADER + s.bytes.length;
-      b.logCap = Math.max(b.logCap, b.logEnd);
-      b.idxEnd += INDEX_ENTRY;
+    for (const op of ops.values()) if (op.sync) this.#syncs++;
+    for (const { beat, prevGap, at, s, frameCrc, flags } of records) at.b.table.push(beat, at.logEnd, s.bytes.length, frameCrc, flags, prevGap, s.info.root);
+    for (const { b, logEnd, idxEnd } of files.values()) {
+      b.logEnd = logEnd;
+      b.logCap = Math.max(b.logCap, logEnd);
+      b.idxEnd = idxEnd;
     }
-    if (journal !== undefined) {
-      this.#journalEnd += journal.length;
-      this.#journalCap = Math.max(this.#journalCap, this.#journalEnd);
-    }
-    this.#lastWritten = beat;
-    this.#beats++;
+    this.#journalEnd = journalEnd;
+    this.#journalCap = Math.max(this.#journalCap, journalEnd);
+    this.#lastWritten = lastWritten;
+    this.#beats += beats.length;
   }
 
   /** The branch's files, created on its first frame (folder and meta synced before any frame is written). */
@@ -541,7 +598,7 @@ export class FlatfileEngine implements StorageEngine {
     await this.#serial.catch(() => undefined);
     if ((this.#state as State) === 'closed') return; // a concurrent close() finished first
     this.#state = 'closed';
-    this.#staged.clear();
+    this.#txn = [];
     for (const b of this.#branches.values()) b.close();
     fs.closeSync(this.#journalFd);
     this.#cas.close();

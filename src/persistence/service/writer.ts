@@ -1,10 +1,13 @@
 /**
- * The trailing writer: beats framed at Commit wait here, in beat order, and go to the engine one
- * transaction each (beginBeat → putFrame* → commitBeat) while later beats compute. A beat is
- * durable once its commitBeat resolved and every earlier beat's did; a beat without frames is
- * durable as soon as every earlier one is. A failed beat is aborted and reported; the beats
- * queued behind it are dropped (their frames chained to the failed one) and reported with it, so
- * the service can start those branches over from snapshots.
+ * The trailing writer: beats framed at Commit wait here, in beat order, and go to the engine
+ * while later beats compute. Group commit: each engine transaction takes every beat waiting
+ * when it starts (beginBeat → putFrame* per beat, then one commitBeat; at most
+ * `GROUP_MAX_BEATS` beats or `GROUP_MAX_BYTES` of frames), so the beats that queued behind a
+ * commit in flight share the next sync round. A beat is durable once its transaction's
+ * commitBeat resolved and every earlier one did; a beat without frames is durable as soon as
+ * every earlier one is. A failed transaction is aborted and reported with all its beats; the
+ * beats queued behind it are dropped (their frames chained to the failed ones) and reported with
+ * it, so the service can start those branches over from snapshots.
  */
 import type { StorageEngine } from '../engine.js';
 
@@ -23,23 +26,30 @@ export interface QueuedBeat {
   task?: () => Promise<void>;
 }
 
+/** Most beats one engine transaction takes. */
+export const GROUP_MAX_BEATS = 256;
+/** Most frame bytes one engine transaction takes (a larger lone beat still goes alone). */
+export const GROUP_MAX_BYTES = 8 * 1024 * 1024;
+
 export interface WriterEvents {
   /** `beat` and every beat before it are durable. */
   durable(beat: QueuedBeat): void;
-  /** `failed` was aborted with `error`; `dropped` were queued behind it and never reached the engine. */
+  /** `failed` was aborted with `error`; `dropped`: the rest of its transaction and the beats queued behind it. */
   failed(failed: QueuedBeat, dropped: QueuedBeat[], error: unknown): void;
 }
 
 export class BeatWriter {
   private readonly queue: QueuedBeat[] = [];
   private head = 0;
+  /** End (exclusive) of the queue entries in the engine transaction in flight. */
+  private flightEnd = 0;
   private draining: Promise<void> | undefined;
   private waiters: Array<() => void> = [];
   /** Last beat known durable (-1: none). */
   durableBeat: number;
   /** Frames queued (not yet durable), for backpressure. */
   backlog = 0;
-  /** Engine transactions committed by this writer. */
+  /** Engine transactions committed by this writer (each may hold several beats). */
   commits = 0;
 
   constructor(
@@ -59,7 +69,7 @@ export class BeatWriter {
       }
       // an empty beat after queued ones: the last queued entry, if empty too, just moves on
       const last = this.queue[this.queue.length - 1];
-      if (last !== undefined && last.frames.length === 0 && last.task === undefined && this.queue.length - 1 > this.head) {
+      if (last !== undefined && last.frames.length === 0 && last.task === undefined && this.queue.length - 1 >= Math.max(this.head + 1, this.flightEnd)) {
         last.beat = beat;
         return;
       }
@@ -105,6 +115,22 @@ export class BeatWriter {
     while (this.draining !== undefined) await this.draining;
   }
 
+  /** The beats from the head that the next transaction takes: up to the next task, within the bounds. */
+  private takeGroup(): QueuedBeat[] {
+    const group: QueuedBeat[] = [];
+    let bytes = 0;
+    for (let i = this.head; i < this.queue.length && group.length < GROUP_MAX_BEATS; i++) {
+      const q = this.queue[i];
+      if (q.task !== undefined) break;
+      let size = 0;
+      for (const f of q.frames) size += f.bytes.length;
+      if (group.length > 0 && bytes + size > GROUP_MAX_BYTES) break;
+      bytes += size;
+      group.push(q);
+    }
+    return group;
+  }
+
   private async drain(): Promise<void> {
     await null; // `draining` is assigned before any of this runs
     try {
@@ -115,36 +141,49 @@ export class BeatWriter {
           await item.task();
           continue;
         }
-        if (item.frames.length > 0) {
-          try {
-            this.engine.beginBeat(item.beat);
-            for (const f of item.frames) this.engine.putFrame(f.branch, f.bytes);
-            await this.engine.commitBeat();
-            this.commits++;
-          } catch (e) {
-            try {
-              this.engine.abortBeat();
-            } catch {
-              // nothing open (beginBeat itself refused): nothing to abort
-            }
-            this.head++;
-            this.backlog--;
-            // beats behind it chained to it: drop them; tasks still run
-            const rest = this.queue.slice(this.head);
-            const dropped = rest.filter((x) => x.task === undefined);
-            this.queue.length = 0;
-            this.head = 0;
-            for (const x of rest) if (x.task !== undefined) this.queue.push(x);
-            this.backlog = 0;
-            this.events.failed(item, dropped, e);
-            this.wakeWaiters();
-            continue;
-          }
-          this.backlog--;
+        if (item.frames.length === 0) {
+          this.head++;
+          this.durableBeat = item.beat;
+          this.events.durable(item);
+          this.wakeWaiters();
+          continue;
         }
-        this.head++;
-        this.durableBeat = item.beat;
-        this.events.durable(item);
+        const group = this.takeGroup();
+        this.flightEnd = this.head + group.length;
+        const framed = group.filter((g) => g.frames.length > 0).length;
+        try {
+          for (const g of group) {
+            if (g.frames.length === 0) continue;
+            this.engine.beginBeat(g.beat);
+            for (const f of g.frames) this.engine.putFrame(f.branch, f.bytes);
+          }
+          await this.engine.commitBeat();
+          this.commits++;
+        } catch (e) {
+          try {
+            this.engine.abortBeat();
+          } catch {
+            // nothing open (the first beginBeat itself refused): nothing to abort
+          }
+          // the rest of the group and the beats behind it chained to it: drop them; tasks still run
+          const rest = this.queue.slice(this.head + 1);
+          const dropped = rest.filter((x) => x.task === undefined);
+          this.queue.length = 0;
+          this.head = 0;
+          this.flightEnd = 0;
+          for (const x of rest) if (x.task !== undefined) this.queue.push(x);
+          this.backlog = 0;
+          this.events.failed(item, dropped, e);
+          this.wakeWaiters();
+          continue;
+        }
+        this.flightEnd = 0;
+        this.backlog -= framed;
+        for (const g of group) {
+          this.head++;
+          this.durableBeat = g.beat;
+          this.events.durable(g);
+        }
         this.wakeWaiters();
         if (this.head > 1024 && this.head * 2 > this.queue.length) {
           this.queue.splice(0, this.head);
