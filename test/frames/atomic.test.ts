@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { applyFrame, createRuntime, encodeBranch, readFrame, type Runtime } from '../../src/index.js';
 import { fallbackBinding } from '../../src/native/fallback/index.js';
 import { FINISH_PARAMS } from '../../src/native/binding.js';
-import { buildHistory, dumpBranch, historyArb } from './helpers.js';
+import { buildHistory, dumpBranch, historyArb, refinishMutated } from './helpers.js';
 
 /** Everything a failed apply must leave alone: a full snapshot frame of /data, a raw dump of the tree, counters. */
 function state(rt: Runtime): unknown {
@@ -11,23 +11,6 @@ function state(rt: Runtime): unknown {
   const frame = encodeBranch(data, { mode: 'snapshot', history: { payload: rt.beat + 1, manifest: rt.beat + 1 } });
   const { historyEntries, names } = rt.stats();
   return { frame: Buffer.from(frame).toString('hex'), tree: dumpBranch(rt.root, rt.beat), beat: rt.beat, historyEntries, names, shadows: rt.shadows.size };
-}
-
-/** `frame` with bytes of its records (keys and bodies) changed, then finished again: CRCs and root valid. */
-function mutate(frame: Uint8Array, edits: [number, number][]): Uint8Array | undefined {
-  const read = readFrame(frame);
-  const trailer = read.records[read.records.length - 1];
-  const buf = new Uint8Array(frame.length + 4096);
-  buf.set(frame.subarray(0, trailer.offset));
-  for (const [at, v] of edits) {
-    const r = read.records[at % (read.records.length - 1)];
-    const p = r.offset + 6 + ((at >> 8) % Math.max(1, r.length - 10));
-    if (p < r.offset + r.length - 4) buf[p] = v;
-  }
-  const params = new Float64Array(FINISH_PARAMS);
-  params.set([read.beat, read.mode === 'delta' ? 0 : 1, read.caps, 0, 0, read.history.payload, read.history.manifest]);
-  const len = fallbackBinding.flatFinish(buf, trailer.offset, params, read.prevRoot);
-  return len < 0 ? undefined : buf.subarray(0, len);
 }
 
 describe('frames: applyFrame is atomic', () => {
@@ -45,7 +28,7 @@ describe('frames: applyFrame is atomic', () => {
         }
         const rt2 = createRuntime();
         for (const f of frames.slice(0, -1)) applyFrame(rt2, f);
-        const bad = mutate(frames[last], edits);
+        const bad = refinishMutated(frames[last], edits);
         if (bad === undefined) return;
         const before = state(rt2);
         try {

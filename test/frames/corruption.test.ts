@@ -3,8 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { applyFrame, createRuntime, encodeBranch, FrameReader, readFrame } from '../../src/index.js';
 import { fallbackBinding } from '../../src/native/fallback/index.js';
 import { loadBinding } from '../../src/native/index.js';
-import { FINISH_PARAMS } from '../../src/native/binding.js';
-import { buildHistory, dumpBranch, historyArb, KEY, codeOf } from './helpers.js';
+import { buildHistory, dumpBranch, historyArb, KEY, codeOf, refinishMutated } from './helpers.js';
 
 const native = loadBinding({ native: true }).binding;
 
@@ -177,21 +176,9 @@ describe('frames: intact but hostile bodies', () => {
       fc.property(fc.nat(2), fc.array(fc.tuple(fc.nat(), fc.nat(255)), { minLength: 1, maxLength: 3 }), (which, edits) => {
         if (Date.now() > until) return;
         const frame = frames[which];
-        const read = readFrame(frame);
-        const trailer = read.records[read.records.length - 1];
         // mutate record bytes after the framing (keys and bodies), then re-finish: CRCs and root are valid again
-        const buf = new Uint8Array(frame.length + 4096);
-        buf.set(frame.subarray(0, trailer.offset));
-        for (const [at, v] of edits) {
-          const r = read.records[at % (read.records.length - 1)];
-          const p = r.offset + 6 + ((at >> 8) % Math.max(1, r.length - 10));
-          if (p < r.offset + r.length - 4) buf[p] = v;
-        }
-        const params = new Float64Array(FINISH_PARAMS);
-        params.set([read.beat, read.mode === 'delta' ? 0 : 1, read.caps, read.aead === 'none' ? 0 : 3, 0, read.history.payload, read.history.manifest]);
-        const len = fallbackBinding.flatFinish(buf, trailer.offset, params, read.prevRoot);
-        if (len < 0) return; // the edit broke the framing itself: nothing to finish
-        const bytes = buf.subarray(0, len);
+        const bytes = refinishMutated(frame, edits);
+        if (bytes === undefined) return; // the edit broke the framing itself: nothing to finish
         for (const step of [() => readFrame(bytes, { aead: { key: KEY } }), () => applyFrame(createRuntime(), bytes, { aead: { key: KEY } })]) {
           const code = codeOf(step);
           if (code !== undefined && !code.startsWith('ERR_')) throw new Error(`uncoded failure: ${code}`);

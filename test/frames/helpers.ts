@@ -1,6 +1,8 @@
 /** Shared helpers of the frame tests: random beat histories and a full dump of a branch. */
 import fc from 'fast-check';
-import { createRuntime, type Cell, type Runtime } from '../../src/index.js';
+import { createRuntime, readFrame, type Cell, type Runtime } from '../../src/index.js';
+import { FINISH_PARAMS } from '../../src/native/binding.js';
+import { fallbackBinding } from '../../src/native/fallback/index.js';
 
 const hex = (b: Uint8Array | undefined): string | null => (b === undefined ? null : Buffer.from(b).toString('hex'));
 
@@ -155,3 +157,23 @@ export const codeOf = (fn: () => unknown): string | undefined => {
     return (e as { code?: string }).code ?? `uncoded: ${String((e as Error)?.stack ?? e)}`;
   }
 };
+
+/**
+ * `frame` with bytes of its records (keys and bodies) changed at `edits` ([where, byte]), then
+ * finished again, so CRCs and root are valid; undefined when an edit broke the framing itself.
+ */
+export function refinishMutated(frame: Uint8Array, edits: [number, number][]): Uint8Array | undefined {
+  const read = readFrame(frame);
+  const trailer = read.records[read.records.length - 1];
+  const buf = new Uint8Array(frame.length + 4096);
+  buf.set(frame.subarray(0, trailer.offset));
+  for (const [at, v] of edits) {
+    const r = read.records[at % (read.records.length - 1)];
+    const p = r.offset + 6 + ((at >> 8) % Math.max(1, r.length - 10));
+    if (p < r.offset + r.length - 4) buf[p] = v;
+  }
+  const params = new Float64Array(FINISH_PARAMS);
+  params.set([read.beat, read.mode === 'delta' ? 0 : 1, read.caps, read.aead === 'none' ? 0 : 3, 0, read.history.payload, read.history.manifest]);
+  const len = fallbackBinding.flatFinish(buf, trailer.offset, params, read.prevRoot);
+  return len < 0 ? undefined : buf.subarray(0, len);
+}
