@@ -83,18 +83,22 @@ export const CHUNK_SIZE_MAX = 1024 * 1024;
 /** Default bound of a frame a reader accepts (bytes, after inflating). */
 export const MAX_FRAME_BYTES_DEFAULT = 256 * 1024 * 1024;
 
+/** The low u32 word of a 58-bit id held as two 29-bit halves (the high word is `hi >>> 3`). */
+export function idLow(hi: number, lo: number): number {
+  return (lo | ((hi & 7) << 29)) >>> 0;
+}
+
 /** Writes a 58-bit id held as two 29-bit halves as u64 little-endian. */
 export function writeId(b: Uint8Array, p: number, hi: number, lo: number): void {
-  const low = (lo | ((hi & 7) << 29)) >>> 0;
-  const high = hi >>> 3;
-  b[p] = low & 0xff;
-  b[p + 1] = (low >>> 8) & 0xff;
-  b[p + 2] = (low >>> 16) & 0xff;
-  b[p + 3] = low >>> 24;
-  b[p + 4] = high & 0xff;
-  b[p + 5] = (high >>> 8) & 0xff;
-  b[p + 6] = (high >>> 16) & 0xff;
-  b[p + 7] = high >>> 24;
+  writeU32LE(b, p, idLow(hi, lo));
+  writeU32LE(b, p + 4, hi >>> 3);
+}
+
+export function writeU32LE(b: Uint8Array, p: number, v: number): void {
+  b[p] = v & 0xff;
+  b[p + 1] = (v >>> 8) & 0xff;
+  b[p + 2] = (v >>> 16) & 0xff;
+  b[p + 3] = v >>> 24;
 }
 
 export function writeU32BE(b: Uint8Array, p: number, v: number): void {

@@ -60,9 +60,11 @@ import {
   STORE_CODES,
   TARGET_ORDINAL,
   TARGET_PATH,
+  idLow,
   varintSize,
   writeId,
   writeU32BE,
+  writeU32LE,
   writeVarint,
 } from './format.js';
 
@@ -496,9 +498,13 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
     }
     return kidLists[i] ?? [];
   };
+  const leaf = new LeafWriter(st, rt, beat, mode);
+  const leavesFast = cipher === null && pWindow === 0;
   for (let i = 0; i < n; i++) {
     const c = cells[i];
     const m = marks[i];
+    // the common case (a described leaf with an inline VALUE, 'none' or no payload) takes the fast path
+    if (leavesFast && i > 0 && c.store === null && m !== M_ANCHOR && leaf.write(i, c, parents[i] + 1, m)) continue;
     const anchor = m === M_ANCHOR;
     let flags = anchor ? DESC_ANCHOR : 0;
     if (!anchor) {
@@ -671,6 +677,80 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
   const len = binding.flatFinish(st.buf, end, params, o.prevRoot ?? ZERO_ROOT);
   if (len < 0) throw invalidState(cell.path, `the frame could not be finished (status ${-len})`);
   return { frame: st.buf.subarray(0, len), trailerAt: end };
+}
+
+/**
+ * The description of a described leaf cell (normal type, no store, not the branch root) whose
+ * payload is an inline VALUE, 'none', or not carried: nearly every cell of a large frame. It
+ * writes the bytes writeFrame's general path writes for such a cell; kept small so the compiler
+ * inlines its helpers (writeFrame's loop is too large for that).
+ */
+class LeafWriter {
+  private readonly cur: Version = { beat: -1, meta: 0, pv: 0 };
+  /** Name bytes 0-7 (the domain id as two u32 LE words) by kernel domain index, computed once. */
+  private readonly domLow: number[] = [];
+  private readonly domHigh: number[] = [];
+  private readonly chunks: Uint8Array[];
+
+  constructor(
+    private readonly st: Staging,
+    private readonly rt: Runtime,
+    private readonly beat: number,
+    private readonly mode: number,
+  ) {
+    this.chunks = rt.arena.chunks;
+  }
+
+  /** Write `c` (walk mark `m`, parent reference `parentRef`) when it fits; false: leave it to the general path. */
+  write(i: number, c: Cell, parentRef: number, m: number): boolean {
+    const cf = c.flags;
+    // names the frame's namepool must teach go the general path, and so do links and proxies
+    if ((cf & TYPE_MASK) !== TYPE_NORMAL || c.dom !== DOM_CEP || namingOf(c.hi) === NAMING_REFERENCE) return false;
+    const beat = this.beat;
+    const cur = this.cur;
+    versionAt(this.rt, c, beat, cur);
+    const withPayload = this.mode === MODE_SNAPSHOT || m === M_NEW || cur.beat === beat;
+    const kind = withPayload ? kindOfMeta(cur.meta) : KIND_NONE;
+    if (kind !== KIND_NONE && kind !== KIND_VALUE) return false;
+    const len = kind === KIND_VALUE ? (cur.meta & LEN_MASK) >>> LEN_SHIFT : -1;
+    const dup = m === M_NEW ? 0 : sameNameIndex(c, beat, this.mode);
+    const created = c.created;
+    const deleted = c.deleted >= 0 && c.deleted <= beat ? c.deleted + 1 : 0;
+    let size = 1 + varintSize(parentRef) + NAME_BYTES + varintSize(dup) + 2 + varintSize(created) + varintSize(deleted);
+    if (withPayload) size += 1 + varintSize(cur.beat + 1) + (len >= 0 ? varintSize(len) + 1 + len : 0);
+    const st = this.st;
+    const at = st.cell(i, size);
+    const b = st.buf;
+    b[at] = ((cf & IMMUTABLE) !== 0 ? DESC_IMMUTABLE : 0) | (withPayload ? DESC_PAYLOAD : 0);
+    let p = writeVarint(b, at + 1, parentRef);
+    let low = this.domLow[c.dom];
+    if (low === undefined) {
+      const d = domainId(c.dom);
+      low = this.domLow[c.dom] = idLow(d.hi, d.lo);
+      this.domHigh[c.dom] = d.hi >>> 3;
+    }
+    writeU32LE(b, p, low);
+    writeU32LE(b, p + 4, this.domHigh[c.dom]);
+    writeU32LE(b, p + 8, idLow(c.hi, c.lo));
+    writeU32LE(b, p + 12, c.hi >>> 3);
+    p = writeVarint(b, p + NAME_BYTES, dup);
+    b[p] = CELL_NORMAL;
+    b[p + 1] = 0; // reserved
+    p = writeVarint(b, writeVarint(b, p + 2, created), deleted);
+    if (withPayload) {
+      b[p] = kind;
+      p = writeVarint(b, p + 1, cur.beat + 1);
+      if (len >= 0) {
+        p = writeVarint(b, p, len);
+        b[p++] = PLACE_INLINE;
+        const off = cur.pv as number;
+        const ci = Math.floor(off / ARENA_CHUNK);
+        const chunk = this.chunks[ci];
+        for (let k = 0, q = off - ci * ARENA_CHUNK; k < len; k++) b[p + k] = chunk[q + k];
+      }
+    }
+    return true;
+  }
 }
 
 /**
