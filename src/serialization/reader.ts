@@ -45,6 +45,7 @@ import {
 } from './format.js';
 import type { Indexing, StoreKind } from '../kernel/store/index.js';
 import { CELL_ANCHOR, CELL_IMMUTABLE, CELL_LINK_TYPE, CellTable, PAY_ABSENT, PAY_HELD, PAY_NONE, nameAt } from './cells.js';
+import { readLeaf, readerPaths } from './leaf-reader.js';
 
 export interface ReadOptions {
   /** Key (and cipher) to open sealed payload chunks; without it their bytes stay undefined. */
@@ -342,9 +343,18 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
       case FLAT_T_CELL: {
         // a run of descriptions (docs/FORMAT.md §5.1): cells ord .. ord + run - 1
         const run = body.u8() | (body.u8() << 8);
+        const fast = readerPaths.leafFastPath;
         for (let k = 0; k < run; k++) {
           if (k > 0) finishChunks(); // only a run's last cell may be followed by its chunks
           const ord = cells.length;
+          if (fast && ord > 0) {
+            const next = readLeaf(cells, frame, body.p, body.end, ord);
+            if (next >= 0) {
+              body.p = next;
+              cells.length = ord + 1;
+              continue;
+            }
+          }
           const flags = body.u8();
           if ((flags & ~(DESC_ANCHOR | DESC_IMMUTABLE | DESC_PAYLOAD)) !== 0) body.bad('unknown cell_desc flags');
           const anchor = (flags & DESC_ANCHOR) !== 0;

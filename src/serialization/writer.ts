@@ -339,16 +339,20 @@ function walkBranch(rt: Runtime, cell: Cell, beat: number, mode: number, mWindow
   let marks = new Uint8Array(1024);
   let n0 = 0;
   let anchors = 0; // below the root: only anchors without a described descendant are dropped
+  /** Room in the columns for `extra` more cells (once per child list, not per cell). */
+  const reserve = (extra: number): void => {
+    if (n0 + extra <= parents.length) return;
+    let size = parents.length * 2;
+    while (size < n0 + extra) size *= 2;
+    const p2 = new Int32Array(size);
+    p2.set(parents);
+    parents = p2;
+    const m2 = new Uint8Array(size);
+    m2.set(marks);
+    marks = m2;
+  };
   const keepCell = (c: Cell, parent: number, m: number): number => {
     if ((c.flags & TYPE_MASK) > TYPE_LINK) throw frameError('ERR_FRAME_UNSUPPORTED', `${c.path} is a HANDLE/STREAM proxy; proxies cannot be framed`);
-    if (n0 === parents.length) {
-      const p2 = new Int32Array(n0 * 2);
-      p2.set(parents);
-      parents = p2;
-      const m2 = new Uint8Array(n0 * 2);
-      m2.set(marks);
-      marks = m2;
-    }
     cells.push(c);
     parents[n0] = parent;
     marks[n0] = m;
@@ -372,6 +376,7 @@ function walkBranch(rt: Runtime, cell: Cell, beat: number, mode: number, mWindow
     const owner = owners[top];
     const pm = marks[owner];
     let k = at[top];
+    reserve(kids.length - k);
     for (; k < kids.length; k++) {
       const c = kids[k];
       const m = markOf(c, pm);
@@ -499,7 +504,7 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
     return kidLists[i] ?? [];
   };
   const leaf = new LeafWriter(st, rt, beat, mode);
-  const leavesFast = cipher === null && pWindow === 0;
+  const leavesFast = cipher === null && pWindow === 0 && writerPaths.leafFastPath;
   for (let i = 0; i < n; i++) {
     const c = cells[i];
     const m = marks[i];
@@ -678,6 +683,12 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
   if (len < 0) throw invalidState(cell.path, `the frame could not be finished (status ${-len})`);
   return { frame: st.buf.subarray(0, len), trailerAt: end };
 }
+
+/**
+ * Writer paths (tests turn the leaf fast path off to check it writes the general path's bytes;
+ * not part of the public API).
+ */
+export const writerPaths = { leafFastPath: true };
 
 /**
  * The description of a described leaf cell (normal type, no store, not the branch root) whose

@@ -211,15 +211,25 @@ export class HashStore extends ChildStore {
     this.tailCell = n > 0 ? this.entries[n - 1] : null;
   }
 
+  /** Sort the entries into name order when appends left them unsorted (before an ordered walk). */
+  private ensureSorted(): void {
+    if (this.sorted) return;
+    this.compact();
+    (this.entries as Cell[]).sort(compareCellNames); // stable: same names keep insertion order
+    this.sorted = true;
+    const n = this.entries.length;
+    this.tailCell = n > 0 ? this.entries[n - 1] : null;
+    this.rebuild();
+  }
+
+  /** Entries in store order: one array copy when there are no holes (large stores: frame writers). */
+  override toArray(): Cell[] {
+    this.ensureSorted();
+    return this.holes === 0 ? (this.entries.slice() as Cell[]) : (this.entries.filter((c) => c !== null) as Cell[]);
+  }
+
   forEach(fn: (cell: Cell) => boolean | void): void {
-    if (!this.sorted) {
-      this.compact();
-      (this.entries as Cell[]).sort(compareCellNames); // stable: same names keep insertion order
-      this.sorted = true;
-      const n = this.entries.length;
-      this.tailCell = n > 0 ? this.entries[n - 1] : null;
-      this.rebuild();
-    }
+    this.ensureSorted();
     const e = this.entries;
     for (let k = 0; k < e.length; k++) {
       const c = e[k];
