@@ -727,8 +727,10 @@ class LeafWriter {
     const dup = m === M_NEW ? 0 : sameNameIndex(c, beat, this.mode);
     const created = c.created;
     const deleted = c.deleted >= 0 && c.deleted <= beat ? c.deleted + 1 : 0;
-    let size = 1 + varintSize(parentRef) + NAME_BYTES + varintSize(dup) + 2 + varintSize(created) + varintSize(deleted);
-    if (withPayload) size += 1 + varintSize(cur.beat + 1) + (len >= 0 ? varintSize(len) + 1 + len : 0);
+    // (one-byte varints inline: varintSize's loop keeps the compiler from inlining it)
+    let size = 1 + (parentRef < 128 ? 1 : varintSize(parentRef)) + NAME_BYTES + (dup < 128 ? 1 : varintSize(dup)) + 2;
+    size += (created < 128 ? 1 : varintSize(created)) + (deleted < 128 ? 1 : varintSize(deleted));
+    if (withPayload) size += 1 + (cur.beat < 127 ? 1 : varintSize(cur.beat + 1)) + (len >= 0 ? (len < 128 ? 1 : varintSize(len)) + 1 + len : 0);
     const st = this.st;
     const at = st.cell(i, size);
     const b = st.buf;
@@ -755,7 +757,7 @@ class LeafWriter {
         p = writeVarint(b, p, len);
         b[p++] = PLACE_INLINE;
         const off = cur.pv as number;
-        const ci = Math.floor(off / ARENA_CHUNK);
+        const ci = Math.floor(off * (1 / ARENA_CHUNK)); // exact: the chunk size is a power of two
         const chunk = this.chunks[ci];
         for (let k = 0, q = off - ci * ARENA_CHUNK; k < len; k++) b[p + k] = chunk[q + k];
       }
