@@ -735,7 +735,7 @@ class LeafWriter {
     const at = st.cell(i, size);
     const b = st.buf;
     b[at] = ((cf & IMMUTABLE) !== 0 ? DESC_IMMUTABLE : 0) | (withPayload ? DESC_PAYLOAD : 0);
-    let p = writeVarint(b, at + 1, parentRef);
+    let p = putVarint(b, at + 1, parentRef);
     let low = this.domLow[c.dom];
     if (low === undefined) {
       const d = domainId(c.dom);
@@ -746,15 +746,15 @@ class LeafWriter {
     writeU32LE(b, p + 4, this.domHigh[c.dom]);
     writeU32LE(b, p + 8, idLow(c.hi, c.lo));
     writeU32LE(b, p + 12, c.hi >>> 3);
-    p = writeVarint(b, p + NAME_BYTES, dup);
+    p = putVarint(b, p + NAME_BYTES, dup);
     b[p] = CELL_NORMAL;
     b[p + 1] = 0; // reserved
-    p = writeVarint(b, writeVarint(b, p + 2, created), deleted);
+    p = putVarint(b, putVarint(b, p + 2, created), deleted);
     if (withPayload) {
       b[p] = kind;
-      p = writeVarint(b, p + 1, cur.beat + 1);
+      p = putVarint(b, p + 1, cur.beat + 1);
       if (len >= 0) {
-        p = writeVarint(b, p, len);
+        p = putVarint(b, p, len);
         b[p++] = PLACE_INLINE;
         const off = cur.pv as number;
         const ci = Math.floor(off * (1 / ARENA_CHUNK)); // exact: the chunk size is a power of two
@@ -764,6 +764,15 @@ class LeafWriter {
     }
     return true;
   }
+}
+
+/** writeVarint with the one-byte case inline (small enough for the compiler to inline). */
+function putVarint(b: Uint8Array, p: number, v: number): number {
+  if (v < 128) {
+    b[p] = v;
+    return p + 1;
+  }
+  return writeVarint(b, p, v);
 }
 
 /**
