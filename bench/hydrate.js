@@ -101,9 +101,11 @@ function positions(n) {
 }
 
 async function openCase(impl, dir, lmdbDir) {
+  // modules load first: the heap figure is what opening adds
+  const { open } = await import('lmdb');
+  const m = await cep();
   const before = heap();
   if (impl.startsWith('lmdb')) {
-    const { open } = await import('lmdb');
     const t0 = process.hrtime.bigint();
     const db = open({ path: lmdbDir, compression: false });
     db.get(key(1, 1));
@@ -112,7 +114,6 @@ async function openCase(impl, dir, lmdbDir) {
     await db.close();
     return { ms: ns / 1e6, heapBytes: bytes };
   }
-  const m = await cep();
   const lazy = impl.includes('lazy');
   const t0 = process.hrtime.bigint();
   const rt = m.createRuntime({ store: { dir, branches: lazy ? { big: { lazy: true } } : {} }, record: false });

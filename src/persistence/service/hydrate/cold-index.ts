@@ -31,6 +31,9 @@ export interface IndexedFrame {
   length: number;
 }
 
+/** Live children by name, per parent node: made for the parents a delta looks under. */
+type LiveNames = Map<number, Map<string, number>>;
+
 type Col = Int32Array | Float64Array | Uint8Array | Int8Array;
 const NODE_COLUMNS = ['parent', 'first', 'last', 'next', 'created', 'deleted', 'immutable', 'vFirst', 'vLast', 'storeKind', 'storeIndexing', 'autoNext'] as const;
 const VERSION_COLUMNS = ['vBeat', 'vKind', 'vLen', 'vFrame', 'vRecord', 'vRecordLen', 'vAt', 'vHistory', 'vNext'] as const;
@@ -143,25 +146,31 @@ export class ColdIndex {
   }
 
   /** Soft delete as the kernel does it: the cell and its live descendants get the beat. */
-  private markDeleted(node: number, beat: number, live: Map<string, number>): void {
+  private markDeleted(node: number, beat: number, live: LiveNames): void {
     const stack = [node];
     while (stack.length > 0) {
       const n = stack.pop()!;
       if (this.deleted[n] >= 0) continue;
       this.deleted[n] = beat;
-      const key = `${this.parent[n]}/${this.names[n]}`;
-      if (live.get(key) === n) live.delete(key);
+      const byName = live.get(this.parent[n]);
+      if (byName?.get(this.names[n]) === n) byName.delete(this.names[n]);
       for (let k = this.first[n]; k >= 0; k = this.next[k]) stack.push(k);
     }
   }
 
   /** The `dup`-th child of `parent` named `name` that was live before beat `beat` (-1: none). */
-  private liveChild(parent: number, name: string, dup: number, beat: number, live: Map<string, number>): number {
+  private liveChild(parent: number, name: string, dup: number, beat: number, live: LiveNames): number {
     if (dup === 0) {
-      const hit = live.get(`${parent}/${name}`);
+      let byName = live.get(parent);
+      if (byName === undefined) {
+        // made on the first lookup under this parent: a delta touches few parents
+        live.set(parent, (byName = new Map()));
+        for (let c = this.first[parent]; c >= 0; c = this.next[c]) if (this.deleted[c] < 0 && !byName.has(this.names[c])) byName.set(this.names[c], c);
+      }
+      const hit = byName.get(name);
       if (hit !== undefined) return hit;
     }
-    // not in the live map: deleted by this frame (its parent's deletion came first), or a same-name sibling
+    // not live now: deleted by this frame (its parent's deletion came first), or a same-name sibling
     let k = 0;
     for (let c = this.first[parent]; c >= 0; c = this.next[c]) if ((this.deleted[c] < 0 || this.deleted[c] >= beat) && this.names[c] === name && k++ === dup) return c;
     return -1;
@@ -187,7 +196,7 @@ export class ColdIndex {
    * that failed (its nodes are left unreachable).
    */
   addBranch(branch: string, frames: Iterable<StoredFrame>, aead: AeadOptions | undefined): number {
-    const live = new Map<string, number>();
+    const live: LiveNames = new Map();
     let root = -1;
     for (const stored of frames) {
       const frame = readFrame(stored.bytes, { aead });
@@ -233,7 +242,8 @@ export class ColdIndex {
         }
         node = this.newNode(parent, name, f);
         this.link(parent, node, delta && front.has(i));
-        if (f.deleted < 0 && !live.has(`${parent}/${name}`)) live.set(`${parent}/${name}`, node);
+        const byName = live.get(parent);
+        if (byName !== undefined && f.deleted < 0 && !byName.has(name)) byName.set(name, node);
         this.describe(node, f, frame, stored, fi, i, inPlace);
         ord[i] = node;
       }
@@ -250,7 +260,7 @@ export class ColdIndex {
   }
 
   /** A later frame's description of a known node: new payload versions, deletion, store, immutability. */
-  private update(node: number, f: FrameCell, frame: Frame, stored: StoredFrame, fi: number, ordinal: number, inPlace: boolean, live: Map<string, number>): void {
+  private update(node: number, f: FrameCell, frame: Frame, stored: StoredFrame, fi: number, ordinal: number, inPlace: boolean, live: LiveNames): void {
     if (f.store !== undefined) this.setStore(node, f.store);
     const newest = this.vLast[node] < 0 ? -1 : this.vBeat[this.vLast[node]];
     f.history.forEach((p, h) => {
