@@ -173,7 +173,9 @@ describe('lazy branches hydrate cell by cell', () => {
     expect(() => rt.hydrate('/data/big', { prefetch: 'children', maxDepth: 1 })).toThrow(code('ERR_HYDRATE_BUDGET'));
     expect(() => rt.hydrate('/data/big', { prefetch: 'children', maxBytes: 100 })).toThrow(code('ERR_HYDRATE_BUDGET'));
     expect(() => rt.hydrate('/data/big/4', { prefetch: 'payload', maxDepth: 0 })).toThrow(code('ERR_HYDRATE_BUDGET'));
-    expect(() => rt.hydrate('/data/big/4', { prefetch: 'sideways' as never })).toThrow(code('ERR_HYDRATE_BUDGET'));
+    expect(() => rt.hydrate('/data/big/4', { prefetch: 'sideways' as never })).toThrow(code('ERR_INVALID_ARG_VALUE'));
+    expect(() => rt.hydrate('/data/big/4', { maxBytes: -1 })).toThrow(code('ERR_OUT_OF_RANGE'));
+    expect(() => rt.hydrate('/data/big/999/1')).toThrow(code('ERR_NOT_FOUND'));
     expect(census(big)).toEqual(before);
     expect(big.isCold).toBe(true);
     const r = rt.hydrate('/data/big/4', { prefetch: 'payload', maxDepth: 1 });

@@ -7,7 +7,7 @@
  * the kernel: an overrun or a read failure loads nothing. Hydration is not a change (nothing
  * journaled, stamped or framed). Clean subtrees can be evicted back into cold stubs.
  */
-import { hydrateError } from '../../../errors.js';
+import { hydrateError, invalidArgType, invalidArgValue, notFound, outOfRange } from '../../../errors.js';
 import type { Cell } from '../../../kernel/cell/cell.js';
 import { addColdChild, coldToken, fillChildren, fillPayload, type ColdChild, type ColdPart, type ColdVersion } from '../../../kernel/cold.js';
 import type { Runtime } from '../../../kernel/runtime.js';
@@ -54,11 +54,11 @@ const PREFETCH = ['none', 'payload', 'children'];
 function checkBudget(b: HydrateBudget | undefined, where: string): Required<HydrateBudget> {
   const out = { maxDepth: Infinity, maxBytes: Infinity };
   if (b === undefined) return out;
-  if (b === null || typeof b !== 'object') throw hydrateError('ERR_HYDRATE_BUDGET', `${where} must be an object { maxDepth?, maxBytes? }`);
+  if (b === null || typeof b !== 'object') throw invalidArgType(where, 'an object { maxDepth?, maxBytes? }', b);
   for (const k of ['maxDepth', 'maxBytes'] as const) {
     const v = b[k];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !(v >= 0) || (!Number.isInteger(v) && v !== Infinity)) throw hydrateError('ERR_HYDRATE_BUDGET', `${where}.${k} must be an integer >= 0`);
+    if (typeof v !== 'number' || !(v >= 0) || (!Number.isInteger(v) && v !== Infinity)) throw outOfRange(`${where}.${k}`, 'an integer >= 0', v);
     out[k] = v;
   }
   return out;
@@ -140,11 +140,11 @@ export class Hydrator {
    * was loaded; over budget nothing is (ERR_HYDRATE_BUDGET).
    */
   hydrate(path: string, options: HydrateOptions = {}): HydrateResult {
-    if (options === null || typeof options !== 'object') throw hydrateError('ERR_HYDRATE_BUDGET', 'options must be an object { maxDepth?, maxBytes?, prefetch? }');
+    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object { maxDepth?, maxBytes?, prefetch? }', options);
     const budget = checkBudget(options, 'options');
     const prefetch = options.prefetch ?? 'none';
-    if (!PREFETCH.includes(prefetch)) throw hydrateError('ERR_HYDRATE_BUDGET', `options.prefetch must be one of ${PREFETCH.join(', ')}`);
-    if (typeof path !== 'string' || !path.startsWith('/')) throw hydrateError('ERR_HYDRATE_FAIL', `${String(path)} is not an absolute path`);
+    if (!PREFETCH.includes(prefetch)) throw invalidArgValue('options.prefetch', `one of ${PREFETCH.join(', ')}`);
+    if (typeof path !== 'string' || !path.startsWith('/')) throw invalidArgType('path', 'an absolute path', path);
     const segs = path === '/' ? [] : path.slice(1).split('/');
     const steps: Step[] = [];
     // walk loaded cells while their children are loaded, then index nodes
@@ -155,7 +155,7 @@ export class Hydrator {
       if (cell !== undefined) {
         if (!hasCold(cell, 'children')) {
           cell = cell.child(seg);
-          if (cell === undefined) throw hydrateError('ERR_HYDRATE_FAIL', `${path} does not exist`);
+          if (cell === undefined) throw notFound(path);
           continue;
         }
         node = this.tokenOf(cell);
@@ -163,7 +163,7 @@ export class Hydrator {
         cell = undefined;
       } else steps.push({ node, part: 'children', cell: undefined });
       node = ix.childNamed(node, seg);
-      if (node < 0) throw hydrateError('ERR_HYDRATE_FAIL', `${path} does not exist`);
+      if (node < 0) throw notFound(path);
     }
     if (cell !== undefined && cell.isCold) node = this.tokenOf(cell);
     const depth = this.planTarget(cell, node, prefetch, steps);
