@@ -19,6 +19,7 @@ const standalone = {
   episodes: { file: 'episodes.js', node: [] },
   'persist-engine': { file: 'persist-engine.js', node: [] },
   persist: { file: 'persist.js', node: [] },
+  hydrate: { file: 'hydrate.js', node: [] },
 };
 
 const suites = ['hash', ...Object.keys(standalone)].filter((s) => wanted.length === 0 || wanted.includes(s));

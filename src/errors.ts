@@ -41,7 +41,9 @@ export type CepErrorCode =
   // persistence: storage engines (src/persistence/flatfile/)
   | StoreErrorCode
   // persistence service (src/persistence/service/)
-  | PersistErrorCode;
+  | PersistErrorCode
+  // lazy hydration (src/persistence/service/hydrate/)
+  | HydrateErrorCode;
 
 export interface CepError extends Error {
   code: CepErrorCode;
@@ -268,4 +270,18 @@ export type PersistErrorCode =
 
 export function persistError(code: PersistErrorCode, reason: string): Error & CepError {
   return withCode(new Error(`Persistence: ${reason}`), code);
+}
+
+// ---- lazy hydration of cold cells (src/persistence/service/hydrate/) -----------------------
+
+export type HydrateErrorCode =
+  /** A hydration would exceed its depth or byte budget (nothing was loaded). */
+  | 'ERR_HYDRATE_BUDGET'
+  /** The store could not give a cold cell back (a corrupt record, a missing frame; nothing was loaded). */
+  | 'ERR_HYDRATE_FAIL'
+  /** Eviction refused: the subtree is not clean and durable, or not in a lazily loaded branch. */
+  | 'ERR_HYDRATE_EVICT';
+
+export function hydrateError(code: HydrateErrorCode, reason: string, cause?: unknown): Error & CepError {
+  return withCode(new Error(`Hydration: ${reason}`, cause === undefined ? undefined : { cause }), code);
 }

@@ -70,6 +70,7 @@ function place(rt: Runtime, req: Cell, src: Cell, parent: Cell, deep: boolean): 
   const prepend = flag(req, 'arg_prepend');
   const pos = position(req);
   const target = parent.isLink ? parent.resolve()! : parent;
+  if (target.isCold) target.childrenRaw(); // a cold child list loads (kernel/cold.ts) before its store is read
   const st = target.store;
   if (pos !== undefined && st !== null && (st.kind !== 'array' || st.indexing !== 'insertion')) fail(`arg_pos needs an insertion-ordered array store (the parent's is ${st.kind} by ${st.indexing})`);
   if (prepend === true && st !== null && st.indexing !== 'insertion') fail(`arg_prepend needs an insertion-ordered store (the parent's is ordered by ${st.indexing})`);

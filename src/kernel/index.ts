@@ -2,6 +2,7 @@
 export { createRuntime, Runtime, ROOT_LAYOUT, type RuntimeOptions } from './runtime.js';
 export { Cell, type CellInit, type NameInput, type TraverseOptions } from './cell/cell.js';
 export { cloneInit } from './cell/clone.js';
+export { addColdChild, coldToken, fillChildren, fillPayload, type ColdChild, type ColdLoader, type ColdPart, type ColdStore, type ColdVersion } from './cold.js';
 export { type ProxyAdapter, payloadHash } from './cell/payload.js';
 export { VALUE_MAX, VALUE_INLINE_DEFAULT } from './cell/flags.js';
 export { LockToken, type LockKind } from './lock.js';

@@ -17,7 +17,7 @@ export interface PathSegment {
   readonly text: string;
 }
 
-function splitPath(text: string): string[] {
+export function splitPath(text: string): string[] {
   if (typeof text !== 'string') throw invalidPath(String(text), 'a path must be a string');
   if (text.length === 0 || text.charCodeAt(0) !== 0x2f) throw invalidPath(text, "a path starts with '/'");
   if (text.length === 1) return [];

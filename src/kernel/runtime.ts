@@ -6,7 +6,7 @@
 import { invalidArgType, outOfRange } from '../errors.js';
 import { ByteArena } from './arena.js';
 import { Cell, type CellInit, type NameInput } from './cell/cell.js';
-import { LEN_MASK, LEN_SHIFT, PK_MASK, PK_SHIFT, PK_VALUE, SEE_NOW, seen, TYPE_LINK, TYPE_MASK } from './cell/flags.js';
+import { COLD_STORE, LEN_MASK, LEN_SHIFT, PK_MASK, PK_SHIFT, PK_VALUE, SEE_NOW, seen, TYPE_LINK, TYPE_MASK } from './cell/flags.js';
 import { HistoryLog } from './history.js';
 import type { CeiFact } from './cei/cei.js';
 import type { EnzymeDescriptor } from './enzyme/registry.js';
@@ -18,8 +18,9 @@ import type { LockTable } from './lock.js';
 import { Namepool } from './namepool.js';
 import { GLOB_MULTI_HI, GLOB_MULTI_LO, GLOB_STAR_HI, GLOB_STAR_LO, encodeWord, enc } from './naming/id.js';
 import { DOM_CEP, Name, nameText } from './naming/name.js';
-import { globMatch, parsePath, parsePattern, type PathSegment } from './path.js';
+import { globMatch, parsePath, parsePattern, splitPath, type PathSegment } from './path.js';
 import { checkStore, createStore, type Indexing, type StoreKind } from './store/index.js';
+import { warm, type ColdLoader } from './cold.js';
 import { AsyncFabric } from '../async/fabric.js';
 import { Episodes, type EpisodeOptions } from './episode/engine.js';
 import { Reactor } from '../async/reactor.js';
@@ -59,6 +60,8 @@ export class Runtime {
   readonly dataLocks: LockTable = new Map();
   /** Link shadows: target -> linkers. */
   readonly shadows = new Map<Cell, Cell[]>();
+  /** Loads cold cells on first access (kernel/cold.ts); null: no cell is cold. */
+  coldLoader: ColdLoader | null = null;
   /** While a beat runs: every cell a change touches, pushed by the cell API (heartbeat digests). */
   touched: Cell[] | null = null;
   /** Beats, enzymes, OPS, CEI, mailboxes, pause/rollback/resume (`src/kernel/heartbeat/`). */
@@ -219,13 +222,26 @@ export class Runtime {
   /** The cell at `path` now (or as of `atBeat`), or undefined. Links on the way are followed. */
   find(path: string, atBeat?: number): Cell | undefined {
     const segs = parsePath(path, this.namepool);
-    if (segs === undefined) return undefined;
+    if (segs === undefined) return this.coldLoader === null ? undefined : this.findByText(path, atBeat);
     const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat);
     let c: Cell | undefined = this.root;
     for (const s of segs) {
       if ((c.flags & TYPE_MASK) === TYPE_LINK) c = mode === SEE_NOW ? resolveNow(c) : c.targetAt(mode);
-      if (c === undefined || c.store === null) return undefined;
+      if (c === undefined) return undefined;
+      if ((c.flags & COLD_STORE) !== 0) warm(c, 'children');
+      if (c.store === null) return undefined;
       c = c.store.findName(s.dom, s.hi, s.lo, mode);
+      if (c === undefined) return undefined;
+    }
+    return c;
+  }
+
+  /** `find` segment by segment: a name that is not interned yet may be a cold cell's, interned as its parent loads. */
+  private findByText(path: string, atBeat?: number): Cell | undefined {
+    if (atBeat !== undefined) checkBeat(atBeat);
+    let c: Cell | undefined = this.root;
+    for (const text of splitPath(path)) {
+      c = c.child(text, atBeat);
       if (c === undefined) return undefined;
     }
     return c;
@@ -248,6 +264,7 @@ export class Runtime {
         c = t;
       }
       const list: Cell[] = [];
+      if ((c.flags & COLD_STORE) !== 0) warm(c, 'children');
       if (c.store !== null) c.store.forEach((k) => void (seen(k, mode) && list.push(k)));
       return list;
     };
@@ -318,7 +335,7 @@ export class Runtime {
         if (isValue(c.flags)) c.pv = move(c.pv as number, c.flags);
         for (let e = c.hist; e >= 0; e = h.prev[e]) if (isValue(h.meta[e])) h.pv[e] = move(h.pv[e] as number, h.meta[e]);
       },
-      { raw: true },
+      { raw: true, warm: false }, // cold cells hold no bytes here
     );
     this.arena = to;
   }

@@ -45,6 +45,14 @@ export interface StoredFrame {
   prevRoot: Uint8Array;
   /** The frame bytes exactly as `encodeBranch` produced them. */
   bytes: Uint8Array;
+  /** Where the frame lies, for `readRange` (engines that support positioned reads). */
+  locator?: FrameLocator;
+}
+
+/** Where a stored frame's bytes lie: opaque to the service, handed back to `readRange`. */
+export interface FrameLocator {
+  file: string;
+  offset: number;
 }
 
 /** Where a branch stands on disk. */
@@ -143,6 +151,12 @@ export interface StorageEngine {
    */
   frames(branch: string, range?: { from?: number; to?: number; fromCheckpoint?: boolean }): Iterable<StoredFrame>;
 
+  /**
+   * Optional: `length` bytes at `start` inside the stored frame at `locator` (a positioned read
+   * of part of a frame, for lazy hydration); the caller checks what it reads (record CRCs).
+   * Locators stay valid until the branch's files are rewritten (`compact`, `importBundle`).
+   */
+  readRange?(branch: string, locator: FrameLocator, start: number, length: number): Uint8Array;
   /** Store a snapshot frame of `branch` as a checkpoint. */
   checkpoint(branch: string, snapshot: Uint8Array): Promise<void>;
   /** Rewrite the branch's files keeping replay possible from the retained checkpoints. */

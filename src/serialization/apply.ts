@@ -66,6 +66,12 @@ function idText(frame: Frame, hi: number, lo: number): string {
   }
 }
 
+/** The text of a frame name as `add` takes it (`tag`, or `DOMAIN~tag` outside the CEP domain); unchecked. */
+export function frameNameText(frame: Frame, n: FrameName): string {
+  const tag = idText(frame, n.hi, n.lo);
+  return n.domHi === CEP_ID.hi && n.domLo === CEP_ID.lo ? tag : `${idText(frame, n.domHi, n.domLo)}~${tag}`;
+}
+
 /** The canonical text of a frame name (`tag` or `DOMAIN~tag`), checked to parse back to the same ids. */
 function nameText(frame: Frame, rt: Runtime, n: FrameName): string {
   const tag = idText(frame, n.hi, n.lo);

@@ -9,11 +9,12 @@
  */
 import { frameError, invalidArgType, invalidArgValue, invalidState, outOfRange } from '../errors.js';
 import type { Cell } from '../kernel/cell/cell.js';
-import { DETACHED, IMMUTABLE, LEN_MASK, LEN_SHIFT, PK_MASK, PK_SHIFT, TYPE_LINK, TYPE_MASK, TYPE_NORMAL, VEILED } from '../kernel/cell/flags.js';
+import { COLD_PAYLOAD, COLD_STORE, DETACHED, IMMUTABLE, LEN_MASK, LEN_SHIFT, PK_MASK, PK_SHIFT, TYPE_LINK, TYPE_MASK, TYPE_NORMAL, VEILED } from '../kernel/cell/flags.js';
 import { CHUNK_SIZE as ARENA_CHUNK } from '../kernel/arena.js';
 import { DOM_CEP, domainId } from '../kernel/naming/name.js';
 import { NAMING_REFERENCE, HALF, HI_PAYLOAD_MASK, namingOf } from '../kernel/naming/id.js';
 import type { Runtime } from '../kernel/runtime.js';
+import { warm } from '../kernel/cold.js';
 import { BLAKE3_KEYED_HASH, FLAT_ROOT_KEY, FLAT_RUN_MAX, FINISH_AEAD, FINISH_BEAT, FINISH_CAPS, FINISH_COMPRESSION, FINISH_MHIST, FINISH_MODE, FINISH_PARAMS, FINISH_PHIST } from '../native/binding.js';
 import { trailerBound } from '../native/fallback/flat.js';
 import { binding } from '../native/index.js';
@@ -235,6 +236,7 @@ function checkOptions(cell: unknown, options: unknown): EncodeOptions {
 
 /** The payload version current at the end of `beat` (beat -1: none). */
 function versionAt(rt: Runtime, c: Cell, beat: number, out: Version): void {
+  if ((c.flags & COLD_PAYLOAD) !== 0) warm(c, 'payload');
   if (c.mod >= 0 && c.mod <= beat) {
     out.beat = c.mod;
     out.meta = c.flags;
@@ -257,6 +259,7 @@ function versionAt(rt: Runtime, c: Cell, beat: number, out: Version): void {
 
 /** Past versions (older than `current`) with a beat above `floor`, oldest first. */
 function pastVersions(rt: Runtime, c: Cell, beat: number, floor: number): Version[] {
+  if ((c.flags & COLD_PAYLOAD) !== 0) warm(c, 'payload');
   const all: Version[] = [];
   if (c.mod >= 0 && c.mod <= beat) all.push({ beat: c.mod, meta: c.flags, pv: c.pv });
   const h = rt.history;
@@ -365,6 +368,7 @@ function walkBranch(rt: Runtime, cell: Cell, beat: number, mode: number, mWindow
   const owners: number[] = [];
   const rootMark = markOf(cell, 0);
   const r = keepCell(cell, -1, rootMark === 0 ? M_ANCHOR : rootMark);
+  if ((cell.flags & COLD_STORE) !== 0) warm(cell, 'children');
   if (cell.store !== null) {
     lists.push(cell.store.toArray());
     at.push(0);
@@ -382,6 +386,7 @@ function walkBranch(rt: Runtime, cell: Cell, beat: number, mode: number, mWindow
       const m = markOf(c, pm);
       if (m === 0) continue;
       keepCell(c, owner, m);
+      if ((c.flags & COLD_STORE) !== 0) warm(c, 'children');
       if (c.store !== null) break; // descend: its children come next
     }
     if (k >= kids.length) {

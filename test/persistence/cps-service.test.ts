@@ -265,11 +265,12 @@ describe('policies', () => {
     put(rt, 'small', 'x', '1');
     await rt.close();
     const again = open(dir, { branches: { big: { lazy: true } } });
-    expect(again.find('/data/big')).toBeUndefined();
+    const big = again.find('/data')!.childrenRaw().find((c) => c.name === 'big')!;
+    expect(big.isCold).toBe(true); // a cold stub: its cells load on first access (test/persistence/hydrate.test.ts)
     expect(contents(again, 'small')).toEqual({ x: '1' });
-    expect(() => again.verbs.hydrate('big', { maxBytes: 64 })).toThrow(expect.objectContaining({ code: 'ERR_PERSIST_BUDGET' }));
-    expect(() => again.verbs.hydrate('big', { maxDepth: 0 })).toThrow(expect.objectContaining({ code: 'ERR_PERSIST_BUDGET' }));
-    expect(again.find('/data/big')).toBeUndefined();
+    expect(() => again.verbs.hydrate('big', { maxBytes: 64 })).toThrow(expect.objectContaining({ code: 'ERR_HYDRATE_BUDGET' }));
+    expect(() => again.verbs.hydrate('big', { maxDepth: 0 })).toThrow(expect.objectContaining({ code: 'ERR_HYDRATE_BUDGET' }));
+    expect(big.isCold).toBe(true);
     const loaded = again.verbs.hydrate('big', { maxDepth: 1, maxBytes: 1 << 20 });
     expect(loaded.frames).toBeGreaterThan(0);
     expect(Object.keys(contents(again, 'big'))).toHaveLength(5);

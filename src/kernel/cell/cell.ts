@@ -22,11 +22,15 @@ import { DOM_CEP, Name, NAME_INTERN, NAME_PEEK, domainId, nameText, nm, parseNam
 import { acquire, lockBlocker, release, type LockToken } from '../lock.js';
 import { addShadow, checkCycle, dropShadow, resolveLive, resolveNow, shadowsOf, tombstone } from '../link.js';
 import { cloneCell } from './clone.js';
+import { warm } from '../cold.js';
 import { proxyCall, proxyChange, proxySnapshotAt } from './proxy.js';
 import type { Runtime } from '../runtime.js';
 import { checkStore, createStore, type ChildStore, type Indexing, type Key, type Point, type StoreKind, type StoreOptions } from '../store/index.js';
 import { OctreeStore } from '../store/octree.js';
 import {
+  COLD,
+  COLD_PAYLOAD,
+  COLD_STORE,
   DATA_LOCK,
   DETACHED,
   IMMUTABLE,
@@ -93,6 +97,8 @@ export interface TraverseOptions {
   atBeat?: number;
   /** Include deleted and veiled children (history and veil ignored). */
   raw?: boolean;
+  /** Load cold cells on the way (default true); false visits cold stubs without their children (kernel/cold.ts). */
+  warm?: boolean;
 }
 
 /** writePayload modes. */
@@ -184,6 +190,7 @@ export class Cell {
   }
 
   get payloadKind(): 'none' | 'value' | 'data' | 'handle' | 'stream' | 'link' {
+    if ((this.flags & COLD_PAYLOAD) !== 0) warm(this, 'payload');
     return (['none', 'value', 'data', 'handle', 'stream', 'link'] as const)[kindOf(this.flags)];
   }
 
@@ -206,6 +213,7 @@ export class Cell {
 
   /** Beat of the current payload, or -1. */
   get modified(): number {
+    if ((this.flags & COLD_PAYLOAD) !== 0) warm(this, 'payload');
     return this.mod;
   }
 
@@ -259,6 +267,7 @@ export class Cell {
     const p = (this.flags & TYPE_MASK) === TYPE_LINK ? resolveLive(this) : this;
     const rt = rtOf(p);
     if ((p.flags & (DETACHED | IMMUTABLE)) !== 0 || p.deleted >= 0 || rt.storeLocks.size !== 0) p.failStructure(rt);
+    if ((p.flags & COLD_STORE) !== 0) warm(p, 'children');
     let dom = DOM_CEP;
     let hi: number;
     let lo: number;
@@ -389,6 +398,7 @@ export class Cell {
     const p = (this.flags & TYPE_MASK) === TYPE_LINK ? (atBeat === undefined ? resolveNow(this) : this.targetAt(atBeat)) : this;
     const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat);
     if (p === undefined) return undefined;
+    if ((p.flags & COLD_STORE) !== 0) warm(p, 'children');
     const store = p.store;
     if (store === null) return undefined;
     if (typeof name === 'number') {
@@ -408,6 +418,7 @@ export class Cell {
     const p = (this.flags & TYPE_MASK) === TYPE_LINK ? (atBeat === undefined ? resolveNow(this) : this.targetAt(atBeat)) : this;
     const out: Cell[] = [];
     const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat);
+    if (p !== undefined && (p.flags & COLD_STORE) !== 0) warm(p, 'children');
     if (p === undefined || p.store === null) return out;
     if (mode >= 0 && p.up !== null && !seen(p, mode)) return out;
     p.store.forEach((c) => {
@@ -418,6 +429,7 @@ export class Cell {
 
   /** Every stored child (deleted and veiled included) in store order: for sealing and digests. */
   childrenRaw(): Cell[] {
+    if ((this.flags & COLD_STORE) !== 0) warm(this, 'children');
     return this.store === null ? [] : this.store.toArray();
   }
 
@@ -433,12 +445,15 @@ export class Cell {
   traverse(fn: (cell: Cell, depth: number) => boolean | void, options: TraverseOptions = {}): void {
     const mode = options.raw === true ? SEE_RAW : options.atBeat === undefined ? SEE_NOW : checkBeat(options.atBeat);
     if (mode >= 0 && this.up !== null && !seen(this, mode)) return; // not there at that beat
+    const warmUp = options.warm !== false;
     const stack: Cell[] = [this];
     const depths: number[] = [0];
     while (stack.length > 0) {
       const c = stack.pop()!;
       const d = depths.pop()!;
-      if (fn(c, d) === false || c.store === null) continue;
+      if (fn(c, d) === false) continue;
+      if ((c.flags & COLD_STORE) !== 0 && warmUp) warm(c, 'children');
+      if (c.store === null) continue;
       const kids: Cell[] = [];
       c.store.forEach((k) => {
         if (seen(k, mode)) kids.push(k);
@@ -452,6 +467,7 @@ export class Cell {
 
   /** Children of an octree store whose points lie inside the box (inclusive). */
   childrenInBox(min: Point, max: Point, atBeat?: number): Cell[] {
+    if ((this.flags & COLD_STORE) !== 0) warm(this, 'children');
     if (!(this.store instanceof OctreeStore)) throw invalidState(this.path, 'not an octree store');
     return this.store.queryBox(min, max, atBeat === undefined ? SEE_NOW : checkBeat(atBeat));
   }
@@ -511,6 +527,7 @@ export class Cell {
   private payloadTarget(): Cell {
     const c = resolveLive(this);
     if ((c.flags & TYPE_MASK) === TYPE_PROXY) throw invalidState(c.path, 'a proxy payload changes through its adapter (write/restore)');
+    if ((c.flags & COLD_PAYLOAD) !== 0) warm(c, 'payload');
     return c;
   }
 
@@ -521,7 +538,10 @@ export class Cell {
   set(value: Uint8Array | string): boolean {
     const c = (this.flags & TYPE_MASK) === TYPE_NORMAL ? this : this.payloadTarget();
     const rt = rtOf(c);
-    if ((c.flags & (DETACHED | IMMUTABLE)) !== 0 || c.deleted >= 0 || rt.dataLocks.size !== 0) c.failData(rt);
+    if ((c.flags & (DETACHED | IMMUTABLE | COLD_PAYLOAD)) !== 0 || c.deleted >= 0 || rt.dataLocks.size !== 0) {
+      c.failData(rt);
+      if ((c.flags & COLD_PAYLOAD) !== 0) warm(c, 'payload');
+    }
     const bytes = typeof value === 'string' || !(value instanceof Uint8Array) ? toBytes(value) : value;
     return c.writePayload(rt, bytes, PK_NONE, 0);
   }
@@ -573,6 +593,7 @@ export class Cell {
   get value(): Uint8Array | undefined {
     const c = (this.flags & TYPE_MASK) === TYPE_LINK ? resolveNow(this) : this;
     if (c === undefined || c.deleted >= 0 || (c.flags & DETACHED) !== 0) return undefined;
+    if ((c.flags & COLD_PAYLOAD) !== 0) warm(c, 'payload');
     return bytesOf(rtOf(c), c.flags, c.pv, true);
   }
 
@@ -580,6 +601,7 @@ export class Cell {
   peek(): Uint8Array | undefined {
     const c = (this.flags & TYPE_MASK) === TYPE_LINK ? resolveNow(this) : this;
     if (c === undefined || c.deleted >= 0 || (c.flags & DETACHED) !== 0) return undefined;
+    if ((c.flags & COLD_PAYLOAD) !== 0) warm(c, 'payload');
     return bytesOf(rtOf(c), c.flags, c.pv, false);
   }
 
@@ -600,6 +622,7 @@ export class Cell {
     }
     if ((c.flags & DETACHED) !== 0) return undefined;
     if (c.up !== null && !(c.created <= beat && (c.deleted < 0 || c.deleted > beat))) return undefined;
+    if ((c.flags & COLD_PAYLOAD) !== 0) warm(c, 'payload');
     const rt = rtOf(c);
     if (c.mod >= 0 && c.mod <= beat) return bytesOf(rt, c.flags, c.pv, true);
     const h = rt.history;
@@ -609,6 +632,7 @@ export class Cell {
 
   /** Beats at which the payload changed, newest first (history stamps). */
   payloadBeats(): number[] {
+    if ((this.flags & COLD_PAYLOAD) !== 0) warm(this, 'payload');
     const out: number[] = [];
     if (this.mod >= 0) out.push(this.mod);
     const h = rtOf(this).history;
@@ -628,9 +652,9 @@ export class Cell {
   }
 
   /** This cell and every stored descendant; refuses (ERR_LOCKED) when a descendant holds a lock. */
-  private subtreeForRemoval(): Cell[] {
+  private subtreeForRemoval(loadCold = true): Cell[] {
     const all: Cell[] = [];
-    this.traverse((c) => void all.push(c), { raw: true });
+    this.traverse((c) => void all.push(c), { raw: true, warm: loadCold });
     for (let i = 1; i < all.length; i++) {
       const c = all[i];
       if ((c.flags & (STORE_LOCK | DATA_LOCK)) !== 0) throw locked(c.path, (c.flags & STORE_LOCK) !== 0 ? 'store' : 'data', 'a locked cell cannot be removed');
@@ -666,7 +690,7 @@ export class Cell {
   removeHard(): void {
     const rt = rtOf(this);
     this.assertRemovable(rt);
-    const all = this.subtreeForRemoval();
+    const all = this.subtreeForRemoval(false); // cold stubs hold no history, bytes, locks or links: they leave as they are
     let inside: Set<Cell> | undefined; // built only when some cell is linked to
     for (const c of all) {
       if ((c.flags & SHADOWED) === 0) continue;
@@ -689,7 +713,7 @@ export class Cell {
   unmake(): void {
     const rt = rtOf(this);
     const all: Cell[] = [];
-    this.traverse((c) => void all.push(c), { raw: true });
+    this.traverse((c) => void all.push(c), { raw: true, warm: false });
     for (const c of all) c.finalize(rt);
     this.up!.remove(this);
   }
@@ -698,6 +722,7 @@ export class Cell {
   private finalize(rt: Runtime): void {
     if (this.hist >= 0) dropHistory(rt, this.hist);
     this.hist = -1;
+    if ((this.flags & COLD_PAYLOAD) !== 0) this.pv = 0; // a cold stub: no payload to give back
     const t = this.flags & TYPE_MASK;
     if (kindOf(this.flags) === PK_VALUE) rt.arena.free(lenOf(this.flags));
     else if (t === TYPE_LINK) dropShadow(rt, this.pv as Cell, this);
@@ -713,8 +738,41 @@ export class Cell {
       rt.shadows.delete(this);
     }
     releaseName(rt.namepool, this.dom, this.hi, this.lo);
-    this.flags = (this.flags & ~SHADOWED) | DETACHED;
+    this.flags = (this.flags & ~(SHADOWED | COLD)) | DETACHED;
     if (this.deleted < 0) this.deleted = rt.beat;
+  }
+
+  /**
+   * Turn this cell back into a cold stub holding the loader's `token` (eviction: kernel/cold.ts):
+   * its payload, history and whole subtree leave memory; the next access loads them again
+   * through `rt.coldLoader`. Not a change (nothing journaled or stamped). Refused (nothing
+   * changes) for the root, and when the cell or a descendant is a link, a proxy, a link target,
+   * veiled or locked, since those do not come back from a loader.
+   */
+  makeCold(token: number): void {
+    const rt = rtOf(this);
+    if (this.up === null) throw invalidState('/', 'the root cannot be made cold');
+    if ((this.flags & DETACHED) !== 0) throw cellDeleted(this.path, true);
+    if (!Number.isSafeInteger(token)) throw invalidArgType('token', 'a safe integer', token);
+    const all: Cell[] = [];
+    this.traverse((c) => void all.push(c), { raw: true, warm: false });
+    for (const c of all) {
+      if ((c.flags & (TYPE_MASK | SHADOWED | VEILED | STORE_LOCK | DATA_LOCK)) !== 0) throw invalidState(c.path, 'a link, proxy, link target, veiled or locked cell cannot be made cold');
+    }
+    for (let i = 1; i < all.length; i++) all[i].finalize(rt);
+    if (this.hist >= 0) dropHistory(rt, this.hist);
+    if (kindOf(this.flags) === PK_VALUE) rt.arena.free(lenOf(this.flags));
+    this.flags = (this.flags & ~PAYLOAD_BITS) | COLD;
+    this.pv = token;
+    this.hist = -1;
+    this.mod = -1;
+    this.store = null;
+    if (rt.arena.needsCompaction) rt.compact();
+  }
+
+  /** Whether the payload or the children are not in memory (kernel/cold.ts). */
+  get isCold(): boolean {
+    return (this.flags & COLD) !== 0;
   }
 
   /** Reveal a veiled cell: it becomes visible at once, created at the current beat. */

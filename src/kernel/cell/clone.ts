@@ -6,7 +6,7 @@
  */
 import { cellDeleted } from '../../errors.js';
 import type { Cell, CellInit, NameInput } from './cell.js';
-import { DETACHED, PK_DATA, PK_VALUE, TYPE_LINK, TYPE_MASK, TYPE_PROXY, VALUE_INLINE_DEFAULT } from './flags.js';
+import { COLD_PAYLOAD, COLD_STORE, DETACHED, PK_DATA, PK_VALUE, TYPE_LINK, TYPE_MASK, TYPE_PROXY, VALUE_INLINE_DEFAULT } from './flags.js';
 import { bytesOf, kindOf } from './payload.js';
 
 /**
@@ -15,6 +15,8 @@ import { bytesOf, kindOf } from './payload.js';
  */
 export function cloneInit(src: Cell): { init: CellInit; bigValue: Uint8Array | undefined } {
   if (src.deleted >= 0 || (src.flags & DETACHED) !== 0) throw cellDeleted(src.path, (src.flags & DETACHED) !== 0);
+  if ((src.flags & COLD_STORE) !== 0) src.children(); // loads the child store
+  if ((src.flags & COLD_PAYLOAD) !== 0) void src.payloadKind; // loads the payload
   const t = src.flags & TYPE_MASK;
   if (t === TYPE_PROXY) return { init: { link: src }, bigValue: undefined };
   if (t === TYPE_LINK) return { init: { link: src.pv as Cell }, bigValue: undefined };

@@ -7,6 +7,7 @@
  *   5     veiled          6  immutable       7  store lock      8  data lock
  *   9     shadowed (is a link target)       10  target dead (tombstoned link)
  *   11    detached (hard-deleted, finalized)
+ *   12    cold payload    13  cold store (cold cells: kernel/cold.ts)
  *   16-27 VALUE length in bytes (0..4095)
  */
 import { outOfRange } from '../../errors.js';
@@ -32,6 +33,11 @@ export const DATA_LOCK = 1 << 8;
 export const SHADOWED = 1 << 9;
 export const TARGET_DEAD = 1 << 10;
 export const DETACHED = 1 << 11;
+/** Cold: the payload (and its history) is not in memory yet; `pv` holds the loader's token. */
+export const COLD_PAYLOAD = 1 << 12;
+/** Cold: the child store is not in memory yet. */
+export const COLD_STORE = 1 << 13;
+export const COLD = COLD_PAYLOAD | COLD_STORE;
 
 export const LEN_SHIFT = 16;
 export const LEN_MASK = 0xfff << LEN_SHIFT;

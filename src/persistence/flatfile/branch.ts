@@ -163,7 +163,18 @@ export class BranchFiles {
     if (info.beat !== table.beats[i] || !sameRoot(info.root, 0, table.roots, i * ROOT_BYTES) || !sameRoot(info.prevRoot, 0, rec, 24)) {
       throw storeError('ERR_STORE_CORRUPT', `the frame of ${where} does not match its index (beat or roots)`);
     }
-    return { branch: this.name, beat: info.beat, mode: info.mode, root: info.root, prevRoot: info.prevRoot, bytes };
+    const locator = { file: fd === this.fdLog ? 'log' : 'checkpoints', offset: table.offsets[i] + LOG_HEADER };
+    return { branch: this.name, beat: info.beat, mode: info.mode, root: info.root, prevRoot: info.prevRoot, bytes, locator };
+  }
+
+  /** `length` bytes at `start` of the frame at `locator` (a positioned read; the caller checks them). */
+  readRange(locator: { file: string; offset: number }, start: number, length: number): Uint8Array {
+    const fd = locator.file === 'log' ? this.fdLog : locator.file === 'checkpoints' ? this.fdCkp : -1;
+    const end = locator.file === 'log' ? this.logEnd : this.ckpEnd;
+    const at = locator.offset + start;
+    const out = new Uint8Array(length);
+    if (fd < 0 || start < 0 || length < 0 || at + length > end || !readExactAt(fd, out, 0, length, at)) throw storeError('ERR_STORE_CORRUPT', `${this.name}: no ${length} bytes at ${at} in its ${locator.file} file`);
+    return out;
   }
 
   /** Newest checkpoint at or before `beat`: from checkpoints.log or a snapshot frame of the log. */

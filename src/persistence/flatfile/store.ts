@@ -10,7 +10,7 @@ import path from 'node:path';
 import { invalidArgType, outOfRange, storeError } from '../../errors.js';
 import { createReactor, type Reactor } from '../../async/reactor.js';
 import type { ReactorChoice } from '../../async/select.js';
-import { ENGINE_CAP, type BranchHead, type BundleManifest, type EngineStats, type RecoveryReport, type StorageEngine, type StoredFrame } from '../engine.js';
+import { ENGINE_CAP, type BranchHead, type BundleManifest, type EngineStats, type FrameLocator, type RecoveryReport, type StorageEngine, type StoredFrame } from '../engine.js';
 import { BranchFiles, branchDirName, checkBranchName, type BranchMeta } from './branch.js';
 import { exportBranch, importBranch } from './bundle.js';
 import { CasStore } from './cas.js';
@@ -472,6 +472,13 @@ export class FlatfileEngine implements StorageEngine {
       }
     }
     for (; i < t.count && t.beats[i] <= to; i++) yield b.read(t, i, b.fdLog);
+  }
+
+  readRange(branch: string, locator: FrameLocator, start: number, length: number): Uint8Array {
+    this.#usable();
+    const b = this.#branches.get(checkBranchName(branch));
+    if (b === undefined) throw storeError('ERR_STORE_CORRUPT', `no branch ${branch} in the store`);
+    return b.readRange(locator, start, length);
   }
 
   // ---- maintenance ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import { openEngine } from './open-engine.js';
 import { loadBranch } from './recover.js';
 import { PersistenceService, type ServiceOptions } from './service.js';
 import { PersistVerbs } from './verbs.js';
+import type { HydrateOptions, HydrateResult } from './hydrate/hydrator.js';
 import type { Cell } from '../../kernel/cell/cell.js';
 import type { EnzymeContext } from '../../kernel/heartbeat/context.js';
 
@@ -61,7 +62,15 @@ export class PersistentRuntime extends Runtime {
     let bytes = 0;
     for (const name of engine.branches()) {
       const c = this.persist.controller(name);
-      if (c.cold) continue;
+      if (c.cold) {
+        // lazy: a cold stub of its root now, cells loaded on first access (hydrate/hydrator.ts)
+        const stub = this.persist.hydrator.openBranch(name);
+        if (stub !== undefined) {
+          c.cold = false;
+          c.root = stub;
+        }
+        continue;
+      }
       const loaded = loadBranch(this, engine, name, {}, this.persist.aead);
       c.root = this.find(`/data/${name}`);
       frames += loaded.frames;
@@ -90,6 +99,30 @@ export class PersistentRuntime extends Runtime {
   /** Shut down through `op/shdn` (its `ist:flush` stages the last frames), wait for them, close the store. */
   close(): Promise<void> {
     return this.persist.close();
+  }
+
+  /**
+   * Load the cells of a lazy branch on the way to `path`, and the target itself (payload and
+   * children), within budgets: `prefetch` 'payload' also loads its children's payloads,
+   * 'children' its whole subtree; over `maxDepth` (levels below the target) or `maxBytes`
+   * (payload bytes read) nothing is loaded (ERR_HYDRATE_BUDGET). Cold cells also load by
+   * themselves on first access; this is the explicit, budgeted way.
+   */
+  hydrate(path: string, options?: HydrateOptions): HydrateResult {
+    return this.persist.hydrator.hydrate(path, options);
+  }
+
+  /**
+   * Turn the loaded subtree at `path` (inside a lazy branch) back into a cold stub, freeing its
+   * memory; it loads again, identical, on the next access. Refused (ERR_HYDRATE_EVICT) unless
+   * the branch is clean and durable: nothing written to it since it was indexed, nothing
+   * pending. Returns the number of cells dropped.
+   */
+  evict(path: string): number {
+    return this.persist.hydrator.evict(path, (branch, indexedAt) => {
+      const c = this.persist.controller(branch);
+      return !c.pending && c.lastFramed === indexedAt && c.durableBeat === indexedAt;
+    });
   }
 
   /** A cross-branch read from an enzyme, checked against the consumer's policy (see cross-read.ts). */

@@ -12,6 +12,7 @@ import type { Cell } from '../../kernel/cell/cell.js';
 import type { Runtime } from '../../kernel/runtime.js';
 import { encodeBranch } from '../../serialization/writer.js';
 import { readFrame } from '../../serialization/reader.js';
+import { Hydrator, type HydrateBudget } from './hydrate/hydrator.js';
 import type { AeadOptions } from '../../serialization/aead.js';
 import { ENGINE_CAP, type EngineStats, type StorageEngine } from '../engine.js';
 import { BranchController } from './controller.js';
@@ -36,6 +37,8 @@ export interface ServiceOptions {
   /** Frame options: deflate the frames; seal payloads. */
   deflate?: boolean;
   aead?: AeadOptions;
+  /** Budget of the loads lazy branches make on plain access (a payload read, a child lookup); over it the access fails with ERR_HYDRATE_BUDGET. */
+  hydrate?: HydrateBudget;
 }
 
 /** Serializer needs → engine capability bits the service refuses to run without. */
@@ -73,6 +76,9 @@ export class PersistenceService {
   lastError: unknown = undefined;
   closed = false;
 
+  /** Per-cell hydration of lazy branches (hydrate/hydrator.ts). */
+  readonly hydrator: Hydrator;
+
   constructor(
     readonly rt: Runtime,
     readonly engine: StorageEngine,
@@ -98,6 +104,7 @@ export class PersistenceService {
     this.maxPending = count(options.maxPendingBeats, 'store.maxPendingBeats', 4096, 1);
     this.metricsEvery = count(options.metricsEveryBeats, 'store.metricsEveryBeats', 64, 1);
     this.frameOptions = { deflate: options.deflate, aead: options.aead };
+    this.hydrator = new Hydrator(rt, engine, options.aead, options.hydrate);
     this.writer = new BeatWriter(engine, { durable: (b) => this.onDurable(b), failed: (b, d, e) => this.onFailed(b, d, e) }, engine.recovery.beat);
     for (const name of engine.branches()) this.controller(name);
   }
@@ -160,9 +167,10 @@ export class PersistenceService {
     const rt = this.rt;
     const c = this.controller(branch);
     rt.heartbeat.prr.grant(() => {
-      rt.find(`/data/${branch}`)?.removeHard();
+      rt.find(`/data/${branch}`)?.removeHard(); // cold parts leave without being read
       loadBranch(rt, this.engine, branch, {}, this.frameOptions.aead);
     });
+    this.hydrator.forget(branch);
     const head = this.engine.head(branch);
     c.reset(head);
     c.root = rt.find(`/data/${branch}`);

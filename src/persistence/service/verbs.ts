@@ -109,7 +109,14 @@ export class PersistVerbs {
   /** `op/compact`: rewrite the branch's files, keeping replay possible from its checkpoints. */
   compact(branch: string): Promise<{ bytesBefore: number; bytesAfter: number }> {
     const name = branchName(branch);
-    return this.dossier('op/compact', name, 'persist.compact', ['ist:plan', 'ist:write'], () => this.svc.writer.run(() => this.svc.engine.compact(name)));
+    // rewriting the files moves what the lazy index points at: load the branch first
+    return this.dossier('op/compact', name, 'persist.compact', ['ist:plan', 'ist:write'], () => {
+      if (this.svc.hydrator.has(name)) {
+        this.svc.hydrator.hydrate(`/data/${name}`, { prefetch: 'children' });
+        this.svc.hydrator.forget(name);
+      }
+      return this.svc.writer.run(() => this.svc.engine.compact(name));
+    });
   }
 
   /** `op/sync`: export a verified bundle of the branch (files, CAS blobs, manifest) into `dir`. */
@@ -150,10 +157,19 @@ export class PersistVerbs {
     });
   }
 
-  /** Load a lazy branch (cold) into memory within budgets; nothing is loaded when over budget. */
+  /**
+   * Load a lazy branch whole within budgets (`maxDepth`: cells below its root; `maxBytes`:
+   * payload bytes read, or frame bytes for a branch loaded frame by frame); nothing is loaded
+   * when over budget (ERR_HYDRATE_BUDGET).
+   */
   hydrate(branch: string, budget: { maxBytes?: number; maxDepth?: number } = {}): { frames: number; bytes: number } {
     const name = branchName(branch);
     const svc = this.svc;
+    if (svc.hydrator.has(name)) {
+      const r = svc.hydrator.hydrate(`/data/${name}`, { ...budget, prefetch: 'children' });
+      if (r.parts > 0) svc.rt.cei({ severity: 'debug', topic: 'persist.recover', note: `${name}: hydrated ${r.parts} cell part(s), ${r.bytes} payload bytes`, subject: `/data/${name}` });
+      return { frames: svc.hydrator.framesOf(name), bytes: r.bytes };
+    }
     const c = svc.controller(name);
     if (!c.cold) return { frames: 0, bytes: 0 };
     const loaded = svc.rt.heartbeat.prr.grant(() => loadBranch(svc.rt, svc.engine, name, budget, svc.aead));
