@@ -109,6 +109,18 @@ export class Namepool {
     return id;
   }
 
+  /**
+   * Undo the hand-out of ids `mark` and above that are retired again (a failed frame apply
+   * interned them): the next intern reuses them, as if they had never been handed out.
+   */
+  forgetRetiredFrom(mark: number): void {
+    while (this.texts.length - 1 >= mark && this.texts.length > 1 && this.texts[this.texts.length - 1] === undefined) {
+      this.texts.pop();
+      this.refs.pop();
+      this.globs.pop();
+    }
+  }
+
   /** The reference payload of an already interned literal text, or 0. Never interns. */
   peekReference(text: string): number {
     return this.byText.get(text) ?? 0;

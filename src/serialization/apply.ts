@@ -496,6 +496,7 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
   // stores indexed by name order references by namepool id (intern order): interning the
   // frame's references in its id order first reproduces that order in a fresh runtime
   const held: [number, number][] = [];
+  const namesMark = rt.namepool.size + 1; // the first id this apply may hand out
   for (const id of [...frame.names.keys()].sort((a, b) => a - b)) {
     const entry = frame.names.get(id)!;
     if (entry.glob || referenceTextProblem(entry.text) !== null) continue;
@@ -526,6 +527,7 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
   } catch (e) {
     undo.rollback(made);
     for (const [hi, lo] of held) rt.namepool.releaseId(hi, lo);
+    rt.namepool.forgetRetiredFrom(namesMark); // a failed apply hands out no ids
     if ((e as { code?: string }).code?.startsWith('ERR_') === true) throw e;
     throw frameError('ERR_FRAME_APPLY', `the frame cannot be replayed: ${(e as Error).message}`);
   }
