@@ -31,7 +31,6 @@ function openRecorded(dir: string, branches: Record<string, 'on_demand' | 'durab
   let now = 1_700_000_000_000_000_000n;
   const rt = createRuntime({ store: { dir, branches }, clock: () => (now += 1_000_000n) });
   installApp(rt);
-  if (process.env.NOPUB) (rt as PersistentRuntime).persist.publish = () => {};
   return rt as PersistentRuntime;
 }
 
@@ -91,6 +90,10 @@ describe('verb dossiers are recorded inputs', () => {
     const digests = Array.from({ length: last }, (_, i) => Buffer.from(rt.digest(i + 1)!).toString('hex'));
     const ops = dump(rt, '/rt/ops');
     const diag = dump(rt, '/data/mailbox/diag');
+    const views = dump(rt, '/data/persist');
+    expect(views.length).toBeGreaterThan(0);
+    const shared = dump(rt, '/data/shared'); // the imported branch
+    expect(shared.some((l) => l.startsWith('/data/shared/note='))).toBe(true);
     const recording = rt.recording();
     await rt.close();
     removeTempDirs(); // no store, no bundles: the replay must not need them
@@ -103,7 +106,24 @@ describe('verb dossiers are recorded inputs', () => {
     }
     expect(dump(replay, '/rt/ops')).toEqual(ops);
     expect(dump(replay, '/data/mailbox/diag')).toEqual(diag);
+    expect(dump(replay, '/data/persist')).toEqual(views);
+    expect(dump(replay, '/data/shared')).toEqual(shared);
     // the seal came with the snapshot dossier, inside a beat
     expect(() => replay.find('/data/ref/pi')!.set('3')).toThrow(expect.objectContaining({ code: 'ERR_IMMUTABLE' }));
+  });
+
+  it('in driven mode a verb\'s events wake the heartbeat: the dossier opens and closes without stepping by hand', async () => {
+    const rt = openRecorded(tempDir());
+    put(rt, 'log', 'x', '1');
+    rt.start({ intervalMs: 0 });
+    try {
+      const at = await rt.verbs.checkpoint('log');
+      expect(at).toBe(1);
+      for (let i = 0; i < 200 && dossiers(rt, 'op/checkpt')[0]?.status === undefined; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(dossiers(rt, 'op/checkpt')[0]).toMatchObject({ status: 'sts:ok', states: ['ist:plan', 'ist:write', 'ist:ok'] });
+    } finally {
+      rt.stop();
+      await rt.close();
+    }
   });
 });
