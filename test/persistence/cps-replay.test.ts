@@ -10,7 +10,8 @@ import { createRuntime } from '../../src/runtime.js';
 import type { Cell } from '../../src/kernel/cell/cell.js';
 import type { Runtime } from '../../src/kernel/runtime.js';
 import { PersistentRuntime } from '../../src/persistence/service/runtime.js';
-import { dossiers, installApp, put, removeTempDirs, tempDir } from './cps-helpers.js';
+import { registerPersistEvents } from '../../src/persistence/service/records.js';
+import { dossiers, installApp, put, removeTempDirs, tempDir, topics } from './cps-helpers.js';
 
 afterEach(removeTempDirs);
 
@@ -125,5 +126,23 @@ describe('verb dossiers are recorded inputs', () => {
       rt.stop();
       await rt.close();
     }
+  });
+});
+
+describe('the op/persist enzyme', () => {
+  it('an event it cannot apply (a load of frames the runtime refuses) is a crit fact; the events after it still apply', () => {
+    const rt = createRuntime();
+    registerPersistEvents(rt);
+    rt.find('/data')!.add('keep', { value: 'x' });
+    rt.enqueue('op/persist/ev', null, {
+      e: [
+        { k: 'load', b: 'broken', f: [Buffer.from('not a frame').toString('base64')] },
+        { k: 'fact', sev: 'debug', topic: 'persist.import', note: 'after the refused load' },
+      ],
+    });
+    rt.step();
+    expect(topics(rt)).toEqual(['persist.event', 'persist.import']);
+    expect(rt.find('/data/broken')).toBeUndefined();
+    expect(rt.find('/data/keep')!.text).toBe('x');
   });
 });

@@ -121,7 +121,15 @@ export function registerPersistEvents(rt: Runtime, hooks: PersistEventHooks = {}
     name: PERSIST_ENZYME,
     signal: SIG_PERSIST_EV,
     run(ctx: EnzymeContext) {
-      for (const e of (ctx.payload as unknown as { e: PersistEvent[] }).e) apply(e);
+      for (const e of (ctx.payload as unknown as { e: PersistEvent[] }).e) {
+        try {
+          apply(e);
+        } catch (err) {
+          // one event that cannot be applied (a load the runtime refuses) does not drop the others;
+          // a refused load leaves the branch cold: in the store, not in memory
+          rt.cei({ severity: 'crit', topic: 'persist.event', note: `op/persist ${e.k}${'b' in e ? ` ${e.b}` : ''}: ${(err as Error)?.message ?? String(err)}`, origin: { enzyme: PERSIST_ENZYME } });
+        }
+      }
     },
   });
   return apply;
