@@ -266,7 +266,9 @@ export type PersistErrorCode =
   /** Hydration would exceed its depth or byte budget (nothing was loaded). */
   | 'ERR_PERSIST_BUDGET'
   /** The store was closed. */
-  | 'ERR_PERSIST_CLOSED';
+  | 'ERR_PERSIST_CLOSED'
+  /** Branches cannot be rebuilt: their links point into each other in a cycle (recovery, hydration). */
+  | 'ERR_PERSIST_LINK';
 
 export function persistError(code: PersistErrorCode, reason: string): Error & CepError {
   return withCode(new Error(`Persistence: ${reason}`), code);

@@ -604,3 +604,25 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
     }
   }
 }
+
+/**
+ * The absolute paths (as name texts) that links in a frame point at outside the frame: what
+ * must exist in the runtime before `applyFrame` accepts it (persistence orders branches by them).
+ */
+export function outsideLinkPaths(rt: Runtime, bytes: Uint8Array, options?: ReadOptions): string[][] {
+  const frame = readFrame(bytes, options);
+  const out: string[][] = [];
+  for (const c of frame.cells) {
+    const t = c.payload?.kind === 'link' ? c.payload.target : undefined;
+    if (t !== undefined && 'path' in t) out.push(t.path.map((seg) => nameText(frame, rt, seg.name)));
+  }
+  return out;
+}
+
+/**
+ * Forget that the frame with `root` was applied to `rt`, after what it made was removed again
+ * (a branch rebuilt part-way and taken out): the same frame may then be applied once more.
+ */
+export function forgetApplied(rt: Runtime, root: Uint8Array): void {
+  appliedRoots.get(rt)?.delete(Buffer.from(root).toString('hex'));
+}

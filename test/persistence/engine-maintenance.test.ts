@@ -100,13 +100,15 @@ describe('flatfile engine: compaction', () => {
 describe('flatfile engine: bundles', () => {
   it('exports a verified bundle and imports it into another store, as the same or another branch', async () => {
     const { store, src } = await filled(6, 3);
-    const key = await store.putBlob(new Uint8Array([1, 2, 3]));
+    const key = await store.putBlob(payloadOf(3)); // a payload of branch a's frames: referenced
+    const unused = await store.putBlob(new Uint8Array([1, 2, 3])); // in no frame: stays home
     const out = path.join(fresh(), 'bundle');
     const m = await store.exportBundle('a', out);
     expect(m.branch).toBe('a');
     expect(m.beat).toBe(5);
     expect(hex(m.root)).toBe(hex(store.head('a')!.root));
     expect(m.files.map((f) => f.path).sort()).toEqual(['branch.meta', `cas/${key.slice(0, 2)}/${key}`, 'checkpoints.log', 'frames.idx', 'frames.log']);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')).blobs).toEqual([key]);
     for (const f of m.files) expect(hex(blake3(fs.readFileSync(path.join(out, f.path))))).toBe(f.blake3);
     await expect(store.exportBundle('a', out)).rejects.toMatchObject({ code: 'ERR_BUNDLE_INVALID' }); // not empty
     await expect(store.exportBundle('zz', path.join(fresh(), 'x'))).rejects.toMatchObject({ code: 'ERR_STORE_FRAME' });
@@ -117,7 +119,8 @@ describe('flatfile engine: bundles', () => {
     expect(got.beat).toBe(5);
     expect(view(other, 'a')).toEqual(view(store, 'a'));
     expect(other.head('a')!.checkpointBeat).toBe(3);
-    expect(other.getBlob(key)).toEqual(new Uint8Array([1, 2, 3]));
+    expect(other.getBlob(key)).toEqual(payloadOf(3));
+    expect(other.getBlob(unused)).toBeUndefined();
     expect(other.lastBeat).toBe(5);
     await other.importBundle(out, 'copy/of/a');
     expect(other.branches()).toEqual(['a', 'copy/of/a']);
@@ -133,6 +136,54 @@ describe('flatfile engine: bundles', () => {
     expect(reopened.branches()).toEqual(['a', 'copy/of/a']);
     expect([...reopened.frames('a')].map((f) => f.beat)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     await reopened.close();
+    await store.close();
+  });
+
+  it('refuses a bundle missing a blob its frames reference, or carrying one they do not, and changes nothing', async () => {
+    const { store } = await filled(5, 2);
+    const key = await store.putBlob(payloadOf(1));
+    const stray = await store.putBlob(new Uint8Array([9, 9, 9]));
+    const out = path.join(fresh(), 'bundle');
+    await store.exportBundle('a', out);
+    const targetDir = fresh();
+    const target = open(targetDir);
+    const src = new Source(['a']);
+    await commitBeat(target, src, ['a']);
+    const before = view(target, 'a');
+    const rel = `cas/${key.slice(0, 2)}/${key}`;
+    const cases: Array<[string, (dir: string) => void, RegExp]> = [
+      // the blob and its file entry gone: the manifest still names it among the referenced blobs
+      ['a missing referenced blob', (d) => (fs.rmSync(path.join(d, rel)), editManifest(d, (m) => (m.files = m.files.filter((f) => f.path !== rel)))), /reference CAS blob .* which it does not carry/],
+      ['a blob the manifest does not name', (d) => editManifest(d, (m) => ((m as { blobs?: string[] }).blobs = [])), /carries 1 CAS blobs, its manifest names 0/],
+      [
+        'an unreferenced blob',
+        (d) => {
+          const extra = `cas/${stray.slice(0, 2)}/${stray}`;
+          fs.mkdirSync(path.join(d, 'cas', stray.slice(0, 2)), { recursive: true });
+          fs.writeFileSync(path.join(d, extra), new Uint8Array([9, 9, 9]));
+          editManifest(d, (m) => {
+            m.files.push({ path: extra, size: 3, blake3: stray });
+            (m as { blobs?: string[] }).blobs!.push(stray);
+          });
+        },
+        /which none of its frames references/,
+      ],
+    ];
+    for (const [what, edit, message] of cases) {
+      const copy = path.join(fresh(), 'bundle');
+      fs.cpSync(out, copy, { recursive: true });
+      edit(copy);
+      await expect(target.importBundle(copy), what).rejects.toMatchObject({ code: 'ERR_BUNDLE_INVALID', message: expect.stringMatching(message) });
+      expect(view(target, 'a'), what).toEqual(before);
+      expect(target.getBlob(key), what).toBeUndefined();
+      const imports = path.join(target.dir, 'imports'); // refused before staging, or staged and removed
+      expect(fs.existsSync(imports) ? fs.readdirSync(imports) : [], what).toEqual([]);
+    }
+    // the bundle as exported imports, with its blob
+    await target.importBundle(out);
+    expect(target.getBlob(key)).toEqual(payloadOf(1));
+    expect(target.getBlob(stray)).toBeUndefined();
+    await target.close();
     await store.close();
   });
 
@@ -212,6 +263,11 @@ for (const backend of availableBackends()) {
       await again.close();
     });
   });
+}
+
+/** The 16-byte payload `Source.advance()` gives the cells it adds at `beat`. */
+function payloadOf(beat: number): Uint8Array {
+  return new Uint8Array(16).map((_, i) => (beat * 31 + i) & 0xff);
 }
 
 function flip(file: string, at: number): void {

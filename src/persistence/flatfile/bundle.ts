@@ -1,9 +1,10 @@
 /**
  * Export bundles: a branch's files (branch.meta, frames.log, frames.idx, checkpoints.log), the
- * store's CAS blobs (`cas/XY/<hash>`) and `manifest.json` with each file's size and BLAKE3.
- * Export verifies what it wrote; import copies the bundle into a staging folder while hashing
- * it, checks every hash, every frame (CRC, Merkle root, hash chain) and the head the manifest
- * announces, and only then hands the staged folder over to be swapped in.
+ * CAS blobs its frames reference (`cas/XY/<hash>`, blob-refs.ts) and `manifest.json` with each
+ * file's size and BLAKE3 and the referenced blobs (`blobs`). Export verifies what it wrote;
+ * import copies the bundle into a staging folder while hashing it, checks every hash, every
+ * frame (CRC, Merkle root, hash chain), the head the manifest announces and that it carries
+ * exactly the blobs its frames reference, and only then hands the staged folder over.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { binding } from '../../native/index.js';
 import type { BranchHead, BundleManifest } from '../engine.js';
 import { checkBranchName, parseMeta, type BranchFiles, type BranchMeta } from './branch.js';
 import { blake3Hex, type CasStore } from './cas.js';
+import { referencedBlobs } from './blob-refs.js';
 import { copyRange } from './compact.js';
 import { ensureDir, fsyncDir, writeFileAtomic } from './files.js';
 import { BRANCH_META, CHECKPOINTS_LOG, FRAMES_IDX, FRAMES_LOG } from './layout.js';
@@ -62,7 +64,11 @@ interface ManifestJson {
   beat: number;
   root: string;
   files: Array<{ path: string; size: number; blake3: string }>;
+  /** Keys of the CAS blobs the frames reference (each carried as `cas/XY/<key>`). Absent in older bundles: the blobs listed in `files`. */
+  blobs?: string[];
 }
+
+const casPath = (key: string): string => `cas/${key.slice(0, 2)}/${key}`;
 
 function toManifest(m: ManifestJson): BundleManifest {
   return { branch: m.branch, beat: m.beat, root: Uint8Array.from(Buffer.from(m.root, 'hex')), files: m.files };
@@ -83,12 +89,13 @@ export function exportBranch(b: BranchFiles, head: BranchHead, cas: CasStore, di
   const meta = Buffer.from(JSON.stringify(b.meta));
   writeFileAtomic(path.join(dir, BRANCH_META), meta);
   files.push({ path: BRANCH_META, size: meta.length, blake3: blake3Hex(meta) });
-  for (const key of [...cas.blobs.keys()].sort()) {
-    const rel = `cas/${key.slice(0, 2)}/${key}`;
+  const blobs = referencedBlobs(b, cas.blobs);
+  for (const key of blobs) {
+    const rel = casPath(key);
     ensureDir(path.join(dir, 'cas', key.slice(0, 2)));
     files.push({ path: rel, ...copyFileHashed(cas.pathOf(key), path.join(dir, rel)) });
   }
-  const m: ManifestJson = { format: BUNDLE_FORMAT, version: 1, branch: b.name, beat: head.beat, root: Buffer.from(head.root).toString('hex'), files };
+  const m: ManifestJson = { format: BUNDLE_FORMAT, version: 1, branch: b.name, beat: head.beat, root: Buffer.from(head.root).toString('hex'), files, blobs };
   writeFileAtomic(path.join(dir, BUNDLE_MANIFEST), JSON.stringify(m, null, 1));
   fsyncDir(dir);
   // read it all back as an importer would
@@ -141,6 +148,11 @@ function readManifest(dir: string): ManifestJson {
     seen.add(f.path);
   }
   for (const need of BRANCH_FILES) if (!seen.has(need)) throw invalid(`the manifest does not list ${need}`);
+  if (m.blobs === undefined) m.blobs = m.files.flatMap((f) => (CAS_PATH.test(f.path) ? [f.blake3] : []));
+  else if (!Array.isArray(m.blobs) || !m.blobs.every((k) => typeof k === 'string' && /^[0-9a-f]{64}$/.test(k)) || new Set(m.blobs).size !== m.blobs.length) throw invalid('the manifest\'s blobs are not distinct BLAKE3 keys');
+  for (const key of m.blobs) if (!seen.has(casPath(key))) throw invalid(`its frames reference CAS blob ${key}, which it does not carry`);
+  const carried = m.files.filter((f) => CAS_PATH.test(f.path)).length;
+  if (carried !== m.blobs.length) throw invalid(`it carries ${carried} CAS blobs, its manifest names ${m.blobs.length}`);
   return m;
 }
 
@@ -192,6 +204,10 @@ function checkFrames(dir: string, m: ManifestJson): void {
     const headRoot = t.count > 0 ? Buffer.from(t.root(t.count - 1)).toString('hex') : b.meta.baseRoot;
     if (headBeat !== m.beat || headRoot !== m.root) throw invalid(`its newest frame (beat ${headBeat}) is not the head the manifest announces (beat ${m.beat})`);
     if (b.checkpoints.lastBeat > headBeat) throw invalid('a checkpoint is newer than the newest frame');
+    const sizes = new Map(m.files.flatMap((f) => (CAS_PATH.test(f.path) ? [[f.blake3, f.size] as [string, number]] : [])));
+    const used = new Set(referencedBlobs(b, sizes));
+    const unused = m.blobs!.filter((k) => !used.has(k));
+    if (unused.length > 0) throw invalid(`it carries CAS blob ${unused[0]}, which none of its frames references`);
   } catch (e) {
     if ((e as { code?: string }).code === 'ERR_BUNDLE_INVALID') throw e;
     throw invalid((e as Error).message, e);

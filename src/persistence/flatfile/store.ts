@@ -13,6 +13,7 @@ import type { ReactorChoice } from '../../async/select.js';
 import { ENGINE_CAP, type BranchHead, type BundleManifest, type EngineStats, type FrameLocator, type RecoveryReport, type StorageEngine, type StoredFrame } from '../engine.js';
 import { BranchFiles, branchDirName, checkBranchName, type BranchMeta } from './branch.js';
 import { exportBranch, importBranch } from './bundle.js';
+import { JOURNAL_COMPACT_BYTES, journalCompactionSteps } from './journal-compact.js';
 import { CasStore } from './cas.js';
 import { ReactorCommitter, SyncCommitter, type Committer, type WriteOp } from './committer.js';
 import { compactBranch } from './compact.js';
@@ -64,6 +65,8 @@ export interface FlatfileOptions {
    * small commits overwrite allocated blocks (default true; docs/flatfile.md, "Commit").
    */
   preallocate?: boolean;
+  /** Empty the commit journal once it passes this many bytes (default 4 MiB; checkpoints and compactions empty it too). */
+  journalCompactBytes?: number;
 }
 
 /** One shared MiB of zeros for preallocation writes. */
@@ -127,6 +130,7 @@ export class FlatfileEngine implements StorageEngine {
   #journalEnd: number;
   #journalCap: number;
   readonly #preallocate: boolean;
+  readonly #journalCompactBytes: number;
   readonly #committer: Committer;
   readonly #ownReactor: Reactor | undefined;
   readonly #cas: CasStore;
@@ -141,6 +145,8 @@ export class FlatfileEngine implements StorageEngine {
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
     const verify = options.verify ?? 'tail';
     if (verify !== 'tail' && verify !== 'full') throw invalidArgType('options.verify', "'tail' or 'full'", verify);
+    const journalCompactBytes = options.journalCompactBytes ?? JOURNAL_COMPACT_BYTES;
+    if (!Number.isSafeInteger(journalCompactBytes) || journalCompactBytes < 0) throw outOfRange('options.journalCompactBytes', 'an integer >= 0', journalCompactBytes);
     const root = path.resolve(dir);
     fs.mkdirSync(root, { recursive: true });
     const release = acquireLock(root);
@@ -161,7 +167,7 @@ export class FlatfileEngine implements StorageEngine {
       let own: Reactor | undefined;
       if (reactor === undefined && options.backend !== undefined) reactor = own = createReactor({ backend: options.backend });
       const committer = reactor === undefined ? new SyncCommitter() : new ReactorCommitter(reactor);
-      return new FlatfileEngine(root, rec, journalFd, cas, committer, own, release, options.preallocate !== false);
+      return new FlatfileEngine(root, rec, journalFd, cas, committer, own, release, options.preallocate !== false, journalCompactBytes);
     } catch (e) {
       for (const undo of opened.reverse()) undo();
       throw e;
@@ -177,8 +183,10 @@ export class FlatfileEngine implements StorageEngine {
     ownReactor: Reactor | undefined,
     release: () => void,
     preallocate: boolean,
+    journalCompactBytes: number,
   ) {
     this.#preallocate = preallocate;
+    this.#journalCompactBytes = journalCompactBytes;
     this.#journalCap = rec.journalCap;
     this.dir = dir;
     this.#branches = rec.branches;
@@ -277,6 +285,30 @@ export class FlatfileEngine implements StorageEngine {
         throw e;
       }
       if (this.#preallocate && beats.length > 0) this.#schedulePrealloc(beats);
+      if (this.#journalEnd > this.#journalCompactBytes) void this.#exclusive(() => this.#compactJournal()).catch(() => undefined); // retried after the next commit
+    });
+  }
+
+  /**
+   * Empty the commit journal (journal-compact.ts): every beat in it is committed, so each
+   * branch a record binds is sealed at the last beat, then the file is truncated. Runs inside
+   * `#exclusive` (no commit in flight), after checkpoints and compactions and when the journal
+   * passes `journalCompactBytes`. Returns the bytes it held.
+   */
+  async #compactJournal(): Promise<number> {
+    if (this.#state === 'closed' || this.#state === 'broken' || this.#journalEnd === 0) return 0;
+    const bytes = this.#journalEnd;
+    for (const step of journalCompactionSteps(this.#journalFd, this.#branches, this.#lastBeat)) step();
+    this.#journalEnd = 0;
+    this.#journalCap = 0;
+    return bytes;
+  }
+
+  /** Empty the commit journal now (it is also emptied by `checkpoint`, `compact`, and when it grows past `journalCompactBytes`); resolves with the bytes it held. */
+  compactJournal(): Promise<number> {
+    return this.#exclusive(async () => {
+      this.#usable();
+      return this.#compactJournal();
     });
   }
 
@@ -511,6 +543,7 @@ export class FlatfileEngine implements StorageEngine {
       this.#syncs++;
       b.checkpoints.push(info.beat, b.ckpEnd, snapshot.length, frameCrc, LOG_SNAPSHOT, GAP_NONE, info.root);
       b.ckpEnd += LOG_HEADER + snapshot.length;
+      await this.#compactJournal();
     });
   }
 
@@ -521,6 +554,7 @@ export class FlatfileEngine implements StorageEngine {
       if (b === undefined) throw storeError('ERR_STORE_FRAME', `no branch "${branch}"`);
       const bytesBefore = b.bytes;
       const staged = path.join(this.dir, BRANCHES_DIR, `${branchDirName(branch)}.compact`);
+      await this.#compactJournal();
       if (!compactBranch(b, staged)) return { bytesBefore, bytesAfter: bytesBefore };
       const after = this.#replaceBranch(b, staged);
       return { bytesBefore, bytesAfter: after.bytes };

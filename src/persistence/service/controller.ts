@@ -107,49 +107,71 @@ export class BranchController {
     this.stale = true;
   }
 
-  /** Write the controller's view under `/data/persist/<branch>` (hard updates: no history piles up). */
-  publish(rt: Runtime, engine: { kind: string; stats(branch?: string): EngineStats }, stats: EngineStats | undefined): void {
-    const data = rt.find('/data')!;
-    const persist = data.child('persist') ?? data.add('persist');
-    const dir = persist.child(this.name) ?? persist.add(this.name);
+  /**
+   * The controller's view for `/data/persist/<branch>` (written by the `op/persist` enzyme at the
+   * next beat, records.ts: the timings in it are recorded inputs, not read inside a beat).
+   */
+  view(engineKind: string, stats: EngineStats | undefined): BranchView {
     const p = this.policy;
-    put(dir, 'kv_eng', engine.kind);
-    group(dir, 'config', {
-      policy_mode: p.mode,
-      flush_every_beats: p.flushEveryBeats,
-      flush_scheduled_bt: p.flushScheduledBt,
-      flush_on_shutdown: p.flushOnShutdown ? 1 : 0,
-      allow_volatile_reads: p.allowVolatileReads ? 1 : 0,
-      lazy: p.lazy ? 1 : 0,
-      snapshot_ro: p.mode === 'ro_snapshot' ? 1 : 0,
-    });
-    group(dir, 'branch_stat', {
-      last_bt: this.lastFramed,
-      durable_bt: this.durableBeat,
-      pending: this.pending ? 1 : 0,
-      dirty_cells: this.dirtyCells,
-      last_cause: this.lastCause,
-      flush_bytes: this.lastFlushBytes,
-      flush_cells: this.lastFlushCells,
-      flushes: this.flushes,
-      failures: this.failures,
-      cold: this.cold ? 1 : 0,
-    });
-    if (stats !== undefined) {
-      group(dir, 'metrics', {
-        frames: stats.frames,
-        beats: stats.beats,
-        bytes: stats.bytes,
-        checkpoints: stats.checkpoints,
-        cas_blobs: stats.casBlobs,
-        cas_hits: stats.casHits,
-        cas_miss: stats.casMisses,
-        syncs: stats.syncs,
-        sync_ns: stats.syncNs,
-      });
-    }
     this.stale = false;
+    return {
+      kv_eng: engineKind,
+      config: {
+        policy_mode: p.mode,
+        flush_every_beats: p.flushEveryBeats,
+        flush_scheduled_bt: p.flushScheduledBt,
+        flush_on_shutdown: p.flushOnShutdown ? 1 : 0,
+        allow_volatile_reads: p.allowVolatileReads ? 1 : 0,
+        lazy: p.lazy ? 1 : 0,
+        snapshot_ro: p.mode === 'ro_snapshot' ? 1 : 0,
+      },
+      branch_stat: {
+        last_bt: this.lastFramed,
+        durable_bt: this.durableBeat,
+        pending: this.pending ? 1 : 0,
+        dirty_cells: this.dirtyCells,
+        last_cause: this.lastCause,
+        flush_bytes: this.lastFlushBytes,
+        flush_cells: this.lastFlushCells,
+        flushes: this.flushes,
+        failures: this.failures,
+        cold: this.cold ? 1 : 0,
+      },
+      metrics:
+        stats === undefined
+          ? undefined
+          : {
+              frames: stats.frames,
+              beats: stats.beats,
+              bytes: stats.bytes,
+              checkpoints: stats.checkpoints,
+              cas_blobs: stats.casBlobs,
+              cas_hits: stats.casHits,
+              cas_miss: stats.casMisses,
+              syncs: stats.syncs,
+              sync_ns: stats.syncNs,
+            },
+    };
   }
+}
+
+/** What `/data/persist/<branch>` shows. */
+export interface BranchView {
+  kv_eng: string;
+  config: Record<string, string | number>;
+  branch_stat: Record<string, string | number>;
+  metrics: Record<string, string | number> | undefined;
+}
+
+/** Write `view` under `/data/persist/<branch>` (hard updates: no history piles up). */
+export function writeView(rt: Runtime, branch: string, view: BranchView): void {
+  const data = rt.find('/data')!;
+  const persist = data.child('persist') ?? data.add('persist');
+  const dir = persist.child(branch) ?? persist.add(branch);
+  put(dir, 'kv_eng', view.kv_eng);
+  group(dir, 'config', view.config);
+  group(dir, 'branch_stat', view.branch_stat);
+  if (view.metrics !== undefined) group(dir, 'metrics', view.metrics);
 }
 
 function put(parent: Cell, name: string, value: string | number): void {

@@ -10,7 +10,7 @@ import type { StorageEngine } from '../engine.js';
 import type { FlatfileOptions } from '../flatfile/index.js';
 import { readAcross, type CrossReadOptions } from './cross-read.js';
 import { openEngine } from './open-engine.js';
-import { loadBranch } from './recover.js';
+import { loadInLinkOrder } from './recover.js';
 import { PersistenceService, type ServiceOptions } from './service.js';
 import { PersistVerbs } from './verbs.js';
 import type { HydrateOptions, HydrateResult } from './hydrate/hydrator.js';
@@ -58,24 +58,25 @@ export class PersistentRuntime extends Runtime {
   private recover(): void {
     const engine = this.persist.engine;
     const report = engine.recovery;
-    let frames = 0;
-    let bytes = 0;
+    // a branch is rebuilt after the branches its links point into; a lazy one they need comes along
+    const warm = engine.branches().filter((name) => !this.persist.controller(name).cold);
+    const { order, pulled, frames, bytes } = loadInLinkOrder(this, engine, warm, {}, this.persist.aead, (name) => this.persist.controller(name).cold);
+    for (const name of order) {
+      const c = this.persist.controller(name);
+      c.cold = false;
+      c.root = this.find(`/data/${name}`);
+    }
     for (const name of engine.branches()) {
       const c = this.persist.controller(name);
-      if (c.cold) {
-        // lazy: a cold stub of its root now, cells loaded on first access (hydrate/hydrator.ts)
-        const stub = this.persist.hydrator.openBranch(name);
-        if (stub !== undefined) {
-          c.cold = false;
-          c.root = stub;
-        }
-        continue;
+      if (!c.cold) continue;
+      // lazy: a cold stub of its root now, cells loaded on first access (hydrate/hydrator.ts)
+      const stub = this.persist.hydrator.openBranch(name);
+      if (stub !== undefined) {
+        c.cold = false;
+        c.root = stub;
       }
-      const loaded = loadBranch(this, engine, name, {}, this.persist.aead);
-      c.root = this.find(`/data/${name}`);
-      frames += loaded.frames;
-      bytes += loaded.bytes;
     }
+    for (const name of pulled) this.cei({ severity: 'debug', topic: 'persist.recover', note: `${name}: loaded at open (lazy), a branch loaded at open links into it`, subject: `/data/${name}` });
     if (report.beat >= 0) this.beat = report.beat + 1;
     for (const cut of report.cut) {
       this.cei({ severity: 'warn', topic: 'persist.recover', note: `${cut.branch}: cut ${cut.bytes} bytes from beat ${cut.fromBeat} (${cut.reason})`, subject: `/data/${cut.branch}` });

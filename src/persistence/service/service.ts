@@ -16,9 +16,11 @@ import { Hydrator, type HydrateBudget } from './hydrate/hydrator.js';
 import type { AeadOptions } from '../../serialization/aead.js';
 import { ENGINE_CAP, type EngineStats, type StorageEngine } from '../engine.js';
 import { BranchController } from './controller.js';
-import { loadBranch } from './recover.js';
+import { framesToLoad } from './recover.js';
 import { flushCause, resolvePolicy, type BranchPolicy, type FlushCause, type PolicyMode, type ResolvedPolicy } from './policy.js';
 import { BeatWriter, type QueuedBeat, type QueuedFrame } from './writer.js';
+import { PersistEvents, registerPersistEvents } from './records.js';
+import type { CeiSeverity } from '../../kernel/cei/cei.js';
 
 /** Children of `/data` that are never branches: the service's own metrics, and mailboxes. */
 export const RESERVED_BRANCHES: ReadonlySet<string> = new Set(['persist', 'mailbox']);
@@ -58,6 +60,8 @@ function count(v: unknown, name: string, dflt: number, min: number): number {
 export class PersistenceService {
   readonly controllers = new Map<string, BranchController>();
   readonly writer: BeatWriter;
+  /** Events learnt outside beats (verbs, the writer's completions), written at the next beat (records.ts). */
+  readonly events: PersistEvents;
   private readonly defaultPolicy: ResolvedPolicy;
   private readonly policies = new Map<string, ResolvedPolicy>();
   private readonly checkpointEvery: number;
@@ -71,6 +75,8 @@ export class PersistenceService {
   private readonly unhook: Array<() => void> = [];
   /** Callers waiting for a branch's next frame (verbs), resolved with its beat. */
   private readonly framedWaiters = new Map<string, Array<{ resolve: (beat: number) => void; reject: (e: unknown) => void }>>();
+  /** Branches an `op/persist` load event replaced in this beat (their controllers restart at Commit). */
+  private readonly loaded = new Set<string>();
   /** Failures seen (flush() compares before and after). */
   failures = 0;
   lastError: unknown = undefined;
@@ -107,6 +113,18 @@ export class PersistenceService {
     this.hydrator = new Hydrator(rt, engine, options.aead, options.hydrate);
     this.writer = new BeatWriter(engine, { durable: (b) => this.onDurable(b), failed: (b, d, e) => this.onFailed(b, d, e) }, engine.recovery.beat);
     for (const name of engine.branches()) this.controller(name);
+    this.events = new PersistEvents(rt, registerPersistEvents(rt, { aead: options.aead, loaded: (b) => this.onLoaded(b) }));
+  }
+
+  /** A load event was applied (this beat): its controller restarts at Commit; the old cold index goes. */
+  private onLoaded(branch: string): void {
+    this.loaded.add(branch);
+    this.hydrator.forget(branch);
+  }
+
+  /** A CEI fact learnt outside a beat: recorded and written at the next beat's Compute. */
+  report(fact: { severity: CeiSeverity; topic: string; note: string; subject?: string }): void {
+    this.events.post({ k: 'fact', sev: fact.severity, topic: fact.topic, note: fact.note, subject: fact.subject });
   }
 
   /** Hook into the heartbeat: commit, shutdown, and backpressure. */
@@ -160,22 +178,20 @@ export class PersistenceService {
   }
 
   /**
-   * Put `branch` back as the store holds it (after an import): the runtime's copy is removed and
-   * rebuilt from the store's frames; the controller continues from the store's head.
+   * Put `branch` back as the store holds it (after an import): its frames go out as a recorded
+   * load event, so the next beat removes the runtime's copy and rebuilds it from them (a replay
+   * does the same from the recording). The controller stays cold until then and restarts from
+   * the store's head at that beat's Commit.
    */
-  replaceFromStore(branch: string): void {
+  loadFromStore(branch: string): void {
     const rt = this.rt;
     const c = this.controller(branch);
-    rt.heartbeat.prr.grant(() => {
-      rt.find(`/data/${branch}`)?.removeHard(); // cold parts leave without being read
-      loadBranch(rt, this.engine, branch, {}, this.frameOptions.aead);
-    });
-    this.hydrator.forget(branch);
+    c.cold = true;
     const head = this.engine.head(branch);
-    c.reset(head);
-    c.root = rt.find(`/data/${branch}`);
-    // the next beat must come after every beat the store now holds
+    // the loading beat must come after every beat the store now holds
     if (head !== undefined && rt.beat <= head.beat) rt.beat = head.beat + 1;
+    const f = framesToLoad(this.engine, branch).map((x) => Buffer.from(x.bytes.buffer, x.bytes.byteOffset, x.bytes.byteLength).toString('base64'));
+    this.events.post({ k: 'load', b: branch, f });
   }
 
   /** Last beat known durable. */
@@ -229,7 +245,19 @@ export class PersistenceService {
     }
     const frames = this.frameDue(beat, false);
     this.writer.push(beat, frames);
+    if (this.loaded.size > 0) this.restartLoaded();
     if (beat % this.metricsEvery === 0) this.publish(false);
+  }
+
+  /** Controllers of branches loaded in this beat continue from the store's head (nothing of the load is framed again). */
+  private restartLoaded(): void {
+    for (const name of this.loaded) {
+      const c = this.controller(name);
+      c.reset(this.engine.head(name));
+      c.root = this.rt.find(`/data/${name}`);
+      c.cold = false;
+    }
+    this.loaded.clear();
   }
 
   /** Frame every branch whose policy says so at `beat` (`shutdown`: also those flushed on shutdown). */
@@ -273,7 +301,7 @@ export class PersistenceService {
     const root = readFrame(bytes, { aead: this.frameOptions.aead }).root;
     c.framed(beat, root, bytes.length, cause);
     this.settleWaiters(c.name, beat);
-    if (cause !== 'durable') this.rt.cei({ severity: 'debug', topic: 'persist.flush.begin', note: `${c.name}: ${delta ? 'delta' : 'snapshot'} of beat ${beat} (${bytes.length} bytes, cause ${cause})`, subject: `/data/${c.name}` });
+    if (cause !== 'durable') this.report({ severity: 'debug', topic: 'persist.flush.begin', note: `${c.name}: ${delta ? 'delta' : 'snapshot'} of beat ${beat} (${bytes.length} bytes, cause ${cause})`, subject: `/data/${c.name}` });
     return { branch: c.name, bytes, root, cause };
   }
 
@@ -288,7 +316,7 @@ export class PersistenceService {
       c.bytes += f.bytes.length;
       c.flushes++;
       c.stale = true;
-      if (f.cause !== 'durable') this.rt.cei({ severity: 'debug', topic: 'persist.flush.done', note: `${f.branch}: beat ${b.beat} is durable (cause ${f.cause})`, subject: `/data/${f.branch}` });
+      if (f.cause !== 'durable') this.report({ severity: 'debug', topic: 'persist.flush.done', note: `${f.branch}: beat ${b.beat} is durable (cause ${f.cause})`, subject: `/data/${f.branch}` });
       const n = (this.sinceCheckpoint.get(f.branch) ?? 0) + 1;
       this.sinceCheckpoint.set(f.branch, n);
       if (this.checkpointEvery > 0 && n >= this.checkpointEvery && !this.closed) {
@@ -309,9 +337,9 @@ export class PersistenceService {
     for (const b of [failed, ...dropped]) for (const f of b.frames) branches.add(f.branch);
     for (const name of branches) {
       this.controllers.get(name)?.failed(this.headOf(name));
-      this.rt.cei({ severity: 'warn', topic: 'persist.flush.fail', note: `${name}: ${code}: ${message}`, subject: `/data/${name}` });
+      this.report({ severity: 'warn', topic: 'persist.flush.fail', note: `${name}: ${code}: ${message}`, subject: `/data/${name}` });
     }
-    this.rt.cei({ severity: 'crit', topic: 'persist.commit', note: `beat ${failed.beat} was not committed (${code}: ${message}); ${dropped.length} later beat(s) dropped; their branches start over from snapshots` });
+    this.report({ severity: 'crit', topic: 'persist.commit', note: `beat ${failed.beat} was not committed (${code}: ${message}); ${dropped.length} later beat(s) dropped; their branches start over from snapshots` });
   }
 
   /** The engine's head of `branch`; undefined when it has none or cannot say (closed). */
@@ -342,22 +370,19 @@ export class PersistenceService {
       try {
         await this.engine.checkpoint(branch, snap);
       } catch (e) {
-        this.rt.cei({ severity: 'warn', topic: 'persist.checkpoint', note: `${branch}: ${(e as Error)?.message ?? String(e)}`, subject: `/data/${branch}` });
+        this.report({ severity: 'warn', topic: 'persist.checkpoint', note: `${branch}: ${(e as Error)?.message ?? String(e)}`, subject: `/data/${branch}` });
         throw e;
       }
       return head.beat;
     });
   }
 
-  /** Write `/data/persist/<branch>` for controllers whose view changed (`all`: every one). */
+  /** Post `/data/persist/<branch>` of controllers whose view changed (`all`: every one); written at the next beat. */
   publish(all: boolean): void {
-    const rt = this.rt;
-    rt.heartbeat.prr.grant(() => {
-      for (const c of this.controllers.values()) {
-        if (!all && !c.stale) continue;
-        c.publish(rt, this.engine, this.statsOf(c.name));
-      }
-    });
+    for (const c of this.controllers.values()) {
+      if (!all && !c.stale) continue;
+      this.events.post({ k: 'view', b: c.name, v: c.view(this.engine.kind, this.statsOf(c.name)) });
+    }
   }
 
   /** The engine's counters for `branch`, when it has the branch and can say. */
@@ -399,6 +424,7 @@ export class PersistenceService {
     for (const u of this.unhook) u();
     for (const list of this.framedWaiters.values()) for (const w of list) w.reject(persistError('ERR_PERSIST_CLOSED', 'the store was closed'));
     this.framedWaiters.clear();
+    this.events.close();
     await this.engine.close();
     if (error !== undefined) throw error;
   }

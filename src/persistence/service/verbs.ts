@@ -7,7 +7,7 @@
  */
 import { invalidArgType, invalidArgValue, outOfRange } from '../../errors.js';
 import type { BundleManifest } from '../engine.js';
-import { loadBranch } from './recover.js';
+import { loadInLinkOrder } from './recover.js';
 import type { PersistenceService } from './service.js';
 import { RESERVED_BRANCHES } from './service.js';
 
@@ -20,21 +20,24 @@ function branchName(name: unknown): string {
 export class PersistVerbs {
   constructor(private readonly svc: PersistenceService) {}
 
-  /** Open a dossier, run `work`, close it (`sts:ok`, or `sts:fail` with a `topic` fact). */
-  private async dossier<T>(verb: string, branch: string, topic: string, states: string[], work: (oid: number) => Promise<T> | T): Promise<T> {
-    const rt = this.svc.rt;
-    const oid = rt.ops.start(verb, { target: `/data/${branch}` });
-    for (const s of states) rt.ops.state(oid, s);
+  /**
+   * Run `work` as a dossier: it opens (with `states`), records what `work` reports, and closes
+   * `sts:ok`, or `sts:fail` through a `topic` fact. Each step is posted as a recorded event and
+   * written at the next beat's Compute (records.ts), never here between beats.
+   */
+  private async dossier<T>(verb: string, branch: string, topic: string, states: string[], work: (step: (state: string) => void) => Promise<T> | T, seal?: string): Promise<T> {
+    const events = this.svc.events;
+    const s = events.nextVerb();
+    events.post({ k: 'open', s, verb, target: `/data/${branch}`, states, seal });
     let result: T;
     try {
-      result = await work(oid);
+      result = await work((v) => events.post({ k: 'state', s, v }));
     } catch (e) {
       // crit closes the dossier with sts:fail
-      rt.cei({ severity: 'crit', topic, note: `${verb} ${branch}: ${(e as Error)?.message ?? String(e)}`, dossier: oid, subject: `/data/${branch}` });
+      events.post({ k: 'fact', s, sev: 'crit', topic, note: `${verb} ${branch}: ${(e as Error)?.message ?? String(e)}`, subject: `/data/${branch}` });
       throw e;
     }
-    rt.ops.state(oid, 'ist:ok');
-    rt.ops.close(oid, 'sts:ok');
+    events.post({ k: 'ok', s });
     this.svc.publish(false);
     return result;
   }
@@ -42,13 +45,13 @@ export class PersistVerbs {
   /** `op/br_flush`: write the branch at the next beat's Commit, whatever its policy; resolves once durable. */
   flush(branch: string): Promise<number> {
     const name = branchName(branch);
-    return this.dossier('op/br_flush', name, 'persist.flush.fail', ['ist:plan'], async (oid) => {
+    return this.dossier('op/br_flush', name, 'persist.flush.fail', ['ist:plan'], async (step) => {
       const c = this.svc.controller(name);
       c.force = true;
       c.stale = true;
       this.svc.rt.heartbeat.wake();
       const beat = await this.svc.whenFramed(name);
-      this.svc.rt.ops.state(oid, 'ist:flush');
+      step('ist:flush');
       await this.svc.flush();
       return beat;
     });
@@ -62,7 +65,7 @@ export class PersistVerbs {
     return this.dossier('op/br_sched', name, 'persist.defer', ['ist:plan'], () => {
       const c = this.svc.controller(name);
       this.svc.setPolicy(name, { ...c.policy, mode: 'scheduled', flushScheduledBt: beat, flushEveryBeats: everyBeats ?? c.policy.flushEveryBeats });
-      this.svc.rt.cei({ severity: 'debug', topic: 'persist.defer', note: `${name}: scheduled for beat ${beat}`, subject: `/data/${name}` });
+      this.svc.report({ severity: 'debug', topic: 'persist.defer', note: `${name}: scheduled for beat ${beat}`, subject: `/data/${name}` });
     });
   }
 
@@ -72,29 +75,36 @@ export class PersistVerbs {
     return this.dossier('op/br_defer', name, 'persist.defer', ['ist:plan'], () => {
       const c = this.svc.controller(name);
       this.svc.setPolicy(name, { ...c.policy, mode: 'on_demand', flushScheduledBt: 0 });
-      this.svc.rt.cei({ severity: 'debug', topic: 'persist.defer', note: `${name}: deferred (on demand)`, subject: `/data/${name}` });
+      this.svc.report({ severity: 'debug', topic: 'persist.defer', note: `${name}: deferred (on demand)`, subject: `/data/${name}` });
     });
   }
 
   /** `op/br_snapshot`: seal the branch (immutable), write it once more, then treat it as a read-only snapshot. */
   snapshot(branch: string): Promise<number> {
     const name = branchName(branch);
-    return this.dossier('op/br_snapshot', name, 'persist.snapshot', ['ist:plan'], async (oid) => {
-      const rt = this.svc.rt;
-      const cell = rt.find(`/data/${name}`);
-      if (cell === undefined) throw invalidArgValue('branch', `/data/${name} does not exist`);
-      const c = this.svc.controller(name);
-      c.root = cell;
-      rt.heartbeat.prr.grant(() => cell.seal());
-      c.force = true;
-      rt.heartbeat.wake();
-      const beat = await this.svc.whenFramed(name);
-      rt.ops.state(oid, 'ist:flush');
-      await this.svc.flush();
-      this.svc.setPolicy(name, { ...c.policy, mode: 'ro_snapshot' });
-      rt.cei({ severity: 'debug', topic: 'persist.snapshot', note: `${name}: sealed read-only at beat ${beat}`, subject: `/data/${name}` });
-      return beat;
-    });
+    const rt = this.svc.rt;
+    const cell = rt.find(`/data/${name}`);
+    // the seal is applied with the dossier's opening, inside the next beat, before its Commit frames the branch
+    return this.dossier(
+      'op/br_snapshot',
+      name,
+      'persist.snapshot',
+      ['ist:plan'],
+      async (step) => {
+        if (cell === undefined) throw invalidArgValue('branch', `/data/${name} does not exist`);
+        const c = this.svc.controller(name);
+        c.root = cell;
+        c.force = true;
+        rt.heartbeat.wake();
+        const beat = await this.svc.whenFramed(name);
+        step('ist:flush');
+        await this.svc.flush();
+        this.svc.setPolicy(name, { ...c.policy, mode: 'ro_snapshot' });
+        this.svc.report({ severity: 'debug', topic: 'persist.snapshot', note: `${name}: sealed read-only at beat ${beat}`, subject: `/data/${name}` });
+        return beat;
+      },
+      cell === undefined ? undefined : `/data/${name}`,
+    );
   }
 
   /** `op/checkpt`: store a checkpoint of the branch as of its last durable frame. */
@@ -136,7 +146,7 @@ export class PersistVerbs {
   import(dir: string, branch?: string): Promise<BundleManifest> {
     if (typeof dir !== 'string' || dir.length === 0) throw invalidArgType('dir', 'a directory path', dir);
     const target = branch === undefined ? undefined : branchName(branch);
-    return this.dossier('op/import', target ?? '-', 'persist.import', ['ist:plan', 'ist:verify'], async (oid) => {
+    return this.dossier('op/import', target ?? '-', 'persist.import', ['ist:plan', 'ist:verify'], async (step) => {
       await this.svc.flush();
       // the branch is not framed while its replacement is promoted (queued frames would chain to the old root)
       const held = target === undefined ? undefined : this.svc.controller(target);
@@ -145,14 +155,15 @@ export class PersistVerbs {
       let manifest: BundleManifest;
       try {
         manifest = await this.svc.writer.run(() => this.svc.engine.importBundle(dir, target));
-      } finally {
+      } catch (e) {
         if (held !== undefined) held.cold = wasCold;
+        throw e;
       }
       const name = target ?? manifest.branch;
-      this.svc.rt.ops.state(oid, 'ist:promote');
-      this.svc.replaceFromStore(name);
-      this.svc.controller(name).cold = false;
-      this.svc.rt.cei({ severity: 'debug', topic: 'persist.import', note: `${name}: imported beat ${manifest.beat} (${manifest.files.length} files)`, subject: `/data/${name}` });
+      step('ist:promote');
+      // the branch stays cold until the next beat replaces it from the store's frames
+      this.svc.loadFromStore(name);
+      this.svc.report({ severity: 'debug', topic: 'persist.import', note: `${name}: imported beat ${manifest.beat} (${manifest.files.length} files)`, subject: `/data/${name}` });
       return manifest;
     });
   }
@@ -167,16 +178,21 @@ export class PersistVerbs {
     const svc = this.svc;
     if (svc.hydrator.has(name)) {
       const r = svc.hydrator.hydrate(`/data/${name}`, { ...budget, prefetch: 'children' });
-      if (r.parts > 0) svc.rt.cei({ severity: 'debug', topic: 'persist.recover', note: `${name}: hydrated ${r.parts} cell part(s), ${r.bytes} payload bytes`, subject: `/data/${name}` });
+      if (r.parts > 0) svc.report({ severity: 'debug', topic: 'persist.recover', note: `${name}: hydrated ${r.parts} cell part(s), ${r.bytes} payload bytes`, subject: `/data/${name}` });
       return { frames: svc.hydrator.framesOf(name), bytes: r.bytes };
     }
     const c = svc.controller(name);
     if (!c.cold) return { frames: 0, bytes: 0 };
-    const loaded = svc.rt.heartbeat.prr.grant(() => loadBranch(svc.rt, svc.engine, name, budget, svc.aead));
-    c.cold = false;
-    c.root = svc.rt.find(`/data/${name}`);
-    c.stale = true;
-    svc.rt.cei({ severity: 'debug', topic: 'persist.recover', note: `${name}: hydrated ${loaded.frames} frame(s), ${loaded.bytes} bytes`, subject: `/data/${name}` });
-    return loaded;
+    // cold branches its links point into are hydrated with it (each within the budgets)
+    const loaded = svc.rt.heartbeat.prr.grant(() => loadInLinkOrder(svc.rt, svc.engine, [name], budget, svc.aead, (b) => svc.controller(b).cold));
+    for (const b of loaded.order) {
+      const bc = svc.controller(b);
+      bc.cold = false;
+      bc.root = svc.rt.find(`/data/${b}`);
+      bc.stale = true;
+    }
+    const also = loaded.pulled.length > 0 ? ` (with ${loaded.pulled.join(', ')}, which it links into)` : '';
+    svc.report({ severity: 'debug', topic: 'persist.recover', note: `${name}: hydrated ${loaded.frames} frame(s), ${loaded.bytes} bytes${also}`, subject: `/data/${name}` });
+    return { frames: loaded.frames, bytes: loaded.bytes };
   }
 }
