@@ -37,8 +37,8 @@ import { u64le } from '../heartbeat/encode.js';
 import { enterContext, leaveContext } from './current.js';
 import { FunctionContext, type ContextHost, type EpisodeProfile, type FunctionSlice, type StagedWrite } from './context.js';
 import { bytesEqual } from '../cell/payload.js';
-import { decodeInput, decodeOutcome, encodeInput, runModuleSlice, type SliceOutcome } from './slice-runner.js';
-import { snapshotReads } from './snapshot.js';
+import { decodeOutcome, encodeInput, runModuleSlice, type SliceOutcome } from './slice-runner.js';
+import { snapshotReads, type Snapshot } from './snapshot.js';
 import { SlicePools, type SliceHandle } from './threaded.js';
 
 export type ExecutorBackend = 'stub' | 'threaded';
@@ -138,8 +138,10 @@ interface Episode {
 interface Guess {
   beat: number;
   handle: SliceHandle;
-  /** Its input: kept until the next guess is made from it (and, for a guess, until adopted or dropped). */
+  /** A guess's input, compared with the real one at its Commit (until adopted or dropped). */
   input: Uint8Array | undefined;
+  /** The snapshot it read: kept until the next guess is made from it. */
+  snap: Snapshot | undefined;
   /** I/O bytes the episode had accounted before this slice. */
   io: number;
 }
@@ -484,8 +486,10 @@ export class Episodes implements BeatParticipant {
     const m = ep.module!;
     const beat = this.rt.beat;
     let input: Uint8Array;
+    let snap: Snapshot;
     try {
-      input = encodeInput({ name: m.name, eid: ep.eid, ticket: ep.ticket, beat, signal: ep.signal, target: ep.target, state: ep.state, ioLeft: this.ioLeft(ep), cancelled: ep.cancel, snap: snapshotReads(this.rt, ep.reads) as Record<string, unknown> });
+      snap = snapshotReads(this.rt, ep.reads);
+      input = this.sliceInput(ep, beat, ep.state, ep.io, snap);
     } catch (e) {
       // a snapshot over its bound, a state that cannot be cloned: the episode fails, the beat goes on
       this.dropAhead(ep);
@@ -511,7 +515,8 @@ export class Episodes implements BeatParticipant {
       return;
     }
     this.offloaded++;
-    ep.sent = { beat, handle, input, io: ep.io };
+    // the first guess is made from this slice, unless a guess made from the adopted one is out already
+    ep.sent = { beat, handle, input: undefined, snap: ep.ahead.length > 0 ? undefined : snap, io: ep.io };
     this.inFlight.push({ ep, handle });
     this.guessNext(ep); // an adopted guess may be back already
   }
@@ -524,26 +529,32 @@ export class Episodes implements BeatParticipant {
    */
   private guessNext(ep: Episode): void {
     const last = ep.ahead.length > 0 ? ep.ahead[ep.ahead.length - 1] : ep.sent;
-    if (last === undefined || last.input === undefined || ep.done || ep.cancel || ep.ahead.length >= AHEAD_SLICES || this.rt.beat < ep.aheadOff) return;
+    if (last === undefined || last.snap === undefined || ep.done || ep.cancel || ep.ahead.length >= AHEAD_SLICES || this.rt.beat < ep.aheadOff) return;
     const r = last.handle.result;
     if (r === undefined) return; // called again when it is back
-    const input = last.input;
-    if (last === ep.sent) last.input = undefined; // a guess keeps its input for the comparison at its Commit
+    const snap = last.snap;
+    last.snap = undefined; // one guess is made from a slice
     const out = r.ok ? decodeOutcome(r.value!) : undefined;
     if (out === undefined || out.action !== 'yield' || out.over || out.cancel) {
       if (last === ep.sent) ep.sent = undefined; // no next slice to guess: hold nothing
       return;
     }
-    const next = decodeInput(input);
     const io = last.io + out.io;
-    next.beat = last.beat + 1;
-    next.state = out.state;
-    next.ioLeft = this.ioLeft(ep, io);
-    const bytes = encodeInput(next);
-    const m = ep.module!;
-    const handle = this.pools!.submit(m.href, bytes, true, () => this.guessNext(ep));
+    let bytes: Uint8Array;
+    try {
+      bytes = this.sliceInput(ep, last.beat + 1, out.state, io, snap);
+    } catch {
+      return; // the real submission meets the same error and reports it
+    }
+    const handle = this.pools!.submit(ep.module!.href, bytes, true, () => this.guessNext(ep));
     if (handle === undefined) return;
-    ep.ahead.push({ beat: next.beat, handle, input: bytes, io });
+    ep.ahead.push({ beat: last.beat + 1, handle, input: bytes, snap, io });
+  }
+
+  /** A module slice's serialized input (one shape for submitted slices and guesses: equal inputs are equal bytes). */
+  private sliceInput(ep: Episode, beat: number, state: unknown, io: number, snap: Snapshot): Uint8Array {
+    const m = ep.module!;
+    return encodeInput({ name: m.name, eid: ep.eid, ticket: ep.ticket, beat, signal: ep.signal, target: ep.target, state, ioLeft: this.ioLeft(ep, io), cancelled: ep.cancel, snap: snap as Record<string, unknown> });
   }
 
   /** Drop the episode's guesses (it ends, or its next input is not what was guessed). */

@@ -125,10 +125,6 @@ export function encodeInput(input: SliceInput): Uint8Array {
   return v8.serialize(input);
 }
 
-export function decodeInput(bytes: Uint8Array): SliceInput {
-  return v8.deserialize(bytes) as SliceInput;
-}
-
 export function decodeOutcome(bytes: Uint8Array): SliceOutcome {
   return v8.deserialize(bytes) as SliceOutcome;
 }
