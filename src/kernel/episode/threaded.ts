@@ -73,11 +73,11 @@ const RING_BYTES = 64 << 20;
 const BACKLOG_JOBS = 4096;
 const BACKLOG_BYTES = 32 << 20;
 /**
- * Run-ahead guesses in the ring at once, per worker: enough that a worker finishing one finds the
- * next without waiting for the runtime thread to wake, few enough that a slice submitted later
- * waits behind at most this many guesses per worker.
+ * Run-ahead guesses in the ring at once, per worker (half its slots): enough that the workers
+ * keep busy while a busy machine makes the runtime thread late to wake, few enough that a slice
+ * submitted later waits behind at most this many guesses per worker.
  */
-const AHEAD_IN_RING_PER_THREAD = 4;
+const AHEAD_IN_RING_PER_THREAD = 8;
 /** Bounds of the run-ahead guesses held (adopted or dropped ones no longer count). */
 const AHEAD_JOBS = 4096;
 const AHEAD_BYTES = 32 << 20;
