@@ -81,14 +81,23 @@ function generatorCase() {
   return { usPerSlice: best };
 }
 
-/** Iterations of the hash loop that take about 1 ms here. */
+/**
+ * Iterations of the hash loop that take about 1 ms of CPU here. Measured in CPU time, not wall
+ * time: on a loaded machine the wall clock also counts the time this process waits for a core,
+ * which would shrink the slices (to 0.3-0.4 ms at a load average of 9) and turn the case into a
+ * measure of per-slice overhead.
+ */
 async function calibrate() {
   const { burn } = await import(SLICES.href);
+  const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   let iters = 100_000;
   for (let round = 0; round < 5; round++) {
-    const t0 = performance.now();
-    for (let k = 0; k < 5; k++) burn(k, iters);
-    const ms = (performance.now() - t0) / 5;
+    const t0 = cpuMs();
+    for (let k = 0; k < 20; k++) burn(k, iters);
+    const ms = (cpuMs() - t0) / 20;
     iters = Math.max(1000, Math.round((iters * 1) / ms));
   }
   return iters;

@@ -6,11 +6,11 @@
  * writes the outcome into the same slot. No worker waits for the runtime thread to hand it work
  * (the round trip a per-worker queue costs for every slice), and a worker slowed down by a busy
  * core simply claims fewer slots. The runtime thread takes outcomes back in publication order,
- * in batches: the workers wake it when the outcomes it wants now are in, or when half of what is
- * out is done, and a publication wakes a worker only when one sleeps (no system call per slice
- * while they run).
+ * waking once for whatever finished meanwhile (it must not wait for a batch: on a busy machine a
+ * late wake-up delays the beat, measured at 1.7x the round's time), and a publication wakes a
+ * worker only when one sleeps (no system call per slice while they run).
  *
- * Shared memory: control words (tail, claim, done, stop, wake-at, sleepers, the slot each worker runs), then one
+ * Shared memory: control words (tail, claim, done, stop, sleepers, the slot each worker runs), then one
  * header per slot (state, input length, outcome length, status), then per slot `bytes` of input
  * and `bytes` of outcome.
  */
@@ -20,8 +20,7 @@ const C_TAIL = 0; // slots published (monotonic)
 const C_CLAIM = 1; // slots claimed by workers (monotonic)
 const C_DONE = 2; // outcomes written (monotonic; the runtime thread waits on it)
 const C_STOP = 3;
-const C_WAKE = 4; // the done count at which a worker wakes the runtime thread
-const C_SLEEP = 5; // workers asleep on the tail (a publication wakes one only then: no futex call while they run)
+const C_SLEEP = 4; // workers asleep on the tail (a publication wakes one only then: no futex call while they run)
 const C_RUNS = 8; // C_RUNS + i: the slot worker i runs now, or -1
 const MAX_THREADS = 256;
 const CTRL_BYTES = (C_RUNS + MAX_THREADS) * 4;
@@ -30,7 +29,7 @@ const H_IN = 1;
 const H_OUT = 2;
 const H_STATUS = 3; // 0 ok, 1 threw, 2 outcome too big, 3 the worker died
 const HDR = 4;
-/** Event loop turns the runtime thread polls before it sleeps (a turn is cheaper than a wake-up, for short slices). */
+/** Event loop turns the runtime thread polls before it sleeps (a turn is cheaper than a wake-up). */
 const POLL_TURNS = 8;
 /** Loads a worker spins on the tail before it sleeps in Atomics.wait. */
 const SPIN = 20_000;
@@ -48,8 +47,6 @@ export interface RingOptions {
   bytes: number;
   /** Called on the runtime thread with outcomes as they come back, in publication order. */
   onResults(results: RingResult[]): void;
-  /** The publication count up to which outcomes are wanted at once (0: none); later ones are taken back in batches. */
-  wanted(): number;
 }
 
 // The worker side: plain JavaScript, run with `eval` (no build step).
@@ -86,7 +83,8 @@ import(mod).then((m) => {
       hdr[h + ${H_STATUS}] = status;
       Atomics.store(hdr, h + ${H_STATE}, 1);
       Atomics.store(ctl, ${C_RUNS} + index, -1);
-      if (Atomics.add(ctl, ${C_DONE}, 1) + 1 >= Atomics.load(ctl, ${C_WAKE})) Atomics.notify(ctl, ${C_DONE});
+      Atomics.add(ctl, ${C_DONE}, 1);
+      Atomics.notify(ctl, ${C_DONE});
       continue;
     }
     Atomics.store(ctl, ${C_RUNS} + index, -1);
@@ -146,8 +144,8 @@ export class SliceRing {
     return !this.closed && this.tail - this.released < this.o.slots;
   }
 
-  /** Publish a slice (the caller checked `room` and the input's size); returns the publication count with it. */
-  publish(input: Uint8Array): number {
+  /** Publish a slice (the caller checked `room` and the input's size). */
+  publish(input: Uint8Array): void {
     const s = this.tail % this.o.slots;
     const h = s * HDR;
     this.u8.set(input, this.data + s * 2 * this.o.bytes);
@@ -157,7 +155,6 @@ export class SliceRing {
     // a worker counts itself asleep before it checks the tail a last time, so one that missed this tail is counted here
     if (Atomics.load(this.ctl, C_SLEEP) > 0) Atomics.notify(this.ctl, C_TAIL, 1);
     this.listen();
-    return this.tail;
   }
 
   /** Take back the outcomes that are in, in publication order, and hand them to `onResults`. */
@@ -190,25 +187,13 @@ export class SliceRing {
     });
   }
 
-  //
-  // The workers wake it only once the done count reaches C_WAKE: when the outcomes wanted now are
-  // in, or when half of what is out is done (the rest keeps the workers busy meanwhile), so a
-  // long round of slices costs a few wake-ups, not one per slice.
   private async wait(): Promise<void> {
     const seen = Atomics.load(this.ctl, C_DONE);
-    const out = this.tail - seen;
-    if (out <= 0) return;
-    let target = seen + Math.ceil(out / 2);
-    const wanted = this.o.wanted();
-    if (wanted > this.released) target = wanted > seen ? Math.min(target, wanted) : seen + 1; // a wanted slot finishing last: the next outcome
-    Atomics.store(this.ctl, C_WAKE, target);
     for (let i = 0; i < POLL_TURNS; i++) {
-      if (Atomics.load(this.ctl, C_DONE) >= target) return;
       await new Promise((resolve) => setImmediate(resolve));
+      if (Atomics.load(this.ctl, C_DONE) !== seen) return;
     }
-    const now = Atomics.load(this.ctl, C_DONE);
-    if (now >= target) return;
-    const r = waitAsync(this.ctl, C_DONE, now, 50);
+    const r = waitAsync(this.ctl, C_DONE, seen, 50);
     if (r.async) await r.value;
   }
 

@@ -44,8 +44,6 @@ interface Job {
   guessInRing: boolean;
   /** Its index in `aheadLog` while a guess waits there. */
   logIndex: number;
-  /** Its publication count in the ring (0: not published). */
-  seq: number;
 }
 
 interface ModuleWorkers {
@@ -62,8 +60,6 @@ interface ModuleWorkers {
   aheadHead: number;
   /** Run-ahead jobs published to the ring and not back. */
   aheadInRing: number;
-  /** The publication count up to which outcomes are wanted (submitted or adopted slices); guesses past it can wait. */
-  wanted: number;
 }
 
 /** Slots of a ring per worker thread (slices published at once), within `RING_BYTES` of shared memory (at least one per thread). */
@@ -97,9 +93,9 @@ export class SlicePools {
     if (m === undefined) {
       const module = `data:text/javascript,${encodeURIComponent(workerModuleSource(href))}`;
       const threads = this.options.threads;
-      const mw = { published: [], backlog: [], head: 0, bytes: 0, aheadLog: [], aheadHead: 0, aheadInRing: 0, wanted: 0 } as unknown as ModuleWorkers;
+      const mw = { published: [], backlog: [], head: 0, bytes: 0, aheadLog: [], aheadHead: 0, aheadInRing: 0 } as unknown as ModuleWorkers;
       const slots = Math.max(threads, Math.min(SLOTS_PER_THREAD * threads, Math.floor(RING_BYTES / (2 * this.options.sliceBytes))));
-      mw.ring = new SliceRing({ module, threads, slots, bytes: this.options.sliceBytes, onResults: (r) => this.arrived(mw, r), wanted: () => mw.wanted });
+      mw.ring = new SliceRing({ module, threads, slots, bytes: this.options.sliceBytes, onResults: (r) => this.arrived(mw, r) });
       this.modules.set(href, (m = mw));
     }
     try {
@@ -120,7 +116,7 @@ export class SlicePools {
   submit(href: string, input: Uint8Array, ahead = false, onResult?: () => void): SliceHandle | undefined {
     const m = this.modules.get(href);
     if (m === undefined || input.length > this.options.sliceBytes) return undefined;
-    const job: Job = { result: undefined, input, ahead, at: 'backlog', dropped: false, onResult, guessInRing: false, logIndex: -1, seq: 0 };
+    const job: Job = { result: undefined, input, ahead, at: 'backlog', dropped: false, onResult, guessInRing: false, logIndex: -1 };
     if (ahead) {
       if (this.aheadJobs >= AHEAD_JOBS || this.aheadBytes + input.length > AHEAD_BYTES) return undefined;
       this.aheadJobs++;
@@ -151,7 +147,6 @@ export class SlicePools {
       m.bytes += job.input!.length;
     } else {
       job.input = undefined; // published: the ring holds its copy
-      if (job.at === 'ring') m.wanted = Math.max(m.wanted, job.seq);
       if (job.guessInRing) {
         job.guessInRing = false;
         m.aheadInRing--;
@@ -202,8 +197,7 @@ export class SlicePools {
       if (!job.ahead) job.input = undefined; // a held guess keeps its input (counted in aheadBytes) until adopted or dropped
       job.at = 'ring';
       m.published.push(job);
-      job.seq = m.ring.publish(input);
-      if (!job.ahead) m.wanted = job.seq;
+      m.ring.publish(input);
     }
     if (m.head === m.backlog.length) {
       m.backlog.length = 0;
