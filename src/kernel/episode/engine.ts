@@ -16,6 +16,13 @@
  * of what they declared they read; their outcomes are applied at the start of the next beat's
  * Compute, in submission order: on worker threads with the threaded backend, on the runtime
  * thread with the stub backend, with the same runner and so the same outcome.
+ *
+ * Run-ahead (threaded backend): when a module slice's outcome comes back as a plain yield, the
+ * engine guesses the episode's next input (the same snapshot, the state the slice left, the next
+ * beat) and hands it to the workers as a low-priority guess, so their idle time at the beat
+ * barrier is used. At the next Commit the real input is encoded as always; a guess with the very
+ * same bytes is adopted (the runner is a function of its input, so its outcome is the outcome the
+ * real slice would have had), any other is dropped and the slice submitted as usual.
  */
 import { invalidArgType, invalidArgValue, invalidState, notFound, outOfRange } from '../../errors.js';
 import type { Cell } from '../cell/cell.js';
@@ -29,8 +36,9 @@ import type { Runtime } from '../runtime.js';
 import { u64le } from '../heartbeat/encode.js';
 import { enterContext, leaveContext } from './current.js';
 import { FunctionContext, type ContextHost, type EpisodeProfile, type FunctionSlice, type StagedWrite } from './context.js';
+import { bytesEqual } from '../cell/payload.js';
 import { decodeOutcome, encodeInput, runModuleSlice, type SliceOutcome } from './slice-runner.js';
-import { snapshotReads } from './snapshot.js';
+import { snapshotReads, type Snapshot } from './snapshot.js';
 import { SlicePools, type SliceHandle } from './threaded.js';
 
 export type ExecutorBackend = 'stub' | 'threaded';
@@ -118,7 +126,29 @@ interface Episode {
   runRecorded: boolean;
   /** The beat whose Commit last took the episode from the queue (one slice per beat). */
   takenAt: number;
+  /** Threaded module slices: the slice last submitted (or adopted), the base of the first guess. */
+  sent: Guess | undefined;
+  /** Run-ahead guesses at its next slices, in beat order. */
+  ahead: Guess[];
+  /** No guess is made before this beat (one proved wrong: its reads or inputs change). */
+  aheadOff: number;
 }
+
+/** A module slice out on the workers: submitted, or guessed ahead of its beat. */
+interface Guess {
+  beat: number;
+  handle: SliceHandle;
+  /** A guess's input, compared with the real one at its Commit (until adopted or dropped). */
+  input: Uint8Array | undefined;
+  /** The snapshot it read: kept until the next guess is made from it. */
+  snap: Snapshot | undefined;
+  /** I/O bytes the episode had accounted before this slice. */
+  io: number;
+}
+
+/** Guesses an episode may have out at once, and beats without guesses after a wrong one. */
+const AHEAD_SLICES = 2;
+const AHEAD_BACKOFF = 16;
 
 /** A module slice submitted at Commit, applied at the next Compute. */
 interface InFlight {
@@ -158,6 +188,8 @@ export class Episodes implements BeatParticipant {
   private nextTicket = 0;
   /** Module slices run on worker threads so far (the rest ran on the runtime thread). */
   offloaded = 0;
+  /** Of those, slices whose run-ahead guess was adopted (it ran before its beat's Commit). */
+  ranAhead = 0;
   /**
    * Root locks held while read-only function slices run (their guard against the cell API).
    * Taken at the first such slice of a Commit and kept across the next ones (a yield cycle
@@ -254,6 +286,7 @@ export class Episodes implements BeatParticipant {
     const ep: Episode = {
       eid, ticket, path: d.path, signal, target, profile, budget, fn, module, reads: [...reads], state: options.state, io: 0, cpu: 0, cancel: false, lease: undefined, waitingOn: 0, done: false,
       slices: 0, slicesWritten: 0, slicesCell, yieldWatch: undefined, runBeat: 0, runRecorded: false, takenAt: -1,
+      sent: undefined, ahead: [], aheadOff: 0,
     };
     this.live.set(eid, ep);
     this.byTicket.set(ticket, ep);
@@ -396,11 +429,11 @@ export class Episodes implements BeatParticipant {
     return { action: 'none', oid: 0, want: '', ttl: 0, state: ep.state, io: 0, over: false, guard: 0, cancel: false, error: '', ms: 0 };
   }
 
-  /** Bytes this slice may still account (-1: unlimited). */
-  private ioLeft(ep: Episode): number {
+  /** Bytes this slice may still account (-1: unlimited), with `io` bytes accounted so far. */
+  private ioLeft(ep: Episode, io = ep.io): number {
     const b = ep.budget;
     let left = -1;
-    if (b.ioBytes !== undefined) left = Math.max(0, b.ioBytes - ep.io);
+    if (b.ioBytes !== undefined) left = Math.max(0, b.ioBytes - io);
     if (b.sliceIoBytes !== undefined) left = left < 0 ? b.sliceIoBytes : Math.min(left, b.sliceIoBytes);
     return left;
   }
@@ -451,16 +484,83 @@ export class Episodes implements BeatParticipant {
   /** Submit a module slice: to a worker (threaded) or run here (stub); applied at the next Compute. */
   private submit(ep: Episode): void {
     const m = ep.module!;
+    const beat = this.rt.beat;
     let input: Uint8Array;
+    let snap: Snapshot;
     try {
-      input = encodeInput({ name: m.name, eid: ep.eid, ticket: ep.ticket, beat: this.rt.beat, signal: ep.signal, target: ep.target, state: ep.state, ioLeft: this.ioLeft(ep), cancelled: ep.cancel, snap: snapshotReads(this.rt, ep.reads) as Record<string, unknown> });
+      snap = snapshotReads(this.rt, ep.reads);
+      input = this.sliceInput(ep, beat, ep.state, ep.io, snap);
     } catch (e) {
       // a snapshot over its bound, a state that cannot be cloned: the episode fails, the beat goes on
+      this.dropAhead(ep);
       return this.finish(ep, Object.assign(this.blank(ep), { action: 'fail' as const, error: (e as Error)?.message ?? String(e) }));
     }
-    const handle = this.pools?.submit(m.href, input);
-    if (handle !== undefined) this.offloaded++;
-    this.inFlight.push(handle === undefined ? { ep, bytes: runModuleSlice(m.ns, input) } : { ep, handle });
+    const pools = this.pools;
+    let handle: SliceHandle | undefined;
+    const guess = ep.ahead[0];
+    if (guess !== undefined && guess.beat === beat && bytesEqual(guess.input!, input) && pools!.adopt(m.href, guess.handle)) {
+      // the guess ran on this very input: its outcome is this slice's
+      ep.ahead.shift();
+      guess.input = undefined;
+      handle = guess.handle;
+      this.ranAhead++;
+    } else {
+      if (guess !== undefined) ep.aheadOff = beat + AHEAD_BACKOFF;
+      this.dropAhead(ep);
+      handle = pools?.submit(m.href, input, false, () => this.guessNext(ep));
+    }
+    if (handle === undefined) {
+      ep.sent = undefined;
+      this.inFlight.push({ ep, bytes: runModuleSlice(m.ns, input) });
+      return;
+    }
+    this.offloaded++;
+    // the first guess is made from this slice, unless a guess made from the adopted one is out already
+    ep.sent = { beat, handle, input: undefined, snap: ep.ahead.length > 0 ? undefined : snap, io: ep.io };
+    this.inFlight.push({ ep, handle });
+    this.guessNext(ep); // an adopted guess may be back already
+  }
+
+  /**
+   * Run ahead: once the episode's newest slice out (submitted or guessed) is back as a plain
+   * yield, guess its next input (the next beat, the state the slice left, the same snapshot) and
+   * hand it to the workers as a low-priority guess. A guess changes nothing until a Commit finds
+   * the real input byte for byte equal to it.
+   */
+  private guessNext(ep: Episode): void {
+    const last = ep.ahead.length > 0 ? ep.ahead[ep.ahead.length - 1] : ep.sent;
+    if (last === undefined || last.snap === undefined || ep.done || ep.cancel || ep.ahead.length >= AHEAD_SLICES || this.rt.beat < ep.aheadOff) return;
+    const r = last.handle.result;
+    if (r === undefined) return; // called again when it is back
+    const snap = last.snap;
+    last.snap = undefined; // one guess is made from a slice
+    const out = r.ok ? decodeOutcome(r.value!) : undefined;
+    if (out === undefined || out.action !== 'yield' || out.over || out.cancel) {
+      if (last === ep.sent) ep.sent = undefined; // no next slice to guess: hold nothing
+      return;
+    }
+    const io = last.io + out.io;
+    let bytes: Uint8Array;
+    try {
+      bytes = this.sliceInput(ep, last.beat + 1, out.state, io, snap);
+    } catch {
+      return; // the real submission meets the same error and reports it
+    }
+    const handle = this.pools!.submit(ep.module!.href, bytes, true, () => this.guessNext(ep));
+    if (handle === undefined) return;
+    ep.ahead.push({ beat: last.beat + 1, handle, input: bytes, snap, io });
+  }
+
+  /** A module slice's serialized input (one shape for submitted slices and guesses: equal inputs are equal bytes). */
+  private sliceInput(ep: Episode, beat: number, state: unknown, io: number, snap: Snapshot): Uint8Array {
+    const m = ep.module!;
+    return encodeInput({ name: m.name, eid: ep.eid, ticket: ep.ticket, beat, signal: ep.signal, target: ep.target, state, ioLeft: this.ioLeft(ep, io), cancelled: ep.cancel, snap: snap as Record<string, unknown> });
+  }
+
+  /** Drop the episode's guesses (it ends, or its next input is not what was guessed). */
+  private dropAhead(ep: Episode): void {
+    for (const g of ep.ahead) this.pools!.drop(ep.module!.href, g.handle);
+    ep.ahead.length = 0;
   }
 
   /** What the contexts of `ep`'s function slices lend from the engine (made once per episode). */
@@ -637,6 +737,8 @@ export class Episodes implements BeatParticipant {
 
   private end(ep: Episode, state: string, status: string): void {
     ep.done = true;
+    if (ep.ahead.length > 0) this.dropAhead(ep);
+    ep.sent = undefined;
     this.release(ep);
     this.live.delete(ep.eid);
     this.byTicket.delete(ep.ticket);
