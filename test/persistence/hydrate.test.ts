@@ -137,8 +137,10 @@ describe('lazy branches hydrate cell by cell', () => {
     const dir = await makeStore(6, 20, 'user');
     const other = tempDir('hydrate');
     cpSync(dir, other, { recursive: true });
-    // the wall clock is an input of the digest: both runtimes read the same one
-    const whole = withClock(open, dir, {});
+    // the wall clock is an input of the digest: both runtimes read the same one. Both open `big`
+    // lazy (its config is in /data/persist, written in beat 1); one loads it all before beat 1.
+    const whole = withClock(open, dir, { branches: { big: { lazy: true } } });
+    whole.hydrate('/data/big', { maxDepth: 64, prefetch: 'children' });
     const cold = withClock(open, other, { branches: { big: { lazy: true } } });
     const beats: number[] = [];
     for (const rt of [whole, cold]) {
