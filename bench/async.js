@@ -7,7 +7,7 @@
 // Needs the compiled output: `npx tsc -p tsconfig.build.json`.
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, openSync, writeSync, writevSync, fdatasyncSync, closeSync } from 'node:fs';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -23,6 +23,8 @@ const dir = mkdtempSync(join(tmpdir(), 'cep-bench-async-'));
 const backends = cep.availableBackends();
 const rows = [];
 const now = () => Number(process.hrtime.bigint()) / 1e3; // µs
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const loadStart = load();
 
 function record(group, impl, fields, peer = false) {
   rows.push({ group, impl, peer, ...fields });
@@ -115,14 +117,17 @@ const ECHOES = quick ? 20_000 : 100_000;
 const ROUNDS = quick ? 1 : 3;
 const WINDOW = 64;
 const frame = new Uint8Array(64).fill(7);
-async function echoReactor(backend) {
-  const r = cep.createReactor({ backend, depth: 65536 });
+const windowCounts = new Map(); // impl -> thread crossings per echo window, from reactor.stats()
+async function echoReactor(impl) {
+  const [backend, mode] = impl.split(' ');
+  const r = cep.createReactor({ backend, depth: 65536, inline: mode !== '(inline' });
   const srv = (await take(r, (r.listen({ host: '127.0.0.1', port: 0 }), 1)))[0].result;
   const acc = r.accept(srv);
   r.connect({ host: '127.0.0.1', port: r.port(srv) });
   const both = await take(r, 2);
   const server = both.find((c) => c.seq === acc).result;
   const client = both.find((c) => c.seq !== acc).result;
+  const s0 = r.stats();
   const t0 = now();
   for (let sent = 0; sent < ECHOES; sent += WINDOW) {
     for (let i = 0; i < WINDOW; i++) {
@@ -135,6 +140,10 @@ async function echoReactor(backend) {
     await take(r, WINDOW * 2);
   }
   const rate = ECHOES / ((now() - t0) / 1e6);
+  const s1 = r.stats();
+  const windows = ECHOES / WINDOW;
+  const per = (k) => (s1[k] - s0[k]) / windows;
+  windowCounts.set(impl, { handoffs: per('handoffs'), wakes: per('wakes'), deliveries: per('deliveries'), inline: per('inline') });
   await r.close();
   return rate;
 }
@@ -184,13 +193,15 @@ async function echoNet() {
   return rate;
 }
 {
-  const runs = new Map([['node net', []], ...backends.map((b) => [b, []])]);
+  // Native backends also run with the inline path off (every op crosses to the reactor thread).
+  const impls = backends.flatMap((b) => (b === 'portable' ? [b] : [b, `${b} (inline off)`]));
+  const runs = new Map([['node net', []], ...impls.map((b) => [b, []])]);
   for (let round = 0; round < ROUNDS; round++) {
     for (const [impl, rates] of runs) rates.push(impl === 'node net' ? await echoNet() : await echoReactor(impl));
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   const group = `TCP echo, 64 B frames (window 64, median of ${ROUNDS} interleaved runs)`;
-  for (const [impl, rates] of runs) record(group, impl, { opsPerSec: median(rates), runs: rates.map(Math.round) }, impl === 'node net');
+  for (const [impl, rates] of runs) record(group, impl, { opsPerSec: median(rates), runs: rates.map(Math.round), perWindow: windowCounts.get(impl) }, impl === 'node net');
 }
 
 // ---- tiny jobs: native executor, JS worker pool, piscina ---------------------------------
@@ -304,7 +315,7 @@ const TARGETS = {
   'worker round trip': 'target p50 ≤ 15 µs',
 };
 const info = machine();
-console.log(`# CEP async benchmarks — ${info.cpu}, ${info.cores} cores, Node ${info.node}${quick ? ' (quick)' : ''}`);
+console.log(`# CEP async benchmarks — ${info.cpu}, ${info.cores} cores, Node ${info.node}${quick ? ' (quick)' : ''}; load average at start ${loadStart}, at end ${load()}`);
 for (const group of [...new Set(rows.map((r) => r.group))]) {
   const list = rows.filter((r) => r.group === group);
   const peer = list.find((r) => r.peer);
@@ -317,6 +328,15 @@ for (const group of [...new Set(rows.map((r) => r.group))]) {
     console.log(`| implementation | ${key === 'mbps' ? 'MB/s' : 'ops/s'} | vs peer |\n| --- | ---: | ---: |`);
     for (const r of list) console.log(`| ${r.impl} | ${Math.round(r[key]).toLocaleString('en-US')} | ${peer ? `${(r[key] / peer[key]).toFixed(2)}×` : '—'} |`);
   }
+  const counted = list.filter((r) => r.perWindow);
+  if (counted.length) {
+    console.log(`\nThread crossings per echo window (${WINDOW} sends + ${WINDOW} receives each way; last run):\n`);
+    console.log('| implementation | eventfd hand-offs | event-loop wakes | batches delivered | ops inline |\n| --- | ---: | ---: | ---: | ---: |');
+    for (const r of counted) {
+      const w = r.perWindow;
+      console.log(`| ${r.impl} | ${w.handoffs.toFixed(2)} | ${w.wakes.toFixed(2)} | ${w.deliveries.toFixed(2)} | ${w.inline.toFixed(1)} |`);
+    }
+  }
 }
 mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', 'async.json'), `${JSON.stringify({ machine: info, quick, results: rows }, null, 2)}\n`);
+writeFileSync(join(here, 'results', 'async.json'), `${JSON.stringify({ machine: { ...info, load: { start: loadStart, end: load() } }, quick, results: rows }, null, 2)}\n`);

@@ -53,10 +53,10 @@ struct Harness {
     std::unique_lock<std::mutex> lock(m);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (!got.count(s)) {
-      for (auto& c : r->sink().take()) got[c.seq] = std::move(c);
+      for (auto& c : r->take()) got[c.seq] = std::move(c);
       if (got.count(s)) break;
       if (cv.wait_until(lock, deadline) == std::cv_status::timeout) {
-        for (auto& c : r->sink().take()) got[c.seq] = std::move(c);
+        for (auto& c : r->take()) got[c.seq] = std::move(c);
         if (!got.count(s)) {
           cep::Completion none;
           none.result = -99999;
