@@ -71,21 +71,22 @@ bool Reactor::held_remotely(const Op& op) const {
 
 void Reactor::hand_over(Op* op, std::vector<Op*>& remote) {
   remote.push_back(op);
-  std::vector<Op*> riders = op->joined;
-  riders.insert(riders.begin(), op);
-  for (Op* o : riders) {
-    int64_t key = o->stream_key();
-    if (key >= 0) {
-      mark(key, 1);
-    } else if (o->code == OP_CLOSE && o->fd >= 0) {
-      key = -(int64_t(o->fd) + 1);
-      mark(int64_t(o->fd) * 2, 1);
-      mark(int64_t(o->fd) * 2 + 1, 1);
-    } else {
-      continue;
-    }
-    remote_seqs_[o->seq] = key;
+  hold(*op);
+  for (const Op* rider : op->joined) hold(*rider);
+}
+
+void Reactor::hold(const Op& op) {
+  int64_t key = op.stream_key();
+  if (key >= 0) {
+    mark(key, 1);
+  } else if (op.code == OP_CLOSE && op.fd >= 0) {
+    key = -(int64_t(op.fd) + 1);
+    mark(int64_t(op.fd) * 2, 1);
+    mark(int64_t(op.fd) * 2 + 1, 1);
+  } else {
+    return;  // no socket direction to hold
   }
+  remote_seqs_[op.seq] = key;
 }
 
 void Reactor::finish_here(Op* op, std::vector<Completion>& here) {

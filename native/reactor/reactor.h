@@ -102,6 +102,7 @@ class Reactor {
   // An op (and the sends riding it) goes to the reactor thread: its socket direction (both, for
   // a close) stays there until its completion is taken.
   void hand_over(Op* op, std::vector<Op*>& remote);
+  void hold(const Op& op);
   void mark(int64_t key, int delta);
   std::unordered_map<int64_t, uint32_t> remote_streams_;  // stream key -> ops on the reactor thread
   std::unordered_map<uint64_t, int64_t> remote_seqs_;     // seq -> its stream key, or -(fd + 1) for a close

@@ -133,7 +133,8 @@ export class Reactor extends Gated<IoCompletion> {
   #count = 0;
   #flushQueued = false;
   #seq = 0;
-  #pending = new Map<number, Pending>();
+  /** Unfinished requests: the opcode alone when there is nothing to keep (no buffer, no tag). */
+  #pending = new Map<number, Pending | number>();
   #closed = false;
   #closing: Promise<void> | undefined;
   #deliveries = 0;
@@ -308,7 +309,8 @@ export class Reactor extends Gated<IoCompletion> {
     const seq = ++this.#seq;
     this.outstanding++;
     this.totals.submitted++;
-    this.#pending.set(seq, { code, obj, tag: options?.tag });
+    const tag = options?.tag;
+    this.#pending.set(seq, obj === undefined && tag === undefined ? code : { code, obj, tag });
     const d = this.#count * DESC_WIDTH;
     this.#desc[d] = code;
     this.#desc[d + 1] = seq;
@@ -365,18 +367,19 @@ export class Reactor extends Gated<IoCompletion> {
       const p = this.#pending.get(seq);
       if (p === undefined) continue;
       this.#pending.delete(seq);
-      const c: IoCompletion = { seq, op: OP_NAMES[p.code], ok: result >= 0, result };
+      const code = typeof p === 'number' ? p : p.code;
+      const c: IoCompletion = { seq, op: OP_NAMES[code], ok: result >= 0, result };
       if (result < 0) {
         c.errno = errnoName(result);
         this.totals.failed++;
-      } else if (p.code === OP_READ || p.code === OP_WRITE || p.code === OP_WRITE_SYNC || p.code === OP_SEND_FRAME || p.code === OP_RECV_FRAME) {
+      } else if (code === OP_READ || code === OP_WRITE || code === OP_WRITE_SYNC || code === OP_SEND_FRAME || code === OP_RECV_FRAME) {
         this.totals.bytes += result;
       }
-      if (p.code === OP_RECV_FRAME && result >= 0) {
+      if (code === OP_RECV_FRAME && result >= 0) {
         if (triples[i + 2] & COMPLETION_EOF) c.eof = true;
         else c.data = frames?.[i / 3] ?? new Uint8Array(0);
       }
-      if (p.tag !== undefined) c.tag = p.tag;
+      if (typeof p !== 'number' && p.tag !== undefined) c.tag = p.tag;
       this.totals.completed++;
       this.gate.put(seq, c);
       got = true;
