@@ -99,10 +99,12 @@ class NativeReactor : public Napi::ObjectWrap<NativeReactor> {
       op->offset = static_cast<int64_t>(d[3]);
       op->arg = static_cast<int>(d[4]);
       op->arg2 = static_cast<int>(d[5]);
+      if (op->code == cep::reactor::OP_SEND_FRAME) op->iov.reserve(2);  // the body, and the header begin() puts first
       if (needs_object(op->code)) attach(env, op, objects.Get(static_cast<uint32_t>(i)));
       ops.push_back(op);
     }
     std::vector<cep::Completion> here;
+    if (inline_) here.reserve(count);
     reactor_->submit(ops, inline_ ? &here : nullptr);
     waker_.track(env, static_cast<int64_t>(count - here.size()));  // only what the reactor thread holds
     if (here.empty()) return env.Null();
