@@ -254,6 +254,8 @@ export class Reactor extends Gated<IoCompletion> {
     return this.#core.port(checkHandle('handle', handle));
   }
 
+  // ---- completions -----------------------------------------------------------------------
+
   /** Wake counters so far: what crossing threads cost (the bench divides them per echo window). */
   stats(): ReactorStats {
     const s = this.#core.stats?.() ?? { handoffs: 0, wakes: 0, inline: 0 };
