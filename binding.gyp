@@ -43,6 +43,7 @@
         # async I/O: reactor backends, thread pools, their N-API seams
         'native/reactor/op.cc',
         'native/reactor/reactor.cc',
+        'native/reactor/inline.cc',
         'native/reactor/uring.cc',
         'native/reactor/epoll.cc',
         'native/executor/thread_pool.cc',

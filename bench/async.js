@@ -2,12 +2,12 @@
 // the JS worker pool, and their peers (fs.writeSync + fdatasyncSync, Node net, piscina), in
 // one run. Prints tables with ratios and writes bench/results/async.json.
 //
-//   node bench/async.js [--quick]
+//   node bench/async.js [--quick] [--only=files|nop|echo|jobs|codecs]
 //
 // Needs the compiled output: `npx tsc -p tsconfig.build.json`.
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, openSync, writeSync, writevSync, fdatasyncSync, closeSync } from 'node:fs';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -18,11 +18,16 @@ import { machine } from './machine.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
+// --only=files|nop|echo|jobs|codecs runs one section (its results go to async-<section>.json).
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+const run = (section) => only === undefined || only === section;
 const cep = await import('../dist/index.js');
 const dir = mkdtempSync(join(tmpdir(), 'cep-bench-async-'));
 const backends = cep.availableBackends();
 const rows = [];
 const now = () => Number(process.hrtime.bigint()) / 1e3; // µs
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const loadStart = load();
 
 function record(group, impl, fields, peer = false) {
   rows.push({ group, impl, peer, ...fields });
@@ -46,7 +51,7 @@ async function take(r, n) {
 // ---- 4 KiB append + fdatasync latency, and batched appends (one sync per batch) ------------
 const SYNCS = quick ? 200 : 2000;
 const block = new Uint8Array(4096).fill(0x61);
-for (const backend of backends) {
+for (const backend of run('files') ? backends : []) {
   const r = cep.createReactor({ backend });
   const [o] = await take(r, (r.open(join(dir, `sync-${backend}`), 'a'), 1));
   const fd = o.result;
@@ -73,7 +78,7 @@ for (const backend of backends) {
   await take(r, 1);
   await r.close();
 }
-{
+if (run('files')) {
   const fd = openSync(join(dir, 'sync-node'), 'a');
   const lat = [];
   for (let i = 0; i < SYNCS; i++) {
@@ -96,7 +101,7 @@ for (const backend of backends) {
 
 // ---- no-op completions delivered to JS --------------------------------------------------
 const NOPS = quick ? 200_000 : 2_000_000;
-for (const backend of backends) {
+for (const backend of run('nop') ? backends : []) {
   const r = cep.createReactor({ backend, depth: 65536 });
   const t0 = now();
   let done = 0;
@@ -115,14 +120,23 @@ const ECHOES = quick ? 20_000 : 100_000;
 const ROUNDS = quick ? 1 : 3;
 const WINDOW = 64;
 const frame = new Uint8Array(64).fill(7);
-async function echoReactor(backend) {
-  const r = cep.createReactor({ backend, depth: 65536 });
+const windowCounts = new Map(); // impl -> thread crossings per echo window, from reactor.stats()
+const cpuPerEcho = new Map(); // impl -> CPU µs per echo, all threads (process.cpuUsage), each run
+const cpuSince = (impl, c0) => {
+  const c = process.cpuUsage(c0);
+  cpuPerEcho.set(impl, [...(cpuPerEcho.get(impl) ?? []), (c.user + c.system) / ECHOES]);
+};
+async function echoReactor(impl) {
+  const [backend, mode] = impl.split(' ');
+  const r = cep.createReactor({ backend, depth: 65536, inline: mode !== '(inline' });
   const srv = (await take(r, (r.listen({ host: '127.0.0.1', port: 0 }), 1)))[0].result;
   const acc = r.accept(srv);
   r.connect({ host: '127.0.0.1', port: r.port(srv) });
   const both = await take(r, 2);
   const server = both.find((c) => c.seq === acc).result;
   const client = both.find((c) => c.seq !== acc).result;
+  const s0 = r.stats();
+  const c0 = process.cpuUsage();
   const t0 = now();
   for (let sent = 0; sent < ECHOES; sent += WINDOW) {
     for (let i = 0; i < WINDOW; i++) {
@@ -135,6 +149,11 @@ async function echoReactor(backend) {
     await take(r, WINDOW * 2);
   }
   const rate = ECHOES / ((now() - t0) / 1e6);
+  cpuSince(impl, c0);
+  const s1 = r.stats();
+  const windows = ECHOES / WINDOW;
+  const per = (k) => (s1[k] - s0[k]) / windows;
+  windowCounts.set(impl, { handoffs: per('handoffs'), wakes: per('wakes'), deliveries: per('deliveries'), inline: per('inline') });
   await r.close();
   return rate;
 }
@@ -164,6 +183,7 @@ async function echoNet() {
   const sock = net.connect({ port: server.address().port, host: '127.0.0.1', noDelay: true });
   await new Promise((res) => sock.once('connect', res));
   const framed = Buffer.concat([Buffer.from([0, 0, 0, 64]), Buffer.from(frame)]);
+  const c0 = process.cpuUsage();
   const t0 = now();
   await new Promise((resolve) => {
     let got = 0;
@@ -179,23 +199,29 @@ async function echoNet() {
     sendWindow();
   });
   const rate = ECHOES / ((now() - t0) / 1e6);
+  cpuSince('node net', c0);
   sock.destroy();
   server.close();
   return rate;
 }
-{
-  const runs = new Map([['node net', []], ...backends.map((b) => [b, []])]);
+if (run('echo')) {
+  // Native backends also run with the inline path off (every op crosses to the reactor thread).
+  const impls = backends.flatMap((b) => (b === 'portable' ? [b] : [b, `${b} (inline off)`]));
+  const runs = new Map([['node net', []], ...impls.map((b) => [b, []])]);
   for (let round = 0; round < ROUNDS; round++) {
     for (const [impl, rates] of runs) rates.push(impl === 'node net' ? await echoNet() : await echoReactor(impl));
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   const group = `TCP echo, 64 B frames (window 64, median of ${ROUNDS} interleaved runs)`;
-  for (const [impl, rates] of runs) record(group, impl, { opsPerSec: median(rates), runs: rates.map(Math.round) }, impl === 'node net');
+  for (const [impl, rates] of runs) {
+    const cpuUs = median(cpuPerEcho.get(impl));
+    record(group, impl, { opsPerSec: median(rates), runs: rates.map(Math.round), cpuUsPerEcho: cpuUs, perWindow: windowCounts.get(impl) }, impl === 'node net');
+  }
 }
 
 // ---- tiny jobs: native executor, JS worker pool, piscina ---------------------------------
 const JOBS = quick ? 200_000 : 2_000_000;
-for (const native of [true, false]) {
+for (const native of run('jobs') ? [true, false] : []) {
   const ex = cep.createExecutor({ native });
   if (ex.native !== native) continue;
   const t0 = now();
@@ -207,7 +233,7 @@ for (const native of [true, false]) {
   record('tiny jobs/s', native ? 'native executor' : 'executor (TS twin)', { opsPerSec: done / ((now() - t0) / 1e6) });
   await ex.close();
 }
-{
+if (run('jobs')) {
   const pool = cep.createWorkerPool({ module: join(here, 'async-tasks.mjs'), functions: ['noop'], slots: 4096 });
   await pool.ready();
   const TASKS = quick ? 100_000 : 1_000_000;
@@ -228,7 +254,7 @@ for (const native of [true, false]) {
   record('worker round trip', 'JS worker pool (SAB + Atomics)', quantiles(lat));
   await pool.close();
 }
-{
+if (run('jobs')) {
   const piscina = new Piscina({ filename: join(here, 'async-tasks.mjs') });
   await Promise.all(Array.from({ length: 100 }, () => piscina.run(null)));
   const TASKS = quick ? 50_000 : 300_000;
@@ -246,7 +272,7 @@ for (const native of [true, false]) {
 }
 
 // ---- codec jobs: deflate, inflate, AEAD seal of 64 KiB inputs ------------------------------
-{
+if (run('codecs')) {
   const sodium = createRequire(import.meta.url)('sodium-native');
   const CODEC_JOBS = quick ? 256 : 2048;
   const input = new Uint8Array(64 * 1024);
@@ -304,7 +330,7 @@ const TARGETS = {
   'worker round trip': 'target p50 ≤ 15 µs',
 };
 const info = machine();
-console.log(`# CEP async benchmarks — ${info.cpu}, ${info.cores} cores, Node ${info.node}${quick ? ' (quick)' : ''}`);
+console.log(`# CEP async benchmarks — ${info.cpu}, ${info.cores} cores, Node ${info.node}${quick ? ' (quick)' : ''}; load average at start ${loadStart}, at end ${load()}`);
 for (const group of [...new Set(rows.map((r) => r.group))]) {
   const list = rows.filter((r) => r.group === group);
   const peer = list.find((r) => r.peer);
@@ -317,6 +343,15 @@ for (const group of [...new Set(rows.map((r) => r.group))]) {
     console.log(`| implementation | ${key === 'mbps' ? 'MB/s' : 'ops/s'} | vs peer |\n| --- | ---: | ---: |`);
     for (const r of list) console.log(`| ${r.impl} | ${Math.round(r[key]).toLocaleString('en-US')} | ${peer ? `${(r[key] / peer[key]).toFixed(2)}×` : '—'} |`);
   }
+  if (list.some((r) => r.cpuUsPerEcho !== undefined)) {
+    console.log(`\nCPU per echo (all threads, median) and thread crossings per echo window (${WINDOW} sends + ${WINDOW} receives each way; last run):\n`);
+    console.log('| implementation | CPU µs per echo | eventfd hand-offs | event-loop wakes | batches delivered | ops inline |\n| --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of list) {
+      const w = r.perWindow;
+      const cells = w ? [w.handoffs.toFixed(2), w.wakes.toFixed(2), w.deliveries.toFixed(2), w.inline.toFixed(1)] : ['—', '—', '—', '—'];
+      console.log(`| ${r.impl} | ${r.cpuUsPerEcho.toFixed(2)} | ${cells.join(' | ')} |`);
+    }
+  }
 }
 mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', 'async.json'), `${JSON.stringify({ machine: info, quick, results: rows }, null, 2)}\n`);
+writeFileSync(join(here, 'results', only ? `async-${only}.json` : 'async.json'), `${JSON.stringify({ machine: { ...info, load: { start: loadStart, end: load() } }, quick, results: rows }, null, 2)}\n`);

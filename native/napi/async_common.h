@@ -5,6 +5,7 @@
 
 #include <napi.h>
 
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -25,8 +26,12 @@ class Waker {
   }
   // From any thread.
   void wake() {
-    if (live_) napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking);
+    if (!live_) return;
+    wakes_.fetch_add(1, std::memory_order_relaxed);
+    napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking);
   }
+  // Wakes of the event loop so far (the bench counts them per echo window).
+  uint64_t wakes() const { return wakes_.load(std::memory_order_relaxed); }
   // JS thread: keep the loop alive while `outstanding` > 0.
   void track(Napi::Env env, int64_t delta) {
     const bool was = outstanding_ > 0;
@@ -57,6 +62,7 @@ class Waker {
   napi_threadsafe_function tsfn_ = nullptr;
   bool live_ = false;
   int64_t outstanding_ = 0;
+  std::atomic<uint64_t> wakes_{0};
 };
 
 // Completions as (seq, result, flags) triples in one Float64Array.

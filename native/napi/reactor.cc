@@ -25,7 +25,8 @@ class NativeReactor : public Napi::ObjectWrap<NativeReactor> {
     return DefineClass(env, "NativeReactor",
                        {InstanceMethod<&NativeReactor::Submit>("submit"), InstanceMethod<&NativeReactor::Drain>("drain"),
                         InstanceMethod<&NativeReactor::Fault>("fault"), InstanceMethod<&NativeReactor::Close>("close"),
-                        InstanceMethod<&NativeReactor::Port>("port"), InstanceMethod<&NativeReactor::Name>("name")});
+                        InstanceMethod<&NativeReactor::Port>("port"), InstanceMethod<&NativeReactor::Name>("name"),
+                        InstanceMethod<&NativeReactor::Stats>("stats")});
   }
 
   explicit NativeReactor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeReactor>(info) {
@@ -36,6 +37,7 @@ class NativeReactor : public Napi::ObjectWrap<NativeReactor> {
     }
     const std::string kind = info[0].As<Napi::String>().Utf8Value();
     const unsigned depth = info[1].As<Napi::Number>().Uint32Value();
+    inline_ = !info[3].IsBoolean() || info[3].As<Napi::Boolean>().Value();  // frame ops on the JS thread when they can
     waker_.init(env, info[2].As<Napi::Function>(), "cep-reactor");
     std::string why;
     reactor_ = cep::reactor::create(kind == "uring" ? cep::reactor::Kind::Uring : cep::reactor::Kind::Epoll,
@@ -66,24 +68,25 @@ class NativeReactor : public Napi::ObjectWrap<NativeReactor> {
     waker_.release();
   }
 
-  // submit(desc: Float64Array, count, objects: unknown[])
-  void Submit(const Napi::CallbackInfo& info) {
+  // submit(desc: Float64Array, count, objects: unknown[]) -> the batch of ops that finished
+  // inline (drain()'s format), or null
+  Napi::Value Submit(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!reactor_ || closed_) {
       throw_coded(env, "ERR_REACTOR_CLOSED", "the reactor is closed");
-      return;
+      return env.Null();
     }
     if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
         !info[1].IsNumber() || !info[2].IsArray()) {
       throw_coded(env, "ERR_INVALID_ARG_TYPE", "submit(desc: Float64Array, count, objects: Array)");
-      return;
+      return env.Null();
     }
     Napi::Float64Array desc = info[0].As<Napi::Float64Array>();
     const size_t count = info[1].As<Napi::Number>().Uint32Value();
     Napi::Array objects = info[2].As<Napi::Array>();
     if (count * kDescWidth > desc.ElementLength()) {
       throw_coded(env, "ERR_OUT_OF_RANGE", "count exceeds the descriptor array");
-      return;
+      return env.Null();
     }
     std::vector<Op*> ops;
     ops.reserve(count);
@@ -96,11 +99,27 @@ class NativeReactor : public Napi::ObjectWrap<NativeReactor> {
       op->offset = static_cast<int64_t>(d[3]);
       op->arg = static_cast<int>(d[4]);
       op->arg2 = static_cast<int>(d[5]);
+      if (op->code == cep::reactor::OP_SEND_FRAME) op->iov.reserve(2);  // the body, and the header begin() puts first
       if (needs_object(op->code)) attach(env, op, objects.Get(static_cast<uint32_t>(i)));
       ops.push_back(op);
     }
-    waker_.track(env, static_cast<int64_t>(count));
-    reactor_->submit(ops);
+    std::vector<cep::Completion> here;
+    if (inline_) here.reserve(count);
+    reactor_->submit(ops, inline_ ? &here : nullptr);
+    waker_.track(env, static_cast<int64_t>(count - here.size()));  // only what the reactor thread holds
+    if (here.empty()) return env.Null();
+    return cep::napi::completion_batch(env, here);
+  }
+
+  // { handoffs (eventfd writes to the reactor thread), wakes (of the event loop), inline (ops
+  // finished on the JS thread) } so far.
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("handoffs", static_cast<double>(reactor_ ? reactor_->handoffs() : 0));
+    out.Set("wakes", static_cast<double>(waker_.wakes()));
+    out.Set("inline", static_cast<double>(reactor_ ? reactor_->inline_done() : 0));
+    return out;
   }
 
   static bool needs_object(int code) {
@@ -137,7 +156,7 @@ class NativeReactor : public Napi::ObjectWrap<NativeReactor> {
   Napi::Value Drain(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!reactor_) return env.Null();
-    std::vector<cep::Completion> items = reactor_->sink().take();
+    std::vector<cep::Completion> items = reactor_->take();
     if (items.empty()) return env.Null();
     waker_.track(env, -static_cast<int64_t>(items.size()));
     return cep::napi::completion_batch(env, items);
@@ -177,6 +196,7 @@ class NativeReactor : public Napi::ObjectWrap<NativeReactor> {
   cep::napi::Waker waker_;
   bool closed_ = false;
   bool hooked_ = false;
+  bool inline_ = true;
 };
 
 // [{ name, available, reason }] for the native backends.

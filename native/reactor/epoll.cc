@@ -52,7 +52,7 @@ class EpollReactor final : public Reactor {
       // socket share one sendmsg (Reactor::start_op).
       std::vector<Op*> runnable;
       for (Op* op : take_inbox()) {
-        if (!op->begin()) finish(op);
+        if (!op->started && !op->begin()) finish(op);  // started: begun on the submitting thread
         else if (admit(op)) runnable.push_back(op);
       }
       for (Op* op : runnable) launch(op);

@@ -270,6 +270,31 @@ bool Op::advance(int64_t res) {
   }
 }
 
+std::vector<Op*> settle_joined(Op& op) {
+  std::vector<Op*> joined;
+  joined.swap(op.joined);
+  size_t offset = op.frame_bytes();
+  for (Op* next : joined) {
+    next->result = op.joined_result(offset, *next);
+    offset += next->total;
+  }
+  if (!joined.empty() && op.result < 0 && op.done >= op.frame_bytes())
+    op.result = static_cast<int64_t>(op.frame_bytes() - kFrameHeader);  // its own bytes left before the error
+  return joined;
+}
+
+Completion completion_of(Op& op) {
+  Completion c;
+  c.seq = op.seq;
+  c.result = op.result;
+  c.flags = op.flags;
+  if (op.code == OP_RECV_FRAME && op.result > 0) {
+    c.data = std::move(op.body);
+    c.length = op.body_len;
+  }
+  return c;
+}
+
 // Positional offset of the current step, or -1 for the file position.
 int64_t step_offset(const Op& op) {
   return op.offset < 0 ? -1 : op.offset + static_cast<int64_t>(op.done);
@@ -325,12 +350,12 @@ int64_t run_step_sync(Op& op) {
         msghdr msg{};
         msg.msg_iov = op.step_iov;
         msg.msg_iovlen = op.step_iovcnt;
-        r = ::sendmsg(op.fd, &msg, MSG_NOSIGNAL);
+        r = ::sendmsg(op.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);  // never blocks, whatever the fd's flags
       } while (r < 0 && errno == EINTR);
       break;
     case S_RECV:
       do {
-        r = ::recv(op.fd, op.step_iov[0].iov_base, op.step_iov[0].iov_len, 0);
+        r = ::recv(op.fd, op.step_iov[0].iov_base, op.step_iov[0].iov_len, MSG_DONTWAIT);
       } while (r < 0 && errno == EINTR);
       break;
     default:

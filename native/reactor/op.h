@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "../common/completion.h"
+
 namespace cep::reactor {
 
 // Operation codes (src/async/ops.ts mirrors these numbers).
@@ -150,5 +152,10 @@ int64_t run_step_sync(Op& op);
 int open_stream_socket(Op& op, bool listen);
 // Parses the address of an OP_LISTEN / OP_CONNECT op (numeric IPv4/IPv6 host or unix path).
 bool parse_address(Op& op);
+// An op has ended: gives each send that rode its sendmsg its own outcome (sent in full, or the
+// error) and hands those sends back (they have ended too).
+std::vector<Op*> settle_joined(Op& op);
+// The completion of an ended op (a received frame body moves into it).
+Completion completion_of(Op& op);
 
 }  // namespace cep::reactor

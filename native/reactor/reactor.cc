@@ -19,6 +19,7 @@ bool Reactor::open_wake_fd(bool nonblocking, std::string& why) {
 }
 
 void Reactor::notify() {
+  handoffs_.fetch_add(1, std::memory_order_relaxed);
   uint64_t one = 1;
   ssize_t r;
   do r = ::write(wake_fd_, &one, sizeof one);
@@ -27,17 +28,6 @@ void Reactor::notify() {
 
 void Reactor::start() {
   thread_ = std::thread([this] { loop(); });
-}
-
-void Reactor::submit(std::vector<Op*>& ops) {
-  if (ops.empty()) return;
-  in_flight_.fetch_add(ops.size(), std::memory_order_acq_rel);
-  {
-    std::lock_guard<std::mutex> lock(inbox_mutex_);
-    inbox_.insert(inbox_.end(), ops.begin(), ops.end());
-  }
-  ops.clear();
-  notify();
 }
 
 std::vector<Op*> Reactor::take_inbox() {
@@ -61,17 +51,20 @@ bool Reactor::faulted(const Op& op, int64_t& res) {
   if (!has_faults_.load(std::memory_order_acquire)) return false;
   std::lock_guard<std::mutex> lock(fault_mutex_);
   if (fault_count_[op.step] <= 0) return false;
-  fault_count_[op.step]--;
   res = -fault_errno_[op.step];
+  if (--fault_count_[op.step] == 0) {  // the last one: the inline path may run again
+    bool any = false;
+    for (int i = 0; i < S_COUNT; i++) any |= fault_count_[i] > 0;
+    has_faults_.store(any, std::memory_order_release);
+  }
   return true;
 }
 
 bool Reactor::admit(Op* op) {
   if (op->code == OP_RECV_FRAME) {
-    auto& b = rbufs_[op->fd];
-    if (!b) b = std::make_shared<RecvBuf>();
-    op->rbuf = b;
+    if (!op->rbuf) op->rbuf = recv_buf(op->fd);
   } else if (op->code == OP_CLOSE) {
+    std::lock_guard<std::mutex> lock(rbuf_mutex_);
     rbufs_.erase(op->fd);  // a receive still running keeps its own reference
   }
   const int64_t key = op->stream_key();
@@ -79,6 +72,13 @@ bool Reactor::admit(Op* op) {
   auto& q = streams_[key];
   q.push_back(op);
   return q.size() == 1;
+}
+
+std::shared_ptr<RecvBuf> Reactor::recv_buf(int fd) {
+  std::lock_guard<std::mutex> lock(rbuf_mutex_);
+  auto& b = rbufs_[fd];
+  if (!b) b = std::make_shared<RecvBuf>();
+  return b;
 }
 
 bool Reactor::start_op(Op* op) {
@@ -98,16 +98,7 @@ bool Reactor::start_op(Op* op) {
 }
 
 void Reactor::finish(Op* op) {
-  // Sends that rode this op's sendmsg: each was sent in full, or gets the error.
-  std::vector<Op*> joined;
-  joined.swap(op->joined);
-  size_t offset = op->frame_bytes();
-  for (Op* next : joined) {
-    next->result = op->joined_result(offset, *next);
-    offset += next->total;
-  }
-  if (!joined.empty() && op->result < 0 && op->done >= op->frame_bytes())
-    op->result = static_cast<int64_t>(op->frame_bytes() - kFrameHeader);  // its own bytes left before the error
+  std::vector<Op*> joined = settle_joined(*op);
   const int64_t key = op->stream_key();
   if (key >= 0) {
     auto it = streams_.find(key);
@@ -118,16 +109,8 @@ void Reactor::finish(Op* op) {
     }
   }
   if (op->code == OP_CONNECT && op->result < 0 && op->fd >= 0) ::close(op->fd);  // the socket begin() made
-  Completion c;
-  c.seq = op->seq;
-  c.result = op->result;
-  c.flags = op->flags;
-  if (op->code == OP_RECV_FRAME && op->result > 0) {
-    c.data = std::move(op->body);
-    c.length = op->body_len;
-  }
+  done_.push_back(completion_of(*op));
   delete op;
-  done_.push_back(std::move(c));
   in_flight_.fetch_sub(1, std::memory_order_acq_rel);
   for (Op* next : joined) finish(next);
 }

@@ -23,8 +23,19 @@ class Reactor {
  public:
   virtual ~Reactor();
 
-  // Takes ownership of the ops. Call from one thread (the JS thread).
-  void submit(std::vector<Op*>& ops);
+  // Takes ownership of the ops. Call from one thread (the JS thread). With `here` given, frame
+  // ops whose socket direction has nothing on the reactor thread run at once on the calling
+  // thread with nonblocking syscalls (as libuv does) and their completions are appended to
+  // `here`; an op that would block, and every other op, goes to the reactor thread
+  // (native/reactor/inline.cc).
+  void submit(std::vector<Op*>& ops, std::vector<Completion>* here = nullptr);
+  // JS thread: the completions waiting in the sink, oldest first (call this, not sink().take():
+  // it also learns which socket directions the reactor thread no longer holds).
+  std::vector<Completion> take();
+  // Eventfd writes so far (hand-offs to the reactor thread; file workers' reports included).
+  uint64_t handoffs() const { return handoffs_.load(std::memory_order_relaxed); }
+  // Ops finished on the submitting thread so far.
+  uint64_t inline_done() const { return inline_done_; }
   // Makes the next `count` steps of kind `step` fail with -err (0 clears): a test hook.
   void inject_fault(int step, int err, int count);
   // Stops taking work, cancels ops that wait on a peer (-ECANCELED), lets every other op in
@@ -77,7 +88,25 @@ class Reactor {
   int fault_count_[S_COUNT] = {};
   std::vector<Completion> done_;
   std::unordered_map<int64_t, std::deque<Op*>> streams_;  // front: the running op
+  std::mutex rbuf_mutex_;  // the map only: a buffer is used by the one receive running on its socket
   std::unordered_map<int, std::shared_ptr<RecvBuf>> rbufs_;  // receive buffers by socket
+  std::shared_ptr<RecvBuf> recv_buf(int fd);
+  std::atomic<uint64_t> handoffs_{0};
+
+  // ---- the submitting (JS) thread's side (inline.cc); touched by that thread only ----
+  // Runs what can run here; the rest is appended to `remote`.
+  void run_here(std::vector<Op*>& ops, std::vector<Op*>& remote, std::vector<Completion>& here);
+  // Ends an op on the submitting thread (its joined sends too).
+  void finish_here(Op* op, std::vector<Completion>& here);
+  bool held_remotely(const Op& op) const;
+  // An op (and the sends riding it) goes to the reactor thread: its socket direction (both, for
+  // a close) stays there until its completion is taken.
+  void hand_over(Op* op, std::vector<Op*>& remote);
+  void hold(const Op& op);
+  void mark(int64_t key, int delta);
+  std::unordered_map<int64_t, uint32_t> remote_streams_;  // stream key -> ops on the reactor thread
+  std::unordered_map<uint64_t, int64_t> remote_seqs_;     // seq -> its stream key, or -(fd + 1) for a close
+  uint64_t inline_done_ = 0;
   std::vector<Op*> unblocked_;
   std::thread thread_;
   bool closed_ = false;

@@ -114,7 +114,7 @@ class UringReactor final : public Reactor {
     bool cancelled_waits = false;
     for (;;) {
       for (Op* op : take_inbox()) {
-        if (!op->begin()) finish(op);
+        if (!op->started && !op->begin()) finish(op);  // started: begun on the submitting thread
         else if (admit(op)) pending_.push_back(op);
       }
       for (std::vector<Op*> more = take_unblocked(); !more.empty(); more = take_unblocked())

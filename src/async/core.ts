@@ -10,8 +10,12 @@ export type CoreBatch = [Float64Array, (Uint8Array | undefined)[] | undefined];
 export interface ReactorCore {
   /** 'uring' | 'epoll' | 'portable'. */
   name(): string;
-  /** Queues `count` ops described by `desc` (DESC_WIDTH doubles each) with their buffers/paths. */
-  submit(desc: Float64Array, count: number, objects: unknown[]): void;
+  /**
+   * Queues `count` ops described by `desc` (DESC_WIDTH doubles each) with their buffers/paths.
+   * A native core may finish some at once on the calling thread (frame ops that need no wait)
+   * and return their completions here rather than through `drain()`.
+   */
+  submit(desc: Float64Array, count: number, objects: unknown[]): CoreBatch | null | void;
   /** Everything finished since the last call, or null. */
   drain(): CoreBatch | null;
   /** Makes the next `count` steps of class `step` fail with -errno (0 clears). */
@@ -20,6 +24,8 @@ export interface ReactorCore {
   close(): void | Promise<void>;
   /** Local port of a listening/connected socket handle (0 for unix sockets), or -errno. */
   port(handle: number): number;
+  /** Native cores: wake counters so far (see `Reactor.stats()`). */
+  stats?(): { handoffs: number; wakes: number; inline: number };
 }
 
 export interface ExecutorCore {

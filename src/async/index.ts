@@ -1,5 +1,5 @@
 /** Async I/O: the reactor, the executors, the worker pool and the op/io fabric. */
-export { Reactor, createReactor, type ReactorOptions, type IoCompletion, type SocketAddress, type SubmitOptions } from './reactor.js';
+export { Reactor, createReactor, type ReactorOptions, type ReactorStats, type IoCompletion, type SocketAddress, type SubmitOptions } from './reactor.js';
 export { probeBackends, availableBackends, selectBackend, REACTOR_CHOICES, type ReactorBackend, type ReactorChoice } from './select.js';
 export { CompletionGate, type GateOrder } from './gate.js';
 export type { FaultStep, OpName, JobKind, JobStatus, DeflateFormat, JobCipher } from './ops.js';

@@ -8,7 +8,7 @@
 import { constants as fsc } from 'node:fs';
 import { invalidArgType, invalidArgValue, outOfRange, queueFull, reactorClosed } from '../errors.js';
 import { binding } from '../native/index.js';
-import type { ReactorCore } from './core.js';
+import type { CoreBatch, ReactorCore } from './core.js';
 import { Gated } from './gated.js';
 import {
   COMPLETION_EOF,
@@ -42,6 +42,24 @@ export interface ReactorOptions {
   backend?: ReactorChoice;
   /** Most requests outstanding (submitted, not yet drained) before submits are refused. Default 4096. */
   depth?: number;
+  /**
+   * Native backends: frame sends and receives that need no wait run at once on the JS thread
+   * (nonblocking syscalls, as libuv writes to an idle socket) instead of crossing to the
+   * reactor thread. Default true; false sends every op to the reactor thread.
+   */
+  inline?: boolean;
+}
+
+/** Wake counters since the reactor started (`stats()`). */
+export interface ReactorStats {
+  /** Hand-offs to the reactor thread (eventfd writes; file workers' reports included). 0 on portable. */
+  handoffs: number;
+  /** Wakes of the event loop by the reactor thread (thread-safe function calls). 0 on portable. */
+  wakes: number;
+  /** Ops finished on the JS thread as they were submitted. */
+  inline: number;
+  /** Batches of completions taken into the gate (inline ones included). */
+  deliveries: number;
 }
 
 /** One finished request, as `drain()` releases it. */
@@ -115,9 +133,12 @@ export class Reactor extends Gated<IoCompletion> {
   #count = 0;
   #flushQueued = false;
   #seq = 0;
-  #pending = new Map<number, Pending>();
+  /** Unfinished requests: the opcode alone when there is nothing to keep (no buffer, no tag). */
+  #pending = new Map<number, Pending | number>();
   #closed = false;
   #closing: Promise<void> | undefined;
+  #deliveries = 0;
+  #signalQueued = false;
   /** Running totals (op/io metrics read these). */
   readonly totals = { submitted: 0, completed: 0, failed: 0, bytes: 0 };
 
@@ -126,12 +147,13 @@ export class Reactor extends Gated<IoCompletion> {
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
     const depth = options.depth ?? 4096;
     if (!Number.isInteger(depth) || depth < 1 || depth > 1 << 20) throw outOfRange('depth', 'an integer in 1 .. 2^20', depth);
+    if (options.inline !== undefined && typeof options.inline !== 'boolean') throw invalidArgType('options.inline', 'a boolean', options.inline);
     const sel = selectBackend(options.backend);
     this.backend = sel.backend;
     this.reason = sel.reason;
     this.depth = depth;
     const wake = () => this.#pull();
-    this.#core = sel.backend === 'portable' ? new PortableReactor(wake) : new binding.NativeReactor(sel.backend, Math.min(depth, 4096), wake);
+    this.#core = sel.backend === 'portable' ? new PortableReactor(wake) : new binding.NativeReactor(sel.backend, Math.min(depth, 4096), wake, options.inline ?? true);
   }
 
   /** Submitted and not yet drained. */
@@ -234,8 +256,11 @@ export class Reactor extends Gated<IoCompletion> {
 
   // ---- completions -----------------------------------------------------------------------
 
-
-
+  /** Wake counters so far: what crossing threads cost (the bench divides them per echo window). */
+  stats(): ReactorStats {
+    const s = this.#core.stats?.() ?? { handoffs: 0, wakes: 0, inline: 0 };
+    return { handoffs: s.handoffs, wakes: s.wakes, inline: s.inline, deliveries: this.#deliveries };
+  }
 
   /** Test hook: the next `count` steps of a class fail with `errno` ('ENOSPC'...; null clears). */
   injectFault(step: FaultStep, errno: string | null, count = 1): void {
@@ -286,7 +311,8 @@ export class Reactor extends Gated<IoCompletion> {
     const seq = ++this.#seq;
     this.outstanding++;
     this.totals.submitted++;
-    this.#pending.set(seq, { code, obj, tag: options?.tag });
+    const tag = options?.tag;
+    this.#pending.set(seq, obj === undefined && tag === undefined ? code : { code, obj, tag });
     const d = this.#count * DESC_WIDTH;
     this.#desc[d] = code;
     this.#desc[d + 1] = seq;
@@ -310,38 +336,57 @@ export class Reactor extends Gated<IoCompletion> {
     const objs = this.#objs;
     this.#count = 0;
     this.#objs = [];
-    this.#core.submit(this.#desc, n, objs);
+    const here = this.#core.submit(this.#desc, n, objs);
+    if (here && this.#accept(here)) this.#signalSoon();
+  }
+
+  // Inline completions enter the gate at once (whenReady() sees them) but listeners hear of them
+  // in a microtask: flush() may run inside a caller's submit.
+  #signalSoon(): void {
+    if (this.#signalQueued) return;
+    this.#signalQueued = true;
+    queueMicrotask(() => {
+      this.#signalQueued = false;
+      this.signal();
+    });
   }
 
   // Moves a finished batch from the backend into the gate (JS thread, woken by the backend).
   #pull(): void {
     let got = false;
-    for (let batch = this.#core.drain(); batch !== null; batch = this.#core.drain()) {
-      const [triples, frames] = batch;
-      for (let i = 0; i < triples.length; i += 3) {
-        const seq = triples[i];
-        const result = triples[i + 1];
-        const p = this.#pending.get(seq);
-        if (p === undefined) continue;
-        this.#pending.delete(seq);
-        const c: IoCompletion = { seq, op: OP_NAMES[p.code], ok: result >= 0, result };
-        if (result < 0) {
-          c.errno = errnoName(result);
-          this.totals.failed++;
-        } else if (p.code === OP_READ || p.code === OP_WRITE || p.code === OP_WRITE_SYNC || p.code === OP_SEND_FRAME || p.code === OP_RECV_FRAME) {
-          this.totals.bytes += result;
-        }
-        if (p.code === OP_RECV_FRAME && result >= 0) {
-          if (triples[i + 2] & COMPLETION_EOF) c.eof = true;
-          else c.data = frames?.[i / 3] ?? new Uint8Array(0);
-        }
-        if (p.tag !== undefined) c.tag = p.tag;
-        this.totals.completed++;
-        this.gate.put(seq, c);
-        got = true;
-      }
-    }
+    for (let batch = this.#core.drain(); batch !== null; batch = this.#core.drain()) got = this.#accept(batch) || got;
     if (got) this.signal();
+  }
+
+  // Moves one batch into the gate; true when it held a request of ours.
+  #accept(batch: CoreBatch): boolean {
+    let got = false;
+    this.#deliveries++;
+    const [triples, frames] = batch;
+    for (let i = 0; i < triples.length; i += 3) {
+      const seq = triples[i];
+      const result = triples[i + 1];
+      const p = this.#pending.get(seq);
+      if (p === undefined) continue;
+      this.#pending.delete(seq);
+      const code = typeof p === 'number' ? p : p.code;
+      const c: IoCompletion = { seq, op: OP_NAMES[code], ok: result >= 0, result };
+      if (result < 0) {
+        c.errno = errnoName(result);
+        this.totals.failed++;
+      } else if (code === OP_READ || code === OP_WRITE || code === OP_WRITE_SYNC || code === OP_SEND_FRAME || code === OP_RECV_FRAME) {
+        this.totals.bytes += result;
+      }
+      if (code === OP_RECV_FRAME && result >= 0) {
+        if (triples[i + 2] & COMPLETION_EOF) c.eof = true;
+        else c.data = frames?.[i / 3] ?? new Uint8Array(0);
+      }
+      if (typeof p !== 'number' && p.tag !== undefined) c.tag = p.tag;
+      this.totals.completed++;
+      this.gate.put(seq, c);
+      got = true;
+    }
+    return got;
   }
 }
 

@@ -131,7 +131,8 @@ export interface FlatBinding {
 export interface AsyncBinding {
   /** Which native reactor backends this kernel accepts, and why not. */
   reactorProbe(): BackendProbe[];
-  NativeReactor: new (kind: string, depth: number, wake: () => void) => ReactorCore;
+  /** `inline` (default true): frame ops run on the calling thread when they need no wait. */
+  NativeReactor: new (kind: string, depth: number, wake: () => void, inline?: boolean) => ReactorCore;
   NativeExecutor: new (threads: number, wake: () => void) => ExecutorCore;
 }
 

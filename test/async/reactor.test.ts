@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createReactor, type Reactor } from '../../src/async/reactor.js';
-import { availableBackends } from '../../src/async/select.js';
+import { availableBackends, type ReactorBackend } from '../../src/async/select.js';
 import { ok, one, settle, tempDir } from './helpers.js';
 
 const enc = new TextEncoder();
@@ -15,11 +15,18 @@ it('lists the portable backend everywhere and the kernel ones with the addon', (
   else expect(backends).toContain('epoll');
 });
 
-describe.each(backends)('reactor on %s', (backend) => {
+// Native backends run the suite twice: frame ops inline on the JS thread when they need no
+// wait (the default), and every op on the reactor thread.
+type Mode = { backend: ReactorBackend; inline: boolean };
+const modes = backends.flatMap((backend): Mode[] =>
+  backend === 'portable' ? [{ backend, inline: true }] : [{ backend, inline: true }, { backend, inline: false }],
+);
+
+describe.each(modes)('reactor on $backend (inline $inline)', ({ backend, inline }) => {
   let r: Reactor;
   let tmp: ReturnType<typeof tempDir>;
   beforeEach(() => {
-    r = createReactor({ backend });
+    r = createReactor({ backend, inline });
     tmp = tempDir();
   });
   afterEach(async () => {
