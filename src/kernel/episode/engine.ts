@@ -38,7 +38,7 @@ import { enterContext, leaveContext } from './current.js';
 import { FunctionContext, type ContextHost, type EpisodeProfile, type FunctionSlice, type StagedWrite } from './context.js';
 import { bytesEqual } from '../cell/payload.js';
 import { decodeOutcome, encodeInput, runModuleSlice, type SliceOutcome } from './slice-runner.js';
-import { snapshotReads, type Snapshot } from './snapshot.js';
+import { snapshotReads, snapshotsEqual, type Snapshot } from './snapshot.js';
 import { SlicePools, type SliceHandle } from './threaded.js';
 
 export type ExecutorBackend = 'stub' | 'threaded';
@@ -142,6 +142,9 @@ interface Guess {
   input: Uint8Array | undefined;
   /** The snapshot it read: kept until the next guess is made from it. */
   snap: Snapshot | undefined;
+  /** A guess's snapshot and state as encoded in `input` (until adopted or dropped): see `sameInput`. */
+  read: Snapshot | undefined;
+  state: unknown;
   /** I/O bytes the episode had accounted before this slice. */
   io: number;
 }
@@ -185,6 +188,8 @@ export class Episodes implements BeatParticipant {
   private staged: Array<{ ep: Episode; w: StagedWrite }> = [];
   private readonly modules = new Map<string, Record<string, unknown>>();
   private readonly pools: SlicePools | undefined;
+  /** Worker outcomes decoded so far (`outcomeOf`). */
+  private readonly decoded = new WeakMap<SliceHandle, SliceOutcome>();
   private nextTicket = 0;
   /** Module slices run on worker threads so far (the rest ran on the runtime thread). */
   offloaded = 0;
@@ -364,14 +369,12 @@ export class Episodes implements BeatParticipant {
     const list = this.inFlight;
     this.inFlight = [];
     for (const f of list) {
-      let bytes = f.bytes;
-      let failure: string | undefined;
-      if (bytes === undefined) {
+      let out: SliceOutcome;
+      if (f.bytes !== undefined) out = decodeOutcome(f.bytes);
+      else {
         const r = f.handle!.result!;
-        if (r.ok) bytes = r.value!;
-        else failure = r.error?.message ?? 'the worker failed';
+        out = r.ok ? this.outcomeOf(f.handle!) : Object.assign(this.blank(f.ep), { action: 'fail' as const, error: r.error?.message ?? 'the worker failed' });
       }
-      const out = bytes !== undefined ? decodeOutcome(bytes) : Object.assign(this.blank(f.ep), { action: 'fail' as const, error: failure! });
       this.finish(f.ep, out);
     }
   }
@@ -485,11 +488,13 @@ export class Episodes implements BeatParticipant {
   private submit(ep: Episode): void {
     const m = ep.module!;
     const beat = this.rt.beat;
-    let input: Uint8Array;
+    const guess = ep.ahead[0];
+    let input: Uint8Array | undefined;
     let snap: Snapshot;
     try {
       snap = snapshotReads(this.rt, ep.reads);
-      input = this.sliceInput(ep, beat, ep.state, ep.io, snap);
+      // a guess known to hold this very input needs no second encoding to be compared with
+      if (guess === undefined || guess.beat !== beat || !this.sameInput(ep, guess, snap)) input = this.sliceInput(ep, beat, ep.state, ep.io, snap);
     } catch (e) {
       // a snapshot over its bound, a state that cannot be cloned: the episode fails, the beat goes on
       this.dropAhead(ep);
@@ -497,26 +502,28 @@ export class Episodes implements BeatParticipant {
     }
     const pools = this.pools;
     let handle: SliceHandle | undefined;
-    const guess = ep.ahead[0];
-    if (guess !== undefined && guess.beat === beat && bytesEqual(guess.input!, input) && pools!.adopt(m.href, guess.handle)) {
+    if (guess !== undefined && guess.beat === beat && (input === undefined || bytesEqual(guess.input!, input)) && pools!.adopt(m.href, guess.handle)) {
       // the guess ran on this very input: its outcome is this slice's
       ep.ahead.shift();
       guess.input = undefined;
+      guess.read = undefined;
+      guess.state = undefined;
       handle = guess.handle;
       this.ranAhead++;
     } else {
       if (guess !== undefined) ep.aheadOff = beat + AHEAD_BACKOFF;
       this.dropAhead(ep);
-      handle = pools?.submit(m.href, input, false, () => this.guessNext(ep));
-    }
-    if (handle === undefined) {
-      ep.sent = undefined;
-      this.inFlight.push({ ep, bytes: runModuleSlice(m.ns, input) });
-      return;
+      const real = input ?? guess!.input!; // undefined: equal to the guess's input, which could not be adopted
+      handle = pools?.submit(m.href, real, false, () => this.guessNext(ep));
+      if (handle === undefined) {
+        ep.sent = undefined;
+        this.inFlight.push({ ep, bytes: runModuleSlice(m.ns, real) });
+        return;
+      }
     }
     this.offloaded++;
     // the first guess is made from this slice, unless a guess made from the adopted one is out already
-    ep.sent = { beat, handle, input: undefined, snap: ep.ahead.length > 0 ? undefined : snap, io: ep.io };
+    ep.sent = { beat, handle, input: undefined, snap: ep.ahead.length > 0 ? undefined : snap, io: ep.io, read: undefined, state: undefined };
     this.inFlight.push({ ep, handle });
     this.guessNext(ep); // an adopted guess may be back already
   }
@@ -534,7 +541,7 @@ export class Episodes implements BeatParticipant {
     if (r === undefined) return; // called again when it is back
     const snap = last.snap;
     last.snap = undefined; // one guess is made from a slice
-    const out = r.ok ? decodeOutcome(r.value!) : undefined;
+    const out = r.ok ? this.outcomeOf(last.handle) : undefined;
     if (out === undefined || out.action !== 'yield' || out.over || out.cancel) {
       if (last === ep.sent) ep.sent = undefined; // no next slice to guess: hold nothing
       return;
@@ -548,7 +555,28 @@ export class Episodes implements BeatParticipant {
     }
     const handle = this.pools!.submit(ep.module!.href, bytes, true, () => this.guessNext(ep));
     if (handle === undefined) return;
-    ep.ahead.push({ beat: last.beat + 1, handle, input: bytes, snap, io });
+    ep.ahead.push({ beat: last.beat + 1, handle, input: bytes, snap, io, read: snap, state: out.state });
+  }
+
+  /**
+   * A worker slice's decoded outcome, decoded once: the guess made from it and the Compute that
+   * applies it share one object, so a guess's state is the episode's state by identity.
+   */
+  private outcomeOf(h: SliceHandle): SliceOutcome {
+    let out = this.decoded.get(h);
+    if (out === undefined) this.decoded.set(h, (out = decodeOutcome(h.result!.value!)));
+    return out;
+  }
+
+  /**
+   * Whether the real input of `ep`'s slice at the guess's beat is the guess's input without
+   * encoding it: the same state object (decoded once, never mutated here), I/O count and read
+   * snapshot (payload copies, compared byte for byte, in key order), and not cancelled (a
+   * guess is never made for a cancelled episode). The other fields are fixed per episode.
+   * Otherwise the input is encoded and compared byte for byte.
+   */
+  private sameInput(ep: Episode, guess: Guess, snap: Snapshot): boolean {
+    return guess.state === ep.state && guess.io === ep.io && !ep.cancel && guess.read !== undefined && snapshotsEqual(guess.read, snap);
   }
 
   /** A module slice's serialized input (one shape for submitted slices and guesses: equal inputs are equal bytes). */
@@ -559,7 +587,11 @@ export class Episodes implements BeatParticipant {
 
   /** Drop the episode's guesses (it ends, or its next input is not what was guessed). */
   private dropAhead(ep: Episode): void {
-    for (const g of ep.ahead) this.pools!.drop(ep.module!.href, g.handle);
+    for (const g of ep.ahead) {
+      this.pools!.drop(ep.module!.href, g.handle);
+      g.read = undefined;
+      g.state = undefined;
+    }
     ep.ahead.length = 0;
   }
 

@@ -115,6 +115,8 @@ export class SliceRing {
   /** Slots published, and taken back, by this thread. */
   private tail = 0;
   private released = 0;
+  /** Slices published since the last `wake`. */
+  private unwoken = 0;
   private listening = false;
   private closed = false;
 
@@ -144,7 +146,11 @@ export class SliceRing {
     return !this.closed && this.tail - this.released < this.o.slots;
   }
 
-  /** Publish a slice (the caller checked `room` and the input's size). */
+  /**
+   * Publish a slice (the caller checked `room` and the input's size). Sleeping workers are woken
+   * by `wake`, once for a batch of publications: a notify per slice costs a system call each
+   * while a woken worker has not yet counted itself awake.
+   */
   publish(input: Uint8Array): void {
     const s = this.tail % this.o.slots;
     const h = s * HDR;
@@ -152,8 +158,16 @@ export class SliceRing {
     this.hdr[h + H_IN] = input.length;
     Atomics.store(this.hdr, h + H_STATE, 0);
     Atomics.store(this.ctl, C_TAIL, ++this.tail);
-    // a worker counts itself asleep before it checks the tail a last time, so one that missed this tail is counted here
-    if (Atomics.load(this.ctl, C_SLEEP) > 0) Atomics.notify(this.ctl, C_TAIL, 1);
+    this.unwoken++;
+  }
+
+  /** After a batch of `publish`: wake as many sleeping workers as slices were published, and wait for outcomes. */
+  wake(): void {
+    if (this.unwoken === 0) return;
+    // a worker counts itself asleep before it checks the tail a last time, so one that missed these tails is counted here
+    const sleeping = Atomics.load(this.ctl, C_SLEEP);
+    if (sleeping > 0) Atomics.notify(this.ctl, C_TAIL, Math.min(sleeping, this.unwoken));
+    this.unwoken = 0;
     this.listen();
   }
 

@@ -5,6 +5,7 @@
  */
 import { invalidArgValue, outOfRange } from '../../errors.js';
 import type { Cell } from '../cell/cell.js';
+import { bytesEqual } from '../cell/payload.js';
 import type { Runtime } from '../runtime.js';
 
 /** One snapshotted cell: its payload bytes and its children by name. */
@@ -40,4 +41,18 @@ export function snapshotReads(rt: Runtime, paths: readonly string[]): Snapshot {
     if (c !== undefined) out[p] = copy(c);
   }
   return out;
+}
+
+/** Whether two snapshots encode alike: the same keys in the same order, the same payload bytes. */
+export function snapshotsEqual(a: Snapshot, b: Snapshot): boolean {
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i] || !nodesEqual(a[ka[i]], b[kb[i]])) return false;
+  return true;
+}
+
+function nodesEqual(x: SnapNode, y: SnapNode): boolean {
+  if (x.v === undefined ? y.v !== undefined : y.v === undefined || !bytesEqual(x.v, y.v)) return false;
+  return x.k === undefined ? y.k === undefined : y.k !== undefined && snapshotsEqual(x.k, y.k);
 }

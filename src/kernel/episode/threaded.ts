@@ -199,6 +199,7 @@ export class SlicePools {
       m.published.push(job);
       m.ring.publish(input);
     }
+    m.ring.wake();
     if (m.head === m.backlog.length) {
       m.backlog.length = 0;
       m.head = 0;
