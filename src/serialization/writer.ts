@@ -9,7 +9,7 @@
  */
 import { frameError, invalidArgType, invalidArgValue, invalidState, outOfRange } from '../errors.js';
 import type { Cell } from '../kernel/cell/cell.js';
-import { COLD_PAYLOAD, COLD_STORE, DETACHED, IMMUTABLE, LEN_MASK, LEN_SHIFT, PK_MASK, PK_SHIFT, TYPE_LINK, TYPE_MASK, TYPE_NORMAL, VEILED } from '../kernel/cell/flags.js';
+import { COLD_PAYLOAD, COLD_STORE, DETACHED, IMMUTABLE, LEN_MASK, LEN_SHIFT, PK_MASK, PK_SHIFT, TYPE_LINK, TYPE_MASK, VEILED } from '../kernel/cell/flags.js';
 import { CHUNK_SIZE as ARENA_CHUNK } from '../kernel/arena.js';
 import { DOM_CEP, domainId } from '../kernel/naming/name.js';
 import { NAMING_REFERENCE, HALF, HI_PAYLOAD_MASK, namingOf } from '../kernel/naming/id.js';
@@ -20,6 +20,8 @@ import { trailerBound } from '../native/fallback/flat.js';
 import { binding } from '../native/index.js';
 import { AEAD_TAG_BYTES, ChunkCipher, type AeadOptions } from './aead.js';
 import { deflateFrame } from './container.js';
+import { encodeFused } from './branch-writer.js';
+import { DescWriter } from './desc-writer.js';
 import {
   CELL_LINK,
   CELL_NORMAL,
@@ -61,11 +63,9 @@ import {
   STORE_CODES,
   TARGET_ORDINAL,
   TARGET_PATH,
-  idLow,
   varintSize,
   writeId,
   writeU32BE,
-  writeU32LE,
   writeVarint,
 } from './format.js';
 
@@ -90,13 +90,13 @@ const ZERO_ROOT = new Uint8Array(32);
 const TEXT = new TextEncoder();
 
 // walk marks
-const M_DESC = 1; // described (changed, or part of a snapshot)
-const M_ANCHOR = 2; // identity only
+export const M_DESC = 1; // described (changed, or part of a snapshot)
+export const M_ANCHOR = 2; // identity only
 const M_PAST = 3; // deleted within the manifest history window (snapshot)
-const M_NEW = 4; // delta: created in this beat (or below a created cell)
+export const M_NEW = 4; // delta: created in this beat (or below a created cell)
 
 /** One payload version: its beat, kind/length bits (cell flag layout) and value slot. */
-interface Version {
+export interface Version {
   beat: number;
   meta: number;
   pv: unknown;
@@ -107,8 +107,10 @@ const RUN_LEN_SLOT = 3;
 /** A run is closed once its descriptions pass this many bytes (it stays one BLAKE3 leaf of up to ~64 KiB). */
 const RUN_BYTES = 64 * 1024;
 
-class Staging {
+export class Staging {
   buf: Uint8Array;
+  /** A DataView of `buf` (word stores in the fast description writer). */
+  view: DataView;
   p = FLAT_HEADER_SIZE;
   count = 0;
   /** The open cell_desc run: where its record starts (-1: none), and how many descriptions it holds. */
@@ -118,6 +120,7 @@ class Staging {
   /** `cells`: how many descriptions will be written (sizes the buffer once, about 40 B each). */
   constructor(cells: number) {
     this.buf = new Uint8Array(Math.max(1 << 12, cells * 48 + 4096));
+    this.view = new DataView(this.buf.buffer);
   }
 
   ensure(n: number): void {
@@ -127,6 +130,7 @@ class Staging {
     const grown = new Uint8Array(size);
     grown.set(this.buf.subarray(0, this.p));
     this.buf = grown;
+    this.view = new DataView(grown.buffer);
   }
 
   /**
@@ -235,7 +239,7 @@ function checkOptions(cell: unknown, options: unknown): EncodeOptions {
 }
 
 /** The payload version current at the end of `beat` (beat -1: none). */
-function versionAt(rt: Runtime, c: Cell, beat: number, out: Version): void {
+export function versionAt(rt: Runtime, c: Cell, beat: number, out: Version): void {
   if ((c.flags & COLD_PAYLOAD) !== 0) warm(c, 'payload');
   if (c.mod >= 0 && c.mod <= beat) {
     out.beat = c.mod;
@@ -269,12 +273,12 @@ function pastVersions(rt: Runtime, c: Cell, beat: number, floor: number): Versio
   return out;
 }
 
-function kindOfMeta(meta: number): number {
+export function kindOfMeta(meta: number): number {
   return (meta & PK_MASK) >>> PK_SHIFT;
 }
 
 /** Names of a cell's absolute path, root first (the root itself has none). */
-function pathOf(c: Cell): Cell[] {
+export function pathOf(c: Cell): Cell[] {
   const out: Cell[] = [];
   for (let x: Cell = c; x.up !== null; x = x.up.owner) out.push(x);
   return out.reverse();
@@ -298,8 +302,9 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
   const beat = o.beat ?? rt.beat;
   const mode = o.mode === 'delta' ? MODE_DELTA : MODE_SNAPSHOT;
   const mWindow = mode === MODE_SNAPSHOT ? (o.history?.manifest ?? 0) : 0;
-  const walk = walkBranch(rt, cell, beat, mode, mWindow);
-  const frame = writeFrame(rt, walk, beat, mode, o, false).frame;
+  // the fused single pass covers most branches; it gives up (null) on what needs the general path
+  const fused = writerPaths.fused ? encodeFused(rt, cell, beat, mode, o) : null;
+  const frame = fused ?? writeFrame(rt, walkBranch(rt, cell, beat, mode, mWindow), beat, mode, o, false).frame;
   return o.deflate === true ? deflateFrame(frame) : frame;
 }
 
@@ -311,7 +316,7 @@ interface Walk {
 }
 
 /** Delta mark of a cell at `beat` (below a parent marked `parentMark`); 0: not in the frame. */
-function deltaMark(rt: Runtime, c: Cell, beat: number, parentMark: number, cur: Version): number {
+export function deltaMark(rt: Runtime, c: Cell, beat: number, parentMark: number, cur: Version): number {
   if ((c.flags & VEILED) !== 0 || c.created > beat) return 0;
   if (c.deleted >= 0 && c.deleted < beat) return 0;
   if (parentMark === M_NEW || c.created === beat) return M_NEW;
@@ -438,10 +443,8 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
   // ---- records ----
   const st = new Staging(n);
   let caps = FLAT_CAP_TOC;
-  const refs = new Map<number, [number, number]>(); // reference ids used: key -> [hi, lo]
-  const noteName = (hi: number, lo: number): void => {
-    if (namingOf(hi) === NAMING_REFERENCE) refs.set((hi & HI_PAYLOAD_MASK) * HALF + lo, [hi, lo]);
-  };
+  const refs: NameRefs = new Map();
+  const noteName = (hi: number, lo: number): void => noteRef(refs, hi, lo);
   const domains: { hi: number; lo: number }[] = []; // domain ids by the kernel's domain index
   const domainOf = (dom: number): { hi: number; lo: number } => (domains[dom] ??= domainId(dom));
   const noteCellName = (c: Cell): void => {
@@ -508,7 +511,7 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
     }
     return kidLists[i] ?? [];
   };
-  const leaf = new LeafWriter(st, rt, beat, mode);
+  const leaf = new DescWriter(st, rt, beat, mode, refs);
   const leavesFast = cipher === null && pWindow === 0 && writerPaths.leafFastPath;
   for (let i = 0; i < n; i++) {
     const c = cells[i];
@@ -656,7 +659,22 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
     }
   }
 
-  // namepool_delta: every reference name the frame uses, by id
+  caps |= writeNamepool(st, rt, refs, cell);
+
+  const aead = cipher !== null && (caps & FLAT_CAP_AEAD) !== 0 ? cipher.selector : 0;
+  return finishFrame(st, cell, beat, mode, caps, o, aead, pWindow, mWindow);
+}
+
+/** Reference names a frame uses: namepool key -> [hi, lo]. */
+export type NameRefs = Map<number, [number, number]>;
+
+/** Note a name's id when it is a reference (the frame's namepool must teach it). */
+export function noteRef(refs: NameRefs, hi: number, lo: number): void {
+  if (namingOf(hi) === NAMING_REFERENCE) refs.set((hi & HI_PAYLOAD_MASK) * HALF + lo, [hi, lo]);
+}
+
+/** namepool_delta records: every reference name the frame uses, by id. Returns the caps bit they need (0: none). */
+export function writeNamepool(st: Staging, rt: Runtime, refs: NameRefs, cell: Cell): number {
   const ids = [...refs.keys()].sort((a, b) => a - b);
   for (const id of ids) {
     const [hi, lo] = refs.get(id)!;
@@ -668,10 +686,15 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
     st.buf[at] = rt.namepool.isPattern({ hi, lo }) ? 1 : 0;
     const p = writeVarint(st.buf, at + 1, bytes.length);
     st.buf.set(bytes, p);
-    caps |= FLAT_CAP_NAMEPOOL;
   }
+  return ids.length > 0 ? FLAT_CAP_NAMEPOOL : 0;
+}
 
-  // ---- finish (one binding call) ----
+/**
+ * Close the records in `st` and finish the frame (one binding call: header, CRCs, leaf hashes,
+ * Merkle root, trailer). Returns the raw frame and where its trailer starts.
+ */
+export function finishFrame(st: Staging, cell: Cell, beat: number, mode: number, caps: number, o: EncodeOptions, aead: number, pWindow: number, mWindow: number): { frame: Uint8Array; trailerAt: number } {
   st.closeRun();
   if (o.deflate === true) caps |= FLAT_CAP_DEFLATE;
   const end = st.p;
@@ -680,7 +703,7 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
   params[FINISH_BEAT] = beat;
   params[FINISH_MODE] = mode;
   params[FINISH_CAPS] = caps;
-  params[FINISH_AEAD] = cipher !== null && (caps & FLAT_CAP_AEAD) !== 0 ? cipher.selector : 0;
+  params[FINISH_AEAD] = aead;
   params[FINISH_COMPRESSION] = o.deflate === true ? COMPRESSION_DEFLATE : 0;
   params[FINISH_PHIST] = pWindow;
   params[FINISH_MHIST] = mWindow;
@@ -690,101 +713,16 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
 }
 
 /**
- * Writer paths (tests turn the leaf fast path off to check it writes the general path's bytes;
- * not part of the public API).
+ * Writer paths (tests turn the leaf fast path or the fused single pass of branch-writer.ts off
+ * to check they write the general path's bytes; not part of the public API).
  */
-export const writerPaths = { leafFastPath: true };
-
-/**
- * The description of a described leaf cell (normal type, no store, not the branch root) whose
- * payload is an inline VALUE, 'none', or not carried: nearly every cell of a large frame. It
- * writes the bytes writeFrame's general path writes for such a cell; kept small so the compiler
- * inlines its helpers (writeFrame's loop is too large for that).
- */
-class LeafWriter {
-  private readonly cur: Version = { beat: -1, meta: 0, pv: 0 };
-  /** Name bytes 0-7 (the domain id as two u32 LE words) by kernel domain index, computed once. */
-  private readonly domLow: number[] = [];
-  private readonly domHigh: number[] = [];
-  private readonly chunks: Uint8Array[];
-
-  constructor(
-    private readonly st: Staging,
-    private readonly rt: Runtime,
-    private readonly beat: number,
-    private readonly mode: number,
-  ) {
-    this.chunks = rt.arena.chunks;
-  }
-
-  /** Write `c` (walk mark `m`, parent reference `parentRef`) when it fits; false: leave it to the general path. */
-  write(i: number, c: Cell, parentRef: number, m: number): boolean {
-    const cf = c.flags;
-    // names the frame's namepool must teach go the general path, and so do links and proxies
-    if ((cf & TYPE_MASK) !== TYPE_NORMAL || c.dom !== DOM_CEP || namingOf(c.hi) === NAMING_REFERENCE) return false;
-    const beat = this.beat;
-    const cur = this.cur;
-    versionAt(this.rt, c, beat, cur);
-    const withPayload = this.mode === MODE_SNAPSHOT || m === M_NEW || cur.beat === beat;
-    const kind = withPayload ? kindOfMeta(cur.meta) : KIND_NONE;
-    if (kind !== KIND_NONE && kind !== KIND_VALUE) return false;
-    const len = kind === KIND_VALUE ? (cur.meta & LEN_MASK) >>> LEN_SHIFT : -1;
-    const dup = m === M_NEW ? 0 : sameNameIndex(c, beat, this.mode);
-    const created = c.created;
-    const deleted = c.deleted >= 0 && c.deleted <= beat ? c.deleted + 1 : 0;
-    // (one-byte varints inline: varintSize's loop keeps the compiler from inlining it)
-    let size = 1 + (parentRef < 128 ? 1 : varintSize(parentRef)) + NAME_BYTES + (dup < 128 ? 1 : varintSize(dup)) + 2;
-    size += (created < 128 ? 1 : varintSize(created)) + (deleted < 128 ? 1 : varintSize(deleted));
-    if (withPayload) size += 1 + (cur.beat < 127 ? 1 : varintSize(cur.beat + 1)) + (len >= 0 ? (len < 128 ? 1 : varintSize(len)) + 1 + len : 0);
-    const st = this.st;
-    const at = st.cell(i, size);
-    const b = st.buf;
-    b[at] = ((cf & IMMUTABLE) !== 0 ? DESC_IMMUTABLE : 0) | (withPayload ? DESC_PAYLOAD : 0);
-    let p = putVarint(b, at + 1, parentRef);
-    let low = this.domLow[c.dom];
-    if (low === undefined) {
-      const d = domainId(c.dom);
-      low = this.domLow[c.dom] = idLow(d.hi, d.lo);
-      this.domHigh[c.dom] = d.hi >>> 3;
-    }
-    writeU32LE(b, p, low);
-    writeU32LE(b, p + 4, this.domHigh[c.dom]);
-    writeU32LE(b, p + 8, idLow(c.hi, c.lo));
-    writeU32LE(b, p + 12, c.hi >>> 3);
-    p = putVarint(b, p + NAME_BYTES, dup);
-    b[p] = CELL_NORMAL;
-    b[p + 1] = 0; // reserved
-    p = putVarint(b, putVarint(b, p + 2, created), deleted);
-    if (withPayload) {
-      b[p] = kind;
-      p = putVarint(b, p + 1, cur.beat + 1);
-      if (len >= 0) {
-        p = putVarint(b, p, len);
-        b[p++] = PLACE_INLINE;
-        const off = cur.pv as number;
-        const ci = Math.floor(off * (1 / ARENA_CHUNK)); // exact: the chunk size is a power of two
-        const chunk = this.chunks[ci];
-        for (let k = 0, q = off - ci * ARENA_CHUNK; k < len; k++) b[p + k] = chunk[q + k];
-      }
-    }
-    return true;
-  }
-}
-
-/** writeVarint with the one-byte case inline (small enough for the compiler to inline). */
-function putVarint(b: Uint8Array, p: number, v: number): number {
-  if (v < 128) {
-    b[p] = v;
-    return p + 1;
-  }
-  return writeVarint(b, p, v);
-}
+export const writerPaths = { leafFastPath: true, fused: true };
 
 /**
  * Which of its same-named siblings a cell is, among those a reader will see before applying
  * the frame (stores without unique names may hold several; store order decides).
  */
-function sameNameIndex(c: Cell, beat: number, mode: number): number {
+export function sameNameIndex(c: Cell, beat: number, mode: number): number {
   const store = c.up;
   if (store === null || store.unique) return 0;
   let k = 0;

@@ -35,10 +35,12 @@ function bothReaders(frame: Uint8Array): [unknown, unknown] {
 describe('frames: the writer and reader fast paths', () => {
   afterEach(() => {
     writerPaths.leafFastPath = true;
+    writerPaths.fused = true;
     readerPaths.leafFastPath = true;
   });
 
   it('writes the same bytes as the general path for random branches and beat histories', () => {
+    writerPaths.fused = false; // (writeFrame's leaf fast path; the fused pass has its own test)
     fc.assert(
       fc.property(historyArb, (beats) => {
         writerPaths.leafFastPath = true;
@@ -58,6 +60,7 @@ describe('frames: the writer and reader fast paths', () => {
       for (let i = 1; i <= 9000; i++) branch.add(i, { value: new Uint8Array([i & 255, i >> 8, 3]) });
       return Buffer.from(encodeBranch(branch, { mode: 'delta' }));
     };
+    writerPaths.fused = false;
     writerPaths.leafFastPath = true;
     const fast = build();
     writerPaths.leafFastPath = false;
