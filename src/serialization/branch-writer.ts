@@ -16,7 +16,7 @@ import type { Cell } from '../kernel/cell/cell.js';
 import { COLD_STORE, TYPE_LINK, TYPE_MASK, VEILED } from '../kernel/cell/flags.js';
 import type { Runtime } from '../kernel/runtime.js';
 import { warm } from '../kernel/cold.js';
-import { DescWriter } from './desc-writer.js';
+import { DescWriter, checkLiterals } from './desc-writer.js';
 import { FLAT_CAP_MANIFEST, FLAT_CAP_TOC, FLAT_T_MANIFEST, INDEXING_CODES, MODE_DELTA, MODE_SNAPSHOT, STORE_CODES, varintSize, writeVarint } from './format.js';
 import { M_ANCHOR, M_DESC, M_NEW, Staging, deltaMark, finishFrame, pathOf, writeNamepool, type EncodeOptions, type NameRefs, type Version } from './writer.js';
 
@@ -32,6 +32,17 @@ export function encodeFused(rt: Runtime, cell: Cell, beat: number, mode: number,
   const caps = w.caps | writeNamepool(st, rt, w.refs, cell);
   return finishFrame(st, cell, beat, mode, caps, o, 0, 0, 0).frame;
 }
+
+/* The walk's per-cell constants as literals (desc-writer.ts says why), checked when the first writer is made. */
+const H_VEILED = 1 << 5;
+const H_COLD_STORE = 1 << 13;
+const H_TYPE_MASK = 3;
+const H_TYPE_LINK = 1;
+const H_MODE_DELTA = 0;
+const H_M_DESC = 1;
+const H_M_ANCHOR = 2;
+const H_M_NEW = 4;
+let literalsChecked = false;
 
 /**
  * One pass over a branch. The walk keeps a stack of levels, one per store being walked: its
@@ -58,13 +69,31 @@ class BranchWriter {
     private readonly rt: Runtime,
     private readonly beat: number,
     private readonly mode: number,
-  ) {}
+  ) {
+    if (!literalsChecked) {
+      checkLiterals('branch-writer', [
+        [H_VEILED, VEILED, 'VEILED'],
+        [H_COLD_STORE, COLD_STORE, 'COLD_STORE'],
+        [H_TYPE_MASK, TYPE_MASK, 'TYPE_MASK'],
+        [H_TYPE_LINK, TYPE_LINK, 'TYPE_LINK'],
+        [H_MODE_DELTA, MODE_DELTA, 'MODE_DELTA'],
+        [H_M_DESC, M_DESC, 'M_DESC'],
+        [H_M_ANCHOR, M_ANCHOR, 'M_ANCHOR'],
+        [H_M_NEW, M_NEW, 'M_NEW'],
+      ]);
+      literalsChecked = true;
+    }
+  }
 
   /** Where `c` stands in the frame below a parent marked `pm` (walkBranch's marks); 0: not in it. */
   private markOf(c: Cell, pm: number): number {
-    if (this.mode === MODE_DELTA) return deltaMark(this.rt, c, this.beat, pm, this.cur);
-    if ((c.flags & VEILED) !== 0 || c.created > this.beat) return 0;
-    return c.deleted < 0 || c.deleted > this.beat ? M_DESC : 0;
+    const beat = this.beat;
+    if ((c.flags & H_VEILED) !== 0 || c.created > beat) return 0;
+    const deleted = c.deleted;
+    if (this.mode !== H_MODE_DELTA) return deleted < 0 || deleted > beat ? H_M_DESC : 0;
+    // below a cell created in the beat every visible cell is new (deltaMark's first cases)
+    if (pm === H_M_NEW && (deleted < 0 || deleted >= beat)) return H_M_NEW;
+    return deltaMark(this.rt, c, beat, pm, this.cur);
   }
 
   /** Walk the branch and write its records (all but the trailer); null: give up. */
@@ -98,9 +127,9 @@ class BranchWriter {
         const c = kids[k];
         const m = this.markOf(c, pm);
         if (m === 0) continue;
-        if ((c.flags & TYPE_MASK) > TYPE_LINK) return false; // a proxy: the general path refuses the frame
-        if ((c.flags & COLD_STORE) !== 0) warm(c, 'children');
-        if (m !== M_ANCHOR) {
+        if ((c.flags & H_TYPE_MASK) > H_TYPE_LINK) return false; // a proxy: the general path refuses the frame
+        if ((c.flags & H_COLD_STORE) !== 0) warm(c, 'children');
+        if (m !== H_M_ANCHOR) {
           if (this.flushed < this.depth) this.flush(desc);
           if (!desc.write(this.n, c, this.ords[top] + 1, m)) return false;
           this.n++;
@@ -118,7 +147,7 @@ class BranchWriter {
         continue;
       }
       this.at[top] = k + 1;
-      if (!this.enter(st, next, nextMark === M_ANCHOR ? -1 : this.n - 1, nextMark, next.store!.toArray())) return false;
+      if (!this.enter(st, next, nextMark === H_M_ANCHOR ? -1 : this.n - 1, nextMark, next.store!.toArray())) return false;
     }
     return true;
   }
