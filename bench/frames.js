@@ -6,6 +6,9 @@
 //   node bench/frames.js [--quick] [--json] [--cells=N]
 //   node bench/frames.js <group> <impl>          (one case, prints one JSON line)
 //
+// "cep native (general path)" turns the fused single pass off (walkBranch + writeFrame, the same
+// bytes), to show what the pass gains in the same run.
+//
 // Needs the compiled output: `npx tsc -p tsconfig.build.json`.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -30,7 +33,7 @@ const GROUPS = {
   apply: { title: 'apply to an empty runtime (validate, decode, rebuild the cells)', target: {} },
 };
 const IMPLS = {
-  encode: ['cep native', 'cep fallback (TS)', 'msgpackr (records)', 'v8.serialize'],
+  encode: ['cep native', 'cep native (general path)', 'cep fallback (TS)', 'msgpackr (records)', 'v8.serialize'],
   decode: ['cep native', 'cep fallback (TS)', 'msgpackr (records)', 'v8.deserialize'],
   validate: ['cep native', 'cep fallback (TS)'],
   apply: ['cep native', 'cep fallback (TS)'],
@@ -87,7 +90,12 @@ function touchRecords(recs) {
 async function setup(group, impl) {
   if (impl.startsWith('cep')) {
     const m = await cep();
-    if (impl === 'cep native' && m.nativeInfo().backend !== 'native') throw new Error('native addon not loaded');
+    if (impl.startsWith('cep native') && m.nativeInfo().backend !== 'native') throw new Error('native addon not loaded');
+    if (impl === 'cep native (general path)') {
+      // the fused single pass off: walkBranch + writeFrame, as before it (same bytes)
+      const { writerPaths } = await import('../dist/serialization/writer.js');
+      writerPaths.fused = false;
+    }
     const { branch } = buildBranch(m);
     const frame = m.encodeBranch(branch, { mode: 'delta' });
     if (group === 'encode') return { bytes: frame.length, fn: () => consume(m.encodeBranch(branch, { mode: 'delta' })) };
