@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRuntime, encodeBranch, readFrame, type Cell, type EncodeOptions } from '../../src/index.js';
 import { encodeFused } from '../../src/serialization/branch-writer.js';
+import { checkLiterals } from '../../src/serialization/desc-writer.js';
 import { MODE_DELTA, MODE_SNAPSHOT } from '../../src/serialization/format.js';
 import { writerPaths } from '../../src/serialization/writer.js';
 import { KEY, opArb, runOp, type Op } from './helpers.js';
@@ -162,6 +163,11 @@ describe('frames: the fused single pass of encodeBranch', () => {
       [3, 2, false],
     ]);
     expect(cells[3].payload?.bytes).toEqual(new Uint8Array([7, 7]));
+  });
+
+  it('refuses to run with a hot-path literal that no longer matches its constant', () => {
+    expect(() => checkLiterals('test', [[3, 3, 'SAME']])).not.toThrow();
+    expect(() => checkLiterals('test', [[3, 7, 'TYPE_MASK']])).toThrow(/test: the literal for TYPE_MASK is 3, the source says 7/);
   });
 
   it('writes the same bytes for a large branch of small values, with every option it covers', () => {
