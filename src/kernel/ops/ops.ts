@@ -16,7 +16,7 @@
 import { invalidArgType, invalidArgValue, invalidState, notFound, outOfRange } from '../../errors.js';
 import type { Cell } from '../cell/cell.js';
 import type { Runtime } from '../runtime.js';
-import { u64le } from '../heartbeat/encode.js';
+import { u64leOf } from '../heartbeat/encode.js';
 
 export interface OpStart {
   /** Path the operation works on (default `/`). */
@@ -91,7 +91,7 @@ export class Ops {
       env.add('verb', { value: verb });
       env.add('target', { value: target });
       env.add('mode', { value: mode });
-      env.add('opened_bt', { value: u64le(BigInt(rt.beat)) });
+      env.add('opened_bt', { value: u64leOf(rt.beat) });
       c.add('history', { store: 'list', indexing: 'insertion' });
     });
     return Number(d.name);
@@ -100,7 +100,7 @@ export class Ops {
   private append(d: Cell, kind: 'state' | 'close', value: string, beat: number, window: number | undefined): void {
     const h = d.child('history')!;
     const e = h.add(null);
-    e.add('beat', { value: u64le(BigInt(beat)) });
+    e.add('beat', { value: u64leOf(beat) });
     e.add('kind', { value: kind });
     e.add('value', { value });
     if (window !== undefined) for (let n = h.childCount() - window; n > 0; n--) h.children()[0].removeHard();
@@ -144,7 +144,7 @@ export class Ops {
     text(status, 'status');
     const d = this.open(oid);
     d.add('status', { value: status });
-    d.add('closed_bt', { value: u64le(BigInt(this.rt.beat)) });
+    d.add('closed_bt', { value: u64leOf(this.rt.beat) });
     this.append(d, 'close', status, this.rt.beat, this.windows.get(oid));
     this.windows.delete(oid);
   }
@@ -195,7 +195,7 @@ export class Ops {
     const ws = d.child('watchers') ?? d.add('watchers');
     const cell = ws.add(null);
     cell.add('want', { value: want });
-    cell.add('deadline_bt', { value: u64le(BigInt(deadline)) });
+    cell.add('deadline_bt', { value: u64leOf(deadline) });
     cell.add('target', { value: target });
     return cell;
   }
