@@ -268,30 +268,35 @@ export class Episodes implements BeatParticipant {
     const pipeline = options.pipeline;
     if (pipeline !== undefined && (pipeline === null || typeof pipeline !== 'object')) throw invalidArgType('pipeline', 'an object', pipeline);
     const ops = this.rt.ops;
-    const eid = ops.start('op/ep', { target, mode: 'opm:states' });
-    const ticket = ++this.nextTicket;
+    const ticket = this.nextTicket + 1;
+    let slicesCell: Cell | undefined;
+    // the `episode/` block is built with the dossier, its cells added in name order (a name-indexed
+    // store stays sorted: no re-sort when the beat's digest walks it)
+    const eid = ops.start('op/ep', { target, mode: 'opm:states' }, (d) => {
+      const meta = d.add('episode');
+      const b = Object.entries(budget);
+      if (b.length > 0) {
+        const bc = meta.add('budget');
+        for (const [k, v] of b) bc.add(k, { value: String(v) });
+      }
+      if (pipeline !== undefined) {
+        const pc = meta.add('pipeline');
+        for (const [k, key] of PIPELINE_KEYS) if (pipeline[k] !== undefined) pc.add(key, { value: String(pipeline[k]) });
+      }
+      meta.add('profile', { value: `ep:pro/${profile}` });
+      meta.add('signal', { value: signal });
+      meta.add('slice', { value: fn !== undefined ? 'function' : `${module!.href}#${module!.name}` });
+      slicesCell = meta.add('slices', { value: u64leOf(0) });
+      meta.add('target', { value: target });
+      meta.add('ticket', { value: String(ticket) });
+    });
+    this.nextTicket = ticket;
     const d = ops.dossier(eid);
-    const meta = d.add('episode');
-    meta.add('signal', { value: signal });
-    meta.add('target', { value: target });
-    meta.add('profile', { value: `ep:pro/${profile}` });
-    meta.add('ticket', { value: String(ticket) });
-    meta.add('slice', { value: fn !== undefined ? 'function' : `${module!.href}#${module!.name}` });
-    const b = Object.entries(budget);
-    if (b.length > 0) {
-      const bc = meta.add('budget');
-      for (const [k, v] of b) bc.add(k, { value: String(v) });
-    }
-    if (pipeline !== undefined) {
-      const pc = meta.add('pipeline');
-      for (const [k, key] of PIPELINE_KEYS) if (pipeline[k] !== undefined) pc.add(key, { value: String(pipeline[k]) });
-    }
-    const slicesCell = meta.add('slices', { value: u64leOf(0) });
     ops.window(eid, EPISODE_HISTORY_WINDOW);
     ops.state(eid, 'ist:plan');
     const ep: Episode = {
       eid, ticket, path: d.path, signal, target, profile, budget, fn, module, reads: [...reads], state: options.state, io: 0, cpu: 0, cancel: false, lease: undefined, waitingOn: 0, done: false,
-      slices: 0, slicesWritten: 0, slicesCell, yieldWatch: undefined, runBeat: 0, runRecorded: false, takenAt: -1,
+      slices: 0, slicesWritten: 0, slicesCell: slicesCell!, yieldWatch: undefined, runBeat: 0, runRecorded: false, takenAt: -1,
       sent: undefined, ahead: [], aheadOff: 0,
     };
     this.live.set(eid, ep);

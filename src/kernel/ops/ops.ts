@@ -79,19 +79,25 @@ export class Ops {
     return c;
   }
 
-  /** Open a dossier for `verb` (`op/...`); returns its oid. */
-  start(verb: string, options: OpStart = {}): number {
+  /**
+   * Open a dossier for `verb` (`op/...`); returns its oid. `fill` adds the owner's own blocks
+   * while the dossier is built (between `envelope` and `history`: a name-indexed store filled in
+   * name order needs no re-sort); if it throws, no dossier is left.
+   */
+  start(verb: string, options: OpStart = {}, fill?: (dossier: Cell) => void): number {
     if (typeof verb !== 'string' || !VERB.test(verb)) throw invalidArgValue('verb', `${JSON.stringify(verb)} is not an op/* verb`);
     const target = options.target ?? '/';
     if (typeof target !== 'string' || !target.startsWith('/')) throw invalidArgType('options.target', 'an absolute path', target);
     const mode = text(options.mode ?? 'opm:states', 'options.mode');
     const rt = this.rt;
     const d = rt.build(this.root(), null, undefined, (c) => {
+      // children in name order (see `fill`)
       const env = c.add('envelope');
-      env.add('verb', { value: verb });
-      env.add('target', { value: target });
       env.add('mode', { value: mode });
       env.add('opened_bt', { value: u64leOf(rt.beat) });
+      env.add('target', { value: target });
+      env.add('verb', { value: verb });
+      fill?.(c);
       c.add('history', { store: 'list', indexing: 'insertion' });
     });
     return Number(d.name);
@@ -194,9 +200,9 @@ export class Ops {
   private watcherEntry(d: Cell, want: string, deadline: number, target: string): Cell {
     const ws = d.child('watchers') ?? d.add('watchers');
     const cell = ws.add(null);
-    cell.add('want', { value: want });
-    cell.add('deadline_bt', { value: u64leOf(deadline) });
+    cell.add('deadline_bt', { value: u64leOf(deadline) }); // in name order: no re-sort
     cell.add('target', { value: target });
+    cell.add('want', { value: want });
     return cell;
   }
 
