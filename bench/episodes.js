@@ -13,6 +13,7 @@
 //     the same 256 tasks as the npm peer and the machine's ceiling.
 //
 //   node bench/episodes.js [--quick]
+//   node --expose-gc bench/episodes.js --case=cpu:threaded:<iters> --rounds=10   (one case, for A/B runs)
 //
 // Needs the compiled output: `npx tsc -p tsconfig.build.json`.
 import { spawnSync } from 'node:child_process';
@@ -24,6 +25,9 @@ import { machine } from './machine.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+// measured rounds per process (A/B runs of one case: `--case=cpu:threaded:<iters> --rounds=10`)
+const roundsArg = args.find((a) => a.startsWith('--rounds='));
+const ROUNDS = roundsArg !== undefined ? Number(roundsArg.slice(9)) : quick ? 2 : 4;
 const self = fileURLToPath(import.meta.url);
 const SLICES = new URL('./fixtures/episode-slices.mjs', import.meta.url);
 const LIVE = 10_000;
@@ -132,13 +136,17 @@ async function cpuCase(executor, iters) {
   };
   await run(); // warm-up (JIT, worker start)
   let best = { ms: Infinity };
-  for (let r = 0; r < (quick ? 2 : 4); r++) {
+  const cpus = [];
+  for (let r = 0; r < ROUNDS; r++) {
     const x = await run();
     if (x.ms < best.ms) best = x;
+    if (x.cpuMs !== undefined) cpus.push(x.cpuMs);
   }
   const { offloaded, ranAhead } = rt.episodes;
   await rt.episodes.close();
-  return { ...best, offloaded, ranAhead };
+  // the median round's runtime-thread CPU: steadier than the best round's for A/B runs
+  const medianCpuMs = cpus.length > 0 ? cpus.sort((a, b) => a - b)[cpus.length >> 1] : undefined;
+  return { ...best, medianCpuMs, offloaded, ranAhead };
 }
 
 async function piscinaCase(iters) {
@@ -153,7 +161,7 @@ async function piscinaCase(iters) {
   };
   await run();
   let best = { ms: Infinity };
-  for (let r = 0; r < (quick ? 2 : 4); r++) {
+  for (let r = 0; r < ROUNDS; r++) {
     const x = await run();
     if (x.ms < best.ms) best = x;
   }

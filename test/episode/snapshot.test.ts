@@ -1,23 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { encodeInput } from '../../src/kernel/episode/slice-runner.js';
-import { snapshotReads, snapshotsEqual } from '../../src/kernel/episode/snapshot.js';
+import { decodeSnapshot, encodeHead, encodeInput, encodeState } from '../../src/kernel/episode/slice-runner.js';
+import { encodeSnapshot, snapshotReads } from '../../src/kernel/episode/snapshot.js';
 import { runtime } from './helpers.js';
 
 /** A slice input around `snap`, the way guesses and submitted slices are encoded. */
-const encoded = (snap: ReturnType<typeof snapshotReads>) =>
-  Buffer.from(encodeInput({ name: 's', eid: 1, ticket: 1, beat: 1, signal: 'a/b', target: '/data', state: undefined, ioLeft: -1, cancelled: false, snap }));
+const head = encodeHead({ name: 's', eid: 1, ticket: 1, signal: 'a/b', target: '/data' });
+const encoded = (snap: Uint8Array) => Buffer.from(encodeInput(head, 1, -1, false, snap, encodeState(undefined)));
 
-describe('read snapshots compared without encoding (run-ahead adoption)', () => {
-  it('equal exactly when their slice inputs encode to the same bytes', () => {
+describe('read snapshots compared as bytes (run-ahead adoption)', () => {
+  it('equal bytes exactly when the subtrees read are equal', () => {
     const rt = runtime({});
     const d = rt.find('/data')!;
     d.add('a', { value: 'one' }).add('x', { value: 'deep' });
     d.add('b', { value: 'two' });
     const reads = ['/data/a', '/data/b', '/data/missing'];
-    const before = snapshotReads(rt, reads);
-    const same = snapshotReads(rt, reads);
-    expect(snapshotsEqual(before, same)).toBe(true);
-    expect(encoded(before).equals(encoded(same))).toBe(true);
+    const before = encodeSnapshot(rt, reads);
+    expect(Buffer.from(encodeSnapshot(rt, reads)).equals(before)).toBe(true);
+    expect(encoded(before).equals(encoded(encodeSnapshot(rt, reads)))).toBe(true);
 
     const changes: Array<() => void> = [
       () => rt.find('/data/a/x')!.set('DEEP'), // a value below a read path, same length
@@ -28,20 +27,33 @@ describe('read snapshots compared without encoding (run-ahead adoption)', () => 
     let prev = before;
     for (const change of changes) {
       change();
-      const next = snapshotReads(rt, reads);
-      expect(snapshotsEqual(prev, next)).toBe(false);
+      const next = encodeSnapshot(rt, reads);
+      expect(Buffer.from(next).equals(prev)).toBe(false);
       expect(encoded(prev).equals(encoded(next))).toBe(false);
-      expect(snapshotsEqual(next, snapshotReads(rt, reads))).toBe(true);
+      expect(Buffer.from(encodeSnapshot(rt, reads)).equals(next)).toBe(true);
       prev = next;
     }
   });
 
-  it('key order counts: the same entries in another order encode differently', () => {
-    const v = new Uint8Array([1]);
-    const ab = { '/a': { v }, '/b': { v } };
-    const ba = { '/b': { v }, '/a': { v } };
-    expect(snapshotsEqual(ab, ba)).toBe(false);
-    expect(encoded(ab).equals(encoded(ba))).toBe(false);
-    expect(snapshotsEqual({ '/a': {} }, { '/a': { k: {} } })).toBe(false);
+  it('decodes to the tree a slice reads: values, children by name, missing paths absent', () => {
+    const rt = runtime({});
+    const d = rt.find('/data')!;
+    d.add('a', { value: 'one' }).add('é', { value: new Uint8Array([0, 255]) });
+    d.add('b');
+    const tree = snapshotReads(rt, ['/data/a', '/data/b', '/data/none', '/data/a']);
+    expect(Object.keys(tree)).toEqual(['/data/a', '/data/b']);
+    expect(Buffer.from(tree['/data/a'].v!).toString()).toBe('one');
+    expect([...tree['/data/a'].k!['é'].v!]).toEqual([0, 255]);
+    expect(tree['/data/a'].k!['é'].k).toBeUndefined();
+    expect(tree['/data/b']).toEqual({});
+    expect(decodeSnapshot(encodeSnapshot(rt, []))).toEqual({});
+  });
+
+  it('read order counts: the same roots in another order encode differently', () => {
+    const rt = runtime({});
+    const d = rt.find('/data')!;
+    d.add('a', { value: 'v' });
+    d.add('b', { value: 'v' });
+    expect(Buffer.from(encodeSnapshot(rt, ['/data/a', '/data/b'])).equals(encodeSnapshot(rt, ['/data/b', '/data/a']))).toBe(false);
   });
 });

@@ -29,10 +29,25 @@ export interface ProxyAdapter {
 
 const encoder = new TextEncoder();
 
+/** Strings up to this length are tried as ASCII first (state tags, names: no encoder call). */
+const ASCII_TRY = 64;
+
+/** The bytes of a short ASCII string, or undefined when it is not ASCII. */
+function asciiBytes(s: string): Uint8Array | undefined {
+  const n = s.length;
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return undefined;
+    b[i] = c;
+  }
+  return b;
+}
+
 /** Payload bytes of a value argument (strings are UTF-8). */
 export function toBytes(value: unknown, argName = 'value'): Uint8Array {
   if (value instanceof Uint8Array) return value;
-  if (typeof value === 'string') return encoder.encode(value);
+  if (typeof value === 'string') return (value.length <= ASCII_TRY ? asciiBytes(value) : undefined) ?? encoder.encode(value);
   throw invalidArgType(argName, 'a Uint8Array or a string', value);
 }
 

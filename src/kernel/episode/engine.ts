@@ -33,12 +33,12 @@ import type { EnzymeContext } from '../heartbeat/context.js';
 import type { BeatParticipant } from '../heartbeat/heartbeat.js';
 import type { LockToken } from '../lock.js';
 import type { Runtime } from '../runtime.js';
-import { u64le } from '../heartbeat/encode.js';
+import { u64leOf } from '../heartbeat/encode.js';
 import { enterContext, leaveContext } from './current.js';
 import { FunctionContext, type ContextHost, type EpisodeProfile, type FunctionSlice, type StagedWrite } from './context.js';
 import { bytesEqual } from '../cell/payload.js';
-import { decodeOutcome, encodeInput, runModuleSlice, type SliceOutcome } from './slice-runner.js';
-import { snapshotReads, snapshotsEqual, type Snapshot } from './snapshot.js';
+import { decodeOutcome, encodeHead, encodeInput, encodeState, runModuleSlice, type SliceOutcome } from './slice-runner.js';
+import { encodeSnapshot } from './snapshot.js';
 import { SlicePools, type SliceHandle } from './threaded.js';
 
 export type ExecutorBackend = 'stub' | 'threaded';
@@ -100,7 +100,8 @@ interface Episode {
   profile: EpisodeProfile;
   budget: EpisodeBudget;
   fn: FunctionSlice | undefined;
-  module: { href: string; name: string; ns: Record<string, unknown> } | undefined;
+  /** A module slice; `head`: the fields of its inputs that never change, encoded once. */
+  module: { href: string; name: string; ns: Record<string, unknown>; head: Uint8Array | undefined } | undefined;
   reads: string[];
   state: unknown;
   io: number;
@@ -140,10 +141,10 @@ interface Guess {
   handle: SliceHandle;
   /** A guess's input, compared with the real one at its Commit (until adopted or dropped). */
   input: Uint8Array | undefined;
-  /** The snapshot it read: kept until the next guess is made from it. */
-  snap: Snapshot | undefined;
-  /** A guess's snapshot and state as encoded in `input` (until adopted or dropped): see `sameInput`. */
-  read: Snapshot | undefined;
+  /** The snapshot it read (encoded): kept until the next guess is made from it. */
+  snap: Uint8Array | undefined;
+  /** A guess's snapshot and state as in `input` (until adopted or dropped): see `sameInput`. */
+  read: Uint8Array | undefined;
   state: unknown;
   /** I/O bytes the episode had accounted before this slice. */
   io: number;
@@ -259,7 +260,7 @@ export class Episodes implements BeatParticipant {
       const ns = this.modules.get(href);
       if (ns === undefined) throw invalidState(href, 'load the slice module first (await rt.episodes.load(module))');
       if (typeof ns[s.name] !== 'function') throw notFound(`slice function ${s.name} in ${href}`);
-      module = { href, name: s.name, ns };
+      module = { href, name: s.name, ns, head: undefined };
     } else throw invalidArgType('slice', 'a function or { module, name }', s);
     const reads = options.reads ?? [];
     if (!Array.isArray(reads) || reads.some((p) => typeof p !== 'string' || !p.startsWith('/'))) throw invalidArgType('reads', 'an array of absolute paths', reads);
@@ -267,30 +268,35 @@ export class Episodes implements BeatParticipant {
     const pipeline = options.pipeline;
     if (pipeline !== undefined && (pipeline === null || typeof pipeline !== 'object')) throw invalidArgType('pipeline', 'an object', pipeline);
     const ops = this.rt.ops;
-    const eid = ops.start('op/ep', { target, mode: 'opm:states' });
-    const ticket = ++this.nextTicket;
+    const ticket = this.nextTicket + 1;
+    let slicesCell: Cell | undefined;
+    // the `episode/` block is built with the dossier, its cells added in name order (a name-indexed
+    // store stays sorted: no re-sort when the beat's digest walks it)
+    const eid = ops.start('op/ep', { target, mode: 'opm:states' }, (d) => {
+      const meta = d.add('episode');
+      const b = Object.entries(budget);
+      if (b.length > 0) {
+        const bc = meta.add('budget');
+        for (const [k, v] of b) bc.add(k, { value: String(v) });
+      }
+      if (pipeline !== undefined) {
+        const pc = meta.add('pipeline');
+        for (const [k, key] of PIPELINE_KEYS) if (pipeline[k] !== undefined) pc.add(key, { value: String(pipeline[k]) });
+      }
+      meta.add('profile', { value: `ep:pro/${profile}` });
+      meta.add('signal', { value: signal });
+      meta.add('slice', { value: fn !== undefined ? 'function' : `${module!.href}#${module!.name}` });
+      slicesCell = meta.add('slices', { value: u64leOf(0) });
+      meta.add('target', { value: target });
+      meta.add('ticket', { value: String(ticket) });
+    });
+    this.nextTicket = ticket;
     const d = ops.dossier(eid);
-    const meta = d.add('episode');
-    meta.add('signal', { value: signal });
-    meta.add('target', { value: target });
-    meta.add('profile', { value: `ep:pro/${profile}` });
-    meta.add('ticket', { value: String(ticket) });
-    meta.add('slice', { value: fn !== undefined ? 'function' : `${module!.href}#${module!.name}` });
-    const b = Object.entries(budget);
-    if (b.length > 0) {
-      const bc = meta.add('budget');
-      for (const [k, v] of b) bc.add(k, { value: String(v) });
-    }
-    if (pipeline !== undefined) {
-      const pc = meta.add('pipeline');
-      for (const [k, key] of PIPELINE_KEYS) if (pipeline[k] !== undefined) pc.add(key, { value: String(pipeline[k]) });
-    }
-    const slicesCell = meta.add('slices', { value: u64le(0n) });
     ops.window(eid, EPISODE_HISTORY_WINDOW);
     ops.state(eid, 'ist:plan');
     const ep: Episode = {
       eid, ticket, path: d.path, signal, target, profile, budget, fn, module, reads: [...reads], state: options.state, io: 0, cpu: 0, cancel: false, lease: undefined, waitingOn: 0, done: false,
-      slices: 0, slicesWritten: 0, slicesCell, yieldWatch: undefined, runBeat: 0, runRecorded: false, takenAt: -1,
+      slices: 0, slicesWritten: 0, slicesCell: slicesCell!, yieldWatch: undefined, runBeat: 0, runRecorded: false, takenAt: -1,
       sent: undefined, ahead: [], aheadOff: 0,
     };
     this.live.set(eid, ep);
@@ -490,9 +496,9 @@ export class Episodes implements BeatParticipant {
     const beat = this.rt.beat;
     const guess = ep.ahead[0];
     let input: Uint8Array | undefined;
-    let snap: Snapshot;
+    let snap: Uint8Array;
     try {
-      snap = snapshotReads(this.rt, ep.reads);
+      snap = encodeSnapshot(this.rt, ep.reads);
       // a guess known to hold this very input needs no second encoding to be compared with
       if (guess === undefined || guess.beat !== beat || !this.sameInput(ep, guess, snap)) input = this.sliceInput(ep, beat, ep.state, ep.io, snap);
     } catch (e) {
@@ -570,19 +576,25 @@ export class Episodes implements BeatParticipant {
 
   /**
    * Whether the real input of `ep`'s slice at the guess's beat is the guess's input without
-   * encoding it: the same state object (decoded once, never mutated here), I/O count and read
-   * snapshot (payload copies, compared byte for byte, in key order), and not cancelled (a
-   * guess is never made for a cancelled episode). The other fields are fixed per episode.
-   * Otherwise the input is encoded and compared byte for byte.
+   * encoding it: the same encoded state object (an outcome's, never changed here), I/O count
+   * and snapshot bytes, and not cancelled (a guess is never made for a cancelled episode). The
+   * other fields are fixed per episode. Otherwise the input is encoded and compared byte for byte.
    */
-  private sameInput(ep: Episode, guess: Guess, snap: Snapshot): boolean {
-    return guess.state === ep.state && guess.io === ep.io && !ep.cancel && guess.read !== undefined && snapshotsEqual(guess.read, snap);
+  private sameInput(ep: Episode, guess: Guess, snap: Uint8Array): boolean {
+    return guess.state === ep.state && guess.io === ep.io && !ep.cancel && guess.read !== undefined && bytesEqual(guess.read, snap);
   }
 
-  /** A module slice's serialized input (one shape for submitted slices and guesses: equal inputs are equal bytes). */
-  private sliceInput(ep: Episode, beat: number, state: unknown, io: number, snap: Snapshot): Uint8Array {
+  /**
+   * A module slice's input (one shape for submitted slices and guesses: equal inputs are equal
+   * bytes): the episode's head, encoded once, and its state, encoded once (throws when the
+   * state is not structured-clone-safe); a slice's state comes back encoded and stays so.
+   */
+  private sliceInput(ep: Episode, beat: number, state: unknown, io: number, snap: Uint8Array): Uint8Array {
     const m = ep.module!;
-    return encodeInput({ name: m.name, eid: ep.eid, ticket: ep.ticket, beat, signal: ep.signal, target: ep.target, state, ioLeft: this.ioLeft(ep, io), cancelled: ep.cancel, snap: snap as Record<string, unknown> });
+    m.head ??= encodeHead({ name: m.name, eid: ep.eid, ticket: ep.ticket, signal: ep.signal, target: ep.target });
+    const encoded = encodeState(state);
+    if (state === ep.state) ep.state = encoded;
+    return encodeInput(m.head, beat, this.ioLeft(ep, io), ep.cancel, snap, encoded);
   }
 
   /** Drop the episode's guesses (it ends, or its next input is not what was guessed). */
@@ -798,7 +810,7 @@ export class Episodes implements BeatParticipant {
     }
     if (ep.slicesWritten !== ep.slices) {
       ep.slicesWritten = ep.slices;
-      ep.slicesCell.setHard(u64le(BigInt(ep.slices)));
+      ep.slicesCell.setHard(u64leOf(ep.slices));
     }
     this.rt.ops.state(ep.eid, state, at);
   }

@@ -1,12 +1,13 @@
 /**
- * The read snapshot of a worker-thread slice: the subtrees at the paths it declared it reads,
- * copied at submission into a structured-clone-safe tree. Flat frames (issue 5) will replace
- * this encoding; keep every caller on `snapshotReads`.
+ * The read snapshot of a module slice: the subtrees at the paths it declared it reads, written
+ * at submission straight from the cells into the slice codec's snapshot bytes (`slice-runner.ts`
+ * gives the layout). Equal bytes are equal reads, so run-ahead adoption compares snapshots as
+ * bytes. Flat frames (issue 5) will replace this encoding; keep every caller on these functions.
  */
 import { invalidArgValue, outOfRange } from '../../errors.js';
 import type { Cell } from '../cell/cell.js';
-import { bytesEqual } from '../cell/payload.js';
 import type { Runtime } from '../runtime.js';
+import { CodecWriter, decodeSnapshot } from './slice-runner.js';
 
 /** One snapshotted cell: its payload bytes and its children by name. */
 export interface SnapNode {
@@ -20,39 +21,46 @@ export type Snapshot = Record<string, SnapNode>;
 /** Cells one snapshot may hold (memory stays bounded). */
 export const SNAPSHOT_MAX_CELLS = 65_536;
 
-export function snapshotReads(rt: Runtime, paths: readonly string[]): Snapshot {
-  const out: Snapshot = {};
+const writer = new CodecWriter();
+
+/** The snapshot of `paths` as the bytes a slice input carries. */
+export function encodeSnapshot(rt: Runtime, paths: readonly string[]): Uint8Array {
+  const w = writer;
   let cells = 0;
-  const copy = (c: Cell): SnapNode => {
+  const node = (c: Cell): void => {
     if (++cells > SNAPSHOT_MAX_CELLS) throw outOfRange('reads', `subtrees of at most ${SNAPSHOT_MAX_CELLS} cells in all`, cells);
-    const n: SnapNode = {};
     const v = c.value;
-    if (v !== undefined) n.v = v;
-    const kids = c.children();
-    if (kids.length > 0) {
-      n.k = {};
-      for (const k of kids) n.k[String(k.name)] = copy(k);
+    const kids = c.childCount() > 0 ? c.children() : undefined;
+    w.u8((v !== undefined ? 1 : 0) | (kids !== undefined ? 2 : 0));
+    if (v !== undefined) w.bytes(v);
+    if (kids === undefined) return;
+    w.u32(kids.length);
+    for (const k of kids) {
+      w.str(String(k.name));
+      node(k);
     }
-    return n;
   };
+  // by path, as an object's keys would be (a path read twice is one root)
+  const roots = new Map<string, Cell>();
   for (const p of paths) {
     if (typeof p !== 'string' || !p.startsWith('/')) throw invalidArgValue('reads', `${JSON.stringify(p)} is not an absolute path`);
     const c = rt.find(p);
-    if (c !== undefined) out[p] = copy(c);
+    if (c !== undefined) roots.set(p, c);
   }
-  return out;
+  try {
+    w.u32(roots.size);
+    for (const [p, c] of roots) {
+      w.str(p);
+      node(c);
+    }
+    return w.take();
+  } catch (e) {
+    w.clear();
+    throw e;
+  }
 }
 
-/** Whether two snapshots encode alike: the same keys in the same order, the same payload bytes. */
-export function snapshotsEqual(a: Snapshot, b: Snapshot): boolean {
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i] || !nodesEqual(a[ka[i]], b[kb[i]])) return false;
-  return true;
-}
-
-function nodesEqual(x: SnapNode, y: SnapNode): boolean {
-  if (x.v === undefined ? y.v !== undefined : y.v === undefined || !bytesEqual(x.v, y.v)) return false;
-  return x.k === undefined ? y.k === undefined : y.k !== undefined && snapshotsEqual(x.k, y.k);
+/** The snapshot of `paths` as a tree (what a slice reads through its context). */
+export function snapshotReads(rt: Runtime, paths: readonly string[]): Snapshot {
+  return decodeSnapshot(encodeSnapshot(rt, paths)) as Snapshot;
 }

@@ -125,6 +125,18 @@ export class TextTable {
   }
 }
 
+/** 8-byte little-endian bytes of a non-negative safe integer (a beat, a count): `u64le` without a bigint. */
+export function u64leOf(n: number): Uint8Array {
+  const b = new Uint8Array(8);
+  let lo = n % 0x1_0000_0000;
+  let hi = (n - lo) / 0x1_0000_0000;
+  for (let i = 0; i < 4; i++, lo >>>= 8, hi >>>= 8) {
+    b[i] = lo & 0xff;
+    b[i + 4] = hi & 0xff;
+  }
+  return b;
+}
+
 /** 8-byte little-endian bytes of a bigint. */
 export function u64le(v: bigint): Uint8Array {
   const b = new Uint8Array(8);

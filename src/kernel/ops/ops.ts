@@ -16,7 +16,7 @@
 import { invalidArgType, invalidArgValue, invalidState, notFound, outOfRange } from '../../errors.js';
 import type { Cell } from '../cell/cell.js';
 import type { Runtime } from '../runtime.js';
-import { u64le } from '../heartbeat/encode.js';
+import { u64leOf } from '../heartbeat/encode.js';
 
 export interface OpStart {
   /** Path the operation works on (default `/`). */
@@ -79,19 +79,25 @@ export class Ops {
     return c;
   }
 
-  /** Open a dossier for `verb` (`op/...`); returns its oid. */
-  start(verb: string, options: OpStart = {}): number {
+  /**
+   * Open a dossier for `verb` (`op/...`); returns its oid. `fill` adds the owner's own blocks
+   * while the dossier is built (between `envelope` and `history`: a name-indexed store filled in
+   * name order needs no re-sort); if it throws, no dossier is left.
+   */
+  start(verb: string, options: OpStart = {}, fill?: (dossier: Cell) => void): number {
     if (typeof verb !== 'string' || !VERB.test(verb)) throw invalidArgValue('verb', `${JSON.stringify(verb)} is not an op/* verb`);
     const target = options.target ?? '/';
     if (typeof target !== 'string' || !target.startsWith('/')) throw invalidArgType('options.target', 'an absolute path', target);
     const mode = text(options.mode ?? 'opm:states', 'options.mode');
     const rt = this.rt;
     const d = rt.build(this.root(), null, undefined, (c) => {
+      // children in name order (see `fill`)
       const env = c.add('envelope');
-      env.add('verb', { value: verb });
-      env.add('target', { value: target });
       env.add('mode', { value: mode });
-      env.add('opened_bt', { value: u64le(BigInt(rt.beat)) });
+      env.add('opened_bt', { value: u64leOf(rt.beat) });
+      env.add('target', { value: target });
+      env.add('verb', { value: verb });
+      fill?.(c);
       c.add('history', { store: 'list', indexing: 'insertion' });
     });
     return Number(d.name);
@@ -100,7 +106,7 @@ export class Ops {
   private append(d: Cell, kind: 'state' | 'close', value: string, beat: number, window: number | undefined): void {
     const h = d.child('history')!;
     const e = h.add(null);
-    e.add('beat', { value: u64le(BigInt(beat)) });
+    e.add('beat', { value: u64leOf(beat) });
     e.add('kind', { value: kind });
     e.add('value', { value });
     if (window !== undefined) for (let n = h.childCount() - window; n > 0; n--) h.children()[0].removeHard();
@@ -144,7 +150,7 @@ export class Ops {
     text(status, 'status');
     const d = this.open(oid);
     d.add('status', { value: status });
-    d.add('closed_bt', { value: u64le(BigInt(this.rt.beat)) });
+    d.add('closed_bt', { value: u64leOf(this.rt.beat) });
     this.append(d, 'close', status, this.rt.beat, this.windows.get(oid));
     this.windows.delete(oid);
   }
@@ -194,9 +200,9 @@ export class Ops {
   private watcherEntry(d: Cell, want: string, deadline: number, target: string): Cell {
     const ws = d.child('watchers') ?? d.add('watchers');
     const cell = ws.add(null);
-    cell.add('want', { value: want });
-    cell.add('deadline_bt', { value: u64le(BigInt(deadline)) });
+    cell.add('deadline_bt', { value: u64leOf(deadline) }); // in name order: no re-sort
     cell.add('target', { value: target });
+    cell.add('want', { value: want });
     return cell;
   }
 
