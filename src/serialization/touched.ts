@@ -132,7 +132,9 @@ export function storeOrder(store: ChildStore, list: Cell[], nodes: ReadonlyMap<C
 
 /**
  * Put `c` (own mark `m`) and its ancestors not yet in the frame in it, each listed under its
- * parent; nothing when the chain is not visible at the beat.
+ * parent; nothing when the chain is not visible at the beat, or when it hangs below a cell
+ * created in the beat (the walk lists that cell's whole subtree from its store: a beat that
+ * builds dossiers puts one node per dossier in the map, not one per cell).
  */
 function include(rt: Runtime, s: Scratch, c: Cell, m: number, beat: number): void {
   const { nodes, chain } = s;
@@ -144,6 +146,7 @@ function include(rt: Runtime, s: Scratch, c: Cell, m: number, beat: number): voi
     if (x !== c && deltaMark(rt, x, beat, 0, s.cur) === 0) return;
     chain[depth++] = x;
   }
+  if (top.mark === M_NEW) return; // the walk frames the whole subtree of a cell created in the beat
   let parent = top;
   for (let k = depth - 1; k >= 0; k--) {
     const y = chain[k];
