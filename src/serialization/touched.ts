@@ -155,6 +155,15 @@ function include(rt: Runtime, s: Scratch, c: Cell, m: number, beat: number): voi
   }
 }
 
+/** The entries of `store` visible at the beat, in store order, into `out` (a helper, so the walk's loop captures nothing). */
+function visibleChildren(store: ChildStore, beat: number, out: Cell[]): Cell[] {
+  out.length = 0;
+  store.forEach((k) => {
+    if ((k.flags & VEILED) === 0 && k.created <= beat && (k.deleted < 0 || k.deleted >= beat)) out.push(k);
+  });
+  return out;
+}
+
 /**
  * Walk the frame in pre-order into `s.cells` / `s.parents` / `s.marks`: siblings in store order;
  * below a cell created in the beat, everything visible is new (an unveiled subtree was built
@@ -179,13 +188,8 @@ function walk(s: Scratch, root: Cell, beat: number): number {
     const me = n++;
     const store = c.store;
     let list = node === undefined ? null : node.kids;
-    if (m === M_NEW && store !== null) {
-      list = s.fresh;
-      list.length = 0;
-      store.forEach((k) => {
-        if ((k.flags & VEILED) === 0 && k.created <= beat && (k.deleted < 0 || k.deleted >= beat)) list!.push(k);
-      });
-    } else if (list !== null && list.length > 1 && store !== null) storeOrder(store, list, nodes);
+    if (m === M_NEW && store !== null) list = visibleChildren(store, beat, s.fresh);
+    else if (list !== null && list.length > 1 && store !== null) storeOrder(store, list, nodes);
     if (list === null) continue;
     const isNew = m === M_NEW ? 1 : 0;
     for (let k = list.length - 1; k >= 0; k--) {
