@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { beatFrame, beatLink, type BeatChanges, type Cell, type Runtime } from '../../src/kernel/index.js';
 import { encodeBranch } from '../../src/index.js';
 import { storeOrder } from '../../src/serialization/touched.js';
+import { SLICES } from '../episode/helpers.js';
 import { hex, runtime } from './helpers.js';
 
 /**
@@ -151,6 +152,19 @@ describe('beat frame from touched cells', () => {
     expect(known).toBe(KNOWN_EPISODES);
   });
 
+  it('known answer: dossiers opened between beats (stamped with the coming beat, not touched by it) and filled in it', async () => {
+    const rt = runtime({ executor: 'stub', record: false });
+    rt.find('/data')!.add('in', { value: 'x' });
+    await rt.episodes.load(SLICES);
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 16; i++) rt.episodes.start({ signal: 'app/spin', target: '/data/in', profile: 'ro', state: { h: i, iters: 10, left: 1 + (i % 4) }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/in'] });
+      await rt.episodes.run();
+    }
+    const all = createHash('sha256');
+    for (let b = 1; rt.digest(b) !== undefined; b++) all.update(rt.digest(b)!);
+    expect(all.digest('hex')).toBe(KNOWN_BETWEEN);
+  });
+
   it('orders same-named siblings of a name-ordered store by the store (a deleted entry before its successor)', () => {
     const rt = runtime();
     const box = rt.find('/data')!.add('box', { store: 'rbtree', indexing: 'name' });
@@ -167,3 +181,5 @@ describe('beat frame from touched cells', () => {
 
 // sha-256 over the chained digests of the 8 beats above (the bytes of issue 8's first digest writer)
 const KNOWN_EPISODES = '67f00d358bbbc41639dc51050b352671ff1fb6adfa97c81cf683d9582dd8f04d';
+// the same over the 15 beats of three rounds of 16 module-slice episodes started between beats
+const KNOWN_BETWEEN = 'd81b5edc8824ced90f01d45da58b5dc9f3de47d73c83fbcc3d6b76e329b4c217';
