@@ -23,6 +23,10 @@ interface Node {
   kids: Cell[] | null;
 }
 
+/** What is kept between frames at most: nodes and lists (a beat of up to this many cells), staging bytes. */
+const KEEP_NODES = 1 << 16;
+const KEEP_STAGING = 4 << 20;
+
 /** What one frame's walk needs, kept between frames. */
 class Scratch {
   /** Every cell of the frame (the root's anchor included). */
@@ -46,7 +50,7 @@ class Scratch {
   /** Children of a cell created in the beat (the store's visible entries). */
   readonly fresh: Cell[] = [];
   /** The staging buffer of frames whose bytes are not handed out (`touchedRoot`). */
-  readonly staging = new Staging(0);
+  staging = new Staging(0);
   busy = false;
 
   /** Put `c` in the frame with mark `mark`. */
@@ -92,13 +96,20 @@ class Scratch {
     this.marks = marks;
   }
 
-  /** Drop every reference to this frame's cells. */
+  /** Drop every reference to this frame's cells; after an exceptionally large beat, what it grew too. */
   clear(): void {
     this.nodes.clear();
     for (let k = 0; k < this.nodesUsed; k++) this.nodePool[k].kids = null;
     this.nodesUsed = 0;
     for (let k = 0; k < this.listsUsed; k++) this.listPool[k].length = 0;
     this.listsUsed = 0;
+    if (this.nodePool.length > KEEP_NODES) this.nodePool.length = KEEP_NODES;
+    if (this.listPool.length > KEEP_NODES) this.listPool.length = KEEP_NODES;
+    if (this.parents.length > KEEP_NODES) {
+      this.parents = new Int32Array(256);
+      this.marks = new Uint8Array(256);
+    }
+    if (this.staging.buf.length > KEEP_STAGING) this.staging = new Staging(0);
     this.chain.length = 0;
     this.cells.length = 0;
     this.fresh.length = 0;

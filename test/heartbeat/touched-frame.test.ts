@@ -165,6 +165,26 @@ describe('beat frame from touched cells', () => {
     expect(all.digest('hex')).toBe(KNOWN_BETWEEN);
   });
 
+  it('frames a beat larger than the scratch it keeps (90k cells), and the beats after it, as encodeBranch does', () => {
+    const rt = runtime({ record: false });
+    const big = rt.find('/data')!.add('big', { store: 'list', indexing: 'insertion' });
+    let n = 0;
+    rt.registerEnzyme({ name: 'fill', signal: 'app/fill', run: () => void Array.from({ length: n }, (_, i) => big.add(null, { value: `v${i}` })) });
+    rt.bind('/data', 'fill');
+    const same: boolean[] = [];
+    rt.onCommit((beat, changes) => {
+      const { frame } = beatFrame(rt, changes, new Uint8Array(32));
+      same.push(hex(frame) === hex(encodeBranch(rt.root, { mode: 'delta', beat, prevRoot: beatLink(changes, new Uint8Array(32)) })));
+    });
+    for (const count of [90_000, 3, 0, 5]) {
+      n = count;
+      rt.enqueue('app/fill', '/data');
+      rt.step();
+    }
+    expect(same).toEqual([true, true, true, true]);
+    expect(big.childCount()).toBe(90_008);
+  });
+
   it('orders same-named siblings of a name-ordered store by the store (a deleted entry before its successor)', () => {
     const rt = runtime();
     const box = rt.find('/data')!.add('box', { store: 'rbtree', indexing: 'name' });
