@@ -5,6 +5,11 @@
 // default recording on, our native path with `record: false` (a server that never replays),
 // and an EventEmitter making the same calls (one emit per impulse to the same handlers).
 //
+// Also the beat digest alone on dossier beats: the work of bench/episodes.js's CPU case (64
+// episodes x 4 slices a round, cheap slices on the stub executor) with each beat's digest
+// timed in a commit hook, in touched cells digested per second; `walk` frames the same beats
+// with encodeBranch over the whole runtime (what the digest would cost if it walked the tree).
+//
 //   node bench/heartbeat.js [--quick] [--json]
 //
 // Needs the compiled output: `npx tsc -p tsconfig.build.json`.
@@ -19,7 +24,8 @@ const quick = args.includes('--quick');
 const self = fileURLToPath(import.meta.url);
 const PER_BEAT = 10_000;
 const TARGETS = 1000;
-const TARGET_RATE = { empty: 100_000, one: 3_000_000, many: undefined };
+const TARGET_RATE = { empty: 100_000, one: 3_000_000, many: undefined, digest: undefined };
+const SLICES = new URL('./fixtures/episode-slices.mjs', import.meta.url);
 
 // ---- one case, in a child process -----------------------------------------------------------
 
@@ -63,6 +69,51 @@ async function cepCase(kind, record) {
   return { rate: measure(beat, quick ? 400 : 2000) * PER_BEAT, unit: 'impulses/s' };
 }
 
+/**
+ * Digest of dossier beats: rounds of 64 episodes x 4 cheap slices; each beat's digest (or, for
+ * `walk`, its frame from a walk of the whole runtime) timed in the commit hook, `reps` times.
+ * Returns touched cells per second, the best of seven rounds after three warm-up rounds.
+ */
+async function digestCase(impl) {
+  const { createRuntime, beatDigest, beatLink, encodeBranch } = await import('../dist/index.js');
+  const rt = createRuntime({ executor: 'stub', record: false });
+  rt.find('/data').add('in', { value: 'x' });
+  await rt.episodes.load(SLICES.href);
+  const reps = 5;
+  const prev = new Uint8Array(32);
+  let on = false;
+  let cells = 0;
+  let ms = 0;
+  let beats = 0;
+  rt.onCommit((beat, changes) => {
+    if (!on) return;
+    const t0 = performance.now();
+    for (let r = 0; r < reps; r++) {
+      if (impl === 'walk') sink += encodeBranch(rt.root, { mode: 'delta', beat, prevRoot: beatLink(changes, prev) }).length;
+      else sink += beatDigest(rt, changes, prev)[0];
+    }
+    ms += performance.now() - t0;
+    cells += changes.cells.length * reps;
+    beats += reps;
+  });
+  const round = async () => {
+    for (let i = 0; i < 64; i++) rt.episodes.start({ signal: 'bench/cpu', target: '/data/in', profile: 'ro', state: { h: i, iters: 10, left: 4 }, slice: { module: SLICES.href, name: 'spin' }, reads: ['/data/in'] });
+    await rt.episodes.run();
+  };
+  for (let r = 0; r < 3; r++) await round();
+  let best = { rate: 0 };
+  for (let r = 0; r < (quick ? 3 : 7); r++) {
+    cells = ms = beats = 0;
+    on = true;
+    await round();
+    on = false;
+    const rate = cells / (ms / 1000);
+    if (rate > best.rate) best = { rate, usPerBeat: (ms * 1000) / beats, cellsPerBeat: (cells / beats) | 0 };
+  }
+  await rt.episodes.close();
+  return { ...best, unit: 'touched cells/s' };
+}
+
 function emitterCase(kind) {
   const ee = new EventEmitter();
   ee.setMaxListeners(0);
@@ -86,7 +137,7 @@ function emitterCase(kind) {
 const caseArg = args.find((a) => a.startsWith('--case='));
 if (caseArg) {
   const [kind, impl] = caseArg.slice(7).split(':');
-  const r = impl === 'eventemitter' ? emitterCase(kind) : await cepCase(kind, impl !== 'native-norecord');
+  const r = impl === 'eventemitter' ? emitterCase(kind) : kind === 'digest' ? await digestCase(impl) : await cepCase(kind, impl !== 'native-norecord');
   console.log(JSON.stringify({ ok: true, ...r, sink: sink & 1 }));
   process.exit(0);
 }
@@ -97,11 +148,30 @@ const GROUPS = [
   ['empty', 'empty beats', ['native', 'fallback', 'native-norecord']],
   ['one', `impulses end to end, ${PER_BEAT / 1000}k per beat, one enzyme`, ['native', 'fallback', 'native-norecord', 'eventemitter']],
   ['many', `impulses end to end, ${PER_BEAT / 1000}k per beat, 100 enzymes, 1k bindings`, ['native', 'fallback', 'native-norecord', 'eventemitter']],
+  ['digest', 'beat digest of dossier beats (64 episodes x 4 slices a round, about 420 touched cells a beat)', ['native', 'fallback', 'walk']],
 ];
+/** The digest group: rate, time per beat, and each row against the native digest. */
+function digestTable(rows) {
+  const native = rows.find((r) => r.impl === 'native' && r.ok);
+  console.log('| implementation | touched cells/s | µs per beat | native digest vs this |');
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const r of rows) {
+    if (!r.ok) {
+      console.log(`| ${r.impl} | unavailable: ${r.error} | — | — |`);
+      continue;
+    }
+    r.nativeVs = native === undefined ? undefined : native.rate / r.rate;
+    console.log(`| ${r.impl} | ${Math.round(r.rate).toLocaleString('en-US')} | ${r.usPerBeat.toFixed(0)} | ${r.nativeVs === undefined ? '—' : `${r.nativeVs.toFixed(2)}×`} |`);
+  }
+}
+
 const info = machine();
 const results = [];
+/** `--only=<group>`: run one group (development). */
+const onlyGroup = args.find((a) => a.startsWith('--only='))?.slice(7);
 console.log(`# heartbeat — ${info.cpu}, ${info.cores} cores, Node ${info.node}${quick ? ' (quick)' : ''}`);
 for (const [kind, title, impls] of GROUPS) {
+  if (onlyGroup !== undefined && onlyGroup !== kind) continue;
   // every case twice, in forward then reverse order, keeping each one's best: the order of
   // cases must not decide who meets the load spikes of a shared machine
   const best = new Map();
@@ -120,6 +190,11 @@ for (const [kind, title, impls] of GROUPS) {
   const rows = impls.map((impl) => best.get(impl));
   const ee = rows.find((r) => r.impl === 'eventemitter' && r.ok);
   console.log(`\n## ${title}\n`);
+  if (kind === 'digest') {
+    digestTable(rows);
+    results.push(...rows);
+    continue;
+  }
   console.log(`| implementation | rate | vs EventEmitter | target | met |`);
   console.log('| --- | ---: | ---: | ---: | :---: |');
   for (const r of rows) {
@@ -139,4 +214,4 @@ for (const [kind, title, impls] of GROUPS) {
   results.push(...rows);
 }
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-if (!quick || args.includes('--json')) writeFileSync(new URL('./results/heartbeat.json', import.meta.url), `${JSON.stringify({ machine: info, quick, perBeat: PER_BEAT, results }, null, 2)}\n`);
+if ((!quick || args.includes('--json')) && onlyGroup === undefined) writeFileSync(new URL('./results/heartbeat.json', import.meta.url), `${JSON.stringify({ machine: info, quick, perBeat: PER_BEAT, results }, null, 2)}\n`);

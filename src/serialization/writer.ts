@@ -14,8 +14,9 @@ import { CHUNK_SIZE as ARENA_CHUNK } from '../kernel/arena.js';
 import { DOM_CEP, domainId } from '../kernel/naming/name.js';
 import { NAMING_REFERENCE, HALF, HI_PAYLOAD_MASK, namingOf } from '../kernel/naming/id.js';
 import type { Runtime } from '../kernel/runtime.js';
+import type { ChildStore } from '../kernel/store/types.js';
 import { warm } from '../kernel/cold.js';
-import { BLAKE3_KEYED_HASH, FLAT_ROOT_KEY, FLAT_RUN_MAX, FINISH_AEAD, FINISH_BEAT, FINISH_CAPS, FINISH_COMPRESSION, FINISH_MHIST, FINISH_MODE, FINISH_PARAMS, FINISH_PHIST } from '../native/binding.js';
+import { FLAT_RUN_MAX, FINISH_AEAD, FINISH_BEAT, FINISH_CAPS, FINISH_COMPRESSION, FINISH_MHIST, FINISH_MODE, FINISH_PARAMS, FINISH_PHIST } from '../native/binding.js';
 import { trailerBound } from '../native/fallback/flat.js';
 import { binding } from '../native/index.js';
 import { AEAD_TAG_BYTES, ChunkCipher, type AeadOptions } from './aead.js';
@@ -121,6 +122,17 @@ export class Staging {
   constructor(cells: number) {
     this.buf = new Uint8Array(Math.max(1 << 12, cells * 48 + 4096));
     this.view = new DataView(this.buf.buffer);
+  }
+
+  /** Start a new frame in the same buffer (grown to the size the constructor would give; never shrunk). */
+  reset(cells: number): this {
+    const size = Math.max(1 << 12, cells * 48 + 4096);
+    if (this.buf.length < size) this.buf = new Uint8Array(size);
+    this.p = FLAT_HEADER_SIZE;
+    this.count = 0;
+    this.runAt = -1;
+    this.runCells = 0;
+    return this;
   }
 
   ensure(n: number): void {
@@ -309,7 +321,7 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
 }
 
 /** The cells a frame holds, in pre-order: each one's parent (frame ordinal) and walk mark. */
-interface Walk {
+export interface Walk {
   cells: Cell[];
   parents: ArrayLike<number>;
   marks: ArrayLike<number>;
@@ -425,12 +437,15 @@ function walkBranch(rt: Runtime, cell: Cell, beat: number, mode: number, mWindow
   return { cells, parents: parents.subarray(0, n), marks: marks.subarray(0, n) };
 }
 
+/** The finisher's parameters (filled for each frame: the call is synchronous). */
+const FINISH = new Float64Array(FINISH_PARAMS);
+
 /**
  * Write the records of a walked frame and finish it (one binding call). `lenient` (beat
  * digests): proxies are described without their resource and function-ordered stores by their
  * codes, instead of refusing the frame. Returns the raw frame and where its trailer starts.
  */
-function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: EncodeOptions, lenient: boolean): { frame: Uint8Array; trailerAt: number } {
+export function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: EncodeOptions, lenient: boolean, reuse: Staging | null = null): { frame: Uint8Array; trailerAt: number } {
   const { cells, parents, marks } = walk;
   const n = cells.length;
   const cell = cells[0];
@@ -441,7 +456,7 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
   const cur: Version = { beat: -1, meta: 0, pv: 0 };
 
   // ---- records ----
-  const st = new Staging(n);
+  const st = reuse === null ? new Staging(n) : reuse.reset(n);
   let caps = FLAT_CAP_TOC;
   const refs: NameRefs = new Map();
   const noteName = (hi: number, lo: number): void => noteRef(refs, hi, lo);
@@ -632,7 +647,7 @@ function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: Enco
     }
 
     // order_delta: children placed before older siblings in an insertion-ordered store
-    if (store !== null && store.indexing === 'insertion') {
+    if (store !== null && store.indexing === 'insertion' && (mode !== MODE_DELTA || mayHaveFront(store, beat)) && kidsOf(i).length > 0) {
       const front = frontChildren(cells, kidsOf(i), mode, beat, store.toArray());
       if (front.length > 0) {
         st.ordinalList(FLAT_T_ORDER, i, front);
@@ -699,7 +714,7 @@ export function finishFrame(st: Staging, cell: Cell, beat: number, mode: number,
   if (o.deflate === true) caps |= FLAT_CAP_DEFLATE;
   const end = st.p;
   st.ensure(trailerBound(st.count) + 16);
-  const params = new Float64Array(FINISH_PARAMS);
+  const params = FINISH.fill(0);
   params[FINISH_BEAT] = beat;
   params[FINISH_MODE] = mode;
   params[FINISH_CAPS] = caps;
@@ -781,131 +796,20 @@ function frontChildren(cells: Cell[], kids: number[], mode: number, beat: number
 }
 
 /**
- * The delta frame of a whole runtime (branch root `rt.root`) for one beat, built from the
- * cells the beat touched (`rt.touched`) instead of a walk of the tree, so its cost follows the
- * beat's changes: each touched cell that is visible (neither finalized nor veiled, nor below a
- * veiled or earlier-deleted ancestor) is described, with its ancestors as anchors and, below a
- * cell created in the beat, its whole subtree. Lenient (`writeFrame`): it never refuses a
- * cell. Returns the raw frame and its root (beat digests, docs/heartbeat.md).
+ * Delta: whether a child of `store` can have been placed before every older sibling in `beat`:
+ * only when the store's first entry is new and some entry is older (a store whose first entry
+ * was already there, or whose entries are all new, has no order_delta record).
  */
-export function encodeTouched(rt: Runtime, touched: readonly Cell[], beat: number, prevRoot: Uint8Array): { frame: Uint8Array; root: Uint8Array } {
-  const cur: Version = { beat: -1, meta: 0, pv: 0 };
-  const mark = new Map<Cell, number>([[rt.root, M_ANCHOR]]);
-  const kids = new Map<Cell, Cell[]>();
-  const chain: Cell[] = [];
-  /** Add `c` (own mark `m`) and its missing ancestors; false when the chain is not visible at the beat. */
-  const include = (c: Cell, m: number): boolean => {
-    chain.length = 0;
-    let x: Cell = c;
-    for (; !mark.has(x); x = x.up!.owner) {
-      if (x.up === null || (x.flags & DETACHED) !== 0) return false;
-      if (x !== c && deltaMark(rt, x, beat, 0, cur) === 0) return false;
-      chain.push(x);
+function mayHaveFront(store: ChildStore, beat: number): boolean {
+  let first = true;
+  let older = false;
+  store.forEach((c) => {
+    if (c.created < beat) {
+      older = true;
+      return true; // the first older entry decides: first in the store (none placed before it) or not
     }
-    for (let k = chain.length - 1; k >= 0; k--) {
-      const y = chain[k];
-      const own = k === 0 ? m : deltaMark(rt, y, beat, 0, cur);
-      mark.set(y, own);
-      const parent = y.up!.owner;
-      const list = kids.get(parent);
-      if (list === undefined) kids.set(parent, [y]);
-      else list.push(y);
-    }
-    return true;
-  };
-  for (const c of touched) {
-    if ((c.flags & DETACHED) !== 0) continue;
-    const m = c === rt.root ? M_DESC : deltaMark(rt, c, beat, 0, cur);
-    if (m === 0) continue;
-    const own = m === M_ANCHOR ? M_DESC : m; // touched but stamped earlier (a hard delete below it): describe it
-    if (mark.has(c)) {
-      if (mark.get(c) === M_ANCHOR) mark.set(c, own);
-    } else include(c, own);
-  }
-  // pre-order, siblings in store order; below a cell created in the beat, everything is new
-  const walk = { cells: [] as Cell[], parents: [] as number[], marks: [] as number[] };
-  const stack: Cell[] = [rt.root];
-  const stackParent: number[] = [-1];
-  const stackNew: boolean[] = [false];
-  while (stack.length > 0) {
-    const c = stack.pop()!;
-    const parent = stackParent.pop()!;
-    const underNew = stackNew.pop()!;
-    const m = underNew ? M_NEW : mark.get(c)!;
-    const me = walk.cells.length;
-    walk.cells.push(c);
-    walk.parents.push(parent);
-    walk.marks.push(m);
-    let list = kids.get(c);
-    if (m === M_NEW && c.store !== null) {
-      // every visible child (an unveiled subtree was built before the beat, untouched)
-      list = [];
-      c.store.forEach((k) => {
-        if ((k.flags & VEILED) === 0 && k.created <= beat && (k.deleted < 0 || k.deleted >= beat)) list!.push(k);
-      });
-    } else if (list !== undefined && list.length > 1 && c.store !== null) {
-      const inFrame = new Set(list);
-      list = [];
-      c.store.forEach((k) => {
-        if (inFrame.has(k)) list!.push(k);
-      });
-    }
-    if (list === undefined) continue;
-    for (let k = list.length - 1; k >= 0; k--) {
-      stack.push(list[k]);
-      stackParent.push(me);
-      stackNew.push(m === M_NEW);
-    }
-  }
-  const { frame, trailerAt } = writeFrame(rt, walk, beat, MODE_DELTA, { mode: 'delta', prevRoot }, true);
-  if (walk.cells.length === 1 && rootLeaf === null) {
-    // the frame of a beat that touched nothing is one fixed record (the root's anchor): keep its leaf
-    const leaf = new Uint8Array(32);
-    binding.blake3(frame.subarray(FLAT_HEADER_SIZE, trailerAt - 4), null, 0, leaf, 0);
-    rootLeaf = leaf;
-  }
-  return { frame, root: rootOf(frame, trailerAt) };
-}
-
-/** Leaf of the root-anchor record: the whole tree of a frame that holds nothing else. */
-let rootLeaf: Uint8Array | null = null;
-const ROOT_BLOCK = new Uint8Array(81);
-const ROOT_VIEW = new DataView(ROOT_BLOCK.buffer);
-const ROOT_KEY = new TextEncoder().encode(FLAT_ROOT_KEY);
-
-/** The root of the anchor-only frame (docs/FORMAT.md §6.1 with one leaf), without writing the frame. */
-function anchorOnlyRoot(beat: number, prevRoot: Uint8Array): Uint8Array {
-  const b = ROOT_BLOCK;
-  b.set(rootLeaf!, 0);
-  b.set(prevRoot.subarray(0, 32), 32);
-  const view = ROOT_VIEW;
-  view.setUint32(64, beat % 2 ** 32, true);
-  view.setUint32(68, Math.floor(beat / 2 ** 32), true);
-  view.setUint32(72, 1, true); // record count
-  view.setUint32(76, FLAT_CAP_TOC, true);
-  b[80] = MODE_DELTA;
-  const out = new Uint8Array(32);
-  binding.blake3(b, ROOT_KEY, BLAKE3_KEYED_HASH, out, 0);
-  return out;
-}
-
-/** The root of `encodeTouched`'s frame; a beat that touched nothing costs one keyed hash. */
-export function touchedRoot(rt: Runtime, touched: readonly Cell[], beat: number, prevRoot: Uint8Array): Uint8Array {
-  if (touched.length === 0 && rootLeaf !== null) return anchorOnlyRoot(beat, prevRoot);
-  return encodeTouched(rt, touched, beat, prevRoot).root;
-}
-
-/** The root field of a finished frame's trailer (docs/FORMAT.md §6). */
-function rootOf(frame: Uint8Array, trailerAt: number): Uint8Array {
-  let p = trailerAt + 5;
-  const skipVarint = (): void => {
-    while ((frame[p++] & 0x80) !== 0);
-  };
-  skipVarint(); // body length
-  skipVarint(); // beat
-  skipVarint(); // record count
-  p += 5 + 4; // selectors, caps
-  skipVarint(); // payload history window
-  skipVarint(); // manifest history window
-  return frame.slice(p + 32, p + 64);
+    first = false;
+    return false;
+  });
+  return older && !first;
 }

@@ -15,7 +15,7 @@
  */
 import { BLAKE3_KEYED_HASH } from '../../native/binding.js';
 import { binding } from '../../native/index.js';
-import { encodeTouched, touchedRoot } from '../../serialization/writer.js';
+import { encodeTouched, touchedRoot } from '../../serialization/touched.js';
 import type { Cell } from '../cell/cell.js';
 import type { Runtime } from '../runtime.js';
 import { Writer } from './encode.js';
