@@ -127,7 +127,10 @@ export class Staging {
   /** Start a new frame in the same buffer (grown to the size the constructor would give; never shrunk). */
   reset(cells: number): this {
     const size = Math.max(1 << 12, cells * 48 + 4096);
-    if (this.buf.length < size) this.buf = new Uint8Array(size);
+    if (this.buf.length < size) {
+      this.buf = new Uint8Array(size);
+      this.view = new DataView(this.buf.buffer);
+    }
     this.p = FLAT_HEADER_SIZE;
     this.count = 0;
     this.runAt = -1;
