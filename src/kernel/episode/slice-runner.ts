@@ -67,7 +67,7 @@ export class EncodedState {
  * runtime thread writes a slice's input from the episode's cached head, its snapshot bytes and
  * the state bytes the previous slice returned, and reads an outcome's fixed fields.
  */
-export const SLICE_CODEC_SOURCE = `(function sliceCodec(v8) {
+const SLICE_CODEC_SOURCE = `(function sliceCodec(v8) {
   const te = new TextEncoder();
   const td = new TextDecoder();
   const ACTIONS = ['none', 'yield', 'await', 'close', 'cancel', 'fail'];
