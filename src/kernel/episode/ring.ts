@@ -21,6 +21,8 @@ const C_CLAIM = 1; // slots claimed by workers (monotonic)
 const C_DONE = 2; // outcomes written (monotonic; the runtime thread waits on it)
 const C_STOP = 3;
 const C_SLEEP = 4; // workers asleep on the tail (a publication wakes one only then: no futex call while they run)
+const C_WAKE_AT = 5; // the done count at which a worker wakes the runtime thread (set before it sleeps)
+const C_RELEASED = 6; // outcomes the runtime thread took back (a worker that runs dry wakes it if more are done)
 const C_RUNS = 8; // C_RUNS + i: the slot worker i runs now, or -1
 const MAX_THREADS = 256;
 const CTRL_BYTES = (C_RUNS + MAX_THREADS) * 4;
@@ -31,6 +33,12 @@ const H_STATUS = 3; // 0 ok, 1 threw, 2 outcome too big, 3 the worker died
 const HDR = 4;
 /** Event loop turns the runtime thread polls before it sleeps (a turn is cheaper than a wake-up). */
 const POLL_TURNS = 8;
+/**
+ * Outcomes per worker thread that wake the runtime thread at once: it sleeps until that many more
+ * are done, all it published is done, or a worker runs out of slices to claim (so the workers
+ * never wait on a late wake-up for work), instead of waking for every outcome.
+ */
+const WAKE_BATCH_PER_THREAD = 4;
 /** Loads a worker spins on the tail before it sleeps in Atomics.wait. */
 const SPIN = 20_000;
 
@@ -83,12 +91,13 @@ import(mod).then((m) => {
       hdr[h + ${H_STATUS}] = status;
       Atomics.store(hdr, h + ${H_STATE}, 1);
       Atomics.store(ctl, ${C_RUNS} + index, -1);
-      Atomics.add(ctl, ${C_DONE}, 1);
-      Atomics.notify(ctl, ${C_DONE});
+      if (Atomics.add(ctl, ${C_DONE}, 1) + 1 >= Atomics.load(ctl, ${C_WAKE_AT})) Atomics.notify(ctl, ${C_DONE});
       continue;
     }
     Atomics.store(ctl, ${C_RUNS} + index, -1);
     if (Atomics.load(ctl, ${C_STOP})) return;
+    // out of slices: the runtime thread publishes more only when it has taken back what is done
+    if (Atomics.load(ctl, ${C_DONE}) > Atomics.load(ctl, ${C_RELEASED})) Atomics.notify(ctl, ${C_DONE});
     for (let i = 0; i < ${SPIN} && Atomics.load(ctl, ${C_TAIL}) === t; i++);
     if (Atomics.load(ctl, ${C_TAIL}) === t) {
       Atomics.add(ctl, ${C_SLEEP}, 1);
@@ -184,6 +193,7 @@ export class SliceRing {
       out.push(status === 0 ? { ok: true, value: bytes } : { ok: false, error: status === 2 ? `the slice's outcome of ${new TextDecoder().decode(bytes)} bytes exceeds sliceBytes` : new TextDecoder().decode(bytes) });
       this.released++;
     }
+    Atomics.store(this.ctl, C_RELEASED, this.released);
     if (out.length > 0) this.o.onResults(out);
   }
 
@@ -203,11 +213,18 @@ export class SliceRing {
 
   private async wait(): Promise<void> {
     const seen = Atomics.load(this.ctl, C_DONE);
+    // sleep until a batch is done past what was taken back (at least one more outcome: the one
+    // taken next may be the one not done), or everything published (a beat needs all its slices)
+    const at = Math.min(Math.max(seen + 1, this.released + this.o.threads * WAKE_BATCH_PER_THREAD), this.tail);
+    if (seen >= at) return;
     for (let i = 0; i < POLL_TURNS; i++) {
       await new Promise((resolve) => setImmediate(resolve));
-      if (Atomics.load(this.ctl, C_DONE) !== seen) return;
+      if (Atomics.load(this.ctl, C_DONE) >= at) return;
     }
-    const r = waitAsync(this.ctl, C_DONE, seen, 50);
+    Atomics.store(this.ctl, C_WAKE_AT, at);
+    const now = Atomics.load(this.ctl, C_DONE);
+    if (now >= at) return;
+    const r = waitAsync(this.ctl, C_DONE, now, 50);
     if (r.async) await r.value;
   }
 
