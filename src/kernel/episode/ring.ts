@@ -55,6 +55,11 @@ export interface RingOptions {
   bytes: number;
   /** Called on the runtime thread with outcomes as they come back, in publication order. */
   onResults(results: RingResult[]): void;
+  /**
+   * Longest sleep of the runtime thread before it looks at the ring again without being woken
+   * (default 50 ms: a safety net only, every outcome it waits for wakes it).
+   */
+  sleepMs?: number;
 }
 
 // The worker side: plain JavaScript, run with `eval` (no build step).
@@ -224,7 +229,7 @@ export class SliceRing {
     Atomics.store(this.ctl, C_WAKE_AT, at);
     const now = Atomics.load(this.ctl, C_DONE);
     if (now >= at) return;
-    const r = waitAsync(this.ctl, C_DONE, now, 50);
+    const r = waitAsync(this.ctl, C_DONE, now, this.o.sleepMs ?? 50);
     if (r.async) await r.value;
   }
 
