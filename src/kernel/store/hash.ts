@@ -10,20 +10,30 @@
  * indexing, kept sorted lazily: ascending appends keep it sorted for free, otherwise it is
  * sorted once before the next ordered walk), `next[k]` = index + 1 of the next older entry
  * with the same name. Removed entries leave a null hole, compacted once holes reach half.
+ *
+ * Small stores (most cells with children have a handful) keep no table at all: up to
+ * `SMALL_ENTRIES` entries, lookups scan `entries` from the newest, which visits same-named
+ * entries in the order the chains do. The table is built when the store outgrows that, so a
+ * dossier's dozen small stores cost no typed arrays (fewer objects for the GC to copy).
  */
 import type { Cell } from '../cell/cell.js';
 import { seen } from '../cell/flags.js';
 import { hashName } from '../naming/id.js';
 import { ChildStore, compareCellNames, type Key } from './types.js';
 
+/** Entries a store holds before it builds its hash table (lookups scan them until then). */
+const SMALL_ENTRIES = 8;
+/** The table of a small store: none (`slot.length === 0`). */
+const NO_TABLE = new Int32Array(0);
+
 export class HashStore extends ChildStore {
   readonly kind = 'hash' as const;
-  private slot = new Int32Array(8);
-  private codes = new Int32Array(8);
-  private mask = 7;
+  private slot = NO_TABLE;
+  private codes = NO_TABLE;
+  private mask = 0;
   private used = 0;
   private entries: (Cell | null)[] = [];
-  private next = new Int32Array(8);
+  private next = NO_TABLE;
   private holes = 0;
   private sorted = true;
   private tailCell: Cell | null = null;
@@ -59,9 +69,16 @@ export class HashStore extends ChildStore {
     this.pSlot = -1;
   }
 
-  /** Rebuild table and chains from the entries (after a sort, compaction or prepend). */
+  /** Rebuild table and chains from the entries (after a sort, compaction or prepend); none for a small store. */
   private rebuild(): void {
     const e = this.entries;
+    this.pSlot = -1;
+    if (e.length <= SMALL_ENTRIES) {
+      this.slot = this.codes = this.next = NO_TABLE;
+      this.mask = 0;
+      this.used = 0;
+      return;
+    }
     let cap = 8;
     while (cap * 3 < e.length * 4 + 4) cap *= 2;
     this.slot = new Int32Array(cap);
@@ -118,6 +135,7 @@ export class HashStore extends ChildStore {
       this.rebuild();
       return;
     }
+    if (this.slot.length === 0) return this.insertSmall(cell);
     const i = this.pSlot >= 0 && this.pLo === lo && this.pHi === hi && this.pDom === dom ? this.pSlot : this.probe(dom, hi, lo);
     this.pSlot = -1;
     const tail = this.tailCell;
@@ -143,8 +161,30 @@ export class HashStore extends ChildStore {
     }
   }
 
+  /** Append to a store without a table; past `SMALL_ENTRIES` (holes dropped first), build it. */
+  private insertSmall(cell: Cell): void {
+    const tail = this.tailCell;
+    if (this.sorted && tail !== null && this.indexing === 'name' && compareCellNames(tail, cell) > 0) this.sorted = false;
+    let entries = this.entries;
+    if (entries.length === SMALL_ENTRIES && this.holes > 0) {
+      this.compact();
+      entries = this.entries;
+    }
+    entries.push(cell);
+    this.tailCell = cell;
+    if (entries.length > SMALL_ENTRIES) this.rebuild();
+  }
+
   override findName(dom: number, hi: number, lo: number, mode: number): Cell | undefined {
     const entries = this.entries;
+    if (this.slot.length === 0) {
+      // newest first, as the chains run
+      for (let k = entries.length - 1; k >= 0; k--) {
+        const c = entries[k];
+        if (c !== null && c.lo === lo && c.hi === hi && c.dom === dom && seen(c, mode)) return c;
+      }
+      return undefined;
+    }
     const next = this.next;
     for (let e = this.slot[this.probe(dom, hi, lo)]; e !== 0; e = next[e - 1]) {
       const c = entries[e - 1]!;
@@ -155,6 +195,13 @@ export class HashStore extends ChildStore {
 
   remove(cell: Cell): boolean {
     const e = this.entries;
+    if (this.slot.length === 0) {
+      const k = e.lastIndexOf(cell);
+      if (k < 0) return false;
+      e[k] = null;
+      this.holes++;
+      return true;
+    }
     const next = this.next;
     const i = this.probe(cell.dom, cell.hi, cell.lo);
     this.pSlot = -1;
