@@ -15,7 +15,7 @@ import { kindOf, lenOf } from './cell/payload.js';
 import { HALF } from './naming/id.js';
 import { NAME_INTERN, nm, parseName, releaseName } from './naming/name.js';
 import type { Runtime } from './runtime.js';
-import { createStore, type ChildStore, type Indexing, type StoreKind } from './store/index.js';
+import { createStore, NO_STORE_OPTIONS, type ChildStore, type Indexing, type StoreKind } from './store/index.js';
 
 export type ColdPart = 'payload' | 'children';
 
@@ -128,7 +128,7 @@ export function fillChildren(c: Cell, store: ColdStore | undefined, children: re
   }
   const out: Cell[] = [];
   if (n > 0 || store !== undefined) {
-    const s = createStore(kind, indexing, {}, c, rt);
+    const s = createStore(kind, indexing, NO_STORE_OPTIONS, c, rt);
     if (store !== undefined) s.autoNext = store.autoNext;
     let last = -1;
     for (let i = 0; i < n; i++) {
@@ -166,7 +166,7 @@ export function addColdChild(parent: Cell, child: ColdChild): Cell {
   if ((parent.flags & COLD_STORE) !== 0) warm(parent, 'children');
   const rt = parent.runtime;
   let s = parent.store;
-  if (s === null) s = parent.store = createStore(rt.defaultStore, rt.defaultIndexing, {}, parent, rt);
+  if (s === null) s = parent.store = createStore(rt.defaultStore, rt.defaultIndexing, NO_STORE_OPTIONS, parent, rt);
   if (s.indexing !== 'insertion' && s.indexing !== 'name') throw invalidState(parent.path, `cold children need a store ordered by insertion or name (this one is ${s.kind} by ${s.indexing})`);
   parseName(child.name, rt.namepool, NAME_INTERN);
   const { dom, hi, lo } = nm;

@@ -25,7 +25,7 @@ import { cloneCell } from './clone.js';
 import { warm } from '../cold.js';
 import { proxyCall, proxyChange, proxySnapshotAt } from './proxy.js';
 import type { Runtime } from '../runtime.js';
-import { checkStore, createStore, type ChildStore, type Indexing, type Key, type Point, type StoreKind, type StoreOptions } from '../store/index.js';
+import { checkStore, createStore, NO_STORE_OPTIONS, type ChildStore, type Indexing, type Key, type Point, type StoreKind, type StoreOptions } from '../store/index.js';
 import { OctreeStore } from '../store/octree.js';
 import {
   COLD,
@@ -294,7 +294,7 @@ export class Cell {
       throw invalidArgType('name', 'a string, a positive integer, a Name or null', name);
     }
     let store = p.store;
-    if (store === null) store = p.store = createStore(rt.defaultStore, rt.defaultIndexing, {}, p, rt);
+    if (store === null) store = p.store = createStore(rt.defaultStore, rt.defaultIndexing, NO_STORE_OPTIONS, p, rt);
     if (auto) {
       if (!encodeNumber(store.autoNext)) throw invalidName('auto', 'auto ids exhausted');
       hi = enc.hi;

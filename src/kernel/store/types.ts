@@ -28,6 +28,9 @@ export interface StoreOptions {
   bounds?: { center: Point; half: number };
 }
 
+/** The options of a store created with none (shared: a cell's first child costs no options object). */
+export const NO_STORE_OPTIONS: StoreOptions = Object.freeze({});
+
 export function compareCellNames(a: Cell, b: Cell): number {
   return compareNameParts(a.dom, a.hi, a.lo, b.dom, b.hi, b.lo);
 }
