@@ -5,10 +5,13 @@
  * tail) and each idle worker claims the next published slot with a compare-and-swap, runs it and
  * writes the outcome into the same slot. No worker waits for the runtime thread to hand it work
  * (the round trip a per-worker queue costs for every slice), and a worker slowed down by a busy
- * core simply claims fewer slots. The runtime thread takes outcomes back in publication order,
- * waking once for whatever finished meanwhile (it must not wait for a batch: on a busy machine a
- * late wake-up delays the beat, measured at 1.7x the round's time), and a publication wakes a
- * worker only when one sleeps (no system call per slice while they run).
+ * core simply claims fewer slots. The runtime thread takes outcomes back in publication order.
+ * It sleeps until a batch of outcomes is done (`WAKE_BATCH_PER_THREAD` per worker), everything it
+ * published is done (what a beat waits for), or a worker runs out of slices to claim while
+ * outcomes wait to be taken back (so no worker idles for want of the guesses the runtime thread
+ * makes from them): on two cores every wake-up of the runtime thread preempts a worker
+ * (docs/episodes.md, Performance, has the measurements). A publication wakes a worker only when one
+ * sleeps (no system call per slice while they run).
  *
  * Shared memory: control words (tail, claim, done, stop, sleepers, the slot each worker runs), then one
  * header per slot (state, input length, outcome length, status), then per slot `bytes` of input
