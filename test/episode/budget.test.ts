@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRuntime, type Recording } from '../../src/index.js';
-import { code, runtime, SLICES, topics } from './helpers.js';
+import { code, facts, runtime, SLICES, topics } from './helpers.js';
 
 describe('budgets and staging', () => {
   it('an I/O overrun emits ep:bud/io, flips checkCancel and ends sts:cxl', () => {
@@ -112,6 +112,69 @@ describe('budgets and staging', () => {
     expect(() => rt.episodes.start({ signal: 'app/s', target: '/data/x', profile: 'rw', slice: (ctx) => void ctx.streamWrite('/data/x', -1, new Uint8Array(1)) })).not.toThrow();
     rt.step();
     expect(topics(rt)).toContain('ep:fail'); // the bad offset threw inside the slice
+  });
+
+  it('staged writes to a STREAM cell go through its adapter at the commit edge', () => {
+    const rt = runtime();
+    let state = new Uint8Array(4);
+    const s = rt.find('/data')!.add('s', {
+      stream: {
+        read: (_c, off, len) => state.slice(off, off + len),
+        write: (_c, off, bytes) => {
+          if (off + bytes.length > state.length) {
+            const g = new Uint8Array(off + bytes.length);
+            g.set(state);
+            state = g;
+          }
+          state.set(bytes, off);
+          return bytes.length;
+        },
+        snapshot: () => state.slice(),
+        restore: (_c, b) => void (state = b.slice()),
+      },
+    });
+    let seen: number[] = [];
+    const { eid } = rt.episodes.start({
+      signal: 'app/s',
+      target: '/data/s',
+      profile: 'rw',
+      slice: (ctx) => {
+        expect(ctx.streamWrite('/data/s', 2, new Uint8Array([7, 8, 9]))).toBe(true);
+        seen = [...s.read(0, 5)]; // staged: not written yet
+        ctx.close();
+      },
+    });
+    rt.step();
+    expect(seen).toEqual([0, 0, 0, 0]);
+    expect([...s.read(0, 5)]).toEqual([0, 0, 7, 8, 9]);
+    expect(rt.ops.info(eid).status).toBe('sts:ok');
+  });
+
+  it('a staged write the kernel refuses is dropped with ep:stage and fails its episode; the beat goes on', () => {
+    const rt = runtime();
+    const x = rt.find('/data')!.add('x', { value: 'x' });
+    rt.find('/data')!.add('y', { value: 'y' });
+    // a handle without a write hook refuses writes through its adapter
+    rt.find('/data')!.add('h', { handle: { snapshot: () => new Uint8Array([1]) } });
+    // an RW episode that keeps /data/x leased while the others stage writes to it
+    let holds = true;
+    rt.episodes.start({ signal: 'app/hold', target: '/data/x', profile: 'rw', slice: (ctx) => (holds ? ctx.yield() : ctx.close()) });
+    rt.step();
+    const locked = rt.episodes.start({ signal: 'app/w', target: '/data/y', profile: 'rw', slice: (ctx) => void ctx.streamWrite('/data/x', 0, new Uint8Array([65])) });
+    const proxy = rt.episodes.start({ signal: 'app/w', target: '/data/y', profile: 'hybrid', slice: (ctx) => void (ctx.promote(), ctx.streamWrite('/data/h', 0, new Uint8Array([66])), ctx.yield()) });
+    let beat = -1;
+    expect(() => (beat = rt.step())).not.toThrow();
+    expect(rt.digest(beat)).toHaveLength(32); // the beat committed
+    expect(x.text).toBe('x');
+    expect(rt.ops.info(locked.eid).status).toBe('sts:ok'); // closed in its slice: the fact tells what was lost
+    expect(rt.ops.info(proxy.eid)).toMatchObject({ state: 'ist:fail', status: 'sts:fail' }); // still running: it fails
+    const stage = facts(rt).filter((f) => f.startsWith('ep:stage|'));
+    expect(stage).toHaveLength(2);
+    expect(stage[0]).toContain('/data/x');
+    expect(stage[1]).toContain('/data/h');
+    holds = false;
+    rt.run({ beats: 2 });
+    expect(rt.episodes.active).toBe(0);
   });
 
   it('the threaded backend needs settled results before a beat', async () => {

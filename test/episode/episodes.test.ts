@@ -211,6 +211,32 @@ describe('episodes: dossiers and states', () => {
     expect(ws[0].child('want')!.text).toBe('ist:done');
     expect(ws[0].child('target')!.text).toBe(`/rt/ops/${eid}`);
     expect(rt.find(`/rt/ops/${eid}/history`)!.children().length).toBe(3);
+    // the diagnostics mailbox explains what went wrong for the others: a timed-out await, a refused mutation
+    const late = rt.episodes.start({ signal: 'app/late', target: '/data', profile: 'ro', slice: (ctx) => ctx.await(job, { want: 'ist:done', ttl: 2 }) });
+    const ro = rt.episodes.start({ signal: 'app/ro', target: '/data', profile: 'ro', slice: (ctx) => void ctx.set('/data', 'x') });
+    rt.run({ beats: 6 });
+    const diag = rt.mailboxes.messages('/data/mailbox/diag').map((m) => [m.child('topic')!.text, m.child('subject')!.resolve()?.path]);
+    expect(diag).toContainEqual(['ep:tmo', `/rt/ops/${late.eid}`]);
+    expect(diag).toContainEqual(['ep:pro/ro', `/rt/ops/${ro.eid}`]);
+    expect(rt.ops.info(late.eid)).toMatchObject({ state: 'ist:cxl', status: 'sts:cnl' });
+    expect(rt.ops.dossier(job).child('watchers')!.children()).toHaveLength(1); // the timed-out watcher is gone, the stuck one stays
+  });
+
+  it('cancelling a waiting episode takes its watcher back from the awaited dossier', () => {
+    const rt = runtime();
+    const job = rt.ops.start('op/slow', { target: '/data' });
+    const { eid, ticket } = rt.episodes.start({ signal: 'app/w', target: '/data', profile: 'ro', slice: (ctx) => ctx.await(job, { want: 'ist:done', ttl: 100 }) });
+    rt.run({ beats: 2 });
+    const watching = rt.ops.watching;
+    expect(rt.ops.dossier(job).child('watchers')!.children()).toHaveLength(1);
+    expect(rt.episodes.cancelTicket(ticket)).toBe(true);
+    rt.run({ beats: 2 });
+    expect(rt.ops.info(eid)).toMatchObject({ state: 'ist:cxl', status: 'sts:cxl' });
+    expect(rt.ops.dossier(job).child('watchers')!.children()).toHaveLength(0);
+    expect(rt.ops.watching).toBe(watching - 1);
+    rt.ops.state(job, 'ist:done'); // what it waited for arrives: nothing is woken
+    rt.run({ beats: 3 });
+    expect(rt.ops.info(eid).status).toBe('sts:cxl');
   });
 
   it('started from an enzyme: the first slice runs at that beat’s Commit', () => {

@@ -146,6 +146,36 @@ describe('RO guard, leases, execution context', () => {
     expect(x.set('free')).toBe(true);
   });
 
+  it('after demote() the rest of the slice is read-only again: the cell API is locked too', () => {
+    const rt = runtime();
+    const x = rt.find('/data')!.add('x', { value: '0' });
+    const y = rt.find('/data')!.add('y', { value: '0' });
+    const errs: unknown[] = [];
+    const { eid } = rt.episodes.start({
+      signal: 'app/h',
+      target: '/data/x',
+      profile: 'hybrid',
+      slice: (ctx) => {
+        ctx.promote();
+        ctx.rt.find('/data/y')!.set('rw'); // under the lease: not guarded
+        ctx.demote();
+        for (const c of [x, y]) {
+          try {
+            c.set('after');
+          } catch (e) {
+            errs.push((e as { code?: string }).code);
+          }
+        }
+        ctx.close();
+      },
+    });
+    rt.step();
+    expect(errs).toEqual(['ERR_LOCKED', 'ERR_LOCKED']);
+    expect([x.text, y.text]).toEqual(['0', 'rw']);
+    expect(rt.ops.info(eid).status).toBe('sts:ok');
+    expect(x.set('free')).toBe(true); // lease and guard are both gone after the slice
+  });
+
   it('guard helpers need no call-site state: they read the running slice’s context', () => {
     expect([requireRW(), accountIO(10), checkCancel()]).toEqual([true, true, false]); // outside any slice
     const rt = runtime();

@@ -109,8 +109,9 @@ interface Episode {
   /** Cancellation asked for (ticket, requestCancel, budget): ends `sts:cxl`. */
   cancel: boolean;
   lease: { store: LockToken; data: LockToken } | undefined;
-  /** The operation an awaiting episode waits for (0: none). */
+  /** The operation an awaiting episode waits for (0: none), and its watcher there. */
   waitingOn: number;
+  awaitWatch: number;
   done: boolean;
   host?: ContextHost;
   /** The context of its function slices (reused slice after slice). */
@@ -174,6 +175,19 @@ function checkBudget(b: unknown): EpisodeBudget {
     out[k] = v;
   }
   return out;
+}
+
+/** One staged write: through the adapter of a STREAM cell, else over the payload from `offset` (growing it). */
+function applyStaged(c: Cell, w: StagedWrite): void {
+  if (c.type === 'proxy') {
+    c.write(w.offset, w.bytes);
+    return;
+  }
+  const cur = c.value ?? new Uint8Array(0);
+  const next = new Uint8Array(Math.max(cur.length, w.offset + w.bytes.length));
+  next.set(cur);
+  next.set(w.bytes, w.offset);
+  c.set(next);
 }
 
 export class Episodes implements BeatParticipant {
@@ -295,7 +309,7 @@ export class Episodes implements BeatParticipant {
     ops.window(eid, EPISODE_HISTORY_WINDOW);
     ops.state(eid, 'ist:plan');
     const ep: Episode = {
-      eid, ticket, path: d.path, signal, target, profile, budget, fn, module, reads: [...reads], state: options.state, io: 0, cpu: 0, cancel: false, lease: undefined, waitingOn: 0, done: false,
+      eid, ticket, path: d.path, signal, target, profile, budget, fn, module, reads: [...reads], state: options.state, io: 0, cpu: 0, cancel: false, lease: undefined, waitingOn: 0, awaitWatch: 0, done: false,
       slices: 0, slicesWritten: 0, slicesCell: slicesCell!, yieldWatch: undefined, runBeat: 0, runRecorded: false, takenAt: -1,
       sent: undefined, ahead: [], aheadOff: 0,
     };
@@ -661,6 +675,8 @@ export class Episodes implements BeatParticipant {
     if (ep.lease === undefined || ep.profile !== 'hybrid') return false;
     this.release(ep);
     this.leaseNote(ep, 'demote');
+    // read-only again for the rest of the slice: the cell API is refused as in any RO slice
+    this.roGuard ??= this.takeRoGuard();
     return true;
   }
 
@@ -766,7 +782,7 @@ export class Episodes implements BeatParticipant {
         }
         this.record(ep, 'ist:await');
         ep.waitingOn = out.oid;
-        ops.await(out.oid, { want: out.want, ttl: out.ttl, target: ep.path });
+        ep.awaitWatch = ops.await(out.oid, { want: out.want, ttl: out.ttl, target: ep.path });
         return;
       }
       case 'cancel':
@@ -787,6 +803,12 @@ export class Episodes implements BeatParticipant {
     this.live.delete(ep.eid);
     this.byTicket.delete(ep.ticket);
     const ops = this.rt.ops;
+    if (ep.waitingOn !== 0) {
+      // ended while it waited (cancelled): nobody waits on the awaited dossier any more
+      this.unguard();
+      ops.unwatch(ep.waitingOn, ep.awaitWatch);
+      ep.waitingOn = 0;
+    }
     if (ops.isOpen(ep.eid)) {
       this.record(ep, state);
       ops.close(ep.eid, status);
@@ -815,7 +837,12 @@ export class Episodes implements BeatParticipant {
     this.rt.ops.state(ep.eid, state, at);
   }
 
-  /** The commit edge: staged writes of episodes still running or closed `sts:ok` become visible. */
+  /**
+   * The commit edge: staged writes of episodes still running or closed `sts:ok` become visible,
+   * through the stream adapter for a STREAM cell, as a payload overwrite otherwise. A write the
+   * kernel refuses (a cell locked by someone else, a proxy without `write`) never breaks the beat:
+   * it is dropped with an `ep:stage` fact, and an episode still running fails with it.
+   */
   private publish(): void {
     const list = this.staged;
     this.staged = [];
@@ -826,13 +853,15 @@ export class Episodes implements BeatParticipant {
         this.fact(ep, 'usage', 'ep:stage', `episode ${ep.eid}: staged write to ${w.path}, which does not exist; dropped`);
         continue;
       }
-      const cur = c.value ?? new Uint8Array(0);
-      const next = new Uint8Array(Math.max(cur.length, w.offset + w.bytes.length));
-      next.set(cur);
-      next.set(w.bytes, w.offset);
-      const l = ep.lease;
-      if (l !== undefined && !l.store.released) l.store.run(() => l.data.run(() => c.set(next)));
-      else c.set(next); // the lease ended with the episode (closed in the same slice)
+      try {
+        const l = ep.lease;
+        if (l !== undefined && !l.store.released) l.store.run(() => l.data.run(() => applyStaged(c, w)));
+        else applyStaged(c, w); // the lease ended with the episode (closed in the same slice)
+      } catch (e) {
+        if ((e as { code?: string })?.code === 'ERR_REPLAY_MISMATCH') throw e;
+        this.fact(ep, 'usage', 'ep:stage', `episode ${ep.eid}: staged write to ${w.path} refused (${(e as Error)?.message ?? String(e)}); dropped`);
+        if (!ep.done) this.end(ep, 'ist:fail', 'sts:fail');
+      }
     }
   }
 

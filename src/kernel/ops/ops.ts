@@ -187,6 +187,19 @@ export class Ops {
   }
 
   /**
+   * Take back watcher `id` on `oid` before it fires (its target stopped waiting: an awaiting
+   * episode cancelled, say): it leaves the watch list and the dossier. False when it is not
+   * armed (it fired already, or never was).
+   */
+  unwatch(oid: number, id: number): boolean {
+    const k = this.watchers.findIndex((w) => w.oid === oid && w.id === id);
+    if (k < 0) return false;
+    const [w] = this.watchers.splice(k, 1);
+    if (!w.cell.isFinalized) w.cell.removeHard();
+    return true;
+  }
+
+  /**
    * Write a standing watcher on `oid` (`deadline_bt` 0: no deadline) and return its cell. It is
    * evidence for tooling only: `commit` does not fire it; its owner acts on it in-process and
    * removes it (`removeHard`) when it stops waiting.
