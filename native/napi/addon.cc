@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <ctime>
 
 #include "../common/cpu.h"
 #include "../hash/blake3.h"
@@ -220,6 +221,14 @@ Napi::Value SetCpuTier(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, tier);
 }
 
+// CPU time the calling thread has run, in milliseconds (episode CPU budgets: a slice is charged
+// for its own thread's work, not for the time it waited for a core).
+Napi::Value ThreadCpuMs(const Napi::CallbackInfo& info) {
+  timespec ts{};
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return Napi::Number::New(info.Env(), -1);
+  return Napi::Number::New(info.Env(), static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new InstanceData();
   data->hasher = Napi::Persistent(Blake3Hasher::Define(env));
@@ -235,6 +244,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("blake3Hasher", Napi::Function::New<NewBlake3Hasher>(env, "blake3Hasher"));
   exports.Set("cpuFeatures", Napi::Function::New<CpuFeatures>(env, "cpuFeatures"));
   exports.Set("setCpuTier", Napi::Function::New<SetCpuTier>(env, "setCpuTier"));
+  exports.Set("threadCpuMs", Napi::Function::New<ThreadCpuMs>(env, "threadCpuMs"));
   register_flat(env, exports);
   register_reactor(env, exports);
   register_executor(env, exports);

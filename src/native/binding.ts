@@ -145,4 +145,11 @@ export interface Binding extends HashBinding, FlatBinding, AsyncBinding {
    * Returns the tier now in force.
    */
   setCpuTier(tier: string): string;
+  /**
+   * CPU time the calling thread has run, in milliseconds (`CLOCK_THREAD_CPUTIME_ID`; -1 where the
+   * system has no such clock). Differences measure a slice's own work on its thread. The
+   * fallback has no per-thread CPU clock (Node 20 has none) and returns `performance.now()`:
+   * there, a difference also counts the time the thread waited for a core.
+   */
+  threadCpuMs(): number;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRuntime, type Recording } from '../../src/index.js';
+import { createRuntime, nativeInfo, type Recording } from '../../src/index.js';
 import { code, facts, runtime, SLICES, topics } from './helpers.js';
 
 describe('budgets and staging', () => {
@@ -114,6 +114,22 @@ describe('budgets and staging', () => {
     expect(topics(rt)).toContain('ep:fail'); // the bad offset threw inside the slice
   });
 
+  it('CPU budgets charge a slice for its own thread’s CPU time (native), not for time it waits', () => {
+    const rt = runtime();
+    const { eid } = rt.episodes.start({
+      signal: 'app/io',
+      target: '/data',
+      profile: 'ro',
+      budget: { sliceCpuMs: 20 },
+      slice: () => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60), // waits 60 ms, runs almost nothing
+    });
+    rt.step();
+    // the fallback has no per-thread CPU clock: it charges the wall time, and the 60 ms wait overruns
+    const native = nativeInfo().backend === 'native';
+    expect(rt.ops.info(eid).status).toBe(native ? 'sts:ok' : 'sts:cxl');
+    expect(topics(rt).includes('ep:bud/cpu')).toBe(!native);
+  });
+
   it('staged writes to a STREAM cell go through its adapter at the commit edge', () => {
     const rt = runtime();
     let state = new Uint8Array(4);
@@ -204,6 +220,21 @@ describe('budgets and staging', () => {
 });
 
 describe('CPU budgets of module slices', () => {
+  it.each(['stub', 'threaded'] as const)('%s: a module slice is charged its own thread’s CPU time, not the time it waits', async (executor) => {
+    const rt = runtime({ executor, threads: 1 });
+    try {
+      rt.find('/data')!.add('nums').add('a', { value: '1' });
+      await rt.episodes.load(SLICES);
+      const { eid } = rt.episodes.start({ signal: 'app/nap', target: '/data/nums', profile: 'ro', budget: { sliceCpuMs: 20 }, state: { ms: 60 }, slice: { module: SLICES, name: 'nap' }, reads: ['/data/nums'] });
+      await rt.episodes.run();
+      const native = nativeInfo().backend === 'native';
+      expect(rt.ops.info(eid).status).toBe(native ? 'sts:ok' : 'sts:cxl'); // the fallback charges wall time
+      if (executor === 'threaded') expect(rt.episodes.offloaded).toBe(1);
+    } finally {
+      await rt.episodes.close();
+    }
+  });
+
   it.each(['stub', 'threaded'] as const)('%s: the slice’s own timer trips ep:bud/cpu; a replay reaches the same verdict', async (executor) => {
     const make = async (replay?: Recording) => {
       const rt = runtime({ executor, threads: 1, replay });

@@ -7,14 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { accountIO, checkCancel, requireRW, type Recording, type Runtime } from '../../src/index.js';
+import { binding } from '../../src/native/index.js';
 import { dump, runtime, SLICES, slices, states, topics } from './helpers.js';
 
 const GUARDS = new URL('./fixtures/guards.mjs', import.meta.url);
 
 /** Burn `ms` milliseconds of real CPU on this thread. */
+/** Busy work until this thread's CPU clock (the one slices are charged by) advanced `ms`. */
 function burn(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until);
+  const until = binding.threadCpuMs() + ms;
+  while (binding.threadCpuMs() < until);
 }
 
 /** The diagnostics facts with a topic, as tooling reads them: subject (resolved), origin signal and target. */

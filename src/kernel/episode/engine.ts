@@ -34,6 +34,7 @@ import type { BeatParticipant } from '../heartbeat/heartbeat.js';
 import type { LockToken } from '../lock.js';
 import type { Runtime } from '../runtime.js';
 import { u64leOf } from '../heartbeat/encode.js';
+import { binding } from '../../native/index.js';
 import { enterContext, leaveContext } from './current.js';
 import { FunctionContext, type ContextHost, type EpisodeProfile, type FunctionSlice, type StagedWrite } from './context.js';
 import { bytesEqual } from '../cell/payload.js';
@@ -481,7 +482,7 @@ export class Episodes implements BeatParticipant {
     const timed = ep.budget.cpuMs !== undefined || ep.budget.sliceCpuMs !== undefined;
     ep.ctx ??= new FunctionContext(this.host(ep), ep.eid, ep.ticket, ep.profile, ep.signal, ep.target);
     const ctx = ep.ctx.begin(this.rt.beat, ep.state, ep.cancel, this.ioLeft(ep));
-    const t0 = timed ? performance.now() : 0;
+    const t0 = timed ? binding.threadCpuMs() : 0; // this thread's CPU time (docs/episodes.md: CPU)
     const prev = enterContext(ctx);
     try {
       const l = ep.lease;
@@ -499,7 +500,7 @@ export class Episodes implements BeatParticipant {
     } finally {
       leaveContext(prev);
     }
-    if (timed) ctx.out.ms = performance.now() - t0;
+    if (timed) ctx.out.ms = binding.threadCpuMs() - t0;
     ctx.out.state = ctx.state;
     this.finish(ep, ctx.out);
   }

@@ -6,6 +6,7 @@
  * for the same input. Kept as source text because a worker loads it without a build step.
  */
 import * as v8 from 'node:v8';
+import { binding, nativeInfo } from '../../native/index.js';
 
 /** What a slice decided, as recorded after it returned. */
 export interface SliceOutcome {
@@ -27,7 +28,7 @@ export interface SliceOutcome {
   cancel: boolean;
   /** `fail`: what was thrown. */
   error: string;
-  /** Milliseconds the slice ran (used only against a CPU budget, through a recorded decision). */
+  /** CPU milliseconds the slice ran on its thread (wall milliseconds with the fallback); used only against a CPU budget, through a recorded decision. */
   ms: number;
 }
 
@@ -67,7 +68,7 @@ export class EncodedState {
  * runtime thread writes a slice's input from the episode's cached head, its snapshot bytes and
  * the state bytes the previous slice returned, and reads an outcome's fixed fields.
  */
-const SLICE_CODEC_SOURCE = `(function sliceCodec(v8) {
+const SLICE_CODEC_SOURCE = `(function sliceCodec(v8, cpuMs) {
   const te = new TextEncoder();
   const td = new TextDecoder();
   const ACTIONS = ['none', 'yield', 'await', 'close', 'cancel', 'fail'];
@@ -217,7 +218,7 @@ const SLICE_CODEC_SOURCE = `(function sliceCodec(v8) {
     const slot = Symbol.for('cep.episode.context');
     const prev = globalThis[slot];
     globalThis[slot] = ctx;
-    const t0 = performance.now();
+    const t0 = cpuMs();
     try {
       if (typeof fn !== 'function') throw new TypeError('the module has no slice function ' + inp.name);
       fn(ctx);
@@ -227,7 +228,7 @@ const SLICE_CODEC_SOURCE = `(function sliceCodec(v8) {
     } finally {
       globalThis[slot] = prev;
     }
-    out.ms = performance.now() - t0;
+    out.ms = cpuMs() - t0;
     let state;
     try { state = v8.serialize(ctx.state); } catch (e) { state = v8.serialize(undefined); out.action = 'fail'; out.error = 'the state is not structured-clone-safe: ' + String((e && e.message) || e); }
     return encodeOutcome(out, state);
@@ -254,8 +255,9 @@ interface Codec {
   runSlice(mod: Record<string, unknown>, input: Uint8Array): Uint8Array;
 }
 
-// The runtime thread's copy of the codec: compiled once from the same source the workers load.
-const codec = (new Function(`return ${SLICE_CODEC_SOURCE}`)() as (serializer: typeof v8) => Codec)(v8);
+// The runtime thread's copy of the codec: compiled once from the same source the workers load,
+// timing slices with this thread's CPU clock.
+const codec = (new Function(`return ${SLICE_CODEC_SOURCE}`)() as (serializer: typeof v8, cpuMs: () => number) => Codec)(v8, () => binding.threadCpuMs());
 
 export const CodecWriter = codec.Writer;
 export const decodeSnapshot = codec.decodeSnapshot;
@@ -287,8 +289,17 @@ export function decodeOutcome(bytes: Uint8Array): SliceOutcome {
   return out;
 }
 
-/** The source of the worker module that runs slices of the module at `href`. */
+/**
+ * The source of the worker module that runs slices of the module at `href`. It times slices
+ * with the worker thread's own CPU clock: the addon this process loaded (safe in worker threads),
+ * or the wall clock when the fallback is in use, as on the runtime thread.
+ */
 export function workerModuleSource(href: string): string {
+  const addon = nativeInfo().path;
+  const clock =
+    addon === undefined
+      ? `const cpuMs = () => performance.now();`
+      : `import { createRequire } from 'node:module';\nconst addon = createRequire(${JSON.stringify(addon)})(${JSON.stringify(addon)});\nconst cpuMs = () => addon.threadCpuMs();`;
   // the input is copied out of the shared ring first: the slice may keep what it reads
-  return `import * as mod from ${JSON.stringify(href)};\nimport * as v8 from 'node:v8';\nconst codec = (${SLICE_CODEC_SOURCE})(v8);\nexport function runSlice(input) { return codec.runSlice(mod, input.slice()); }\n`;
+  return `import * as mod from ${JSON.stringify(href)};\nimport * as v8 from 'node:v8';\n${clock}\nconst codec = (${SLICE_CODEC_SOURCE})(v8, cpuMs);\nexport function runSlice(input) { return codec.runSlice(mod, input.slice()); }\n`;
 }

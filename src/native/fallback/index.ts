@@ -25,6 +25,7 @@ export const fallbackBinding: Binding = {
   flatValidate,
   cpuFeatures: () => [],
   setCpuTier: () => 'portable',
+  threadCpuMs: () => performance.now(), // no per-thread CPU clock without the addon: the wall clock
   reactorProbe: () => [
     { name: 'uring', available: false, reason: NATIVE_ONLY },
     { name: 'epoll', available: false, reason: NATIVE_ONLY },
