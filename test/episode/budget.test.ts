@@ -219,13 +219,15 @@ describe('budgets and staging', () => {
   });
 });
 
+const NAP = new URL('./fixtures/nap.mjs', import.meta.url);
+
 describe('CPU budgets of module slices', () => {
   it.each(['stub', 'threaded'] as const)('%s: a module slice is charged its own thread’s CPU time, not the time it waits', async (executor) => {
     const rt = runtime({ executor, threads: 1 });
     try {
       rt.find('/data')!.add('nums').add('a', { value: '1' });
-      await rt.episodes.load(SLICES);
-      const { eid } = rt.episodes.start({ signal: 'app/nap', target: '/data/nums', profile: 'ro', budget: { sliceCpuMs: 20 }, state: { ms: 60 }, slice: { module: SLICES, name: 'nap' }, reads: ['/data/nums'] });
+      await rt.episodes.load(NAP);
+      const { eid } = rt.episodes.start({ signal: 'app/nap', target: '/data/nums', profile: 'ro', budget: { sliceCpuMs: 20 }, state: { ms: 60 }, slice: { module: NAP, name: 'nap' }, reads: ['/data/nums'] });
       await rt.episodes.run();
       const native = nativeInfo().backend === 'native';
       expect(rt.ops.info(eid).status).toBe(native ? 'sts:ok' : 'sts:cxl'); // the fallback charges wall time
