@@ -260,6 +260,29 @@ describe('driven mode', () => {
     expect(() => rt.start({ intervalMs: -1 })).toThrow(code('ERR_OUT_OF_RANGE'));
   });
 
+  it('driven mode: a participant that takes its results in while being asked is ready, not lost', async () => {
+    // like the episode engine, whose ready() takes in outcomes that arrived meanwhile: after each
+    // commit the first ask finds a result out, the next one finds it in
+    const rt = runtime();
+    let work = 3;
+    let out = false;
+    rt.heartbeat.participate({
+      compute: () => {},
+      commit: () => {
+        if (work > 0) (work--, (out = true));
+      },
+      ready: () => !out || (out = false),
+      whenReady: () => new Promise<void>((resolve) => setTimeout(resolve, 1)),
+      busy: () => work > 0,
+    });
+    rt.start();
+    rt.heartbeat.wake();
+    for (let i = 0; i < 500 && work > 0; i++) await new Promise((r) => setTimeout(r, 5));
+    rt.stop();
+    expect(work).toBe(0);
+    expect(rt.heartbeat.lastError).toBeUndefined();
+  });
+
   it('an error stops driven mode and reaches onError', async () => {
     const errors: unknown[] = [];
     const rt = runtime({ onError: (e) => void errors.push(e) });

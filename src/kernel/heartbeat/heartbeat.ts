@@ -487,11 +487,12 @@ export class Heartbeat {
     this.soon = undefined;
     if (!this.running) return;
     this.woken = false;
-    if (!this.ready) {
-      // results still on worker threads: take the beat once they are in
+    // results still on worker threads: take the beat once they are in (asking a participant can
+    // take in results that arrived meanwhile, so the one found is the one still waiting, if any)
+    const pending = this.participants.find((p) => !p.ready());
+    if (pending !== undefined) {
       this.waiting = true;
-      void this.participants
-        .find((p) => !p.ready())!
+      void pending
         .whenReady()
         .then(
           () => {
