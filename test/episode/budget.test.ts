@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRuntime, nativeInfo, type Recording } from '../../src/index.js';
-import { code, facts, runtime, SLICES, topics } from './helpers.js';
+import { code, facts, onGo, runtime, SLICES, topics } from './helpers.js';
 
 describe('budgets and staging', () => {
   it('an I/O overrun emits ep:bud/io, flips checkCancel and ends sts:cxl', () => {
@@ -44,23 +44,18 @@ describe('budgets and staging', () => {
     const make = (replay?: ReturnType<ReturnType<typeof createRuntime>['recording']>) => {
       let t = 1n;
       const rt = createRuntime({ clock: () => (t += 1000n), replay });
-      rt.registerEnzyme({
-        name: 'starter',
-        signal: 'app/go',
-        run: (ctx) =>
-          void ctx.rt.episodes.start({
-            signal: 'app/cpu',
-            target: '/data',
-            profile: 'ro',
-            budget: { sliceCpuMs: 2 },
-            slice: (c) => {
-              const until = performance.now() + 5;
-              while (performance.now() < until);
-              c.yield();
-            },
-          }),
-      });
-      rt.bind('/data', 'starter');
+      onGo(rt, (ctx) =>
+        void ctx.rt.episodes.start({
+          signal: 'app/cpu',
+          target: '/data',
+          profile: 'ro',
+          budget: { sliceCpuMs: 2 },
+          slice: (c) => {
+            const until = performance.now() + 5;
+            while (performance.now() < until);
+            c.yield();
+          },
+        }));
       return rt;
     };
     const rt = make();
@@ -242,13 +237,8 @@ describe('CPU budgets of module slices', () => {
       const rt = runtime({ executor, threads: 1, replay });
       rt.find('/data')!.add('nums').add('a', { value: '1' });
       await rt.episodes.load(SLICES);
-      rt.registerEnzyme({
-        name: 'starter',
-        signal: 'app/go',
-        run: (ctx) =>
-          void ctx.rt.episodes.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', budget: { sliceCpuMs: 0.01 }, state: { h: 1, iters: 3_000_000, left: 5 }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] }),
-      });
-      rt.bind('/data', 'starter');
+      onGo(rt, (ctx) =>
+        void ctx.rt.episodes.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', budget: { sliceCpuMs: 0.01 }, state: { h: 1, iters: 3_000_000, left: 5 }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] }));
       return rt;
     };
     const rt = await make();

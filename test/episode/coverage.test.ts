@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { accountIO, checkCancel, requireRW, type Recording, type Runtime } from '../../src/index.js';
 import { binding } from '../../src/native/index.js';
-import { dump, runtime, SLICES, slices, states, topics } from './helpers.js';
+import { dump, onGo, runtime, SLICES, slices, states, topics } from './helpers.js';
 
 const GUARDS = new URL('./fixtures/guards.mjs', import.meta.url);
 
@@ -36,23 +36,18 @@ describe('the episode-wide CPU budget (cpuMs)', () => {
     const make = (replay?: Recording) => {
       const rt = runtime({ replay });
       const seen: boolean[] = [];
-      rt.registerEnzyme({
-        name: 'starter',
-        signal: 'app/go',
-        run: (ctx) =>
-          void ctx.rt.episodes.start({
-            signal: 'app/cpu',
-            target: '/data',
-            profile: 'ro',
-            budget: { cpuMs: CPU_MS },
-            slice: (c) => {
-              burn(SLICE_MS);
-              seen.push(c.checkCancel());
-              c.yield();
-            },
-          }),
-      });
-      rt.bind('/data', 'starter');
+      onGo(rt, (ctx) =>
+        void ctx.rt.episodes.start({
+          signal: 'app/cpu',
+          target: '/data',
+          profile: 'ro',
+          budget: { cpuMs: CPU_MS },
+          slice: (c) => {
+            burn(SLICE_MS);
+            seen.push(c.checkCancel());
+            c.yield();
+          },
+        }));
       return { rt, seen };
     };
     const { rt, seen } = make();
@@ -287,37 +282,32 @@ describe('determinism of a mix with awaits, I/O budgets and cancels', () => {
     rt.find('/data')!.add('out', { value: '' });
     await rt.episodes.load(SLICES);
     const long: number[] = [];
-    rt.registerEnzyme({
-      name: 'starter',
-      signal: 'app/go',
-      run: (ctx) => {
-        const eps = ctx.rt.episodes;
-        const k = Number(ctx.payload);
-        let w = 0;
-        // an RW writer: three slices, then closes; the awaited operation
-        const writer = eps.start({
-          signal: 'app/write',
-          target: '/data/out',
-          profile: 'rw',
-          slice: (c) => {
-            c.set('/data/out', `${c.text('/data/out')}${k}.${w}|`);
-            if (++w < 3) c.yield();
-            else c.close();
-          },
-        });
-        // awaits the writer, then closes
-        eps.start({ signal: 'app/wait', target: '/data', profile: 'ro', state: 0, slice: (c) => (c.state === 0 ? ((c.state = 1), c.await(writer.eid, { ttl: 40 })) : c.close()) });
-        // cancels itself at its second slice
-        let q = 0;
-        eps.start({ signal: 'app/quit', target: '/data', profile: 'ro', slice: (c) => (++q === 2 ? (c.requestCancel(), c.yield()) : c.yield()) });
-        // module slices: one overruns its I/O budget, one reads without accounting, one spins, one runs until cancelled by ticket
-        eps.start({ signal: 'app/io', target: '/data/blob', profile: 'ro', budget: { ioBytes: 1200 }, state: { account: true, slices: 0 }, slice: { module: SLICES, name: 'reader' }, reads: ['/data/blob'] });
-        eps.start({ signal: 'app/read', target: '/data/blob', profile: 'ro', budget: { sliceIoBytes: 100 }, state: { account: false, slices: 0 }, slice: { module: SLICES, name: 'reader' }, reads: ['/data/blob'] });
-        eps.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 5000 + k, left: 2 + (k % 3) }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] });
-        long.push(eps.start({ signal: 'app/watch', target: '/data/flag', profile: 'ro', slice: { module: SLICES, name: 'watch' }, reads: ['/data/flag'] }).ticket);
-      },
+    onGo(rt, (ctx) => {
+      const eps = ctx.rt.episodes;
+      const k = Number(ctx.payload);
+      let w = 0;
+      // an RW writer: three slices, then closes; the awaited operation
+      const writer = eps.start({
+        signal: 'app/write',
+        target: '/data/out',
+        profile: 'rw',
+        slice: (c) => {
+          c.set('/data/out', `${c.text('/data/out')}${k}.${w}|`);
+          if (++w < 3) c.yield();
+          else c.close();
+        },
+      });
+      // awaits the writer, then closes
+      eps.start({ signal: 'app/wait', target: '/data', profile: 'ro', state: 0, slice: (c) => (c.state === 0 ? ((c.state = 1), c.await(writer.eid, { ttl: 40 })) : c.close()) });
+      // cancels itself at its second slice
+      let q = 0;
+      eps.start({ signal: 'app/quit', target: '/data', profile: 'ro', slice: (c) => (++q === 2 ? (c.requestCancel(), c.yield()) : c.yield()) });
+      // module slices: one overruns its I/O budget, one reads without accounting, one spins, one runs until cancelled by ticket
+      eps.start({ signal: 'app/io', target: '/data/blob', profile: 'ro', budget: { ioBytes: 1200 }, state: { account: true, slices: 0 }, slice: { module: SLICES, name: 'reader' }, reads: ['/data/blob'] });
+      eps.start({ signal: 'app/read', target: '/data/blob', profile: 'ro', budget: { sliceIoBytes: 100 }, state: { account: false, slices: 0 }, slice: { module: SLICES, name: 'reader' }, reads: ['/data/blob'] });
+      eps.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 5000 + k, left: 2 + (k % 3) }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] });
+      long.push(eps.start({ signal: 'app/watch', target: '/data/flag', profile: 'ro', slice: { module: SLICES, name: 'watch' }, reads: ['/data/flag'] }).ticket);
     });
-    rt.bind('/data', 'starter');
     return { rt, long };
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Recording, Runtime } from '../../src/index.js';
-import { dump, runtime, SLICES, topics } from './helpers.js';
+import { dump, onGo, runtime, SLICES, topics } from './helpers.js';
 
 const BEATS = 30;
 
@@ -11,28 +11,23 @@ async function world(executor: 'stub' | 'threaded', replay?: Recording): Promise
   for (let i = 1; i <= 6; i++) nums.add(`n${i}`, { value: String(i * 7) });
   rt.find('/data')!.add('out', { value: '' });
   await rt.episodes.load(SLICES);
-  rt.registerEnzyme({
-    name: 'starter',
-    signal: 'app/go',
-    run: (ctx) => {
-      const eps = ctx.rt.episodes;
-      const k = Number(ctx.payload);
-      eps.start({ signal: 'app/sum', target: '/data/nums', profile: 'ro', slice: { module: SLICES, name: 'sum' }, reads: ['/data/nums'] });
-      eps.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 20000 + k, left: 2 + (k % 4) }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] });
-      let n = 0;
-      eps.start({
-        signal: 'app/write',
-        target: '/data/out',
-        profile: 'rw',
-        slice: (c) => {
-          c.set('/data/out', `${c.text('/data/out')}${k}.${n}|`);
-          if (++n < 3) c.yield();
-          else c.close();
-        },
-      });
-    },
+  onGo(rt, (ctx) => {
+    const eps = ctx.rt.episodes;
+    const k = Number(ctx.payload);
+    eps.start({ signal: 'app/sum', target: '/data/nums', profile: 'ro', slice: { module: SLICES, name: 'sum' }, reads: ['/data/nums'] });
+    eps.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 20000 + k, left: 2 + (k % 4) }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] });
+    let n = 0;
+    eps.start({
+      signal: 'app/write',
+      target: '/data/out',
+      profile: 'rw',
+      slice: (c) => {
+        c.set('/data/out', `${c.text('/data/out')}${k}.${n}|`);
+        if (++n < 3) c.yield();
+        else c.close();
+      },
+    });
   });
-  rt.bind('/data', 'starter');
   return rt;
 }
 

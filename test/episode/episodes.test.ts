@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EPISODE_HISTORY_WINDOW } from '../../src/kernel/episode/engine.js';
-import { code, runtime, slices, states, topics } from './helpers.js';
+import { code, onGo, runtime, slices, states, topics } from './helpers.js';
 
 describe('episodes: dossiers and states', () => {
   it('start opens an op/ep dossier with the signal, target and pipeline snapshot, ist:plan', () => {
@@ -242,12 +242,7 @@ describe('episodes: dossiers and states', () => {
   it('started from an enzyme: the first slice runs at that beat’s Commit', () => {
     const rt = runtime();
     let ran = 0;
-    rt.registerEnzyme({
-      name: 'starter',
-      signal: 'app/go',
-      run: (ctx) => void ctx.rt.episodes.start({ signal: 'app/go', target: '/data', profile: 'ro', slice: (c) => ((ran = c.beat), c.close()) }),
-    });
-    rt.bind('/data', 'starter');
+    onGo(rt, (ctx) => void ctx.rt.episodes.start({ signal: 'app/go', target: '/data', profile: 'ro', slice: (c) => ((ran = c.beat), c.close()) }));
     rt.enqueue('app/go', '/data');
     const b = rt.step();
     expect(ran).toBe(b);

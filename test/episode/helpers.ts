@@ -1,4 +1,5 @@
 import type { Runtime } from '../../src/kernel/index.js';
+import type { EnzymeContext } from '../../src/kernel/heartbeat/context.js';
 export { code, facts, runtime } from '../heartbeat/helpers.js';
 
 export const SLICES = new URL('./fixtures/slices.mjs', import.meta.url);
@@ -28,4 +29,13 @@ export function slices(rt: Runtime, eid: number): number {
 /** Topics of the facts in the diagnostics mailbox. */
 export function topics(rt: Runtime): string[] {
   return rt.mailboxes.messages('/data/mailbox/diag').map((m) => m.child('topic')!.text!);
+}
+
+/**
+ * An enzyme on `app/go` bound at `/data` that runs `run`: episodes started from an enzyme are part
+ * of the beat, so a replay starts them too (enqueue `app/go` at `/data` to fire it).
+ */
+export function onGo(rt: Runtime, run: (ctx: EnzymeContext) => void): void {
+  rt.registerEnzyme({ name: 'starter', signal: 'app/go', run });
+  rt.bind('/data', 'starter');
 }
