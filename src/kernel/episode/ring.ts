@@ -215,7 +215,7 @@ export class SliceRing {
       this.listening = false;
       this.collect();
       if (this.outstanding > 0) this.listen();
-      else for (const w of this.workers) w.unref();
+      else if (!this.closed) for (const w of this.workers) w.unref(); // close() keeps them ref'ed to the end
     });
   }
 
@@ -247,7 +247,7 @@ export class SliceRing {
     this.ready[index].then(
       () => {
         this.loaded[index] = true;
-        if (!this.listening) w.unref();
+        if (!this.listening && !this.closed) w.unref();
       },
       () => {}, // surfaced through started()
     );
@@ -279,6 +279,10 @@ export class SliceRing {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // idle workers are unref'ed, and a pending Atomics.waitAsync holds no handle: without this,
+    // a process whose last work is `await close()` runs out of events and exits mid-close (13);
+    // nothing unrefs them once closed (a wait still pending from listen() ends after this)
+    for (const w of this.workers) w.ref();
     while (this.outstanding > 0) {
       await this.wait();
       this.collect();
