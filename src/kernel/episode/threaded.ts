@@ -15,7 +15,7 @@
 import { reactorClosed } from '../../errors.js';
 import type { TaskResult } from '../../async/worker-pool.js';
 import { SliceRing, type RingResult } from './ring.js';
-import { workerModuleSource } from './slice-runner.js';
+import { workerModuleUrl } from './slice-runner.js';
 
 export interface ThreadedOptions {
   /** Workers per slice module (default 2). */
@@ -91,7 +91,7 @@ export class SlicePools {
   async open(href: string): Promise<void> {
     let m = this.modules.get(href);
     if (m === undefined) {
-      const module = `data:text/javascript,${encodeURIComponent(workerModuleSource(href))}`;
+      const module = workerModuleUrl(href);
       const threads = this.options.threads;
       const mw = { published: [], backlog: [], head: 0, bytes: 0, aheadLog: [], aheadHead: 0, aheadInRing: 0 } as unknown as ModuleWorkers;
       const slots = Math.max(threads, Math.min(SLOTS_PER_THREAD * threads, Math.floor(RING_BYTES / (2 * this.options.sliceBytes))));
