@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { CTRL_BYTES, type PoolWorkerData, REQ_HEAD, REQ_TAIL, RES_HEAD, RES_TAIL, SLOT_HEADER, ST_OK, ST_THROWN, ST_TOO_BIG, STOP } from './worker-pool-layout.js';
+import { invalidArgType, notFound } from '../errors.js';
 
 type Task = (arg: Uint8Array) => unknown;
 
@@ -22,7 +23,7 @@ function call(fn: Task | undefined, arg: Uint8Array): { status: number; out: Uin
   try {
     let out = fn!(arg);
     if (out === undefined) out = new Uint8Array(0);
-    if (!(out instanceof Uint8Array)) throw new TypeError('a task must return a Uint8Array or undefined');
+    if (!(out instanceof Uint8Array)) throw invalidArgType('the result of a task', 'a Uint8Array or undefined', out);
     if (out.length > slotBytes) return { status: ST_TOO_BIG, out: enc.encode(String(out.length)) };
     return { status: ST_OK, out };
   } catch (e) {
@@ -63,6 +64,6 @@ function serve(fns: (Task | undefined)[]): void {
 const m = (await import(module)) as Record<string, unknown>;
 const fns = functions.map((n) => m[n] as Task | undefined);
 const missing = functions.filter((_, i) => typeof fns[i] !== 'function');
-if (missing.length) throw new Error('missing exports: ' + missing.join(', '));
+if (missing.length) throw notFound(`missing exports: ${missing.join(', ')}`);
 parentPort!.postMessage('ready');
 serve(fns);

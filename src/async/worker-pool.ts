@@ -10,7 +10,7 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { invalidArgType, invalidArgValue, jobFailed, outOfRange, queueFull, reactorClosed, workerCrashed } from '../errors.js';
+import { invalidArgType, invalidArgValue, jobFailed, outOfRange, queueFull, poolClosed, workerCrashed } from '../errors.js';
 import { compiledModuleUrl } from '../native/module-url.js';
 import { Gated } from './gated.js';
 import { CTRL_BYTES, REQ_HEAD, RES_HEAD, RES_TAIL, SLOT_HEADER, ST_OK, ST_THROWN, ST_TOO_BIG, STOP, type PoolWorkerData } from './worker-pool-layout.js';
@@ -158,7 +158,7 @@ export class WorkerPool extends Gated<TaskResult> {
   }
 
   #submit(fn: string, args: Uint8Array, p: Pending): number {
-    if (this.#closed) throw reactorClosed('worker pool');
+    if (this.#closed) throw poolClosed('worker pool');
     const index = this.#functions.indexOf(fn);
     if (index < 0) throw invalidArgValue('fn', `must be one of ${this.#functions.join(', ')}`);
     if (!(args instanceof Uint8Array)) throw invalidArgType('args', 'a Uint8Array', args);

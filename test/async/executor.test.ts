@@ -85,7 +85,7 @@ describe.each(modes)('executor (native=%s)', (native) => {
     expect(() => ex.submit('noop')).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_FULL' }));
     await all(ex, 2);
     await ex.close();
-    expect(() => ex.submit('noop')).toThrow(expect.objectContaining({ code: 'ERR_REACTOR_CLOSED' }));
+    expect(() => ex.submit('noop')).toThrow(expect.objectContaining({ code: 'ERR_EXECUTOR_CLOSED' }));
     expect(() => createExecutor({ threads: 0 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
   });
 });

@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { C_CLAIM, C_DONE, C_RELEASED, C_RUNS, C_SLEEP, C_STOP, C_TAIL, C_WAKE_AT, CTRL_BYTES, H_IN, H_OUT, H_STATE, H_STATUS, HDR, MAX_THREADS, type RingWorkerData, SPIN } from './ring-layout.js';
+import { invalidArgType, notFound } from '../../errors.js';
 
 type RunSlice = (input: Uint8Array) => unknown;
 
@@ -24,7 +25,7 @@ function runSlot(run: RunSlice, c: number): void {
   let out: Uint8Array;
   try {
     const r = run(u8.subarray(at, at + hdr[h + H_IN]!));
-    if (!(r instanceof Uint8Array)) throw new TypeError('runSlice must return a Uint8Array');
+    if (!(r instanceof Uint8Array)) throw invalidArgType('the result of runSlice', 'a Uint8Array', r);
     out = r;
     if (out.length > bytes) {
       status = 2;
@@ -65,6 +66,6 @@ function serve(run: RunSlice): void {
 }
 
 const m = (await import(module)) as { runSlice?: RunSlice };
-if (typeof m.runSlice !== 'function') throw new Error('the slice module has no runSlice export');
+if (typeof m.runSlice !== 'function') throw notFound('the runSlice export of the slice module');
 parentPort!.postMessage('ready');
 serve(m.runSlice);

@@ -16,9 +16,10 @@
  * runtime thread writes a slice's input from the episode's cached head, its snapshot bytes and
  * the state bytes the previous slice returned, and reads an outcome's fixed fields.
  *
- * This module imports nothing of the project (workers load it on their own).
+ * Workers load this module on their own: it imports nothing of the project but the error factories.
  */
 import * as v8 from 'node:v8';
+import { invalidArgType, notFound, outOfRange } from '../../errors.js';
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -267,6 +268,23 @@ export function decodeOutcome(bytes: Uint8Array): RawOutcome {
   return { action, oid, want: text ? want : null, ttl, state: r.rest(), io, over: (flags & 1) !== 0, guard, cancel: (flags & 2) !== 0, error, ms };
 }
 
+export interface AwaitOptions {
+  /** The state or status to wait for (default `sts:ok`). */
+  want?: string;
+  /** Beats to wait before `op/tmo` cancels the episode (default 1,024). */
+  ttl?: number;
+}
+
+/** The checked arguments of `ctx.await` (function and module slices alike). */
+export function checkAwait(oid: unknown, options: AwaitOptions | undefined): { want: string; ttl: number } {
+  if (!Number.isSafeInteger(oid) || (oid as number) < 1) throw outOfRange('oid', 'an operation id >= 1', oid);
+  const want = options?.want ?? 'sts:ok';
+  if (typeof want !== 'string' || want.length === 0 || want.length > 256) throw invalidArgType('options.want', 'a non-empty string', want);
+  const ttl = options?.ttl ?? 1024;
+  if (!Number.isSafeInteger(ttl) || ttl < 1) throw outOfRange('options.ttl', 'an integer >= 1', ttl);
+  return { want, ttl };
+}
+
 const message = (e: unknown): string => String((e as Error | undefined)?.message || e);
 
 /**
@@ -280,7 +298,7 @@ export function runSlice(mod: Record<string, unknown>, input: Uint8Array, cpuMs:
   const snap = inp.snap;
   const roots = Object.keys(snap);
   const node = (path: unknown): SnapNode | undefined => {
-    if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError('a path must be absolute: ' + String(path));
+    if (typeof path !== 'string' || !path.startsWith('/')) throw invalidArgType('path', 'an absolute path', path);
     for (const r of roots) {
       if (path !== r && !path.startsWith(r === '/' ? '/' : r + '/')) continue;
       let n: SnapNode | undefined = snap[r];
@@ -291,7 +309,7 @@ export function runSlice(mod: Record<string, unknown>, input: Uint8Array, cpuMs:
       }
       return n;
     }
-    throw new RangeError(path + ' is not under the paths this slice declared it reads');
+    throw outOfRange('path', 'under the paths this slice declared it reads', path);
   };
   const act = (a: SliceAction): void => {
     out.action = a;
@@ -319,12 +337,12 @@ export function runSlice(mod: Record<string, unknown>, input: Uint8Array, cpuMs:
     yield(): void {
       act('yield');
     },
-    await(oid: number, o?: { want?: string; ttl?: number }): void {
-      if (!Number.isSafeInteger(oid) || oid < 1) throw new RangeError('await: an operation id >= 1');
+    await(oid: number, options?: AwaitOptions): void {
+      const { want, ttl } = checkAwait(oid, options);
       act('await');
       out.oid = oid;
-      out.want = o?.want || 'sts:ok';
-      out.ttl = o?.ttl || 1024;
+      out.want = want;
+      out.ttl = ttl;
     },
     close(): void {
       act('close');
@@ -340,7 +358,7 @@ export function runSlice(mod: Record<string, unknown>, input: Uint8Array, cpuMs:
       return cancelled;
     },
     accountIO(n: number): boolean {
-      if (!Number.isSafeInteger(n) || n < 0) throw new RangeError('accountIO: an integer >= 0');
+      if (!Number.isSafeInteger(n) || n < 0) throw outOfRange('bytes', 'an integer >= 0', n);
       out.io += n;
       if (inp.ioLeft >= 0 && out.io > inp.ioLeft) {
         out.over = true;
@@ -379,7 +397,7 @@ export function runSlice(mod: Record<string, unknown>, input: Uint8Array, cpuMs:
   global[slot] = ctx;
   const t0 = cpuMs();
   try {
-    if (typeof fn !== 'function') throw new TypeError('the module has no slice function ' + inp.name);
+    if (typeof fn !== 'function') throw notFound(`slice function ${inp.name} in the module`);
     fn(ctx);
   } catch (e) {
     out.action = 'fail';
