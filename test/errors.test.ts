@@ -54,6 +54,11 @@ describe('error codes', () => {
     expect(bare).toEqual([]);
   });
 
+  it('the addon throws only through throw_coded (native/napi/coded_error.h)', () => {
+    const raw = native.filter((f) => !f.endsWith('coded_error.h') && /Error::New|napi_throw/.test(read(f)));
+    expect(raw).toEqual([]);
+  });
+
   it('every code of the list is thrown somewhere', () => {
     // a factory in errors.ts makes the codes its body names; a call of it throws them
     const errors = read(path.join('src', 'errors.ts'));
