@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { invalidArgType, invalidArgValue, jobFailed, outOfRange, queueFull, poolClosed, workerCrashed } from '../errors.js';
 import { compiledModuleUrl } from '../native/module-url.js';
 import { Gated } from './gated.js';
-import { CTRL_BYTES, REQ_HEAD, RES_HEAD, RES_TAIL, SLOT_HEADER, ST_OK, ST_THROWN, ST_TOO_BIG, STOP, type PoolWorkerData } from './worker-pool-layout.js';
+import { CTRL_BYTES, REQ_HEAD, RES_HEAD, RES_TAIL, SLOT_HEADER, ST_OK, ST_TOO_BIG, STOP, type PoolWorkerData } from './worker-pool-layout.js';
 
 const WORKER = compiledModuleUrl('./worker-pool-worker.js', import.meta.url);
 

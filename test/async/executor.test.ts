@@ -5,7 +5,6 @@ import { blake3 } from '../../src/hash/blake3.js';
 import { crc32c } from '../../src/hash/crc32c.js';
 import { runCore, takeN } from './helpers.js';
 import { loadBinding, nativeInfo } from '../../src/native/index.js';
-import type { ExecutorCore } from '../../src/async/core.js';
 import { JsExecutor } from '../../src/async/js-executor.js';
 import { JOB_BLAKE3, JOB_CRC32C, JOB_NOOP } from '../../src/async/ops.js';
 
