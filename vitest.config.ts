@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // (CEP_NATIVE=0). Tests that compare the two halves byte for byte load both explicitly.
 export default defineConfig({
   test: {
+    globalSetup: ['test/setup/build.ts'],
     projects: [
       {
         test: { name: 'native', include: ['test/**/*.test.ts'], env: { CEP_NATIVE: '1' } },

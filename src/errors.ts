@@ -3,47 +3,78 @@
  * (`ERR_*`) that callers may match on; messages are for people and may change.
  */
 
-export type CepErrorCode =
-  | 'ERR_INVALID_ARG_TYPE'
-  | 'ERR_INVALID_ARG_VALUE'
-  | 'ERR_OUT_OF_RANGE'
-  | 'ERR_NATIVE_LOAD'
-  // kernel data model
-  | 'ERR_INVALID_NAME'
-  | 'ERR_INVALID_PATH'
-  | 'ERR_NAME_EXISTS'
-  | 'ERR_NOT_FOUND'
-  | 'ERR_DELETED'
-  | 'ERR_LOCKED'
-  | 'ERR_IMMUTABLE'
-  | 'ERR_LINK_CYCLE'
-  | 'ERR_SHADOWED'
-  | 'ERR_INVALID_STORE'
-  | 'ERR_INVALID_STATE'
-  | 'ERR_PROXY'
+/**
+ * Every code, with when it is thrown: the one list (docs/errors.md has the same table, and a
+ * test checks that the list, the table and the throw sites in src/ and native/ agree).
+ */
+export const ERROR_CODES = {
+  ERR_INVALID_ARG_TYPE: 'an argument of the wrong type',
+  ERR_INVALID_ARG_VALUE: 'an argument of the right type with a value that is not accepted',
+  ERR_OUT_OF_RANGE: 'a number, offset, length or beat outside its range',
+  ERR_NATIVE_LOAD: 'the native addon exists but failed to load',
+  ERR_INTERNAL: 'an internal invariant broke: a bug, please report it',
+  // kernel data model (src/kernel/)
+  ERR_INVALID_NAME: 'a cell name that is not valid or cannot be kept',
+  ERR_INVALID_PATH: 'a path that does not parse',
+  ERR_NAME_EXISTS: 'a child of that name already exists',
+  ERR_NOT_FOUND: 'no cell, enzyme, dossier or branch of that name',
+  ERR_DELETED: 'the cell was deleted (or finalized)',
+  ERR_LOCKED: 'a store or data lock held by another token',
+  ERR_IMMUTABLE: 'the cell or branch is immutable',
+  ERR_LINK_CYCLE: 'the link would close a cycle',
+  ERR_SHADOWED: 'the cell is still the target of links',
+  ERR_INVALID_STORE: 'a store kind or indexing that cannot be used there',
+  ERR_INVALID_STATE: 'the operation does not fit the cell\'s state',
+  ERR_PROXY: 'a HANDLE or STREAM adapter refused the operation',
   // heartbeat, enzymes, OPS, CEI, replay
-  | 'ERR_ENZYME_CONFLICT'
-  | 'ERR_BEAT_IN_PROGRESS'
-  | 'ERR_HALTED'
-  | 'ERR_REPLAY_MISMATCH'
+  ERR_ENZYME_CONFLICT: 'another enzyme descriptor under the same name',
+  ERR_BEAT_IN_PROGRESS: 'a call that cannot be made during a beat',
+  ERR_HALTED: 'the runtime has shut down',
+  ERR_REPLAY_MISMATCH: 'a replay diverged from its recording',
   // flat frames (src/serialization/)
-  | FrameErrorCode
+  ERR_FRAME_TRUNCATED: 'a frame ends before its trailer',
+  ERR_FRAME_CRC: 'a record or the trailer fails its CRC32C',
+  ERR_FRAME_MERKLE: 'the Merkle root does not match the records',
+  ERR_FRAME_FORMAT: 'bytes that are not a frame (magic, version, layout)',
+  ERR_FRAME_UNSUPPORTED: 'a frame feature this reader does not support',
+  ERR_FRAME_MALFORMED: 'records that parse but break the format\'s rules',
+  ERR_FRAME_CHUNK: 'chunked payload records that do not add up',
+  ERR_FRAME_CAPS: 'the frame needs capabilities the reader was not given (e.g. a key)',
+  ERR_FRAME_TOO_LARGE: 'a frame over the size limit',
+  ERR_FRAME_AEAD: 'a sealed payload fails authentication',
+  ERR_FRAME_APPLY: 'a valid frame that does not apply to this runtime',
   // async I/O (src/async/)
-  | 'ERR_REACTOR_UNAVAILABLE'
-  | 'ERR_REACTOR_CLOSED'
-  | 'ERR_QUEUE_FULL'
-  | 'ERR_IO'
-  | 'ERR_IO_TIMEOUT'
-  | 'ERR_JOB_FAILED'
-  | 'ERR_WORKER_CRASHED'
-  // episodes (src/kernel/episode/)
-  | 'ERR_BEAT_NOT_READY'
+  ERR_REACTOR_UNAVAILABLE: 'the asked-for reactor backend cannot run here',
+  ERR_REACTOR_CLOSED: 'the reactor is closed',
+  ERR_EXECUTOR_CLOSED: 'the executor is closed',
+  ERR_POOL_CLOSED: 'the worker pool (or an episode slice pool) is closed',
+  ERR_QUEUE_FULL: 'too many requests outstanding; drain completions first',
+  ERR_JOB_FAILED: 'an executor job ended with an error',
+  ERR_WORKER_CRASHED: 'a pool worker died while running a task',
+  // episodes
+  ERR_BEAT_NOT_READY: 'a beat while slices or pending writes are not settled',
   // persistence: storage engines (src/persistence/flatfile/)
-  | StoreErrorCode
+  ERR_STORE_CORRUPT: 'stored bytes fail their checks where they cannot simply be cut',
+  ERR_STORE_LOCKED: 'another engine (this or another process) holds the store',
+  ERR_STORE_CLOSED: 'the engine was closed, or a failed write left it unusable until reopened',
+  ERR_STORE_TXN: 'beat transaction misuse (no open beat, a beat not after the last, two frames of a branch)',
+  ERR_STORE_FRAME: 'a frame that does not fit where it is put (wrong beat, broken chain, not a snapshot)',
+  ERR_STORE_IO: 'a write or sync failed; nothing of the beat became visible',
+  ERR_BUNDLE_INVALID: 'an export bundle fails verification',
   // persistence service (src/persistence/service/)
-  | PersistErrorCode
+  ERR_PERSIST_ENGINE: 'the engine lacks a needed capability, or cannot be opened',
+  ERR_PERSIST_COMMIT: 'a beat could not be made durable',
+  ERR_PERSIST_CROSS_READ: 'a cross-branch read the consumer\'s policy does not allow',
+  ERR_PERSIST_BUDGET: 'loading a branch would exceed its depth or byte budget',
+  ERR_PERSIST_CLOSED: 'the store was closed',
+  ERR_PERSIST_LINK: 'branches whose links point into each other in a cycle',
   // lazy hydration (src/persistence/service/hydrate/)
-  | HydrateErrorCode;
+  ERR_HYDRATE_BUDGET: 'a hydration would exceed its depth or byte budget (nothing loaded)',
+  ERR_HYDRATE_FAIL: 'the store could not give a cold cell back (nothing loaded)',
+  ERR_HYDRATE_EVICT: 'eviction refused: the subtree is not clean and durable, or not lazy',
+} as const;
+
+export type CepErrorCode = keyof typeof ERROR_CODES;
 
 export interface CepError extends Error {
   code: CepErrorCode;
@@ -71,6 +102,10 @@ export function invalidArgValue(name: string, reason: string): TypeError & CepEr
 
 export function outOfRange(name: string, range: string, actual: unknown): RangeError & CepError {
   return withCode(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${String(actual)}`), 'ERR_OUT_OF_RANGE');
+}
+
+export function internalError(reason: string): Error & CepError {
+  return withCode(new Error(`Internal error: ${reason}`), 'ERR_INTERNAL');
 }
 
 export function nativeLoadFailed(path: string, cause: unknown): Error & CepError {
@@ -162,18 +197,7 @@ export function replayMismatch(beat: number, reason: string): Error & CepError {
 
 // ---- flat frames (src/serialization/) -------------------------------------------------------
 
-export type FrameErrorCode =
-  | 'ERR_FRAME_TRUNCATED'
-  | 'ERR_FRAME_CRC'
-  | 'ERR_FRAME_MERKLE'
-  | 'ERR_FRAME_FORMAT'
-  | 'ERR_FRAME_UNSUPPORTED'
-  | 'ERR_FRAME_MALFORMED'
-  | 'ERR_FRAME_CHUNK'
-  | 'ERR_FRAME_CAPS'
-  | 'ERR_FRAME_TOO_LARGE'
-  | 'ERR_FRAME_AEAD'
-  | 'ERR_FRAME_APPLY';
+export type FrameErrorCode = Extract<CepErrorCode, `ERR_FRAME_${string}`>;
 
 /**
  * A frame that cannot be read, verified or applied (or a branch that cannot be framed).
@@ -198,29 +222,30 @@ export function reactorClosed(what: string): Error & CepError {
   return withCode(new Error(`The ${what} is closed`), 'ERR_REACTOR_CLOSED');
 }
 
+export function executorClosed(): Error & CepError {
+  return withCode(new Error('The executor is closed'), 'ERR_EXECUTOR_CLOSED');
+}
+
+export function poolClosed(what: string): Error & CepError {
+  return withCode(new Error(`The ${what} is closed`), 'ERR_POOL_CLOSED');
+}
+
 /** The bounded submission queue is full: drain completions before submitting more. */
 export function queueFull(what: string, limit: number): Error & CepError {
   return withCode(new Error(`The ${what} queue is full (${limit} requests outstanding); drain completions first`), 'ERR_QUEUE_FULL');
 }
 
 /** An I/O request failed with an errno. */
-export function ioFailed(op: string, errno: string): Error & CepError {
-  const e = withCode(new Error(`${op} failed: ${errno}`), 'ERR_IO');
-  (e as unknown as { errno: string }).errno = errno;
-  return e;
-}
-
-/** An I/O request passed its beat or wall-clock deadline. */
-export function ioTimeout(op: string, why: string): Error & CepError {
-  return withCode(new Error(`${op} timed out: ${why}`), 'ERR_IO_TIMEOUT');
-}
-
-/** A job ended without a result (cancelled, over budget, invalid). */
 export function jobFailed(ticket: number, status: string): Error & CepError {
   return withCode(new Error(`Job ${ticket} ended: ${status}`), 'ERR_JOB_FAILED');
 }
 
 /** A worker thread died with tasks on it. */
+/** A module slice that failed on a worker thread; the message is the slice's own (outcomes record it). */
+export function sliceFailed(message: string): Error & CepError {
+  return withCode(new Error(message), 'ERR_JOB_FAILED');
+}
+
 export function workerCrashed(reason: string): Error & CepError {
   return withCode(new Error(`A pool worker crashed: ${reason}`), 'ERR_WORKER_CRASHED');
 }
@@ -234,21 +259,7 @@ export function beatNotReady(): Error & CepError {
 
 // ---- persistence: storage engines (src/persistence/flatfile/) ---------------------------------
 
-export type StoreErrorCode =
-  /** Stored bytes fail their checks (CRC, root, hash chain, layout) where they cannot simply be cut. */
-  | 'ERR_STORE_CORRUPT'
-  /** Another engine (this or another process) holds the store's lock file. */
-  | 'ERR_STORE_LOCKED'
-  /** The engine was closed, or a failed write left it unusable until it is reopened. */
-  | 'ERR_STORE_CLOSED'
-  /** Beat transaction misuse: no open beat, a beat not after the last one, two frames of a branch. */
-  | 'ERR_STORE_TXN'
-  /** A frame that does not fit where it is put (wrong beat, broken chain, not a snapshot). */
-  | 'ERR_STORE_FRAME'
-  /** A write or sync failed; nothing of the beat became visible. */
-  | 'ERR_STORE_IO'
-  /** An export bundle fails verification (manifest, file hashes, frames). */
-  | 'ERR_BUNDLE_INVALID';
+export type StoreErrorCode = Extract<CepErrorCode, `ERR_STORE_${string}` | 'ERR_BUNDLE_INVALID'>;
 
 export function storeError(code: StoreErrorCode, reason: string, cause?: unknown): Error & CepError {
   return withCode(new Error(reason, cause === undefined ? undefined : { cause }), code);
@@ -256,19 +267,7 @@ export function storeError(code: StoreErrorCode, reason: string, cause?: unknown
 
 // ---- persistence service (src/persistence/service/) ----------------------------------------
 
-export type PersistErrorCode =
-  /** The engine lacks a capability the serializer needs, or cannot be opened. */
-  | 'ERR_PERSIST_ENGINE'
-  /** A beat could not be made durable (the beat was aborted; nothing of it is visible). */
-  | 'ERR_PERSIST_COMMIT'
-  /** A cross-branch read the consumer's policy does not allow. */
-  | 'ERR_PERSIST_CROSS_READ'
-  /** Hydration would exceed its depth or byte budget (nothing was loaded). */
-  | 'ERR_PERSIST_BUDGET'
-  /** The store was closed. */
-  | 'ERR_PERSIST_CLOSED'
-  /** Branches cannot be rebuilt: their links point into each other in a cycle (recovery, hydration). */
-  | 'ERR_PERSIST_LINK';
+export type PersistErrorCode = Extract<CepErrorCode, `ERR_PERSIST_${string}`>;
 
 export function persistError(code: PersistErrorCode, reason: string): Error & CepError {
   return withCode(new Error(`Persistence: ${reason}`), code);
@@ -276,13 +275,7 @@ export function persistError(code: PersistErrorCode, reason: string): Error & Ce
 
 // ---- lazy hydration of cold cells (src/persistence/service/hydrate/) -----------------------
 
-export type HydrateErrorCode =
-  /** A hydration would exceed its depth or byte budget (nothing was loaded). */
-  | 'ERR_HYDRATE_BUDGET'
-  /** The store could not give a cold cell back (a corrupt record, a missing frame; nothing was loaded). */
-  | 'ERR_HYDRATE_FAIL'
-  /** Eviction refused: the subtree is not clean and durable, or not in a lazily loaded branch. */
-  | 'ERR_HYDRATE_EVICT';
+export type HydrateErrorCode = Extract<CepErrorCode, `ERR_HYDRATE_${string}`>;
 
 export function hydrateError(code: HydrateErrorCode, reason: string, cause?: unknown): Error & CepError {
   return withCode(new Error(`Hydration: ${reason}`, cause === undefined ? undefined : { cause }), code);

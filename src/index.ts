@@ -3,7 +3,7 @@ export { crc32c, crc32cMany, CRC32C_NATIVE_MIN_BYTES } from './hash/crc32c.js';
 export { blake3, blake3DeriveKey, blake3Many, Blake3Hasher, createBlake3 } from './hash/blake3.js';
 export type { BytesLike, SliceList } from './hash/validate.js';
 export { nativeInfo, type NativeInfo } from './native/index.js';
-export type { CepError, CepErrorCode } from './errors.js';
+export { ERROR_CODES, type CepError, type CepErrorCode } from './errors.js';
 export * from './kernel/index.js';
 export * from './enzymes/cell-ops.js';
 export * from './serialization/index.js';

@@ -7,7 +7,7 @@
  * them in submission order, whatever order the threads finished them in.
  */
 import { availableParallelism } from 'node:os';
-import { invalidArgType, invalidArgValue, outOfRange, queueFull, reactorClosed } from '../errors.js';
+import { invalidArgType, invalidArgValue, outOfRange, executorClosed, queueFull } from '../errors.js';
 import { binding } from '../native/index.js';
 import type { ExecutorCore } from './core.js';
 import { Gated } from './gated.js';
@@ -115,7 +115,7 @@ export class Executor extends Gated<JobResult> {
 
   /** Queues a job; returns its ticket. `input` is read in place: do not change it until the result is drained. */
   submit(kind: JobKind, input?: Uint8Array, options: JobOptions = {}): number {
-    if (this.#closed) throw reactorClosed('executor');
+    if (this.#closed) throw executorClosed();
     const code = JOB_KINDS[kind];
     if (code === undefined) throw invalidArgValue('kind', `must be one of ${Object.keys(JOB_KINDS).join(', ')}`);
     if (input !== undefined && !(input instanceof Uint8Array)) throw invalidArgType('input', 'a Uint8Array', input);

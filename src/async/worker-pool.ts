@@ -10,8 +10,12 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { invalidArgType, invalidArgValue, jobFailed, outOfRange, queueFull, reactorClosed, workerCrashed } from '../errors.js';
+import { invalidArgType, invalidArgValue, jobFailed, outOfRange, queueFull, poolClosed, workerCrashed } from '../errors.js';
+import { compiledModuleUrl } from '../native/module-url.js';
 import { Gated } from './gated.js';
+import { CTRL_BYTES, REQ_HEAD, RES_HEAD, RES_TAIL, SLOT_HEADER, ST_OK, ST_TOO_BIG, STOP, type PoolWorkerData } from './worker-pool-layout.js';
+
+const WORKER = compiledModuleUrl('./worker-pool-worker.js', import.meta.url);
 
 export interface WorkerPoolOptions {
   /** An ES module (path or URL) whose named exports are the task functions. */
@@ -41,78 +45,10 @@ export interface TaskResult {
   tag?: unknown;
 }
 
-// Control words (Int32 indices) at the start of each worker's buffer.
-const REQ_HEAD = 0; // tasks written by the main thread (count)
-const REQ_TAIL = 1; // tasks taken by the worker
-const RES_HEAD = 2; // results written by the worker
-const RES_TAIL = 3; // results taken by the main thread
-const STOP = 4;
-const CTRL_BYTES = 64;
-const SLOT_HEADER = 12; // ticket (f64 would be nicer; i32 wraps at 2^31 tasks), fn/status, length
-
 // Atomics.waitAsync (V8 since Node 16) is missing from the ES2022 lib typings.
 const waitAsync = (Atomics as unknown as {
   waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string };
 }).waitAsync;
-
-const ST_OK = 0;
-const ST_THROWN = 1;
-const ST_TOO_BIG = 2;
-
-// The worker side, run as an eval'd module-less script (so no build step is needed).
-const WORKER_SOURCE = `
-const { workerData, parentPort } = require('node:worker_threads');
-const { sab, slots, slotBytes, spin, module: mod, functions } = workerData;
-const ctl = new Int32Array(sab, 0, 16);
-const slotSize = ${SLOT_HEADER} + slotBytes;
-const reqBase = ${CTRL_BYTES};
-const resBase = reqBase + slots * slotSize;
-const bytes = new Uint8Array(sab);
-const view = new DataView(sab);
-import(mod).then((m) => {
-  const fns = functions.map((n) => m[n]);
-  const missing = functions.filter((n, i) => typeof fns[i] !== 'function');
-  if (missing.length) throw new Error('missing exports: ' + missing.join(', '));
-  parentPort.postMessage('ready');
-  const enc = new TextEncoder();
-  let tail = Atomics.load(ctl, ${REQ_TAIL});
-  for (;;) {
-    let head = Atomics.load(ctl, ${REQ_HEAD});
-    for (let i = 0; head === tail && i < spin; i++) head = Atomics.load(ctl, ${REQ_HEAD});
-    while (head === tail) {
-      if (Atomics.load(ctl, ${STOP})) return;
-      Atomics.wait(ctl, ${REQ_HEAD}, head, 1000);
-      head = Atomics.load(ctl, ${REQ_HEAD});
-    }
-    for (; tail !== head; tail++) {
-      const at = reqBase + (tail % slots) * slotSize;
-      const ticket = view.getInt32(at, true);
-      const fn = view.getInt32(at + 4, true);
-      const len = view.getInt32(at + 8, true);
-      let status = ${ST_OK}, out;
-      try {
-        out = fns[fn](bytes.subarray(at + ${SLOT_HEADER}, at + ${SLOT_HEADER} + len));
-        if (out === undefined) out = new Uint8Array(0);
-        if (!(out instanceof Uint8Array)) throw new TypeError('a task must return a Uint8Array or undefined');
-        if (out.length > slotBytes) { status = ${ST_TOO_BIG}; out = enc.encode(String(out.length)); }
-      } catch (e) {
-        status = ${ST_THROWN};
-        out = enc.encode(String(e && e.message || e)).subarray(0, slotBytes);
-      }
-      const rh = Atomics.load(ctl, ${RES_HEAD});
-      while (rh - Atomics.load(ctl, ${RES_TAIL}) >= slots) Atomics.wait(ctl, ${RES_TAIL}, Atomics.load(ctl, ${RES_TAIL}), 1000);
-      const rat = resBase + (rh % slots) * slotSize;
-      view.setInt32(rat, ticket, true);
-      view.setInt32(rat + 4, status, true);
-      view.setInt32(rat + 8, out.length, true);
-      bytes.set(out, rat + ${SLOT_HEADER});
-      Atomics.store(ctl, ${REQ_TAIL}, tail + 1);
-      Atomics.store(ctl, ${RES_HEAD}, rh + 1);
-      Atomics.notify(ctl, ${RES_HEAD});
-    }
-  }
-}).catch((e) => { setImmediate(() => { throw e; }); });
-`;
 
 interface Slot {
   worker: Worker;
@@ -222,7 +158,7 @@ export class WorkerPool extends Gated<TaskResult> {
   }
 
   #submit(fn: string, args: Uint8Array, p: Pending): number {
-    if (this.#closed) throw reactorClosed('worker pool');
+    if (this.#closed) throw poolClosed('worker pool');
     const index = this.#functions.indexOf(fn);
     if (index < 0) throw invalidArgValue('fn', `must be one of ${this.#functions.join(', ')}`);
     if (!(args instanceof Uint8Array)) throw invalidArgType('args', 'a Uint8Array', args);
@@ -249,10 +185,8 @@ export class WorkerPool extends Gated<TaskResult> {
   #spawn(): Slot {
     const slotSize = SLOT_HEADER + this.slotBytes;
     const sab = new SharedArrayBuffer(CTRL_BYTES + 2 * this.slots * slotSize);
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { sab, slots: this.slots, slotBytes: this.slotBytes, spin: this.#spin, module: this.#module, functions: this.#functions },
-    });
+    const workerData: PoolWorkerData = { sab, slots: this.slots, slotBytes: this.slotBytes, spin: this.#spin, module: this.#module, functions: this.#functions };
+    const worker = new Worker(WORKER, { workerData });
     const slot: Slot = {
       worker,
       sab,

@@ -13,6 +13,7 @@ import { NAMING_REFERENCE, NAMING_SHIFT, namingOf } from '../kernel/naming/id.js
 import type { Runtime } from '../kernel/runtime.js';
 import { CELL_LINK, CELL_NORMAL, DESC_ANCHOR, DESC_IMMUTABLE, DESC_PAYLOAD, KIND_NONE, KIND_VALUE, MODE_SNAPSHOT, NAME_BYTES, PLACE_INLINE, idLow, varintSize, writeVarint } from './format.js';
 import { M_ANCHOR, M_NEW, noteRef, sameNameIndex, versionAt, type NameRefs, type Staging, type Version } from './writer.js';
+import { internalError } from '../errors.js';
 
 /*
  * The hot path's constants as literals: the compiler folds a literal into the code, while every
@@ -45,7 +46,7 @@ const H_ARENA_CHUNK = 1 << 20;
 /** Throws when a hot path's literal differs from the constant it stands for ([literal, source, name] triples). */
 export function checkLiterals(module: string, list: readonly (readonly [number, number, string])[]): void {
   for (const [literal, source, name] of list) {
-    if (literal !== source) throw new Error(`${module}: the literal for ${name} is ${literal}, the source says ${source}`);
+    if (literal !== source) throw internalError(`${module}: the literal for ${name} is ${literal}, the source says ${source}`);
   }
 }
 

@@ -5,7 +5,6 @@ import { blake3 } from '../../src/hash/blake3.js';
 import { crc32c } from '../../src/hash/crc32c.js';
 import { runCore, takeN } from './helpers.js';
 import { loadBinding, nativeInfo } from '../../src/native/index.js';
-import type { ExecutorCore } from '../../src/async/core.js';
 import { JsExecutor } from '../../src/async/js-executor.js';
 import { JOB_BLAKE3, JOB_CRC32C, JOB_NOOP } from '../../src/async/ops.js';
 
@@ -85,7 +84,7 @@ describe.each(modes)('executor (native=%s)', (native) => {
     expect(() => ex.submit('noop')).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_FULL' }));
     await all(ex, 2);
     await ex.close();
-    expect(() => ex.submit('noop')).toThrow(expect.objectContaining({ code: 'ERR_REACTOR_CLOSED' }));
+    expect(() => ex.submit('noop')).toThrow(expect.objectContaining({ code: 'ERR_EXECUTOR_CLOSED' }));
     expect(() => createExecutor({ threads: 0 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
   });
 });

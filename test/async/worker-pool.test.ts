@@ -61,7 +61,7 @@ describe('worker pool (SharedArrayBuffer + Atomics)', () => {
     expect(() => pool.submit('noop')).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_FULL' }));
     await collect(pool, 2);
     await pool.close();
-    expect(() => pool.submit('noop')).toThrow(expect.objectContaining({ code: 'ERR_REACTOR_CLOSED' }));
+    expect(() => pool.submit('noop')).toThrow(expect.objectContaining({ code: 'ERR_POOL_CLOSED' }));
     expect(() => createWorkerPool({ module: tasks, functions: [] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
   });
 

@@ -72,3 +72,40 @@ describe('slice ring', () => {
     await all;
   });
 });
+
+describe('closing the ring', () => {
+  // In a child process, so that running out of events shows as the exit code: Node ends a
+  // process whose top-level await can no longer settle with 13.
+  const script = (ringUrl: string): string => `
+    import { SliceRing } from ${JSON.stringify(ringUrl)};
+    const module = ${JSON.stringify(MODULE)};
+    const r = new SliceRing({ module, threads: 2, slots: 8, bytes: 64, onResults() {} });
+    await r.started();
+    r.publish(Uint8Array.of(0, 1));   // a quick slice: the ring starts listening for it
+    r.wake();
+    const until = performance.now() + 200;
+    while (performance.now() < until);  // the slice is done meanwhile; the ring's wait is still pending
+    r.collect();                        // taken back here, as the engine does before a beat
+    await r.close();
+    console.log('closed', r.outstanding);`;
+
+  it('keeps the process alive until the workers have stopped, also with a wait for outcomes still pending', async () => {
+    const { execFile } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join, resolve } = await import('node:path');
+    const { pathToFileURL } = await import('node:url');
+    const dir = mkdtempSync(join(tmpdir(), 'cep-ring-'));
+    const file = join(dir, 'close.mjs'); // a file, not -e: eval workers take --input-type from the process
+    writeFileSync(file, script(pathToFileURL(resolve('dist/kernel/episode/ring.js')).href));
+    for (let i = 0; i < 4; i++) {
+      const r = await new Promise<{ code: number; out: string }>((done) =>
+        execFile(process.execPath, [file], { timeout: 30_000 }, (e, out, err) =>
+          done({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out: out + err }),
+        ),
+      );
+      expect(r, r.out).toEqual({ code: 0, out: 'closed 0\n' });
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+});

@@ -56,7 +56,7 @@ describe('beat digest', () => {
   it('digests what a frame cannot carry (a proxy, a store ordered by a function) instead of failing', () => {
     const rt = runtime();
     let frame: Uint8Array | undefined;
-    rt.onCommit((beat, changes) => void (frame = beatFrame(rt, changes, new Uint8Array(32)).frame.slice()));
+    rt.onCommit((_beat, changes) => void (frame = beatFrame(rt, changes, new Uint8Array(32)).frame.slice()));
     rt.registerEnzyme({
       name: 'odd',
       signal: 'app/odd',

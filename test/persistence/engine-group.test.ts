@@ -80,7 +80,7 @@ for (const mode of ioModes()) {
       expect(store.stats().beats - beatsBefore).toBe(5); // the beat without frames writes nothing
       for (const b of ['a', 'b', 'c']) {
         const frames = [...store.frames(b)];
-        const expected = [0, ...beats].filter((n, i) => (i === 0 ? b !== 'c' : GROUP[i - 1].includes(b)));
+        const expected = [0, ...beats].filter((_n, i) => (i === 0 ? b !== 'c' : GROUP[i - 1].includes(b)));
         expect(frames.map((f) => f.beat)).toEqual(expected);
         for (const f of frames) expect(Buffer.from(f.root).toString('hex')).toBe(src.roots.get(b)!.get(f.beat));
         expect(readFrame(store.frameAt(b, expected[expected.length - 1])!.bytes).beat).toBe(expected[expected.length - 1]);

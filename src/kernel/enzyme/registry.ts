@@ -3,7 +3,7 @@
  * an impulse, in which order. Registrations and bindings made during a beat are pending and
  * activate when the next beat starts, so a beat's agendas never change under it.
  */
-import { enzymeConflict, invalidArgType, invalidArgValue, notFound } from '../../errors.js';
+import { enzymeConflict, invalidArgType, invalidArgValue } from '../../errors.js';
 import type { EnzymeContext } from '../heartbeat/context.js';
 import { checkSignal, checkTarget, signalMatches, type MatchKind } from './signal.js';
 

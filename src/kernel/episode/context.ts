@@ -9,16 +9,13 @@ import { invalidArgType, outOfRange } from '../../errors.js';
 import type { Cell } from '../cell/cell.js';
 import type { Runtime } from '../runtime.js';
 import type { GuardContext } from './current.js';
+import { type AwaitOptions, checkAwait } from './slice-codec.js';
 import type { SliceOutcome } from './slice-runner.js';
+
+export type { AwaitOptions } from './slice-codec.js';
 
 export type EpisodeProfile = 'ro' | 'rw' | 'hybrid';
 
-export interface AwaitOptions {
-  /** The state or status to wait for (default `sts:ok`). */
-  want?: string;
-  /** Beats to wait before `op/tmo` cancels the episode (default 1,024). */
-  ttl?: number;
-}
 
 /** The calls a slice body makes (function and module slices alike). */
 export interface SliceContext extends GuardContext {
@@ -83,14 +80,6 @@ export function newOutcome(state: unknown): SliceOutcome {
   return { action: 'none', oid: 0, want: '', ttl: 0, state, io: 0, over: false, guard: 0, cancel: false, error: '', ms: 0 };
 }
 
-export function checkAwait(oid: unknown, options: AwaitOptions | undefined): { want: string; ttl: number } {
-  if (!Number.isSafeInteger(oid) || (oid as number) < 1) throw outOfRange('oid', 'an operation id >= 1', oid);
-  const want = options?.want ?? 'sts:ok';
-  if (typeof want !== 'string' || want.length === 0 || want.length > 256) throw invalidArgType('options.want', 'a non-empty string', want);
-  const ttl = options?.ttl ?? 1024;
-  if (!Number.isSafeInteger(ttl) || ttl < 1) throw outOfRange('options.ttl', 'an integer >= 1', ttl);
-  return { want, ttl };
-}
 
 /**
  * The context of a function slice (runtime thread, live reads). One per episode, reused by

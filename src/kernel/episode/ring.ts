@@ -18,22 +18,11 @@
  * and `bytes` of outcome.
  */
 import { Worker } from 'node:worker_threads';
+import { compiledModuleUrl } from '../../native/module-url.js';
+import { C_CLAIM, C_DONE, C_RELEASED, C_RUNS, C_SLEEP, C_STOP, C_TAIL, C_WAKE_AT, CTRL_BYTES, H_IN, H_OUT, H_STATE, H_STATUS, HDR, MAX_THREADS, type RingWorkerData } from './ring-layout.js';
 
-const C_TAIL = 0; // slots published (monotonic)
-const C_CLAIM = 1; // slots claimed by workers (monotonic)
-const C_DONE = 2; // outcomes written (monotonic; the runtime thread waits on it)
-const C_STOP = 3;
-const C_SLEEP = 4; // workers asleep on the tail (a publication wakes one only then: no futex call while they run)
-const C_WAKE_AT = 5; // the done count at which a worker wakes the runtime thread (set before it sleeps)
-const C_RELEASED = 6; // outcomes the runtime thread took back (a worker that runs dry wakes it if more are done)
-const C_RUNS = 8; // C_RUNS + i: the slot worker i runs now, or -1
-const MAX_THREADS = 256;
-const CTRL_BYTES = (C_RUNS + MAX_THREADS) * 4;
-const H_STATE = 0; // 0 published, 1 done
-const H_IN = 1;
-const H_OUT = 2;
-const H_STATUS = 3; // 0 ok, 1 threw, 2 outcome too big, 3 the worker died
-const HDR = 4;
+const WORKER = compiledModuleUrl('./ring-worker.js', import.meta.url);
+
 /** Event loop turns the runtime thread polls before it sleeps (a turn is cheaper than a wake-up). */
 const POLL_TURNS = 8;
 /**
@@ -42,8 +31,6 @@ const POLL_TURNS = 8;
  * never wait on a late wake-up for work), instead of waking for every outcome.
  */
 const WAKE_BATCH_PER_THREAD = 4;
-/** Loads a worker spins on the tail before it sleeps in Atomics.wait. */
-const SPIN = 20_000;
 
 /** One outcome, in publication order: the runner's bytes, or why there are none. */
 export type RingResult = { ok: true; value: Uint8Array } | { ok: false; error: string };
@@ -65,56 +52,6 @@ export interface RingOptions {
   sleepMs?: number;
 }
 
-// The worker side: plain JavaScript, run with `eval` (no build step).
-const WORKER_SOURCE = `
-const { workerData, parentPort } = require('node:worker_threads');
-const { sab, slots, bytes, index, module: mod } = workerData;
-const ctl = new Int32Array(sab, 0, ${C_RUNS + MAX_THREADS});
-const hdr = new Int32Array(sab, ${CTRL_BYTES}, slots * ${HDR});
-const u8 = new Uint8Array(sab);
-const data = ${CTRL_BYTES} + slots * ${HDR * 4};
-const enc = new TextEncoder();
-import(mod).then((m) => {
-  const run = m.runSlice;
-  if (typeof run !== 'function') throw new Error('the slice module has no runSlice export');
-  parentPort.postMessage('ready');
-  for (;;) {
-    const c = Atomics.load(ctl, ${C_CLAIM});
-    const t = Atomics.load(ctl, ${C_TAIL});
-    if (c < t) {
-      Atomics.store(ctl, ${C_RUNS} + index, c);
-      if (Atomics.compareExchange(ctl, ${C_CLAIM}, c, c + 1) !== c) continue;
-      const s = c % slots, h = s * ${HDR}, at = data + s * 2 * bytes;
-      let status = 0, out;
-      try {
-        out = run(u8.subarray(at, at + hdr[h + ${H_IN}]));
-        if (!(out instanceof Uint8Array)) throw new TypeError('runSlice must return a Uint8Array');
-        if (out.length > bytes) { status = 2; out = enc.encode(String(out.length)); }
-      } catch (e) {
-        status = 1;
-        out = enc.encode(String((e && e.message) || e)).subarray(0, bytes);
-      }
-      u8.set(out, at + bytes);
-      hdr[h + ${H_OUT}] = out.length;
-      hdr[h + ${H_STATUS}] = status;
-      Atomics.store(hdr, h + ${H_STATE}, 1);
-      Atomics.store(ctl, ${C_RUNS} + index, -1);
-      if (Atomics.add(ctl, ${C_DONE}, 1) + 1 >= Atomics.load(ctl, ${C_WAKE_AT})) Atomics.notify(ctl, ${C_DONE});
-      continue;
-    }
-    Atomics.store(ctl, ${C_RUNS} + index, -1);
-    if (Atomics.load(ctl, ${C_STOP})) return;
-    // out of slices: the runtime thread publishes more only when it has taken back what is done
-    if (Atomics.load(ctl, ${C_DONE}) > Atomics.load(ctl, ${C_RELEASED})) Atomics.notify(ctl, ${C_DONE});
-    for (let i = 0; i < ${SPIN} && Atomics.load(ctl, ${C_TAIL}) === t; i++);
-    if (Atomics.load(ctl, ${C_TAIL}) === t) {
-      Atomics.add(ctl, ${C_SLEEP}, 1);
-      if (Atomics.load(ctl, ${C_TAIL}) === t) Atomics.wait(ctl, ${C_TAIL}, t, 1000);
-      Atomics.sub(ctl, ${C_SLEEP}, 1);
-    }
-  }
-}).catch((e) => { setImmediate(() => { throw e; }); });
-`;
 
 // Atomics.waitAsync (V8 since Node 16) is missing from the ES2022 lib typings.
 const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t?: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
@@ -215,7 +152,7 @@ export class SliceRing {
       this.listening = false;
       this.collect();
       if (this.outstanding > 0) this.listen();
-      else for (const w of this.workers) w.unref();
+      else if (!this.closed) for (const w of this.workers) w.unref(); // close() keeps them ref'ed to the end
     });
   }
 
@@ -237,7 +174,8 @@ export class SliceRing {
   }
 
   private spawn(index: number): void {
-    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { sab: this.sab, slots: this.o.slots, bytes: this.o.bytes, index, module: this.o.module } });
+    const workerData: RingWorkerData = { sab: this.sab, slots: this.o.slots, bytes: this.o.bytes, index, module: this.o.module };
+    const w = new Worker(WORKER, { workerData });
     this.workers[index] = w;
     this.ready[index] = new Promise<void>((resolve, reject) => {
       w.once('message', () => resolve());
@@ -247,7 +185,7 @@ export class SliceRing {
     this.ready[index].then(
       () => {
         this.loaded[index] = true;
-        if (!this.listening) w.unref();
+        if (!this.listening && !this.closed) w.unref();
       },
       () => {}, // surfaced through started()
     );
@@ -279,6 +217,10 @@ export class SliceRing {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // idle workers are unref'ed, and a pending Atomics.waitAsync holds no handle: without this,
+    // a process whose last work is `await close()` runs out of events and exits mid-close (13);
+    // nothing unrefs them once closed (a wait still pending from listen() ends after this)
+    for (const w of this.workers) w.ref();
     while (this.outstanding > 0) {
       await this.wait();
       this.collect();

@@ -12,10 +12,10 @@
  * submitted slice back by at most those few. The engine adopts a guess that
  * proved right (it then counts as submitted) and drops the others.
  */
-import { reactorClosed } from '../../errors.js';
+import { poolClosed, sliceFailed } from '../../errors.js';
 import type { TaskResult } from '../../async/worker-pool.js';
 import { SliceRing, type RingResult } from './ring.js';
-import { workerModuleSource } from './slice-runner.js';
+import { workerModuleUrl } from './slice-runner.js';
 
 export interface ThreadedOptions {
   /** Workers per slice module (default 2). */
@@ -91,7 +91,7 @@ export class SlicePools {
   async open(href: string): Promise<void> {
     let m = this.modules.get(href);
     if (m === undefined) {
-      const module = `data:text/javascript,${encodeURIComponent(workerModuleSource(href))}`;
+      const module = workerModuleUrl(href);
       const threads = this.options.threads;
       const mw = { published: [], backlog: [], head: 0, bytes: 0, aheadLog: [], aheadHead: 0, aheadInRing: 0 } as unknown as ModuleWorkers;
       const slots = Math.max(threads, Math.min(SLOTS_PER_THREAD * threads, Math.floor(RING_BYTES / (2 * this.options.sliceBytes))));
@@ -218,7 +218,7 @@ export class SlicePools {
       const job = m.published.shift()!;
       job.at = 'back';
       if (job.guessInRing) m.aheadInRing--;
-      job.result = r.ok ? { ticket: ++ticket, ok: true, value: r.value } : { ticket: ++ticket, ok: false, error: new Error(r.error) };
+      job.result = r.ok ? { ticket: ++ticket, ok: true, value: r.value } : { ticket: ++ticket, ok: false, error: sliceFailed(r.error) };
       if (job.onResult !== undefined) settled.push(job);
     }
     this.pump(m);
@@ -248,7 +248,7 @@ export class SlicePools {
     const mods = [...this.modules.values()];
     this.modules.clear();
     for (const m of mods) {
-      for (let i = m.head; i < m.backlog.length; i++) m.backlog[i]!.result = { ticket: 0, ok: false, error: reactorClosed('slice worker pool') };
+      for (let i = m.head; i < m.backlog.length; i++) m.backlog[i]!.result = { ticket: 0, ok: false, error: poolClosed('slice worker pool') };
       m.backlog.length = 0;
       m.head = 0;
       m.bytes = 0;
@@ -256,7 +256,7 @@ export class SlicePools {
         const job = m.aheadLog[i];
         if (job === undefined) continue;
         job.at = 'back';
-        job.result = { ticket: 0, ok: false, error: reactorClosed('slice worker pool') };
+        job.result = { ticket: 0, ok: false, error: poolClosed('slice worker pool') };
       }
       m.aheadLog.length = 0;
       m.aheadHead = 0;

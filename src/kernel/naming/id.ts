@@ -14,6 +14,7 @@
  * Reference: the payload is a namepool id; the three highest payloads are glob sentinels.
  * The value 0 payload is never a valid id.
  */
+import { outOfRange } from '../../errors.js';
 
 export const HALF = 0x20000000; // 2^29
 export const HALF_MASK = 0x1fffffff;
@@ -212,7 +213,7 @@ export function idToBigInt(hi: number, lo: number): bigint {
 }
 
 export function idFromBigInt(v: bigint): Id {
-  if (v < 0n || v >= 1n << 58n) throw new RangeError('id out of the 58-bit range');
+  if (v < 0n || v >= 1n << 58n) throw outOfRange('id', 'a 58-bit unsigned integer', v);
   return { hi: Number(v >> 29n), lo: Number(v & BigInt(HALF_MASK)) };
 }
 

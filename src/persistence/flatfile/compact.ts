@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { BranchFiles } from './branch.js';
 import { fsyncDir, readExactAt, writeAllAt, writeFileAtomic } from './files.js';
 import { BRANCH_META, CHECKPOINTS_LOG, FRAMES_IDX, FRAMES_LOG, LOG_HEADER } from './layout.js';
+import { storeError } from '../../errors.js';
 
 const COPY_CHUNK = 16 * 1024 * 1024;
 
@@ -19,7 +20,7 @@ export function copyRange(fd: number, from: number, to: number, file: string, on
     const buf = new Uint8Array(Math.min(COPY_CHUNK, Math.max(1, to - from)));
     for (let pos = from; pos < to; ) {
       const n = Math.min(buf.length, to - pos);
-      if (!readExactAt(fd, buf, 0, n, pos)) throw new Error(`unexpected end of file at ${pos}`);
+      if (!readExactAt(fd, buf, 0, n, pos)) throw storeError('ERR_STORE_CORRUPT', `${file}: the source ends at ${pos}, before the range to copy does`);
       writeAllAt(out, [buf.subarray(0, n)], pos - from);
       onChunk?.(buf.subarray(0, n));
       pos += n;

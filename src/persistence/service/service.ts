@@ -331,7 +331,7 @@ export class PersistenceService {
   private onFailed(failed: QueuedBeat, dropped: QueuedBeat[], error: unknown): void {
     this.failures++;
     this.lastError = error;
-    const code = (error as { code?: string })?.code ?? 'ERR_IO';
+    const code = (error as { code?: string })?.code ?? 'ERR_STORE_IO';
     const message = (error as Error)?.message ?? String(error);
     const branches = new Set<string>();
     for (const b of [failed, ...dropped]) for (const f of b.frames) branches.add(f.branch);
