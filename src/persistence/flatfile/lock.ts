@@ -64,7 +64,7 @@ function refuse(o: Opening, id: OwnerIdentity, verdict: Verdict, what: string): 
 /** Takes the lock of `dir`; returns the function that releases it. */
 export function acquireLock(dir: string): () => void {
   const flockFd = binding.lockFile(path.join(dir, LOCK_FILE));
-  if (flockFd === LOCK_HELD) throw locked(`the store ${dir} is open in another engine (the kernel lock on ${path.join(dir, LOCK_FILE)} is held)`);
+  if (flockFd === LOCK_HELD) throw locked(`the store ${dir} is open in ${heldBy(dir)} (it holds the kernel lock on ${path.join(dir, LOCK_FILE)})`);
   const holdsFlock = flockFd !== LOCK_UNAVAILABLE;
   const me = ownIdentity(holdsFlock ? 'native' : 'fallback');
   const o: Opening = { dir, me, card: path.join(dir, cardName(me.nonce)), holdsFlock };
@@ -97,6 +97,17 @@ export function acquireLock(dir: string): () => void {
     removeFile(o.card);
     if (holdsFlock) fs.closeSync(flockFd); // last: a native claim exists only under the kernel lock
   };
+}
+
+/** Who LOCK says holds it, for messages. */
+function heldBy(dir: string): string {
+  try {
+    const id = readIdentity(path.join(dir, LOCK_FILE));
+    if (id !== null) return `process ${id.pid}${id.pid === process.pid && id.start === ownIdentity('native').start ? ' (this one)' : ''} on ${id.host}`;
+  } catch {
+    // written by an older version, or being written: no name to give
+  }
+  return 'another engine';
 }
 
 /** Links our card into place as the claim, removing dead owners' claims on the way. */

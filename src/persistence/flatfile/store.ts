@@ -149,6 +149,7 @@ export class FlatfileEngine implements StorageEngine {
     if (!Number.isSafeInteger(journalCompactBytes) || journalCompactBytes < 0) throw outOfRange('options.journalCompactBytes', 'an integer >= 0', journalCompactBytes);
     const root = path.resolve(dir);
     fs.mkdirSync(root, { recursive: true });
+    refuseForeignFolder(root); // before the lock: LOCK, once made, stays in the folder
     const release = acquireLock(root);
     const opened: Array<() => void> = [release];
     try {
@@ -662,12 +663,18 @@ export class FlatfileEngine implements StorageEngine {
   }
 }
 
+/** ERR_STORE_CORRUPT when `root` holds files but no STORE file (LOCK files aside). */
+function refuseForeignFolder(root: string): void {
+  if (fs.existsSync(path.join(root, STORE_FILE))) return;
+  const others = fs.readdirSync(root).filter((n) => !n.startsWith('LOCK'));
+  if (others.length > 0) throw storeError('ERR_STORE_CORRUPT', `${root} is not empty and holds no ${STORE_FILE} file: not a flatfile store`);
+}
+
 /** Creates STORE in an empty folder, or checks the one there. */
 function checkStoreFile(root: string): void {
   const file = path.join(root, STORE_FILE);
   if (!fs.existsSync(file)) {
-    const others = fs.readdirSync(root).filter((n) => !n.startsWith('LOCK'));
-    if (others.length > 0) throw storeError('ERR_STORE_CORRUPT', `${root} is not empty and holds no ${STORE_FILE} file: not a flatfile store`);
+    refuseForeignFolder(root);
     writeFileAtomic(file, JSON.stringify({ format: STORE_FORMAT, version: STORE_VERSION }));
     return;
   }
