@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LOCK_HELD, LOCK_UNAVAILABLE } from '../../src/native/binding.js';
+import { binding } from '../../src/native/index.js';
 import { encodeIdentity, ownIdentity, type OwnerIdentity } from '../../src/persistence/flatfile/lock-owner.js';
 import { open, tempDirs } from './helpers.js';
 import { freshStoreRounds, killedOwnerRounds, modeNote, nativeProject, Racer, RACERS, useRacers } from './lock-race.js';
@@ -37,6 +39,25 @@ describe(`store lock: ${RACERS} racing processes (${modeNote})`, () => {
   }, 60_000);
 });
 
+describe('binding.lockFile: the kernel lock (native), absent in the fallback', () => {
+  it(nativeProject ? 'flock on a separate open file description conflicts; closing releases' : 'the fallback has no flock and says so', () => {
+    const file = path.join(fresh(), 'LOCK');
+    const fd = binding.lockFile(file);
+    if (!nativeProject) {
+      expect(fd).toBe(LOCK_UNAVAILABLE);
+      return;
+    }
+    expect(fd).toBeGreaterThanOrEqual(0);
+    expect(binding.lockFile(file)).toBe(LOCK_HELD);
+    fs.closeSync(fd);
+    const again = binding.lockFile(file);
+    expect(again).toBeGreaterThanOrEqual(0);
+    fs.closeSync(again);
+    expect(() => binding.lockFile(path.join(file, 'no', 'such'))).toThrow(expect.objectContaining({ code: 'ERR_STORE_IO' }));
+    expect(() => binding.lockFile(42 as unknown as string)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+  });
+});
+
 describe('store lock: in this process', () => {
   it('a second open is ERR_STORE_LOCKED; close releases and leaves only LOCK, emptied', async () => {
     const dir = fresh();
@@ -64,13 +85,17 @@ describe('store lock: in this process', () => {
     expect(() => open(dir)).toThrow(expect.objectContaining({ code: 'ERR_STORE_LOCKED' }));
   });
 
-  it('a reaper that died mid-way does not block: the next generation takes over; a live reaper is waited for', async () => {
+  it('a reaper that died mid-way does not block (the next generation takes over), a live one does; dead opens are swept', async () => {
     const dir = fresh();
     await open(dir).close();
     const dead = deadIdentity();
     fs.writeFileSync(path.join(dir, 'LOCK.owner'), encodeIdentity(dead));
     fs.writeFileSync(path.join(dir, `LOCK.reap.${dead.nonce}.0`), encodeIdentity(deadIdentity(2147483646)));
     fs.writeFileSync(path.join(dir, `LOCK.reap.${dead.nonce}.1`), encodeIdentity(deadIdentity()));
+    // and a liveness socket whose open was killed before it wrote its card
+    const orphan = path.join(dir, 'LOCK.live.0123abcd');
+    spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(orphan)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    expect(fs.existsSync(orphan)).toBe(true);
     await open(dir).close();
     expect(lockFiles(dir)).toEqual(['LOCK']);
     // a live process (this one, as another open) is removing the dead claim: not ours to take

@@ -18,7 +18,7 @@ import { storeError } from '../../errors.js';
 import { LOCK_HELD, LOCK_UNAVAILABLE } from '../../native/binding.js';
 import { binding } from '../../native/index.js';
 import { LOCK_FILE } from './layout.js';
-import { encodeIdentity, LivenessSocket, livenessName, ownIdentity, readIdentity, verdictOn, type OwnerIdentity, type Verdict } from './lock-owner.js';
+import { encodeIdentity, LivenessSocket, livenessName, ownIdentity, probeLiveness, readIdentity, verdictOn, type OwnerIdentity, type Verdict } from './lock-owner.js';
 
 const CLAIM = `${LOCK_FILE}.owner`;
 const cardName = (nonce: string): string => `${LOCK_FILE}.id.${nonce}`;
@@ -71,9 +71,10 @@ export function acquireLock(dir: string): () => void {
   let liveness: LivenessSocket | undefined;
   let claimed = false;
   try {
-    // the card exists whenever the socket does: a socket without a card is never left behind
-    fs.writeFileSync(o.card, encodeIdentity(me), { flag: 'wx' });
+    // the socket exists whenever the card (or a claim or marker made from it) does: an
+    // identity whose socket is gone has finished
     liveness = new LivenessSocket(dir, me.nonce);
+    fs.writeFileSync(o.card, encodeIdentity(me), { flag: 'wx' });
     claim(o);
     claimed = true;
     checkOlderVersion(o);
@@ -81,8 +82,8 @@ export function acquireLock(dir: string): () => void {
     sweep(o);
   } catch (e) {
     if (claimed) unclaim(o);
-    liveness?.close();
     removeFile(o.card);
+    liveness?.close();
     if (holdsFlock) fs.closeSync(flockFd);
     throw e instanceof Error && 'code' in e && String(e.code).startsWith('ERR_') ? e : io(`cannot take the lock of ${dir}`, e);
   }
@@ -91,10 +92,14 @@ export function acquireLock(dir: string): () => void {
   return () => {
     if (released) return;
     released = true;
-    writeDiagnostics(o, '');
+    try {
+      writeDiagnostics(o, '');
+    } catch {
+      // only for people to read: the claim below is what counts
+    }
     unclaim(o);
-    ownSocket.close();
     removeFile(o.card);
+    ownSocket.close();
     if (holdsFlock) fs.closeSync(flockFd); // last: a native claim exists only under the kernel lock
   };
 }
@@ -169,16 +174,24 @@ function unclaim(o: Opening): void {
 
 /** The files of a dead open. */
 function forget(dir: string, nonce: string): void {
-  removeFile(path.join(dir, livenessName(nonce)));
   removeFile(path.join(dir, cardName(nonce)));
+  removeFile(path.join(dir, livenessName(nonce)));
 }
 
 /**
- * The owner clears what killed opens left: cards of dead processes (with their sockets) and
- * their reap markers. Our claim is in place, so no dead claim can come back.
+ * The owner clears what killed opens left: cards of dead processes (with their sockets),
+ * sockets without a card, and reap markers. Our claim is in place, so no dead claim can come back.
  */
 function sweep(o: Opening): void {
-  for (const name of fs.readdirSync(o.dir)) {
+  const names = fs.readdirSync(o.dir);
+  for (const name of names) {
+    // a socket without a card: its open was killed before writing the card, or while leaving;
+    // only a refused connection (nobody listens) proves that
+    const socket = /^LOCK\.live\.([0-9a-f]+)$/.exec(name);
+    if (socket !== null && socket[1] !== o.me.nonce && !names.includes(cardName(socket[1]!))) {
+      if (probeLiveness(o.dir, socket[1]!) === 'dead') removeFile(path.join(o.dir, name));
+      continue;
+    }
     const card = /^LOCK\.id\.([0-9a-f]+)$/.exec(name);
     const marker = /^LOCK\.reap\.[0-9a-f]+\.\d+$/.test(name);
     if ((card === null || card[1] === o.me.nonce) && !marker) continue;

@@ -33,6 +33,7 @@ import {
   LOG_SNAPSHOT,
   LOG_SOLO,
   PREALLOC_BYTES,
+  LOCK_FILE,
   PREALLOC_LOW,
   PREALLOC_MAX_RECORD,
   STORE_FILE,
@@ -149,7 +150,9 @@ export class FlatfileEngine implements StorageEngine {
     if (!Number.isSafeInteger(journalCompactBytes) || journalCompactBytes < 0) throw outOfRange('options.journalCompactBytes', 'an integer >= 0', journalCompactBytes);
     const root = path.resolve(dir);
     fs.mkdirSync(root, { recursive: true });
-    refuseForeignFolder(root); // before the lock: LOCK, once made, stays in the folder
+    // a folder that never was a store is refused before the lock makes LOCK there (it stays);
+    // with LOCK there, another open may be creating the store: checked under the lock only
+    if (!fs.existsSync(path.join(root, LOCK_FILE))) refuseForeignFolder(root);
     const release = acquireLock(root);
     const opened: Array<() => void> = [release];
     try {
