@@ -2,7 +2,7 @@
  * The lock tests' child: a long-lived process that takes commands on stdin, one per line, and
  * answers each on stdout (so a race round costs no process start):
  *   open <dir> <tag>  opens the store; the winner appends "<tag> <pid>" to <dir>.owners
- *                     (O_APPEND) while it holds the store, and answers `won`; a loser `lost <code>`
+ *                     (O_APPEND) while it holds the store, and answers `won`; a loser `lost <code> <message>`
  *   close             closes the store it holds, answers `closed`
  * It prints `ready <pid>` first (<pid> is 1 as the init of its own pid namespace).
  */
@@ -21,7 +21,7 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
       fs.appendFileSync(`${dir}.owners`, `${tag} ${process.pid}\n`);
       say('won');
     } catch (e) {
-      say(`lost ${(e as { code?: string }).code ?? (e as Error).message}`);
+      say(`lost ${(e as { code?: string }).code ?? ""} ${(e as Error).message}`.trimEnd());
     }
   } else if (cmd === 'close') {
     void store!.close().then(() => say('closed'));

@@ -150,9 +150,10 @@ export class FlatfileEngine implements StorageEngine {
     if (!Number.isSafeInteger(journalCompactBytes) || journalCompactBytes < 0) throw outOfRange('options.journalCompactBytes', 'an integer >= 0', journalCompactBytes);
     const root = path.resolve(dir);
     fs.mkdirSync(root, { recursive: true });
-    // a folder that never was a store is refused before the lock makes LOCK there (it stays);
-    // with LOCK there, another open may be creating the store: checked under the lock only
-    if (!fs.existsSync(path.join(root, LOCK_FILE))) refuseForeignFolder(root);
+    // A folder that never was a store is refused before the lock makes LOCK there (it stays).
+    // Opens make LOCK before any other file and never remove it: when LOCK is missing after
+    // the look, whatever the look found was not made by an open.
+    if (isForeignFolder(root) && !fs.existsSync(path.join(root, LOCK_FILE))) throw notAStore(root);
     const release = acquireLock(root);
     const opened: Array<() => void> = [release];
     try {
@@ -666,18 +667,21 @@ export class FlatfileEngine implements StorageEngine {
   }
 }
 
-/** ERR_STORE_CORRUPT when `root` holds files but no STORE file (LOCK files aside). */
-function refuseForeignFolder(root: string): void {
-  if (fs.existsSync(path.join(root, STORE_FILE))) return;
-  const others = fs.readdirSync(root).filter((n) => !n.startsWith('LOCK'));
-  if (others.length > 0) throw storeError('ERR_STORE_CORRUPT', `${root} is not empty and holds no ${STORE_FILE} file: not a flatfile store`);
+/** Whether `root` holds files (LOCK files aside) but no STORE file. */
+function isForeignFolder(root: string): boolean {
+  const names = fs.readdirSync(root);
+  return !names.includes(STORE_FILE) && names.some((n) => !n.startsWith(LOCK_FILE));
+}
+
+function notAStore(root: string): Error {
+  return storeError('ERR_STORE_CORRUPT', `${root} is not empty and holds no ${STORE_FILE} file: not a flatfile store`);
 }
 
 /** Creates STORE in an empty folder, or checks the one there. */
 function checkStoreFile(root: string): void {
   const file = path.join(root, STORE_FILE);
   if (!fs.existsSync(file)) {
-    refuseForeignFolder(root);
+    if (isForeignFolder(root)) throw notAStore(root);
     writeFileAtomic(file, JSON.stringify({ format: STORE_FORMAT, version: STORE_VERSION }));
     return;
   }
