@@ -3,8 +3,15 @@
 // the process, and throw the same coded errors.
 #include <napi.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <ctime>
+#include <string>
 
 #include "../common/cpu.h"
 #include "../hash/blake3.h"
@@ -229,6 +236,37 @@ Napi::Value ThreadCpuMs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6);
 }
 
+// The store lock (src/persistence/flatfile/lock.ts): opens `path` (created if missing, never
+// inherited by children) and takes flock(LOCK_EX|LOCK_NB) on it. The kernel drops the lock when
+// the last descriptor closes, so a killed owner cannot leave it held. Returns the descriptor,
+// or -1 when another open file description holds the lock (this process or another).
+Napi::Value LockFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) {
+    throw_coded(env, "ERR_INVALID_ARG_TYPE", "path must be a string");
+    return env.Undefined();
+  }
+  const std::string path = info[0].As<Napi::String>().Utf8Value();
+  int fd;
+  do fd = open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    throw_coded(env, "ERR_STORE_IO", "cannot open the lock file " + path + ": " + std::strerror(errno));
+    return env.Undefined();
+  }
+  int rc;
+  do rc = flock(fd, LOCK_EX | LOCK_NB);
+  while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    const int err = errno;
+    close(fd);
+    if (err == EWOULDBLOCK) return Napi::Number::New(env, -1);
+    throw_coded(env, "ERR_STORE_IO", "cannot lock " + path + ": " + std::strerror(err));
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new InstanceData();
   data->hasher = Napi::Persistent(Blake3Hasher::Define(env));
@@ -245,6 +283,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuFeatures", Napi::Function::New<CpuFeatures>(env, "cpuFeatures"));
   exports.Set("setCpuTier", Napi::Function::New<SetCpuTier>(env, "setCpuTier"));
   exports.Set("threadCpuMs", Napi::Function::New<ThreadCpuMs>(env, "threadCpuMs"));
+  exports.Set("lockFile", Napi::Function::New<LockFile>(env, "lockFile"));
   register_flat(env, exports);
   register_reactor(env, exports);
   register_executor(env, exports);

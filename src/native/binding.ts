@@ -152,4 +152,17 @@ export interface Binding extends HashBinding, FlatBinding, AsyncBinding {
    * there, a difference also counts the time the thread waited for a core.
    */
   threadCpuMs(): number;
+  /**
+   * Opens `path` (created if missing, close-on-exec) and takes `flock(LOCK_EX | LOCK_NB)` on it:
+   * returns the descriptor that holds the lock (close it to release), or LOCK_HELD when another
+   * open file description holds it (this process or another). The kernel drops the lock when
+   * its holder dies. Node has no flock: the fallback returns LOCK_UNAVAILABLE and the caller
+   * uses its own protocol (src/persistence/flatfile/lock.ts). Other failures: ERR_STORE_IO.
+   */
+  lockFile(path: string): number;
 }
+
+/** {@link Binding.lockFile}: the lock is held by another open file description. */
+export const LOCK_HELD = -1;
+/** {@link Binding.lockFile}: this binding has no OS file locks (the fallback). */
+export const LOCK_UNAVAILABLE = -2;

@@ -1,5 +1,5 @@
 /** The pure-TypeScript twin of the native addon: same interface, same bytes. */
-import type { Binding } from '../binding.js';
+import { LOCK_UNAVAILABLE, type Binding } from '../binding.js';
 import { blake3, blake3Hasher, blake3Many } from './blake3.js';
 import { crc32c, crc32cMany } from './crc32c.js';
 import { flatFinish, flatValidate } from './flat.js';
@@ -26,6 +26,7 @@ export const fallbackBinding: Binding = {
   cpuFeatures: () => [],
   setCpuTier: () => 'portable',
   threadCpuMs: () => performance.now(), // no per-thread CPU clock without the addon: the wall clock
+  lockFile: () => LOCK_UNAVAILABLE, // Node has no flock: the store lock uses its claim protocol alone
   reactorProbe: () => [
     { name: 'uring', available: false, reason: NATIVE_ONLY },
     { name: 'epoll', available: false, reason: NATIVE_ONLY },

@@ -33,6 +33,7 @@ import {
   LOG_SNAPSHOT,
   LOG_SOLO,
   PREALLOC_BYTES,
+  LOCK_FILE,
   PREALLOC_LOW,
   PREALLOC_MAX_RECORD,
   STORE_FILE,
@@ -149,6 +150,10 @@ export class FlatfileEngine implements StorageEngine {
     if (!Number.isSafeInteger(journalCompactBytes) || journalCompactBytes < 0) throw outOfRange('options.journalCompactBytes', 'an integer >= 0', journalCompactBytes);
     const root = path.resolve(dir);
     fs.mkdirSync(root, { recursive: true });
+    // A folder that never was a store is refused before the lock makes LOCK there (it stays).
+    // Opens make LOCK before any other file and never remove it: when LOCK is missing after
+    // the look, whatever the look found was not made by an open.
+    if (isForeignFolder(root) && !fs.existsSync(path.join(root, LOCK_FILE))) throw notAStore(root);
     const release = acquireLock(root);
     const opened: Array<() => void> = [release];
     try {
@@ -662,12 +667,21 @@ export class FlatfileEngine implements StorageEngine {
   }
 }
 
+/** Whether `root` holds files (LOCK files aside) but no STORE file. */
+function isForeignFolder(root: string): boolean {
+  const names = fs.readdirSync(root);
+  return !names.includes(STORE_FILE) && names.some((n) => !n.startsWith(LOCK_FILE));
+}
+
+function notAStore(root: string): Error {
+  return storeError('ERR_STORE_CORRUPT', `${root} is not empty and holds no ${STORE_FILE} file: not a flatfile store`);
+}
+
 /** Creates STORE in an empty folder, or checks the one there. */
 function checkStoreFile(root: string): void {
   const file = path.join(root, STORE_FILE);
   if (!fs.existsSync(file)) {
-    const others = fs.readdirSync(root).filter((n) => !n.startsWith('LOCK'));
-    if (others.length > 0) throw storeError('ERR_STORE_CORRUPT', `${root} is not empty and holds no ${STORE_FILE} file: not a flatfile store`);
+    if (isForeignFolder(root)) throw notAStore(root);
     writeFileAtomic(file, JSON.stringify({ format: STORE_FORMAT, version: STORE_VERSION }));
     return;
   }
