@@ -17,7 +17,7 @@ import {
   proxyFailed,
   shadowed,
 } from '../../errors.js';
-import { enc, encodeNumber, HALF } from '../naming/id.js';
+import { enc, encodeNumber, HALF, NUMERIC_NAME_MAX } from '../naming/id.js';
 import { DOM_CEP, Name, NAME_INTERN, NAME_PEEK, domainId, nameText, nm, parseName, releaseName, retainName } from '../naming/name.js';
 import { acquire, lockBlocker, release, type LockToken } from '../lock.js';
 import { addShadow, checkCycle, dropShadow, resolveLive, resolveNow, shadowsOf, tombstone } from '../link.js';
@@ -273,7 +273,7 @@ export class Cell {
     let lo: number;
     let auto = false;
     if (typeof name === 'number') {
-      if (!encodeNumber(name)) throw invalidName(String(name), 'numeric names are integers from 1 to 2^53-1');
+      if (!encodeNumber(name) || name > NUMERIC_NAME_MAX) throw invalidName(String(name), `numeric names are integers from 1 to ${NUMERIC_NAME_MAX}`);
       hi = enc.hi;
       lo = enc.lo;
     } else if (typeof name === 'string') {
@@ -293,10 +293,16 @@ export class Cell {
     } else {
       throw invalidArgType('name', 'a string, a positive integer, a Name or null', name);
     }
+    if (!auto && hi >>> 27 === 3 && (hi & 0x7ffffff) * HALF + lo > NUMERIC_NAME_MAX) {
+      // frames could not carry the auto-id cursor past it (NUMERIC_NAME_MAX): refused before it exists
+      const text = nameText(dom, hi, lo, rt.namepool);
+      releaseName(rt.namepool, dom, hi, lo);
+      throw invalidName(text, `numeric names are integers from 1 to ${NUMERIC_NAME_MAX}`);
+    }
     let store = p.store;
     if (store === null) store = p.store = createStore(rt.defaultStore, rt.defaultIndexing, NO_STORE_OPTIONS, p, rt);
     if (auto) {
-      if (!encodeNumber(store.autoNext)) throw invalidName('auto', 'auto ids exhausted');
+      if (store.autoNext > NUMERIC_NAME_MAX || !encodeNumber(store.autoNext)) throw invalidName('auto', 'auto ids exhausted');
       hi = enc.hi;
       lo = enc.lo;
     }
