@@ -247,6 +247,8 @@ export type StoreErrorCode =
   | 'ERR_STORE_FRAME'
   /** A write or sync failed; nothing of the beat became visible. */
   | 'ERR_STORE_IO'
+  /** The store folder cannot be created or used: the path is a file, lies below a file or a dangling link, is read-only or not permitted. */
+  | 'ERR_STORE_DIR'
   /** An export bundle fails verification (manifest, file hashes, frames). */
   | 'ERR_BUNDLE_INVALID';
 
@@ -268,7 +270,9 @@ export type PersistErrorCode =
   /** The store was closed. */
   | 'ERR_PERSIST_CLOSED'
   /** Branches cannot be rebuilt: their links point into each other in a cycle (recovery, hydration). */
-  | 'ERR_PERSIST_LINK';
+  | 'ERR_PERSIST_LINK'
+  /** A payload too large for any frame, in a branch that is persisted (refused before anything changes). */
+  | 'ERR_VALUE_TOO_LARGE';
 
 export function persistError(code: PersistErrorCode, reason: string): Error & CepError {
   return withCode(new Error(`Persistence: ${reason}`), code);

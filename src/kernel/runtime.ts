@@ -26,6 +26,22 @@ import { Episodes, type EpisodeOptions } from './episode/engine.js';
 import { Reactor } from '../async/reactor.js';
 import type { ReactorChoice } from '../async/select.js';
 
+/**
+ * Limits an outside party (the persistence service) puts on writes: checked by the cell API
+ * before anything changes, so a refused write leaves the tree as it was. Kept off the hot path:
+ * only payloads above `payloadBytes` and children of `parent` reach the checks.
+ */
+export interface WriteGuard {
+  /** Payload writes of more bytes than this are passed to `payload` (Infinity: none). */
+  readonly payloadBytes: number;
+  /** Throws to refuse a payload of `bytes` bytes on `cell` (a cell being added included). */
+  payload(cell: Cell, bytes: number): void;
+  /** New children of this cell are passed to `child` (null: none). */
+  readonly parent: Cell | null;
+  /** Throws to refuse a child named `name` (its printed text) under `parent`. */
+  child(name: string): void;
+}
+
 /** Top-level cells created at boot, in this order. */
 export const ROOT_LAYOUT = ['sys', 'rt', 'journal', 'env', 'cas', 'lib', 'data', 'tmp', 'enzymes'] as const;
 
@@ -64,6 +80,12 @@ export class Runtime {
   coldLoader: ColdLoader | null = null;
   /** While a beat runs: every cell a change touches, pushed by the cell API (heartbeat digests). */
   touched: Cell[] | null = null;
+  /** Between beats (`touched` is null): called with each cell a change touches; null: nobody asks (persistence does). */
+  changedBetweenBeats: ((cell: Cell) => void) | null = null;
+  /** What a store below the runtime cannot keep, refused before anything changes (set by persistence); null: no limits. */
+  writeGuard: WriteGuard | null = null;
+  /** Set by `refuseWrites`: every later mutation throws what it makes (a closed store). */
+  writesRefused: (() => Error) | null = null;
   /** Beats, enzymes, OPS, CEI, mailboxes, pause/rollback/resume (`src/kernel/heartbeat/`). */
   readonly heartbeat: Heartbeat;
   /** The async I/O reactor (`reactor.backend` names it), when `options.reactor` asked for one. */

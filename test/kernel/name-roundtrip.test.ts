@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyFrame, createRuntime, encodeBranch, readFrame, type Cell, type Runtime } from '../../src/index.js';
+import { applyFrame, createRuntime, encodeBranch, readFrame, type Cell } from '../../src/index.js';
+import type { PersistentRuntime } from '../../src/persistence/service/runtime.js';
 import { NUMERIC_NAME_MAX } from '../../src/kernel/naming/id.js';
 import { removeTempDirs, tempDir } from '../persistence/cps-helpers.js';
 
@@ -49,7 +50,7 @@ function expectSameNames(copy: Cell, added: Array<{ input: string | number; cell
   }
 }
 
-function reopen(dir: string): Runtime & { close(): Promise<void> } {
+function reopen(dir: string): PersistentRuntime {
   return createRuntime({ store: { dir, io: 'sync' }, record: false });
 }
 
@@ -81,7 +82,7 @@ describe('names add accepts round-trip exactly', () => {
         applyFrame(copy, frame);
         expectSameNames(copy.find('/data/app')!, added);
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 
@@ -104,7 +105,7 @@ describe('names add accepts round-trip exactly', () => {
         for (const { input, cell } of branches) expect(again.find('/data')!.child(input)?.text).toBe(cell.text);
         await again.close();
       }),
-      { numRuns: 25 },
+      { numRuns: 15 },
     );
   }, 60_000);
 });

@@ -225,6 +225,7 @@ export class Cell {
   // ---- checks -----------------------------------------------------------------------------
 
   private failStructure(rt: Runtime): never | void {
+    if (rt.writesRefused !== null) throw rt.writesRefused();
     if ((this.flags & DETACHED) !== 0) throw cellDeleted(this.path, true);
     if (this.deleted >= 0) throw cellDeleted(this.path, false);
     if ((this.flags & IMMUTABLE) !== 0) throw immutable(this.path);
@@ -235,6 +236,7 @@ export class Cell {
   }
 
   private failData(rt: Runtime): never | void {
+    if (rt.writesRefused !== null) throw rt.writesRefused();
     if ((this.flags & DETACHED) !== 0) throw cellDeleted(this.path, true);
     if (this.deleted >= 0) throw cellDeleted(this.path, false);
     if ((this.flags & IMMUTABLE) !== 0) throw immutable(this.path);
@@ -247,13 +249,13 @@ export class Cell {
   /** Throw unless children may be added or removed here. */
   assertStructureMutable(): void {
     const rt = rtOf(this);
-    if ((this.flags & (DETACHED | IMMUTABLE)) !== 0 || this.deleted >= 0 || rt.storeLocks.size !== 0) this.failStructure(rt);
+    if ((this.flags & (DETACHED | IMMUTABLE)) !== 0 || this.deleted >= 0 || rt.storeLocks.size !== 0 || rt.writesRefused !== null) this.failStructure(rt);
   }
 
   /** Throw unless the payload may change. */
   assertDataMutable(): void {
     const rt = rtOf(this);
-    if ((this.flags & (DETACHED | IMMUTABLE)) !== 0 || this.deleted >= 0 || rt.dataLocks.size !== 0) this.failData(rt);
+    if ((this.flags & (DETACHED | IMMUTABLE)) !== 0 || this.deleted >= 0 || rt.dataLocks.size !== 0 || rt.writesRefused !== null) this.failData(rt);
   }
 
   // ---- children ---------------------------------------------------------------------------
@@ -266,7 +268,7 @@ export class Cell {
   add(name: NameInput, init?: CellInit): Cell {
     const p = (this.flags & TYPE_MASK) === TYPE_LINK ? resolveLive(this) : this;
     const rt = rtOf(p);
-    if ((p.flags & (DETACHED | IMMUTABLE)) !== 0 || p.deleted >= 0 || rt.storeLocks.size !== 0) p.failStructure(rt);
+    if ((p.flags & (DETACHED | IMMUTABLE)) !== 0 || p.deleted >= 0 || rt.storeLocks.size !== 0 || rt.writesRefused !== null) p.failStructure(rt);
     if ((p.flags & COLD_STORE) !== 0) warm(p, 'children');
     let dom = DOM_CEP;
     let hi: number;
@@ -299,6 +301,15 @@ export class Cell {
       releaseName(rt.namepool, dom, hi, lo);
       throw invalidName(text, `numeric names are integers from 1 to ${NUMERIC_NAME_MAX}`);
     }
+    const guard = rt.writeGuard;
+    if (guard !== null && guard.parent === p && !auto) {
+      try {
+        guard.child(nameText(dom, hi, lo, rt.namepool));
+      } catch (e) {
+        releaseName(rt.namepool, dom, hi, lo);
+        throw e;
+      }
+    }
     let store = p.store;
     if (store === null) store = p.store = createStore(rt.defaultStore, rt.defaultIndexing, NO_STORE_OPTIONS, p, rt);
     if (auto) {
@@ -329,6 +340,7 @@ export class Cell {
     store.insert(c, key, prepend, at);
     store.modified = rt.beat;
     if (rt.touched !== null) rt.touched.push(c);
+    else if (rt.changedBetweenBeats !== null) rt.changedBetweenBeats(c);
     if (hi >>> 27 === 3) {
       const n = (hi & 0x7ffffff) * HALF + lo;
       if (n >= store.autoNext) store.autoNext = n + 1;
@@ -493,11 +505,13 @@ export class Cell {
     if (cur === PK_VALUE ? kind !== PK_DATA && lenOf(f) === len && rt.arena.equals(this.pv as number, len, bytes) : cur === PK_DATA && kind !== PK_VALUE && bytesEqual(this.pv as Uint8Array, bytes)) {
       return false;
     }
+    if (rt.writeGuard !== null && len > rt.writeGuard.payloadBytes) rt.writeGuard.payload(this, len);
     if (kind === PK_NONE) kind = len <= VALUE_INLINE_DEFAULT ? PK_VALUE : PK_DATA;
     const take = (mode & W_TAKE) !== 0;
     const hard = (mode & W_HARD) !== 0;
     const beat = rt.beat;
     if (rt.touched !== null) rt.touched.push(this);
+    else if (rt.changedBetweenBeats !== null) rt.changedBetweenBeats(this);
     let freed = false;
     if (hard && this.hist >= 0) {
       dropHistory(rt, this.hist);
@@ -544,7 +558,7 @@ export class Cell {
   set(value: Uint8Array | string): boolean {
     const c = (this.flags & TYPE_MASK) === TYPE_NORMAL ? this : this.payloadTarget();
     const rt = rtOf(c);
-    if ((c.flags & (DETACHED | IMMUTABLE | COLD_PAYLOAD)) !== 0 || c.deleted >= 0 || rt.dataLocks.size !== 0) {
+    if ((c.flags & (DETACHED | IMMUTABLE | COLD_PAYLOAD)) !== 0 || c.deleted >= 0 || rt.dataLocks.size !== 0 || rt.writesRefused !== null) {
       c.failData(rt);
       if ((c.flags & COLD_PAYLOAD) !== 0) warm(c, 'payload');
     }
@@ -591,6 +605,7 @@ export class Cell {
     c.pv = 0;
     c.mod = rt.beat;
     if (rt.touched !== null) rt.touched.push(c);
+    else if (rt.changedBetweenBeats !== null) rt.changedBetweenBeats(c);
     if (replaced && rt.arena.needsCompaction) rt.compact();
     return true;
   }
@@ -652,7 +667,7 @@ export class Cell {
     if (this.up === null) throw invalidState('/', 'the root cannot be removed');
     if ((this.flags & DETACHED) !== 0) throw cellDeleted(this.path, true);
     const parent = this.up.owner;
-    if ((parent.flags & (DETACHED | IMMUTABLE)) !== 0 || rt.storeLocks.size !== 0) parent.failStructure(rt);
+    if ((parent.flags & (DETACHED | IMMUTABLE)) !== 0 || rt.storeLocks.size !== 0 || rt.writesRefused !== null) parent.failStructure(rt);
     if ((this.flags & IMMUTABLE) !== 0) throw immutable(this.path);
     if ((this.flags & (STORE_LOCK | DATA_LOCK)) !== 0) throw locked(this.path, (this.flags & STORE_LOCK) !== 0 ? 'store' : 'data', 'a locked cell cannot be removed');
   }
@@ -686,6 +701,7 @@ export class Cell {
     }
     this.up!.modified = beat;
     if (rt.touched !== null) rt.touched.push(this);
+    else if (rt.changedBetweenBeats !== null) rt.changedBetweenBeats(this);
     return true;
   }
 
@@ -705,6 +721,7 @@ export class Cell {
       if (live.length > 0) throw shadowed(c.path, live.length);
     }
     if (rt.touched !== null) rt.touched.push(this.up!.owner);
+    else if (rt.changedBetweenBeats !== null) rt.changedBetweenBeats(this.up!.owner);
     for (const c of all) c.finalize(rt);
     this.up!.remove(this);
     this.up!.modified = rt.beat;
@@ -791,6 +808,7 @@ export class Cell {
     this.created = rt.beat;
     this.up!.modified = rt.beat;
     if (rt.touched !== null) rt.touched.push(this);
+    else if (rt.changedBetweenBeats !== null) rt.changedBetweenBeats(this);
     return true;
   }
 
@@ -889,6 +907,7 @@ export class Cell {
     this.flags &= ~TARGET_DEAD;
     addShadow(rt, target, this);
     if (rt.touched !== null) rt.touched.push(this);
+    else if (rt.changedBetweenBeats !== null) rt.changedBetweenBeats(this);
   }
 
   /** Links currently pointing at this cell. */

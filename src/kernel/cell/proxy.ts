@@ -42,6 +42,7 @@ export function proxyChange<T>(c: Cell, op: 'write' | 'restore', call: (a: Proxy
     p.mod = rt.beat;
   }
   if (rt.touched !== null) rt.touched.push(p);
+  else if (rt.changedBetweenBeats !== null) rt.changedBetweenBeats(p);
   return result;
 }
 

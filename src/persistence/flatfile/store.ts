@@ -11,7 +11,7 @@ import { invalidArgType, outOfRange, storeError } from '../../errors.js';
 import { createReactor, type Reactor } from '../../async/reactor.js';
 import type { ReactorChoice } from '../../async/select.js';
 import { ENGINE_CAP, type BranchHead, type BundleManifest, type EngineStats, type FrameLocator, type RecoveryReport, type StorageEngine, type StoredFrame } from '../engine.js';
-import { BranchFiles, branchDirName, checkBranchName, type BranchMeta } from './branch.js';
+import { BranchFiles, branchDirName, branchNameProblem, checkBranchName, type BranchMeta } from './branch.js';
 import { exportBranch, importBranch } from './bundle.js';
 import { JOURNAL_COMPACT_BYTES, journalCompactionSteps } from './journal-compact.js';
 import { CasStore } from './cas.js';
@@ -221,6 +221,10 @@ export class FlatfileEngine implements StorageEngine {
     this.#beat = beat;
     this.#txn.push({ beat, staged: new Map() });
     this.#state = 'open';
+  }
+
+  branchNameProblem(name: string): string | null {
+    return branchNameProblem(name);
   }
 
   putFrame(branch: string, frame: Uint8Array): void {
