@@ -6,7 +6,7 @@
 import { invalidArgType, outOfRange } from '../errors.js';
 import { ByteArena } from './arena.js';
 import { Cell, type CellInit, type NameInput } from './cell/cell.js';
-import { COLD_STORE, LEN_MASK, LEN_SHIFT, PK_MASK, PK_SHIFT, PK_VALUE, SEE_NOW, seen, TYPE_LINK, TYPE_MASK } from './cell/flags.js';
+import { checkBeat, COLD_STORE, LEN_MASK, LEN_SHIFT, PK_MASK, PK_SHIFT, PK_VALUE, SEE_NOW, seen, TYPE_LINK, TYPE_MASK } from './cell/flags.js';
 import { HistoryLog } from './history.js';
 import type { CeiFact } from './cei/cei.js';
 import type { EnzymeDescriptor } from './enzyme/registry.js';
@@ -56,10 +56,6 @@ export interface RuntimeOptions extends HeartbeatOptions, EpisodeOptions {
   reactor?: ReactorChoice | Reactor;
 }
 
-function checkBeat(beat: unknown): number {
-  if (typeof beat !== 'number' || !Number.isInteger(beat) || beat < 0) throw outOfRange('atBeat', 'an integer >= 0', beat);
-  return beat;
-}
 
 export class Runtime {
   /** The current beat: every change made now is stamped with it. */
@@ -245,7 +241,7 @@ export class Runtime {
   find(path: string, atBeat?: number): Cell | undefined {
     const segs = parsePath(path, this.namepool);
     if (segs === undefined) return this.coldLoader === null ? undefined : this.findByText(path, atBeat);
-    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat);
+    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat, this.beat, 'atBeat');
     let c: Cell | undefined = this.root;
     for (const s of segs) {
       if ((c.flags & TYPE_MASK) === TYPE_LINK) c = mode === SEE_NOW ? resolveNow(c) : c.targetAt(mode);
@@ -260,7 +256,7 @@ export class Runtime {
 
   /** `find` segment by segment: a name that is not interned yet may be a cold cell's, interned as its parent loads. */
   private findByText(path: string, atBeat?: number): Cell | undefined {
-    if (atBeat !== undefined) checkBeat(atBeat);
+    if (atBeat !== undefined) checkBeat(atBeat, this.beat, 'atBeat');
     let c: Cell | undefined = this.root;
     for (const text of splitPath(path)) {
       c = c.child(text, atBeat);
@@ -275,7 +271,7 @@ export class Runtime {
    */
   query(pattern: string, atBeat?: number): Cell[] {
     const segs = parsePattern(pattern, this.namepool);
-    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat);
+    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat, this.beat, 'atBeat');
     const out: Cell[] = [];
     if (segs === undefined) return out;
     const found = new Set<Cell>();

@@ -219,7 +219,7 @@ export class Cell {
 
   /** Whether the cell existed (created, not yet deleted, not veiled) at `beat`. */
   existsAt(beat: number): boolean {
-    return seen(this, checkBeat(beat)) && (this.flags & DETACHED) === 0;
+    return seen(this, checkBeat(beat, rtOf(this).beat)) && (this.flags & DETACHED) === 0;
   }
 
   // ---- checks -----------------------------------------------------------------------------
@@ -414,7 +414,7 @@ export class Cell {
   /** The child named `name` as of now (or as of `atBeat`), or undefined. */
   child(name: NameInput, atBeat?: number): Cell | undefined {
     const p = (this.flags & TYPE_MASK) === TYPE_LINK ? (atBeat === undefined ? resolveNow(this) : this.targetAt(atBeat)) : this;
-    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat);
+    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat, rtOf(this).beat);
     if (p === undefined) return undefined;
     if ((p.flags & COLD_STORE) !== 0) warm(p, 'children');
     const store = p.store;
@@ -435,7 +435,7 @@ export class Cell {
   children(atBeat?: number): Cell[] {
     const p = (this.flags & TYPE_MASK) === TYPE_LINK ? (atBeat === undefined ? resolveNow(this) : this.targetAt(atBeat)) : this;
     const out: Cell[] = [];
-    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat);
+    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat, rtOf(this).beat);
     if (p !== undefined && (p.flags & COLD_STORE) !== 0) warm(p, 'children');
     if (p === undefined || p.store === null) return out;
     if (mode >= 0 && p.up !== null && !seen(p, mode)) return out;
@@ -461,7 +461,7 @@ export class Cell {
    * false to skip a cell's children. Links are not followed.
    */
   traverse(fn: (cell: Cell, depth: number) => boolean | void, options: TraverseOptions = {}): void {
-    const mode = options.raw === true ? SEE_RAW : options.atBeat === undefined ? SEE_NOW : checkBeat(options.atBeat);
+    const mode = options.raw === true ? SEE_RAW : options.atBeat === undefined ? SEE_NOW : checkBeat(options.atBeat, rtOf(this).beat);
     if (mode >= 0 && this.up !== null && !seen(this, mode)) return; // not there at that beat
     const warmUp = options.warm !== false;
     const stack: Cell[] = [this];
@@ -487,7 +487,7 @@ export class Cell {
   childrenInBox(min: Point, max: Point, atBeat?: number): Cell[] {
     if ((this.flags & COLD_STORE) !== 0) warm(this, 'children');
     if (!(this.store instanceof OctreeStore)) throw invalidState(this.path, 'not an octree store');
-    return this.store.queryBox(min, max, atBeat === undefined ? SEE_NOW : checkBeat(atBeat));
+    return this.store.queryBox(min, max, atBeat === undefined ? SEE_NOW : checkBeat(atBeat, rtOf(this).beat));
   }
 
   // ---- payload ----------------------------------------------------------------------------
@@ -634,7 +634,7 @@ export class Cell {
 
   /** The payload as it was at the end of `beat` (undefined where the cell or payload did not exist). */
   valueAt(beat: number): Uint8Array | undefined {
-    checkBeat(beat);
+    checkBeat(beat, rtOf(this).beat);
     let c: Cell | undefined = this;
     if ((this.flags & TYPE_MASK) === TYPE_LINK) {
       if (!seen(this, beat) && this.up !== null) return undefined;
@@ -870,7 +870,7 @@ export class Cell {
 
   /** The non-link cell this link reached at `beat`. */
   targetAt(beat: number): Cell | undefined {
-    checkBeat(beat);
+    checkBeat(beat, rtOf(this).beat);
     let c: Cell = this;
     for (let guard = 0; (c.flags & TYPE_MASK) === TYPE_LINK && guard < 1_000_000; guard++) {
       let t: Cell | undefined;

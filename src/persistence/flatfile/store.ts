@@ -18,7 +18,7 @@ import { CasStore } from './cas.js';
 import { ReactorCommitter, SyncCommitter, type Committer, type WriteOp } from './committer.js';
 import { compactBranch } from './compact.js';
 import { settleSwaps, swapDir } from './dir-swap.js';
-import { ensureDir, fsyncDir, truncateTo, writeFileAtomic } from './files.js';
+import { ensureDir, fsyncDir, prepareStoreDir, truncateTo, writeFileAtomic } from './files.js';
 import { frameInfo, frameTrailer, type FrameInfo } from './frame-info.js';
 import { loadBranch } from './load.js';
 import { acquireLock } from './lock.js';
@@ -148,7 +148,7 @@ export class FlatfileEngine implements StorageEngine {
     const journalCompactBytes = options.journalCompactBytes ?? JOURNAL_COMPACT_BYTES;
     if (!Number.isSafeInteger(journalCompactBytes) || journalCompactBytes < 0) throw outOfRange('options.journalCompactBytes', 'an integer >= 0', journalCompactBytes);
     const root = path.resolve(dir);
-    fs.mkdirSync(root, { recursive: true });
+    prepareStoreDir(root);
     const release = acquireLock(root);
     const opened: Array<() => void> = [release];
     try {
