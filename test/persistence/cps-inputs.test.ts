@@ -4,8 +4,10 @@
  * durable, `flush()` rejects naming it); changes made between beats go with the next beat;
  * writes after `close()` are refused; a store folder that cannot be one is ERR_STORE_DIR.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildSync } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRuntime } from '../../src/runtime.js';
 import { openFlatfileStore } from '../../src/persistence/flatfile/index.js';
@@ -209,5 +211,17 @@ describe('store folder errors', () => {
       expect(() => openFlatfileStore(dir), dir).toThrow(code('ERR_STORE_DIR'));
       expect(() => createRuntime({ store: { dir } }), dir).toThrow(code('ERR_STORE_DIR'));
     }
+  });
+
+  it('a read-only file system is ERR_STORE_DIR (run where a private read-only mount can be made: unshare -m as root)', (ctx) => {
+    const base = tempDir('rodir');
+    const ro = join(base, 'ro');
+    mkdirSync(ro);
+    const mount = `mount --bind ${ro} ${ro} && mount -o remount,ro,bind ${ro} ${ro}`;
+    if (spawnSync('unshare', ['-m', 'sh', '-c', `${mount} && ! touch ${ro}/probe`], { stdio: 'ignore' }).status !== 0) return ctx.skip();
+    const child = join(base, 'child.mjs');
+    buildSync({ entryPoints: [new URL('./store-dir-child.ts', import.meta.url).pathname], bundle: true, platform: 'node', format: 'esm', outfile: child, logLevel: 'silent' });
+    const run = spawnSync('unshare', ['-m', 'sh', '-c', `${mount} && exec ${process.execPath} ${child} ${ro} ${join(ro, 'sub')}`], { encoding: 'utf8', env: process.env });
+    expect(run.stdout.trim().split('\n')).toEqual(['ERR_STORE_DIR', 'ERR_STORE_DIR']);
   });
 });
