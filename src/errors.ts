@@ -60,6 +60,7 @@ export const ERROR_CODES = {
   ERR_STORE_TXN: 'beat transaction misuse (no open beat, a beat not after the last, two frames of a branch)',
   ERR_STORE_FRAME: 'a frame that does not fit where it is put (wrong beat, broken chain, not a snapshot)',
   ERR_STORE_IO: 'a write or sync failed; nothing of the beat became visible',
+  ERR_STORE_DIR: 'the store folder cannot be created or used (a file, below a file or a dangling link, read-only, not permitted)',
   ERR_BUNDLE_INVALID: 'an export bundle fails verification',
   // persistence service (src/persistence/service/)
   ERR_PERSIST_ENGINE: 'the engine lacks a needed capability, or cannot be opened',
@@ -68,6 +69,7 @@ export const ERROR_CODES = {
   ERR_PERSIST_BUDGET: 'loading a branch would exceed its depth or byte budget',
   ERR_PERSIST_CLOSED: 'the store was closed',
   ERR_PERSIST_LINK: 'branches whose links point into each other in a cycle',
+  ERR_VALUE_TOO_LARGE: 'a payload too large for any frame, in a branch that is persisted',
   // lazy hydration (src/persistence/service/hydrate/)
   ERR_HYDRATE_BUDGET: 'a hydration would exceed its depth or byte budget (nothing loaded)',
   ERR_HYDRATE_FAIL: 'the store could not give a cold cell back (nothing loaded)',
@@ -267,7 +269,7 @@ export function storeError(code: StoreErrorCode, reason: string, cause?: unknown
 
 // ---- persistence service (src/persistence/service/) ----------------------------------------
 
-export type PersistErrorCode = Extract<CepErrorCode, `ERR_PERSIST_${string}`>;
+export type PersistErrorCode = Extract<CepErrorCode, `ERR_PERSIST_${string}` | 'ERR_VALUE_TOO_LARGE'>;
 
 export function persistError(code: PersistErrorCode, reason: string): Error & CepError {
   return withCode(new Error(`Persistence: ${reason}`), code);

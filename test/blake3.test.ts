@@ -269,6 +269,15 @@ describe('bad arguments throw coded errors', () => {
   it('out must be a Uint8Array big enough; options must be an object', () => {
     expectCode(() => blake3('x', { out: new Uint16Array(16) as unknown as Uint8Array }), TypeError, 'ERR_INVALID_ARG_TYPE');
     expectCode(() => blake3('x', { out: new Uint8Array(8), length: 9 }), RangeError, 'ERR_OUT_OF_RANGE');
+    // without a length, an out shorter than the 32-byte hash is refused (it returned a short hash)
+    for (const n of [0, 1, 16, 31]) {
+      const out = new Uint8Array(n).fill(0xaa);
+      expectCode(() => blake3('x', { out }), RangeError, 'ERR_OUT_OF_RANGE');
+      expectCode(() => blake3('x', { out, key: new Uint8Array(32) }), RangeError, 'ERR_OUT_OF_RANGE');
+      expectCode(() => new Blake3Hasher().update('x').digest({ out }), RangeError, 'ERR_OUT_OF_RANGE');
+      expect(out.every((b) => b === 0xaa)).toBe(true); // nothing written
+    }
+    expect(blake3('x', { out: new Uint8Array(16), length: 16 })).toEqual(blake3('x').subarray(0, 16)); // asked for: fine
     expectCode(() => blake3Many('abcd', [0, 2, 4], null, new Uint8Array(63)), RangeError, 'ERR_OUT_OF_RANGE');
     expectCode(() => blake3Many('abcd', [0, 2, 4], null, [] as unknown as Uint8Array), TypeError, 'ERR_INVALID_ARG_TYPE');
     expectCode(() => blake3('x', 5 as unknown as object), TypeError, 'ERR_INVALID_ARG_TYPE');

@@ -26,7 +26,7 @@ export const BLAKE3_OUT_LEN = 32;
 export const BLAKE3_KEY_LEN = 32;
 
 export interface Blake3Options {
-  /** Output length in bytes. Default: `out.length` when `out` is given, else 32. */
+  /** Output length in bytes. Default 32, or `out.length` when `out` is longer (a shorter `out` needs an explicit `length`). */
   length?: number;
   /** 32-byte key: switches to the keyed-hash mode. */
   key?: ArrayBufferView;
@@ -70,7 +70,8 @@ function outputOf(options: Partial<Blake3DigestOptions>): { target: Uint8Array; 
   if (out === undefined) {
     length = options.length === undefined ? BLAKE3_OUT_LEN : checkOutputLength(options.length, 'length');
   } else {
-    length = options.length === undefined ? checkOut(out, 0).length : checkLength(options.length, 'length');
+    // without `length`: 32 bytes, or all of a longer `out`; a shorter one is refused, never a short hash
+    length = options.length === undefined ? Math.max(BLAKE3_OUT_LEN, checkOut(out, 0).length) : checkLength(options.length, 'length');
     checkOut(out, length);
   }
   // Keeps seek + length exact as a double (the fallback's block arithmetic needs it).

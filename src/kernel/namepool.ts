@@ -17,6 +17,7 @@ import {
   NAMING_REFERENCE,
   NAMING_WORD,
   REFERENCE_HI,
+  NUMERIC_NAME_MAX,
   REFERENCE_MAX,
   decodeAcronym,
   decodeWord,
@@ -45,8 +46,15 @@ export function referenceTextProblem(text: string, start = 0, end = text.length)
     if (ch < 0x20 || ch === 0x7f) return 'control character';
     if (ch === 0x2f) return "'/' is the path separator";
     if (ch === 0x7e) return "'~' separates domain and tag";
+    // frames and stores keep names as UTF-8: a lone surrogate would come back as U+FFFD
+    if (ch >= 0xd800 && ch <= 0xdfff) {
+      if (ch >= 0xdc00 || i + 1 >= end) return 'a lone UTF-16 surrogate (not valid Unicode)';
+      const low = text.charCodeAt(i + 1);
+      if (low < 0xdc00 || low > 0xdfff) return 'a lone UTF-16 surrogate (not valid Unicode)';
+      i++;
+    }
   }
-  if (digits) return 'a digits-only name is numeric: 1 to 2^56-2 without leading zeros';
+  if (digits) return `a digits-only name is numeric (a cell's: 1 to ${NUMERIC_NAME_MAX}, without leading zeros)`;
   return null;
 }
 

@@ -6,7 +6,7 @@
 import { invalidArgType, outOfRange } from '../errors.js';
 import { ByteArena } from './arena.js';
 import { Cell, type CellInit, type NameInput } from './cell/cell.js';
-import { COLD_STORE, LEN_MASK, LEN_SHIFT, PK_MASK, PK_SHIFT, PK_VALUE, SEE_NOW, seen, TYPE_LINK, TYPE_MASK } from './cell/flags.js';
+import { checkBeat, COLD_STORE, LEN_MASK, LEN_SHIFT, PK_MASK, PK_SHIFT, PK_VALUE, SEE_NOW, seen, TYPE_LINK, TYPE_MASK } from './cell/flags.js';
 import { HistoryLog } from './history.js';
 import type { CeiFact } from './cei/cei.js';
 import type { EnzymeDescriptor } from './enzyme/registry.js';
@@ -26,6 +26,22 @@ import { Episodes, type EpisodeOptions } from './episode/engine.js';
 import { Reactor } from '../async/reactor.js';
 import type { ReactorChoice } from '../async/select.js';
 
+/**
+ * Limits an outside party (the persistence service) puts on writes: checked by the cell API
+ * before anything changes, so a refused write leaves the tree as it was. Kept off the hot path:
+ * only payloads above `payloadBytes` and children of `parent` reach the checks.
+ */
+export interface WriteGuard {
+  /** Payload writes of more bytes than this are passed to `payload` (Infinity: none). */
+  readonly payloadBytes: number;
+  /** Throws to refuse a payload of `bytes` bytes on `cell` (a cell being added included). */
+  payload(cell: Cell, bytes: number): void;
+  /** New children of this cell are passed to `child` (null: none). */
+  readonly parent: Cell | null;
+  /** Throws to refuse a child named `name` (its printed text) under `parent`. */
+  child(name: string): void;
+}
+
 /** Top-level cells created at boot, in this order. */
 export const ROOT_LAYOUT = ['sys', 'rt', 'journal', 'env', 'cas', 'lib', 'data', 'tmp', 'enzymes'] as const;
 
@@ -40,10 +56,6 @@ export interface RuntimeOptions extends HeartbeatOptions, EpisodeOptions {
   reactor?: ReactorChoice | Reactor;
 }
 
-function checkBeat(beat: unknown): number {
-  if (typeof beat !== 'number' || !Number.isInteger(beat) || beat < 0) throw outOfRange('atBeat', 'an integer >= 0', beat);
-  return beat;
-}
 
 export class Runtime {
   /** The current beat: every change made now is stamped with it. */
@@ -64,6 +76,12 @@ export class Runtime {
   coldLoader: ColdLoader | null = null;
   /** While a beat runs: every cell a change touches, pushed by the cell API (heartbeat digests). */
   touched: Cell[] | null = null;
+  /** Between beats (`touched` is null): called with each cell a change touches; null: nobody asks (persistence does). */
+  changedBetweenBeats: ((cell: Cell) => void) | null = null;
+  /** What a store below the runtime cannot keep, refused before anything changes (set by persistence); null: no limits. */
+  writeGuard: WriteGuard | null = null;
+  /** Set by `refuseWrites`: every later mutation throws what it makes (a closed store). */
+  writesRefused: (() => Error) | null = null;
   /** Beats, enzymes, OPS, CEI, mailboxes, pause/rollback/resume (`src/kernel/heartbeat/`). */
   readonly heartbeat: Heartbeat;
   /** The async I/O reactor (`reactor.backend` names it), when `options.reactor` asked for one. */
@@ -223,7 +241,7 @@ export class Runtime {
   find(path: string, atBeat?: number): Cell | undefined {
     const segs = parsePath(path, this.namepool);
     if (segs === undefined) return this.coldLoader === null ? undefined : this.findByText(path, atBeat);
-    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat);
+    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat, this.beat, 'atBeat');
     let c: Cell | undefined = this.root;
     for (const s of segs) {
       if ((c.flags & TYPE_MASK) === TYPE_LINK) c = mode === SEE_NOW ? resolveNow(c) : c.targetAt(mode);
@@ -238,7 +256,7 @@ export class Runtime {
 
   /** `find` segment by segment: a name that is not interned yet may be a cold cell's, interned as its parent loads. */
   private findByText(path: string, atBeat?: number): Cell | undefined {
-    if (atBeat !== undefined) checkBeat(atBeat);
+    if (atBeat !== undefined) checkBeat(atBeat, this.beat, 'atBeat');
     let c: Cell | undefined = this.root;
     for (const text of splitPath(path)) {
       c = c.child(text, atBeat);
@@ -253,7 +271,7 @@ export class Runtime {
    */
   query(pattern: string, atBeat?: number): Cell[] {
     const segs = parsePattern(pattern, this.namepool);
-    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat);
+    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat, this.beat, 'atBeat');
     const out: Cell[] = [];
     if (segs === undefined) return out;
     const found = new Set<Cell>();

@@ -138,6 +138,12 @@ export interface StorageEngine {
   commitBeat(): Promise<void>;
   /** Drop the open transaction, every beat of it; nothing of it becomes visible. */
   abortBeat(): void;
+  /**
+   * Why the engine could not keep a branch of this name (too long for its files, a name its
+   * layout reserves), or null when it can. Optional: without it every name is taken to fit. The
+   * service refuses such names at `add` under `/data` (ERR_INVALID_NAME).
+   */
+  branchNameProblem?(name: string): string | null;
 
   /** Branches that have frames. */
   branches(): string[];

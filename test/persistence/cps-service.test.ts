@@ -69,8 +69,8 @@ describe('createRuntime({ store })', () => {
     cfg.add('mode', { value: 'fast' }); // setup before the first beat, outside any enzyme
     rt.step();
     await rt.flush();
-    cfg.child('mode')!.set('slow'); // between beats: the heartbeat does not report it...
-    rt.persist.markDirty('cfg'); // ...so the application says so
+    cfg.child('mode')!.set('slow'); // between beats: the heartbeat does not report it, the kernel's hook does
+    rt.persist.markDirty('cfg'); // (and markDirty, for changes no cell call made, changes nothing here)
     rt.step();
     await rt.close();
     const again = open(dir);

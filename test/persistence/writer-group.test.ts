@@ -13,15 +13,19 @@ function setup(options: object) {
   const store = open(dir, options);
   const durable: number[] = [];
   const failures: Array<{ failed: number; dropped: number[]; code: string }> = [];
+  const refused: Array<[number, string, string]> = [];
   const writer = new BeatWriter(
     store,
     {
-      durable: (b: QueuedBeat) => durable.push(b.beat),
+      durable: (b: QueuedBeat) => {
+        durable.push(b.beat);
+        for (const [branch, e] of b.refused ?? []) refused.push([b.beat, branch, (e as { code: string }).code]);
+      },
       failed: (b, dropped, e) => failures.push({ failed: b.beat, dropped: dropped.map((d) => d.beat), code: (e as { code: string }).code }),
     },
     -1,
   );
-  return { dir, store, writer, durable, failures, src: new Source(['a', 'b']) };
+  return { dir, store, writer, durable, failures, refused, src: new Source(['a', 'b']) };
 }
 
 /** Frames the current beat of `src` for `touch` as a writer would get them. */
@@ -75,28 +79,37 @@ for (const mode of ioModes()) {
       await store.close();
     });
 
-    it('a frame that does not fit fails its whole transaction: nothing of it is written, all of it is reported', async () => {
-      const { store, writer, durable, failures, src } = setup(mode.options);
-      writer.push(src.beat, frames(src, ['a']));
+    it('a frame the engine refuses stays out with its branch; the other branches of its beats commit, and the beats report it', async () => {
+      const { dir, store, writer, durable, failures, refused, src } = setup(mode.options);
+      writer.push(src.beat, frames(src, ['a', 'b']));
       await writer.settle();
       const stranger = new Source(['a']); // its first frame starts a new chain: it does not continue beat 2
       for (let i = 1; i <= 4; i++) {
-        src.advance(['a']);
+        src.advance(['a', 'b']);
         stranger.advance(['a']);
-        writer.push(src.beat, frames(i === 3 ? stranger : src, ['a']));
+        const fs = frames(src, ['a', 'b']);
+        if (i === 3) fs[0] = frames(stranger, ['a'])[0];
+        writer.push(src.beat, fs);
       }
       const ran = writer.run(async () => 'after');
       await writer.settle();
       expect(await ran).toBe('after');
-      expect(failures).toHaveLength(1);
-      expect(failures[0].failed).toBe(1);
-      expect(failures[0].dropped).toEqual([2, 3, 4]);
-      expect(failures[0].code).toBe('ERR_STORE_FRAME');
-      expect(durable).toEqual([0]);
-      expect(writer.durableBeat).toBe(0);
-      expect(store.lastBeat).toBe(0);
-      expect([...store.frames('a')].map((f) => f.beat)).toEqual([0]);
+      expect(failures).toEqual([]);
+      expect(durable).toEqual([0, 1, 2, 3, 4]);
+      expect(writer.durableBeat).toBe(4);
+      // what the writer told: beat 3's frame of a was refused, and beat 4's (chained to it) stayed out with it
+      expect(refused).toEqual([
+        [3, 'a', 'ERR_STORE_FRAME'],
+        [4, 'a', 'ERR_STORE_FRAME'],
+      ]);
+      expect(store.lastBeat).toBe(4);
+      expect([...store.frames('a')].map((f) => f.beat)).toEqual([0, 1, 2]);
+      expect([...store.frames('b')].map((f) => f.beat)).toEqual([0, 1, 2, 3, 4]);
       await store.close();
+      const again = open(dir, mode.options);
+      expect(again.recovery.cut).toEqual([]);
+      expect([...again.frames('b')].map((f) => f.beat)).toEqual([0, 1, 2, 3, 4]);
+      await again.close();
     });
   });
 }

@@ -17,7 +17,7 @@ import {
   proxyFailed,
   shadowed,
 } from '../../errors.js';
-import { enc, encodeNumber, HALF } from '../naming/id.js';
+import { enc, encodeNumber, HALF, NUMERIC_NAME_MAX } from '../naming/id.js';
 import { DOM_CEP, Name, NAME_INTERN, NAME_PEEK, domainId, nameText, nm, parseName, releaseName, retainName } from '../naming/name.js';
 import { acquire, lockBlocker, release, type LockToken } from '../lock.js';
 import { addShadow, checkCycle, dropShadow, resolveLive, resolveNow, shadowsOf, tombstone } from '../link.js';
@@ -219,12 +219,13 @@ export class Cell {
 
   /** Whether the cell existed (created, not yet deleted, not veiled) at `beat`. */
   existsAt(beat: number): boolean {
-    return seen(this, checkBeat(beat)) && (this.flags & DETACHED) === 0;
+    return seen(this, checkBeat(beat, rtOf(this).beat)) && (this.flags & DETACHED) === 0;
   }
 
   // ---- checks -----------------------------------------------------------------------------
 
   private failStructure(rt: Runtime): never | void {
+    if (rt.writesRefused !== null) throw rt.writesRefused();
     if ((this.flags & DETACHED) !== 0) throw cellDeleted(this.path, true);
     if (this.deleted >= 0) throw cellDeleted(this.path, false);
     if ((this.flags & IMMUTABLE) !== 0) throw immutable(this.path);
@@ -235,6 +236,7 @@ export class Cell {
   }
 
   private failData(rt: Runtime): never | void {
+    if (rt.writesRefused !== null) throw rt.writesRefused();
     if ((this.flags & DETACHED) !== 0) throw cellDeleted(this.path, true);
     if (this.deleted >= 0) throw cellDeleted(this.path, false);
     if ((this.flags & IMMUTABLE) !== 0) throw immutable(this.path);
@@ -247,13 +249,13 @@ export class Cell {
   /** Throw unless children may be added or removed here. */
   assertStructureMutable(): void {
     const rt = rtOf(this);
-    if ((this.flags & (DETACHED | IMMUTABLE)) !== 0 || this.deleted >= 0 || rt.storeLocks.size !== 0) this.failStructure(rt);
+    if ((this.flags & (DETACHED | IMMUTABLE)) !== 0 || this.deleted >= 0 || rt.storeLocks.size !== 0 || rt.writesRefused !== null) this.failStructure(rt);
   }
 
   /** Throw unless the payload may change. */
   assertDataMutable(): void {
     const rt = rtOf(this);
-    if ((this.flags & (DETACHED | IMMUTABLE)) !== 0 || this.deleted >= 0 || rt.dataLocks.size !== 0) this.failData(rt);
+    if ((this.flags & (DETACHED | IMMUTABLE)) !== 0 || this.deleted >= 0 || rt.dataLocks.size !== 0 || rt.writesRefused !== null) this.failData(rt);
   }
 
   // ---- children ---------------------------------------------------------------------------
@@ -266,14 +268,14 @@ export class Cell {
   add(name: NameInput, init?: CellInit): Cell {
     const p = (this.flags & TYPE_MASK) === TYPE_LINK ? resolveLive(this) : this;
     const rt = rtOf(p);
-    if ((p.flags & (DETACHED | IMMUTABLE)) !== 0 || p.deleted >= 0 || rt.storeLocks.size !== 0) p.failStructure(rt);
+    if ((p.flags & (DETACHED | IMMUTABLE)) !== 0 || p.deleted >= 0 || rt.storeLocks.size !== 0 || rt.writesRefused !== null) p.failStructure(rt);
     if ((p.flags & COLD_STORE) !== 0) warm(p, 'children');
     let dom = DOM_CEP;
     let hi: number;
     let lo: number;
     let auto = false;
     if (typeof name === 'number') {
-      if (!encodeNumber(name)) throw invalidName(String(name), 'numeric names are integers from 1 to 2^53-1');
+      if (!encodeNumber(name) || name > NUMERIC_NAME_MAX) throw invalidName(String(name), `numeric names are integers from 1 to ${NUMERIC_NAME_MAX}`);
       hi = enc.hi;
       lo = enc.lo;
     } else if (typeof name === 'string') {
@@ -293,10 +295,25 @@ export class Cell {
     } else {
       throw invalidArgType('name', 'a string, a positive integer, a Name or null', name);
     }
+    if (!auto && hi >>> 27 === 3 && (hi & 0x7ffffff) * HALF + lo > NUMERIC_NAME_MAX) {
+      // frames could not carry the auto-id cursor past it (NUMERIC_NAME_MAX): refused before it exists
+      const text = nameText(dom, hi, lo, rt.namepool);
+      releaseName(rt.namepool, dom, hi, lo);
+      throw invalidName(text, `numeric names are integers from 1 to ${NUMERIC_NAME_MAX}`);
+    }
+    const guard = rt.writeGuard;
+    if (guard !== null && guard.parent === p && !auto) {
+      try {
+        guard.child(nameText(dom, hi, lo, rt.namepool));
+      } catch (e) {
+        releaseName(rt.namepool, dom, hi, lo);
+        throw e;
+      }
+    }
     let store = p.store;
     if (store === null) store = p.store = createStore(rt.defaultStore, rt.defaultIndexing, NO_STORE_OPTIONS, p, rt);
     if (auto) {
-      if (!encodeNumber(store.autoNext)) throw invalidName('auto', 'auto ids exhausted');
+      if (store.autoNext > NUMERIC_NAME_MAX || !encodeNumber(store.autoNext)) throw invalidName('auto', 'auto ids exhausted');
       hi = enc.hi;
       lo = enc.lo;
     }
@@ -323,6 +340,7 @@ export class Cell {
     store.insert(c, key, prepend, at);
     store.modified = rt.beat;
     if (rt.touched !== null) rt.touched.push(c);
+    else if (rt.changedBetweenBeats !== null) rt.changedBetweenBeats(c);
     if (hi >>> 27 === 3) {
       const n = (hi & 0x7ffffff) * HALF + lo;
       if (n >= store.autoNext) store.autoNext = n + 1;
@@ -396,7 +414,7 @@ export class Cell {
   /** The child named `name` as of now (or as of `atBeat`), or undefined. */
   child(name: NameInput, atBeat?: number): Cell | undefined {
     const p = (this.flags & TYPE_MASK) === TYPE_LINK ? (atBeat === undefined ? resolveNow(this) : this.targetAt(atBeat)) : this;
-    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat);
+    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat, rtOf(this).beat);
     if (p === undefined) return undefined;
     if ((p.flags & COLD_STORE) !== 0) warm(p, 'children');
     const store = p.store;
@@ -417,7 +435,7 @@ export class Cell {
   children(atBeat?: number): Cell[] {
     const p = (this.flags & TYPE_MASK) === TYPE_LINK ? (atBeat === undefined ? resolveNow(this) : this.targetAt(atBeat)) : this;
     const out: Cell[] = [];
-    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat);
+    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat, rtOf(this).beat);
     if (p !== undefined && (p.flags & COLD_STORE) !== 0) warm(p, 'children');
     if (p === undefined || p.store === null) return out;
     if (mode >= 0 && p.up !== null && !seen(p, mode)) return out;
@@ -443,7 +461,7 @@ export class Cell {
    * false to skip a cell's children. Links are not followed.
    */
   traverse(fn: (cell: Cell, depth: number) => boolean | void, options: TraverseOptions = {}): void {
-    const mode = options.raw === true ? SEE_RAW : options.atBeat === undefined ? SEE_NOW : checkBeat(options.atBeat);
+    const mode = options.raw === true ? SEE_RAW : options.atBeat === undefined ? SEE_NOW : checkBeat(options.atBeat, rtOf(this).beat);
     if (mode >= 0 && this.up !== null && !seen(this, mode)) return; // not there at that beat
     const warmUp = options.warm !== false;
     const stack: Cell[] = [this];
@@ -469,7 +487,7 @@ export class Cell {
   childrenInBox(min: Point, max: Point, atBeat?: number): Cell[] {
     if ((this.flags & COLD_STORE) !== 0) warm(this, 'children');
     if (!(this.store instanceof OctreeStore)) throw invalidState(this.path, 'not an octree store');
-    return this.store.queryBox(min, max, atBeat === undefined ? SEE_NOW : checkBeat(atBeat));
+    return this.store.queryBox(min, max, atBeat === undefined ? SEE_NOW : checkBeat(atBeat, rtOf(this).beat));
   }
 
   // ---- payload ----------------------------------------------------------------------------
@@ -487,11 +505,13 @@ export class Cell {
     if (cur === PK_VALUE ? kind !== PK_DATA && lenOf(f) === len && rt.arena.equals(this.pv as number, len, bytes) : cur === PK_DATA && kind !== PK_VALUE && bytesEqual(this.pv as Uint8Array, bytes)) {
       return false;
     }
+    if (rt.writeGuard !== null && len > rt.writeGuard.payloadBytes) rt.writeGuard.payload(this, len);
     if (kind === PK_NONE) kind = len <= VALUE_INLINE_DEFAULT ? PK_VALUE : PK_DATA;
     const take = (mode & W_TAKE) !== 0;
     const hard = (mode & W_HARD) !== 0;
     const beat = rt.beat;
     if (rt.touched !== null) rt.touched.push(this);
+    else if (rt.changedBetweenBeats !== null) rt.changedBetweenBeats(this);
     let freed = false;
     if (hard && this.hist >= 0) {
       dropHistory(rt, this.hist);
@@ -538,7 +558,7 @@ export class Cell {
   set(value: Uint8Array | string): boolean {
     const c = (this.flags & TYPE_MASK) === TYPE_NORMAL ? this : this.payloadTarget();
     const rt = rtOf(c);
-    if ((c.flags & (DETACHED | IMMUTABLE | COLD_PAYLOAD)) !== 0 || c.deleted >= 0 || rt.dataLocks.size !== 0) {
+    if ((c.flags & (DETACHED | IMMUTABLE | COLD_PAYLOAD)) !== 0 || c.deleted >= 0 || rt.dataLocks.size !== 0 || rt.writesRefused !== null) {
       c.failData(rt);
       if ((c.flags & COLD_PAYLOAD) !== 0) warm(c, 'payload');
     }
@@ -585,6 +605,7 @@ export class Cell {
     c.pv = 0;
     c.mod = rt.beat;
     if (rt.touched !== null) rt.touched.push(c);
+    else if (rt.changedBetweenBeats !== null) rt.changedBetweenBeats(c);
     if (replaced && rt.arena.needsCompaction) rt.compact();
     return true;
   }
@@ -613,7 +634,7 @@ export class Cell {
 
   /** The payload as it was at the end of `beat` (undefined where the cell or payload did not exist). */
   valueAt(beat: number): Uint8Array | undefined {
-    checkBeat(beat);
+    checkBeat(beat, rtOf(this).beat);
     let c: Cell | undefined = this;
     if ((this.flags & TYPE_MASK) === TYPE_LINK) {
       if (!seen(this, beat) && this.up !== null) return undefined;
@@ -646,7 +667,7 @@ export class Cell {
     if (this.up === null) throw invalidState('/', 'the root cannot be removed');
     if ((this.flags & DETACHED) !== 0) throw cellDeleted(this.path, true);
     const parent = this.up.owner;
-    if ((parent.flags & (DETACHED | IMMUTABLE)) !== 0 || rt.storeLocks.size !== 0) parent.failStructure(rt);
+    if ((parent.flags & (DETACHED | IMMUTABLE)) !== 0 || rt.storeLocks.size !== 0 || rt.writesRefused !== null) parent.failStructure(rt);
     if ((this.flags & IMMUTABLE) !== 0) throw immutable(this.path);
     if ((this.flags & (STORE_LOCK | DATA_LOCK)) !== 0) throw locked(this.path, (this.flags & STORE_LOCK) !== 0 ? 'store' : 'data', 'a locked cell cannot be removed');
   }
@@ -680,6 +701,7 @@ export class Cell {
     }
     this.up!.modified = beat;
     if (rt.touched !== null) rt.touched.push(this);
+    else if (rt.changedBetweenBeats !== null) rt.changedBetweenBeats(this);
     return true;
   }
 
@@ -699,6 +721,7 @@ export class Cell {
       if (live.length > 0) throw shadowed(c.path, live.length);
     }
     if (rt.touched !== null) rt.touched.push(this.up!.owner);
+    else if (rt.changedBetweenBeats !== null) rt.changedBetweenBeats(this.up!.owner);
     for (const c of all) c.finalize(rt);
     this.up!.remove(this);
     this.up!.modified = rt.beat;
@@ -785,6 +808,7 @@ export class Cell {
     this.created = rt.beat;
     this.up!.modified = rt.beat;
     if (rt.touched !== null) rt.touched.push(this);
+    else if (rt.changedBetweenBeats !== null) rt.changedBetweenBeats(this);
     return true;
   }
 
@@ -846,7 +870,7 @@ export class Cell {
 
   /** The non-link cell this link reached at `beat`. */
   targetAt(beat: number): Cell | undefined {
-    checkBeat(beat);
+    checkBeat(beat, rtOf(this).beat);
     let c: Cell = this;
     for (let guard = 0; (c.flags & TYPE_MASK) === TYPE_LINK && guard < 1_000_000; guard++) {
       let t: Cell | undefined;
@@ -883,6 +907,7 @@ export class Cell {
     this.flags &= ~TARGET_DEAD;
     addShadow(rt, target, this);
     if (rt.touched !== null) rt.touched.push(this);
+    else if (rt.changedBetweenBeats !== null) rt.changedBetweenBeats(this);
   }
 
   /** Links currently pointing at this cell. */

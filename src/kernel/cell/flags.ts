@@ -69,8 +69,12 @@ export function seen(c: VisibleFields, mode: number): boolean {
   return true;
 }
 
-/** A beat argument: an integer >= 0 (ERR_OUT_OF_RANGE otherwise). */
-export function checkBeat(beat: unknown): number {
-  if (typeof beat !== 'number' || !Number.isInteger(beat) || beat < 0) throw outOfRange('beat', 'an integer >= 0', beat);
+/**
+ * An as-of beat: an integer from 0 to `now` (the runtime's current beat), else ERR_OUT_OF_RANGE.
+ * A beat not reached yet has no state to read: refused rather than read as "now".
+ */
+export function checkBeat(beat: unknown, now: number, name = 'beat'): number {
+  if (typeof beat !== 'number' || !Number.isSafeInteger(beat) || beat < 0) throw outOfRange(name, 'an integer from 0 to 2^53-1', beat);
+  if (beat > now) throw outOfRange(name, `a beat already reached (at most the current beat, ${now})`, beat);
   return beat;
 }

@@ -42,6 +42,7 @@ export function proxyChange<T>(c: Cell, op: 'write' | 'restore', call: (a: Proxy
     p.mod = rt.beat;
   }
   if (rt.touched !== null) rt.touched.push(p);
+  else if (rt.changedBetweenBeats !== null) rt.changedBetweenBeats(p);
   return result;
 }
 
@@ -51,7 +52,7 @@ export function proxyChange<T>(c: Cell, op: 'write' | 'restore', call: (a: Proxy
  * snapshots or the cell did not exist then.
  */
 export function proxySnapshotAt(c: Cell, beat: number): Uint8Array | undefined {
-  checkBeat(beat);
+  checkBeat(beat, c.runtime.beat);
   const p = (c.flags & TYPE_MASK) === TYPE_LINK ? c.targetAt(beat) : c;
   if (p === undefined || (p.flags & DETACHED) !== 0) return undefined;
   if ((p.flags & TYPE_MASK) !== TYPE_PROXY) throw invalidState(p.path, 'snapshotAt needs a HANDLE or STREAM cell');

@@ -147,6 +147,13 @@ export function encodeAcronym(s: string, start = 0, end = s.length): boolean {
   return true;
 }
 
+/**
+ * Largest numeric name a cell may take: 2^53 - 2. Frames carry a store's auto-id cursor (one
+ * past its largest numeric name) as a varint below 2^53, so a name of 2^53 - 1 or more could
+ * not be stored; ids themselves reach 2^56 - 2 (encodeNumericText).
+ */
+export const NUMERIC_NAME_MAX = Number.MAX_SAFE_INTEGER - 1;
+
 /** Encode a JS number as a numeric id (1 .. Number.MAX_SAFE_INTEGER). */
 export function encodeNumber(n: number): boolean {
   if (!Number.isSafeInteger(n) || n < 1) return false;

@@ -27,14 +27,26 @@ export interface BranchMeta {
 
 const UTF8 = new TextEncoder();
 
-/** Checks a branch name: a path below /data such as 'ledger' or 'app/users'. */
+/** Longest suffix a branch folder takes while it is rebuilt or swapped ('.compact', '.old'). */
+const DIR_SUFFIX_MAX = '.compact'.length;
+/** Longest file name the file systems we run on take (NAME_MAX). */
+const FILE_NAME_MAX = 255;
+
+/** Why `name` cannot be a branch of this engine, or null: a path below /data such as 'ledger' or 'app/users'. */
+export function branchNameProblem(name: string): string | null {
+  const bytes = UTF8.encode(name).length;
+  if (bytes === 0 || bytes > BRANCH_NAME_MAX) return `must be 1 to ${BRANCH_NAME_MAX} bytes of UTF-8`;
+  if (name.includes('\0') || name.split('/').some((s) => s.length === 0 || s === '.' || s === '..')) return `"${name.slice(0, 64)}" is not a path of names below /data`;
+  // each segment is a folder name, percent-encoded, and takes a suffix while it is compacted or swapped
+  if (branchDirName(name).length + DIR_SUFFIX_MAX > FILE_NAME_MAX) return `its folder name (percent-encoded) would pass ${FILE_NAME_MAX - DIR_SUFFIX_MAX} bytes`;
+  return null;
+}
+
+/** Checks a branch name (branchNameProblem). */
 export function checkBranchName(name: unknown): string {
   if (typeof name !== 'string') throw invalidArgType('branch', 'a string', name);
-  const bytes = UTF8.encode(name).length;
-  if (bytes === 0 || bytes > BRANCH_NAME_MAX) throw invalidArgValue('branch', `must be 1 to ${BRANCH_NAME_MAX} bytes of UTF-8`);
-  if (name.includes('\0') || name.split('/').some((s) => s.length === 0 || s === '.' || s === '..')) {
-    throw invalidArgValue('branch', `"${name.slice(0, 64)}" is not a path of names below /data`);
-  }
+  const problem = branchNameProblem(name);
+  if (problem !== null) throw invalidArgValue('branch', problem);
   return name;
 }
 

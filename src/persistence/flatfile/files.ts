@@ -81,3 +81,34 @@ export function ioGuard<T>(what: string, fn: () => T): T {
     throw storeError('ERR_STORE_IO', `${what} failed: ${(e as Error).message}`, e);
   }
 }
+
+/** What an errno of creating or using the store folder means, for people. */
+const DIR_PROBLEMS: Record<string, string> = {
+  EEXIST: 'the path is a file, not a folder',
+  ENOTDIR: 'the path lies below a file',
+  ENOENT: 'the path lies below a link to nothing',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'not permitted',
+  ENAMETOOLONG: 'the path is too long',
+  ELOOP: 'too many links on the path',
+  ENOSPC: 'no space left',
+};
+
+/**
+ * Creates the store folder `root` when missing and checks that it is a folder we may write in;
+ * a path that cannot be one is ERR_STORE_DIR (with the errno as `cause`), before anything is written.
+ */
+export function prepareStoreDir(root: string): void {
+  const refuse = (code: string, cause: unknown): never => {
+    throw storeError('ERR_STORE_DIR', `cannot use ${root} as a store folder: ${DIR_PROBLEMS[code] ?? (cause as Error).message}${code ? ` (${code})` : ''}`, cause);
+  };
+  try {
+    fs.mkdirSync(root, { recursive: true });
+    if (!fs.statSync(root).isDirectory()) refuse('EEXIST', undefined);
+    fs.accessSync(root, fs.constants.W_OK | fs.constants.X_OK);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_STORE_DIR') throw e;
+    refuse((e as NodeJS.ErrnoException).code ?? '', e);
+  }
+}

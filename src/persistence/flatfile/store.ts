@@ -11,14 +11,14 @@ import { invalidArgType, outOfRange, storeError } from '../../errors.js';
 import { createReactor, type Reactor } from '../../async/reactor.js';
 import type { ReactorChoice } from '../../async/select.js';
 import { ENGINE_CAP, type BranchHead, type BundleManifest, type EngineStats, type FrameLocator, type RecoveryReport, type StorageEngine, type StoredFrame } from '../engine.js';
-import { BranchFiles, branchDirName, checkBranchName, type BranchMeta } from './branch.js';
+import { BranchFiles, branchDirName, branchNameProblem, checkBranchName, type BranchMeta } from './branch.js';
 import { exportBranch, importBranch } from './bundle.js';
 import { JOURNAL_COMPACT_BYTES, journalCompactionSteps } from './journal-compact.js';
 import { CasStore } from './cas.js';
 import { ReactorCommitter, SyncCommitter, type Committer, type WriteOp } from './committer.js';
 import { compactBranch } from './compact.js';
 import { settleSwaps, swapDir } from './dir-swap.js';
-import { ensureDir, fsyncDir, truncateTo, writeFileAtomic } from './files.js';
+import { ensureDir, fsyncDir, prepareStoreDir, truncateTo, writeFileAtomic } from './files.js';
 import { frameInfo, frameTrailer, type FrameInfo } from './frame-info.js';
 import { loadBranch } from './load.js';
 import { acquireLock } from './lock.js';
@@ -149,7 +149,7 @@ export class FlatfileEngine implements StorageEngine {
     const journalCompactBytes = options.journalCompactBytes ?? JOURNAL_COMPACT_BYTES;
     if (!Number.isSafeInteger(journalCompactBytes) || journalCompactBytes < 0) throw outOfRange('options.journalCompactBytes', 'an integer >= 0', journalCompactBytes);
     const root = path.resolve(dir);
-    fs.mkdirSync(root, { recursive: true });
+    prepareStoreDir(root);
     // A folder that never was a store is refused before the lock makes LOCK there (it stays).
     // Opens make LOCK before any other file and never remove it: when LOCK is missing after
     // the look, whatever the look found was not made by an open.
@@ -226,6 +226,10 @@ export class FlatfileEngine implements StorageEngine {
     this.#beat = beat;
     this.#txn.push({ beat, staged: new Map() });
     this.#state = 'open';
+  }
+
+  branchNameProblem(name: string): string | null {
+    return branchNameProblem(name);
   }
 
   putFrame(branch: string, frame: Uint8Array): void {

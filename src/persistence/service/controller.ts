@@ -41,6 +41,13 @@ export class BranchController {
   lastFlushCells = 0;
   /** Something changed that `/data/persist/<branch>` does not show yet. */
   stale = true;
+  /**
+   * Why the branch's changes could not be made durable (its frame could not be made, the engine
+   * refused it, or its commit failed), until one of its frames is durable again; `flush()` rejects
+   * meanwhile. `retry`: try again at the next beat due (false after a frame that could not be
+   * made: then only once the branch changes again or is flushed on demand, not at every beat).
+   */
+  failure: BranchFailure | undefined = undefined;
 
   constructor(
     readonly name: string,
@@ -71,7 +78,8 @@ export class BranchController {
     if (!this.pending) {
       this.pending = true;
       this.pendingSince = beat;
-    }
+    } else if (beat < this.pendingSince) this.pendingSince = beat;
+    if (this.failure !== undefined) this.failure.retry = true;
     this.dirtyCells += cells;
     this.stale = true;
   }
@@ -96,8 +104,18 @@ export class BranchController {
     this.stale = true;
   }
 
-  /** A write failed: the next frame starts over from a snapshot chained to what is on disk. */
-  failed(head: { beat: number; root: Uint8Array } | undefined): void {
+  /** Whether the branch's frame is skipped at this beat: it failed and nothing asks to try again. */
+  get held(): boolean {
+    return this.failure !== undefined && !this.failure.retry && !this.force;
+  }
+
+  /**
+   * A write failed: the next frame starts over from a snapshot chained to what is on disk.
+   * `error` (with its code) is kept as the branch's failure; `retry`: try again at the next
+   * beat due, else only once the branch changes again or is forced.
+   */
+  failed(head: { beat: number; root: Uint8Array } | undefined, beat: number, error: unknown, retry: boolean): void {
+    this.failure = { beat, code: (error as { code?: string })?.code ?? 'ERR_STORE_IO', message: (error as Error)?.message ?? String(error), retry };
     this.headRoot = head?.root.slice() ?? ZERO_ROOT;
     this.lastFramed = head?.beat ?? -1;
     this.needsSnapshot = true;
@@ -135,6 +153,7 @@ export class BranchController {
         flush_cells: this.lastFlushCells,
         flushes: this.flushes,
         failures: this.failures,
+        failed: this.failure?.code ?? '',
         cold: this.cold ? 1 : 0,
       },
       metrics:
@@ -153,6 +172,14 @@ export class BranchController {
             },
     };
   }
+}
+
+/** Why a branch is not durable: the beat its write failed at, the error's code and message. */
+export interface BranchFailure {
+  beat: number;
+  code: string;
+  message: string;
+  retry: boolean;
 }
 
 /** What `/data/persist/<branch>` shows. */

@@ -11,7 +11,7 @@ import type { FlatfileOptions } from '../flatfile/index.js';
 import { readAcross, type CrossReadOptions } from './cross-read.js';
 import { openEngine } from './open-engine.js';
 import { loadInLinkOrder } from './recover.js';
-import { PersistenceService, type ServiceOptions } from './service.js';
+import { PersistenceService, resolveServiceOptions, type ServiceOptions } from './service.js';
 import { PersistVerbs } from './verbs.js';
 import type { HydrateOptions, HydrateResult } from './hydrate/hydrator.js';
 import type { Cell } from '../../kernel/cell/cell.js';
@@ -41,10 +41,12 @@ export class PersistentRuntime extends Runtime {
   constructor(options: PersistentRuntimeOptions) {
     const store = options.store;
     if (store === null || typeof store !== 'object') throw invalidArgType('options.store', 'an object { dir } or { engine }', store);
+    // every option is checked before the store is opened or created: a bad one changes nothing
+    const resolved = resolveServiceOptions(store);
     super(options);
     const engine = store.engine ?? openEngine(store.dir, store.flatfile, store.io);
     try {
-      this.persist = new PersistenceService(this, engine, store);
+      this.persist = new PersistenceService(this, engine, resolved);
       this.verbs = new PersistVerbs(this.persist);
       this.recover();
     } catch (e) {

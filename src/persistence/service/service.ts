@@ -6,16 +6,17 @@
  * hands each beat to the engine as one transaction while later beats compute. At shutdown
  * (`ist:flush`) controllers with `flushOnShutdown` stage their last frames.
  */
-import { invalidArgType, invalidArgValue, notFound, outOfRange, persistError } from '../../errors.js';
+import { invalidArgType, invalidArgValue, invalidName, notFound, outOfRange, persistError } from '../../errors.js';
 import type { BeatChanges } from '../../kernel/heartbeat/digest.js';
 import type { Cell } from '../../kernel/cell/cell.js';
-import type { Runtime } from '../../kernel/runtime.js';
+import type { Runtime, WriteGuard } from '../../kernel/runtime.js';
 import { encodeBranch } from '../../serialization/writer.js';
 import { readFrame } from '../../serialization/reader.js';
-import { Hydrator, type HydrateBudget } from './hydrate/hydrator.js';
-import type { AeadOptions } from '../../serialization/aead.js';
+import { checkBudget, Hydrator, type HydrateBudget } from './hydrate/hydrator.js';
+import { ChunkCipher, type AeadOptions } from '../../serialization/aead.js';
+import { MAX_FRAME_BYTES_DEFAULT } from '../../serialization/format.js';
 import { ENGINE_CAP, type EngineStats, type StorageEngine } from '../engine.js';
-import { BranchController } from './controller.js';
+import { BranchController, type BranchFailure } from './controller.js';
 import { framesToLoad } from './recover.js';
 import { flushCause, resolvePolicy, type BranchPolicy, type FlushCause, type PolicyMode, type ResolvedPolicy } from './policy.js';
 import { BeatWriter, type QueuedBeat, type QueuedFrame } from './writer.js';
@@ -43,10 +44,60 @@ export interface ServiceOptions {
   hydrate?: HydrateBudget;
 }
 
+/**
+ * Largest payload a cell of a persisted branch may hold: what still fits one frame
+ * (MAX_FRAME_BYTES_DEFAULT) with a MiB to spare for its records' headers, AEAD tags and the
+ * cell's description. Larger ones are refused at `set`/`add` (ERR_VALUE_TOO_LARGE); a branch
+ * whose frame passes the limit all the same (many large payloads, or their history in a
+ * snapshot) fails on its own (docs/persistence.md, "Failures").
+ */
+export const MAX_PERSISTED_PAYLOAD = MAX_FRAME_BYTES_DEFAULT - (1 << 20);
+
+/** Service options checked, defaults filled in: nothing is opened before they pass. */
+export interface ResolvedServiceOptions {
+  defaultPolicy: ResolvedPolicy;
+  policies: Map<string, ResolvedPolicy>;
+  checkpointEvery: number;
+  maxPending: number;
+  metricsEvery: number;
+  deflate: boolean;
+  aead: AeadOptions | undefined;
+  hydrate: HydrateBudget | undefined;
+}
+
+/** Check every service option (`store.*`) without touching anything: a bad one throws its coded error. */
+export function resolveServiceOptions(options: ServiceOptions): ResolvedServiceOptions {
+  if (options === null || typeof options !== 'object') throw invalidArgType('store', 'an object', options);
+  const policies = new Map<string, ResolvedPolicy>();
+  if (options.branches !== undefined) {
+    if (options.branches === null || typeof options.branches !== 'object') throw invalidArgType('store.branches', 'an object of policies', options.branches);
+    for (const [name, p] of Object.entries(options.branches)) {
+      if (RESERVED_BRANCHES.has(name)) throw invalidArgValue(`store.branches.${name}`, `/data/${name} is reserved and cannot be a persisted branch`);
+      policies.set(name, resolvePolicy(p, `store.branches.${name}`));
+    }
+  }
+  if (options.deflate !== undefined && typeof options.deflate !== 'boolean') throw invalidArgType('store.deflate', 'a boolean', options.deflate);
+  if (options.aead !== undefined) {
+    if (options.aead === null || typeof options.aead !== 'object') throw invalidArgType('store.aead', 'an object { key, cipher? }', options.aead);
+    new ChunkCipher(options.aead); // the key and cipher checks frames would meet at the first beat
+  }
+  if (options.hydrate !== undefined) checkBudget(options.hydrate, 'store.hydrate');
+  return {
+    defaultPolicy: resolvePolicy(options.policy, 'store.policy'),
+    policies,
+    checkpointEvery: count(options.checkpointEvery, 'store.checkpointEvery', 4096, 0),
+    maxPending: count(options.maxPendingBeats, 'store.maxPendingBeats', 4096, 1),
+    metricsEvery: count(options.metricsEveryBeats, 'store.metricsEveryBeats', 64, 1),
+    deflate: options.deflate === true,
+    aead: options.aead,
+    hydrate: options.hydrate,
+  };
+}
+
 /** Serializer needs → engine capability bits the service refuses to run without. */
-function requiredCaps(o: ServiceOptions): number {
+function requiredCaps(o: { deflate: boolean; aead: AeadOptions | undefined }): number {
   let caps = ENGINE_CAP.BEAT_ATOMIC | ENGINE_CAP.HISTORY_WINDOW | ENGINE_CAP.NAMEPOOL_MAP;
-  if (o.deflate === true) caps |= ENGINE_CAP.DEFLATE;
+  if (o.deflate) caps |= ENGINE_CAP.DEFLATE;
   if (o.aead !== undefined) caps |= ENGINE_CAP.AEAD;
   return caps;
 }
@@ -63,21 +114,23 @@ export class PersistenceService {
   /** Events learnt outside beats (verbs, the writer's completions), written at the next beat (records.ts). */
   readonly events: PersistEvents;
   private readonly defaultPolicy: ResolvedPolicy;
-  private readonly policies = new Map<string, ResolvedPolicy>();
+  private readonly policies: Map<string, ResolvedPolicy>;
   private readonly checkpointEvery: number;
   private readonly maxPending: number;
   private readonly metricsEvery: number;
   private readonly frameOptions: { deflate?: boolean; aead?: AeadOptions };
   /** Frames written per branch since its last checkpoint. */
   private readonly sinceCheckpoint = new Map<string, number>();
-  /** Branches marked dirty from outside (`markDirty`): changes made between beats. */
-  private readonly marked = new Set<string>();
+  /** Branches changed between beats (the kernel's hook, `markDirty`), with the first beat such a change was stamped with. */
+  private readonly marked = new Map<string, number>();
+  /** The last branch root a change between beats was mapped from (most changes come in runs). */
+  private lastBetween: { cell: Cell; name: string | undefined } | undefined;
   private readonly unhook: Array<() => void> = [];
   /** Callers waiting for a branch's next frame (verbs), resolved with its beat. */
   private readonly framedWaiters = new Map<string, Array<{ resolve: (beat: number) => void; reject: (e: unknown) => void }>>();
   /** Branches an `op/persist` load event replaced in this beat (their controllers restart at Commit). */
   private readonly loaded = new Set<string>();
-  /** Failures seen (flush() compares before and after). */
+  /** Commit failures seen (flush() compares before and after). */
   failures = 0;
   lastError: unknown = undefined;
   closed = false;
@@ -88,9 +141,8 @@ export class PersistenceService {
   constructor(
     readonly rt: Runtime,
     readonly engine: StorageEngine,
-    options: ServiceOptions = {},
+    options: ResolvedServiceOptions,
   ) {
-    if (options === null || typeof options !== 'object') throw invalidArgType('store', 'an object', options);
     const need = requiredCaps(options);
     if ((engine.caps & need) !== need) {
       const missing = Object.entries(ENGINE_CAP)
@@ -98,17 +150,11 @@ export class PersistenceService {
         .map(([k]) => k);
       throw persistError('ERR_PERSIST_ENGINE', `engine '${engine.kind}' lacks what the serializer needs: ${missing.join(', ')}`);
     }
-    this.defaultPolicy = resolvePolicy(options.policy, 'store.policy');
-    if (options.branches !== undefined) {
-      if (options.branches === null || typeof options.branches !== 'object') throw invalidArgType('store.branches', 'an object of policies', options.branches);
-      for (const [name, p] of Object.entries(options.branches)) {
-        if (RESERVED_BRANCHES.has(name)) throw invalidArgValue(`store.branches.${name}`, `/data/${name} is reserved and cannot be a persisted branch`);
-        this.policies.set(name, resolvePolicy(p, `store.branches.${name}`));
-      }
-    }
-    this.checkpointEvery = count(options.checkpointEvery, 'store.checkpointEvery', 4096, 0);
-    this.maxPending = count(options.maxPendingBeats, 'store.maxPendingBeats', 4096, 1);
-    this.metricsEvery = count(options.metricsEveryBeats, 'store.metricsEveryBeats', 64, 1);
+    this.defaultPolicy = options.defaultPolicy;
+    this.policies = options.policies;
+    this.checkpointEvery = options.checkpointEvery;
+    this.maxPending = options.maxPending;
+    this.metricsEvery = options.metricsEvery;
     this.frameOptions = { deflate: options.deflate, aead: options.aead };
     this.hydrator = new Hydrator(rt, engine, options.aead, options.hydrate);
     this.writer = new BeatWriter(engine, { durable: (b) => this.onDurable(b), failed: (b, d, e) => this.onFailed(b, d, e) }, engine.recovery.beat);
@@ -130,6 +176,12 @@ export class PersistenceService {
   /** Hook into the heartbeat: commit, shutdown, and backpressure. */
   attach(): void {
     const rt = this.rt;
+    rt.writeGuard = this.guard();
+    rt.changedBetweenBeats = (cell) => this.changedBetween(cell);
+    this.unhook.push(() => {
+      rt.writeGuard = null;
+      rt.changedBetweenBeats = null;
+    });
     this.unhook.push(rt.onCommit((beat, changes) => this.onCommit(beat, changes)));
     this.unhook.push(rt.onShutdown(() => this.onShutdown()));
     const writer = this.writer;
@@ -149,10 +201,69 @@ export class PersistenceService {
   controller(name: string): BranchController {
     let c = this.controllers.get(name);
     if (c === undefined) {
-      c = new BranchController(name, this.policies.get(name) ?? this.defaultPolicy, this.engine.head(name));
+      let head: { beat: number; root: Uint8Array } | undefined;
+      let refused: unknown;
+      try {
+        head = this.engine.head(name);
+      } catch (e) {
+        refused = e; // a name the engine cannot keep: the branch fails on its own, the others go on
+      }
+      c = new BranchController(name, this.policyOf(name), head);
       this.controllers.set(name, c);
+      if (refused !== undefined && c.policy.mode !== 'volatile') this.branchFailed(c, this.rt.beat, refused, false);
     }
     return c;
+  }
+
+  /** The policy a branch of this name gets (configured, else the default). */
+  private policyOf(name: string): ResolvedPolicy {
+    return this.controllers.get(name)?.policy ?? this.policies.get(name) ?? this.defaultPolicy;
+  }
+
+  /** Whether the branch `name` is written to the store (not reserved, not volatile). */
+  private persisted(name: string): boolean {
+    return !RESERVED_BRANCHES.has(name) && this.policyOf(name).mode !== 'volatile';
+  }
+
+  /**
+   * The kernel's write guard: what the store could never keep is refused before it is written
+   * (a refused write changes nothing): a payload no frame can hold, in a persisted branch; a
+   * branch name the engine cannot store (ERR_INVALID_NAME at `add` under `/data`).
+   */
+  private guard(): WriteGuard {
+    const data = this.rt.find('/data') ?? null;
+    return {
+      payloadBytes: MAX_PERSISTED_PAYLOAD,
+      payload: (cell, bytes) => {
+        const top = data === null ? undefined : branchRoot(cell, data);
+        if (top === undefined || !this.persisted(top.name)) return;
+        throw persistError('ERR_VALUE_TOO_LARGE', `${cell.path}: a payload of ${bytes} bytes cannot be stored (branch ${top.name} is persisted; at most ${MAX_PERSISTED_PAYLOAD} bytes fit a frame)`);
+      },
+      parent: data,
+      child: (name) => {
+        if (!this.persisted(name)) return;
+        const problem = this.engine.branchNameProblem?.(name) ?? null;
+        if (problem !== null) throw invalidName(name, `the store cannot keep a branch of this name: ${problem}`);
+      },
+    };
+  }
+
+  /** A change made between beats (kernel hook): its branch is written with the next beat, which driven mode runs. */
+  private changedBetween(cell: Cell): void {
+    if (this.closed) return;
+    const data = this.rt.find('/data');
+    if (data === undefined) return;
+    const top = branchRoot(cell, data);
+    if (top === undefined) return;
+    let name: string | undefined;
+    if (this.lastBetween?.cell === top) name = this.lastBetween.name;
+    else {
+      name = RESERVED_BRANCHES.has(top.name) ? undefined : top.name;
+      this.lastBetween = { cell: top, name };
+    }
+    if (name === undefined) return;
+    if (!this.marked.has(name)) this.marked.set(name, this.rt.beat);
+    this.rt.heartbeat.wake();
   }
 
   /** The AEAD options frames are sealed with (needed to read them back). */
@@ -199,9 +310,9 @@ export class PersistenceService {
     return this.writer.durableBeat;
   }
 
-  /** Note changes made to `/data/<branch>` between beats (the heartbeat only reports changes made inside beats). */
+  /** Note changes made to `/data/<branch>` that the service could not see (changes made through the cell API between beats are seen). */
   markDirty(branch: string): void {
-    this.marked.add(branch);
+    if (!this.marked.has(branch)) this.marked.set(branch, this.rt.beat);
   }
 
   /** Change a branch's policy (verbs; the configured policy of new branches is unaffected). */
@@ -231,10 +342,7 @@ export class PersistenceService {
       }
       lastCtl?.touch(beat, 1);
     }
-    if (this.marked.size > 0) {
-      for (const name of this.marked) this.controller(name).touch(beat, 0);
-      this.marked.clear();
-    }
+    this.takeMarked(beat);
     // branches created between beats (setup code): their first frame is a snapshot
     for (const child of data.children()) {
       const name = child.name;
@@ -247,6 +355,15 @@ export class PersistenceService {
     this.writer.push(beat, frames);
     if (this.loaded.size > 0) this.restartLoaded();
     if (beat % this.metricsEvery === 0) this.publish(false);
+  }
+
+  /** Branches changed between beats become pending with `beat`'s frames. */
+  private takeMarked(beat: number): void {
+    if (this.marked.size === 0) return;
+    // stamped with the beat current when they were made: this one, unless beats were advanced by hand since
+    for (const [name, since] of this.marked) this.controller(name).touch(Math.min(since, beat), 0);
+    this.marked.clear();
+    this.lastBetween = undefined;
   }
 
   /** Controllers of branches loaded in this beat continue from the store's head (nothing of the load is framed again). */
@@ -264,7 +381,7 @@ export class PersistenceService {
   private frameDue(beat: number, shutdown: boolean): QueuedFrame[] {
     const frames: QueuedFrame[] = [];
     for (const c of this.controllers.values()) {
-      if (c.cold) continue;
+      if (c.cold || c.held) continue;
       let cause: FlushCause | null = flushCause(c.policy, beat, c.pending, c.force, c.lastFramed);
       if (cause === null && shutdown && c.policy.flushOnShutdown && c.pending && c.policy.mode !== 'volatile' && c.policy.mode !== 'ro_snapshot') cause = 'shutdown';
       if (cause === null) {
@@ -276,7 +393,14 @@ export class PersistenceService {
         continue;
       }
       if (cause === 'schedule') c.policy = { ...c.policy, flushScheduledBt: 0 }; // one shot
-      const f = this.frameBranch(c, beat, cause);
+      let f: QueuedFrame | undefined;
+      try {
+        f = this.frameBranch(c, beat, cause);
+      } catch (e) {
+        // this branch cannot be framed (too large, a cell frames cannot hold): it fails alone
+        this.branchFailed(c, beat, e, false);
+        continue;
+      }
       if (f !== undefined) frames.push(f);
     }
     return frames;
@@ -287,6 +411,7 @@ export class PersistenceService {
     const cell = c.root ?? this.rt.find(`/data/${c.name}`);
     if (cell === undefined || cell.isFinalized) {
       c.pending = false;
+      c.failure = undefined; // gone for good: nothing of it is left to write
       return undefined;
     }
     const delta = c.deltaSuffices(beat);
@@ -311,6 +436,13 @@ export class PersistenceService {
     for (const f of b.frames) {
       const c = this.controllers.get(f.branch);
       if (c === undefined) continue;
+      const refused = b.refused?.get(f.branch);
+      if (refused !== undefined) {
+        // the engine would not take this frame: the branch fails alone, the beat's other frames are durable
+        if (c.failure === undefined || c.failure.beat < b.beat) this.branchFailed(c, b.beat, refused, false);
+        continue;
+      }
+      c.failure = undefined;
       c.durableBeat = b.beat;
       c.frames++;
       c.bytes += f.bytes.length;
@@ -336,10 +468,28 @@ export class PersistenceService {
     const branches = new Set<string>();
     for (const b of [failed, ...dropped]) for (const f of b.frames) branches.add(f.branch);
     for (const name of branches) {
-      this.controllers.get(name)?.failed(this.headOf(name));
+      this.controllers.get(name)?.failed(this.headOf(name), failed.beat, error, true);
       this.report({ severity: 'warn', topic: 'persist.flush.fail', note: `${name}: ${code}: ${message}`, subject: `/data/${name}` });
     }
     this.report({ severity: 'crit', topic: 'persist.commit', note: `beat ${failed.beat} was not committed (${code}: ${message}); ${dropped.length} later beat(s) dropped; their branches start over from snapshots` });
+  }
+
+  /**
+   * One branch could not be written at `beat` (its frame could not be made, or the engine refused
+   * it): it starts over from a snapshot chained to what is on disk, tried again once it changes
+   * again or is flushed on demand; the other branches go on. `flush()` rejects until one of its
+   * frames is durable again.
+   */
+  private branchFailed(c: BranchController, beat: number, error: unknown, retry: boolean): void {
+    c.failed(this.headOf(c.name), beat, error, retry);
+    this.report({ severity: 'warn', topic: 'persist.flush.fail', note: `${c.name}: ${c.failure!.code}: ${c.failure!.message}`, subject: `/data/${c.name}` });
+  }
+
+  /** Branches whose changes could not be made durable, and why (each until one of its frames is durable again). */
+  get failed(): Array<{ branch: string } & BranchFailure> {
+    const out: Array<{ branch: string } & BranchFailure> = [];
+    for (const c of this.controllers.values()) if (c.failure !== undefined) out.push({ branch: c.name, ...c.failure });
+    return out;
   }
 
   /** The engine's head of `branch`; undefined when it has none or cannot say (closed). */
@@ -353,11 +503,20 @@ export class PersistenceService {
 
   // ---- flush, checkpoint, publish, shutdown ----------------------------------------------------
 
-  /** Wait until every beat framed so far is durable; rejects when a write failed meanwhile. */
+  /**
+   * Wait until every beat framed so far is durable; rejects with ERR_PERSIST_COMMIT when a
+   * commit failed meanwhile, or while a branch's changes could not be made durable (its frame
+   * could not be made or was refused: `error.failed` names each such branch with its code).
+   */
   async flush(): Promise<void> {
     const before = this.failures;
     await this.writer.settle();
     if (this.failures !== before) throw persistError('ERR_PERSIST_COMMIT', `a beat could not be committed: ${(this.lastError as Error)?.message ?? String(this.lastError)}`);
+    const failed = this.failed;
+    if (failed.length > 0) {
+      const e = persistError('ERR_PERSIST_COMMIT', `not durable: ${failed.map((f) => `branch ${f.branch} (beat ${f.beat}, ${f.code}: ${f.message})`).join('; ')}`);
+      throw Object.assign(e, { failed });
+    }
   }
 
   /** Store a checkpoint of `branch` as of its last durable frame (after the frames queued before it). */
@@ -400,6 +559,7 @@ export class PersistenceService {
     const beat = this.rt.beat;
     try {
       // the shutdown beat is recorded only when it writes something (the engine keeps no empty beats)
+      this.takeMarked(beat);
       const frames = this.frameDue(beat, true);
       if (frames.length > 0) this.writer.push(beat, frames);
     } catch (e) {
@@ -425,6 +585,8 @@ export class PersistenceService {
     for (const list of this.framedWaiters.values()) for (const w of list) w.reject(persistError('ERR_PERSIST_CLOSED', 'the store was closed'));
     this.framedWaiters.clear();
     this.events.close();
+    // the tree outlives the store, but nothing written to it now could be kept: refuse it
+    this.rt.writesRefused = () => persistError('ERR_PERSIST_CLOSED', 'the runtime was closed (rt.close()): its tree is read-only');
     await this.engine.close();
     if (error !== undefined) throw error;
   }

@@ -7,7 +7,9 @@
  * commitBeat resolved and every earlier one did; a beat without frames is durable as soon as
  * every earlier one is. A failed transaction is aborted and reported with all its beats; the
  * beats queued behind it are dropped (their frames chained to the failed ones) and reported with
- * it, so the service can start those branches over from snapshots.
+ * it, so the service can start those branches over from snapshots. A frame the engine refuses
+ * on its own (`putFrame` throws: a branch it cannot keep) stays out of the transaction with its
+ * branch's later frames in it; the others commit, and the beat reports it in `refused`.
  */
 import type { StorageEngine } from '../engine.js';
 
@@ -24,6 +26,8 @@ export interface QueuedBeat {
   frames: QueuedFrame[];
   /** Engine work that must not interleave with beat transactions (checkpoint, compact, bundles). */
   task?: () => Promise<void>;
+  /** Branches whose frame the engine refused in this beat (`putFrame` threw), with the error; the beat's other frames went on. */
+  refused?: Map<string, unknown>;
 }
 
 /** Most beats one engine transaction takes. */
@@ -32,10 +36,16 @@ export const GROUP_MAX_BEATS = 256;
 export const GROUP_MAX_BYTES = 8 * 1024 * 1024;
 
 export interface WriterEvents {
-  /** `beat` and every beat before it are durable. */
+  /** `beat` and every beat before it are durable (but for the frames in `beat.refused`). */
   durable(beat: QueuedBeat): void;
   /** `failed` was aborted with `error`; `dropped`: the rest of its transaction and the beats queued behind it. */
   failed(failed: QueuedBeat, dropped: QueuedBeat[], error: unknown): void;
+}
+
+/** Whether `putFrame` threw about that frame or its branch (not about the engine or the transaction). */
+function refusesFrame(e: unknown): boolean {
+  const code = (e as { code?: string })?.code;
+  return code !== 'ERR_STORE_CLOSED' && code !== 'ERR_STORE_TXN' && code !== 'ERR_STORE_IO';
 }
 
 export class BeatWriter {
@@ -152,10 +162,26 @@ export class BeatWriter {
         this.flightEnd = this.head + group.length;
         const framed = group.filter((g) => g.frames.length > 0).length;
         try {
+          // a frame the engine refuses stays out, with its branch's later frames of the group
+          // (chained to it); the other branches' frames go on
+          const refused = new Map<string, unknown>();
           for (const g of group) {
             if (g.frames.length === 0) continue;
             this.engine.beginBeat(g.beat);
-            for (const f of g.frames) this.engine.putFrame(f.branch, f.bytes);
+            for (const f of g.frames) {
+              const earlier = refused.get(f.branch);
+              if (earlier !== undefined) {
+                (g.refused ??= new Map()).set(f.branch, earlier);
+                continue;
+              }
+              try {
+                this.engine.putFrame(f.branch, f.bytes);
+              } catch (e) {
+                if (!refusesFrame(e)) throw e; // the engine itself cannot go on: the transaction fails
+                refused.set(f.branch, e);
+                (g.refused ??= new Map()).set(f.branch, e);
+              }
+            }
           }
           await this.engine.commitBeat();
           this.commits++;

@@ -51,7 +51,7 @@ interface Step {
 
 const PREFETCH = ['none', 'payload', 'children'];
 
-function checkBudget(b: HydrateBudget | undefined, where: string): Required<HydrateBudget> {
+export function checkBudget(b: HydrateBudget | undefined, where: string): Required<HydrateBudget> {
   const out = { maxDepth: Infinity, maxBytes: Infinity };
   if (b === undefined) return out;
   if (b === null || typeof b !== 'object') throw invalidArgType(where, 'an object { maxDepth?, maxBytes? }', b);
