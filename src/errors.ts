@@ -21,6 +21,7 @@ export type CepErrorCode =
   | 'ERR_INVALID_STORE'
   | 'ERR_INVALID_STATE'
   | 'ERR_PROXY'
+  | 'ERR_HISTORY_PRUNED'
   // heartbeat, enzymes, OPS, CEI, replay
   | 'ERR_ENZYME_CONFLICT'
   | 'ERR_BEAT_IN_PROGRESS'
@@ -158,6 +159,11 @@ export function halted(what: string): Error & CepError {
 /** A replaying runtime met something the recording does not hold (or holds differently). */
 export function replayMismatch(beat: number, reason: string): Error & CepError {
   return withCode(new Error(`Replay mismatch at beat ${beat}: ${reason}`), 'ERR_REPLAY_MISMATCH');
+}
+
+/** An as-of read (or a frame of a past beat) older than the history the runtime still keeps. */
+export function historyPruned(beat: number, floor: number): RangeError & CepError {
+  return withCode(new RangeError(`Beat ${beat} is older than the history kept (from beat ${floor} on; see the historyBeats and store.retain options)`), 'ERR_HISTORY_PRUNED');
 }
 
 // ---- flat frames (src/serialization/) -------------------------------------------------------

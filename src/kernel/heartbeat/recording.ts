@@ -66,28 +66,61 @@ function stored(p: RecordedBeat['pay'][number]): StoredPayload {
   return new JsonPayload(p.json);
 }
 
-/** Keeps the recording of a live (or replaying) runtime. */
-export class Recorder {
-  private readonly rec: Recording = { version: 1, beats: [], decisions: [] };
+/** Default recording window (beats): the same window as `digestBeats`. */
+export const RECORD_BEATS = 65_536;
 
-  constructor(readonly on: boolean) {}
+/**
+ * Keeps the recording of a live (or replaying) runtime: a window of the newest `keep` beats
+ * (0: every beat). Beats that fall out of the window leave with their decisions, so memory stays
+ * bounded; the window replays on a runtime that ran (or replayed) the beats before it.
+ */
+export class Recorder {
+  private beats: RecordedBeat[] = [];
+  private decisions: RecordedDecision[] = [];
+  /** Index of the window's first beat / decision in the arrays (dropped entries are spliced off in bulk). */
+  private head = 0;
+  private dhead = 0;
+
+  constructor(
+    readonly on: boolean,
+    readonly keep: number = RECORD_BEATS,
+  ) {}
+
+  /** Beats and decisions held now. */
+  get size(): { beats: number; decisions: number } {
+    return { beats: this.beats.length - this.head, decisions: this.decisions.length - this.dhead };
+  }
 
   beat(beat: number, ts: bigint, q: ImpulseQueue, from: number): void {
     if (!this.on) return;
-    if (from >= q.n) {
-      this.rec.beats.push({ beat, ts: ts.toString(), sig: [], tgt: [], pay: [], qos: [] });
-      return;
-    }
+    if (from >= q.n) this.beats.push({ beat, ts: ts.toString(), sig: [], tgt: [], pay: [], qos: [] });
     // a JsonPayload is { json } once cloned by copy()
-    this.rec.beats.push({ beat, ts: ts.toString(), sig: q.sig.slice(from, q.n), tgt: q.tgt.slice(from, q.n), pay: q.pay.slice(from, q.n), qos: q.qos.slice(from, q.n) });
+    else this.beats.push({ beat, ts: ts.toString(), sig: q.sig.slice(from, q.n), tgt: q.tgt.slice(from, q.n), pay: q.pay.slice(from, q.n), qos: q.qos.slice(from, q.n) });
+    if (this.keep > 0 && this.beats.length - this.head > this.keep) this.dropOldest();
+  }
+
+  /** The oldest beat leaves the window with its decisions. */
+  private dropOldest(): void {
+    const next = this.beats[++this.head].beat;
+    const d = this.decisions;
+    while (this.dhead < d.length && d[this.dhead].beat < next) this.dhead++;
+    // splice the dropped entries off once they are as many as the window: O(1) per beat amortized
+    if (this.head >= this.keep) {
+      this.beats = this.beats.slice(this.head);
+      this.head = 0;
+    }
+    if (this.dhead > 1024 && this.dhead * 2 > d.length) {
+      this.decisions = d.slice(this.dhead);
+      this.dhead = 0;
+    }
   }
 
   decision(beat: number, kind: string, value: string): void {
-    if (this.on) this.rec.decisions.push({ beat, kind, value });
+    if (this.on) this.decisions.push({ beat, kind, value });
   }
 
   copy(): Recording {
-    return structuredClone(this.rec);
+    return structuredClone({ version: 1, beats: this.beats.slice(this.head), decisions: this.decisions.slice(this.dhead) });
   }
 }
 

@@ -32,6 +32,8 @@ export interface ServiceOptions {
   branches?: Record<string, BranchPolicy | PolicyMode>;
   /** Frames of a branch between automatic checkpoints (default 4,096; 0: only `op/checkpt`). */
   checkpointEvery?: number;
+  /** Retention of history on disk (docs/persistence.md, "Retention"). */
+  retain?: RetainOptions;
   /** Beats with frames that may wait for the writer before `step()` is refused (`ERR_BEAT_NOT_READY`; driven mode waits). Default 4,096. */
   maxPendingBeats?: number;
   /** Publish `/data/persist/<branch>` every this many beats (and after every verb). Default 64. */
@@ -42,6 +44,20 @@ export interface ServiceOptions {
   /** Budget of the loads lazy branches make on plain access (a payload read, a child lookup); over it the access fails with ERR_HYDRATE_BUDGET. */
   hydrate?: HydrateBudget;
 }
+
+/** What the store keeps of the past. */
+export interface RetainOptions {
+  /**
+   * Beats of history a snapshot frame (an automatic checkpoint, a snapshot flush) carries, and so
+   * what as-of reads reach after a restart (default 4,096; 0: all of it, back to beat 0).
+   */
+  beats?: number;
+  /** After each automatic checkpoint, compact the branch: its log keeps only the frames after that checkpoint (default true). */
+  compact?: boolean;
+}
+
+/** Default `retain.beats`: as many beats as frames between automatic checkpoints. */
+export const RETAIN_BEATS = 4096;
 
 /** Serializer needs → engine capability bits the service refuses to run without. */
 function requiredCaps(o: ServiceOptions): number {
@@ -65,6 +81,9 @@ export class PersistenceService {
   private readonly defaultPolicy: ResolvedPolicy;
   private readonly policies = new Map<string, ResolvedPolicy>();
   private readonly checkpointEvery: number;
+  /** `retain.beats` (0: all) and `retain.compact`. */
+  readonly retainBeats: number;
+  private readonly retainCompact: boolean;
   private readonly maxPending: number;
   private readonly metricsEvery: number;
   private readonly frameOptions: { deflate?: boolean; aead?: AeadOptions };
@@ -107,6 +126,12 @@ export class PersistenceService {
       }
     }
     this.checkpointEvery = count(options.checkpointEvery, 'store.checkpointEvery', 4096, 0);
+    const retain = options.retain ?? {};
+    if (retain === null || typeof retain !== 'object') throw invalidArgType('store.retain', 'an object { beats?, compact? }', retain);
+    this.retainBeats = count(retain.beats, 'store.retain.beats', RETAIN_BEATS, 0);
+    if (this.retainBeats > 0x7fffffff) throw outOfRange('store.retain.beats', 'an integer from 0 to 2^31-1', this.retainBeats);
+    if (retain.compact !== undefined && typeof retain.compact !== 'boolean') throw invalidArgType('store.retain.compact', 'a boolean', retain.compact);
+    this.retainCompact = retain.compact ?? true;
     this.maxPending = count(options.maxPendingBeats, 'store.maxPendingBeats', 4096, 1);
     this.metricsEvery = count(options.metricsEveryBeats, 'store.metricsEveryBeats', 64, 1);
     this.frameOptions = { deflate: options.deflate, aead: options.aead };
@@ -282,7 +307,13 @@ export class PersistenceService {
     return frames;
   }
 
-  /** Frame one branch (delta when the beat holds all its unwritten changes, else a snapshot with full history). */
+  /** The history windows of a snapshot frame of `beat`: `retain.beats`, or everything (0). */
+  historyWindow(beat: number): { payload: number; manifest: number } {
+    const w = this.retainBeats > 0 ? this.retainBeats : Math.min(beat + 1, 0x7fffffff);
+    return { payload: w, manifest: w };
+  }
+
+  /** Frame one branch (delta when the beat holds all its unwritten changes, else a snapshot carrying the retained history). */
   frameBranch(c: BranchController, beat: number, cause: FlushCause): QueuedFrame | undefined {
     const cell = c.root ?? this.rt.find(`/data/${c.name}`);
     if (cell === undefined || cell.isFinalized) {
@@ -294,7 +325,7 @@ export class PersistenceService {
       mode: delta ? 'delta' : 'snapshot',
       beat,
       prevRoot: c.headRoot,
-      history: delta ? undefined : { payload: beat, manifest: beat },
+      history: delta ? undefined : this.historyWindow(beat),
       ...this.frameOptions,
     });
     // the frame is read back before it goes anywhere: what the engine gets has passed the reader
@@ -321,7 +352,7 @@ export class PersistenceService {
       this.sinceCheckpoint.set(f.branch, n);
       if (this.checkpointEvery > 0 && n >= this.checkpointEvery && !this.closed) {
         this.sinceCheckpoint.set(f.branch, 0);
-        void this.checkpoint(f.branch).catch(() => {
+        void this.checkpoint(f.branch, this.retainCompact).catch(() => {
           // reported as CEI by checkpoint(); the log still replays without it
         });
       }
@@ -360,15 +391,21 @@ export class PersistenceService {
     if (this.failures !== before) throw persistError('ERR_PERSIST_COMMIT', `a beat could not be committed: ${(this.lastError as Error)?.message ?? String(this.lastError)}`);
   }
 
-  /** Store a checkpoint of `branch` as of its last durable frame (after the frames queued before it). */
-  checkpoint(branch: string): Promise<number> {
+  /**
+   * Store a checkpoint of `branch` as of its last durable frame (after the frames queued before
+   * it); with `compact` (automatic checkpoints, `retain.compact`) the branch's log is then cut to
+   * the frames after it, so the store holds one checkpoint plus at most `checkpointEvery` frames
+   * per branch (a lazy branch still served from its index is left as it is).
+   */
+  checkpoint(branch: string, compact = false): Promise<number> {
     return this.writer.run(async () => {
       const head = this.engine.head(branch);
       const cell = this.controllers.get(branch)?.root ?? this.rt.find(`/data/${branch}`);
       if (head === undefined || cell === undefined) throw notFound(`a frame of branch ${branch} to checkpoint`);
-      const snap = encodeBranch(cell, { mode: 'snapshot', beat: head.beat, prevRoot: head.root, history: { payload: head.beat, manifest: head.beat }, ...this.frameOptions });
+      const snap = encodeBranch(cell, { mode: 'snapshot', beat: head.beat, prevRoot: head.root, history: this.historyWindow(head.beat), ...this.frameOptions });
       try {
         await this.engine.checkpoint(branch, snap);
+        if (compact && !this.hydrator.has(branch)) await this.engine.compact(branch);
       } catch (e) {
         this.report({ severity: 'warn', topic: 'persist.checkpoint', note: `${branch}: ${(e as Error)?.message ?? String(e)}`, subject: `/data/${branch}` });
         throw e;
