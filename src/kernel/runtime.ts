@@ -245,8 +245,8 @@ export class Runtime {
 
   /**
    * Drop payload versions no read at `horizon` or later needs, and raise `historyFloor` to it.
-   * Runs by itself (`historyBeats`); the persistence service raises the floor after loading
-   * frames that carried a bounded history window.
+   * Runs by itself (`historyBeats`). (Loading a store raises `historyFloor` directly to where
+   * the loaded snapshots' history windows begin.)
    */
   pruneHistory(horizon: number): void {
     this.prunedAt = this.beat;

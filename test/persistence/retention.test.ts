@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFrame } from '../../src/serialization/reader.js';
 import type { PersistentRuntime } from '../../src/persistence/service/runtime.js';
-import { open, put, removeTempDirs, tempDir } from './cps-helpers.js';
+import { createRuntime } from '../../src/runtime.js';
+import { installApp, open, put, removeTempDirs, tempDir } from './cps-helpers.js';
 
 afterAll(removeTempDirs);
 
@@ -61,6 +62,25 @@ describe('store retention (retain.beats, compaction after automatic checkpoints)
     for (let b = again.historyFloor; b <= last; b++) expect(text(x.valueAt(b))).toBe(`v${b}`);
     expect(() => x.valueAt(again.historyFloor - 1)).toThrow(expect.objectContaining({ code: 'ERR_HISTORY_PRUNED' }));
     expect(() => again.find('/data/app/x', 1)).toThrow(expect.objectContaining({ code: 'ERR_HISTORY_PRUNED' }));
+    await again.close();
+  });
+
+  it('a snapshot never claims history the kernel already dropped (historyBeats below retain.beats)', async () => {
+    const dir = tempDir('retain');
+    const store = { dir, checkpointEvery: 100, retain: { beats: 400 } };
+    const rt = createRuntime({ store, historyBeats: 40, record: false });
+    installApp(rt);
+    await until(rt, 500);
+    const cpBeat = rt.persist.engine.head('app')!.checkpointBeat;
+    // the kernel keeps 40 beats (plus up to 10 between its retention passes): the window says so
+    expect(readFrame(checkpointFrame(rt, 'app')).history.payload).toBeLessThanOrEqual(50);
+    const last = rt.beat - 1;
+    await rt.close();
+    const again = open(dir, { checkpointEvery: 100, retain: { beats: 400 } });
+    expect(again.historyFloor).toBeGreaterThan(cpBeat - 400);
+    const x = again.find('/data/app/x')!;
+    for (let b = again.historyFloor; b <= last; b++) expect(text(x.valueAt(b))).toBe(`v${b}`);
+    expect(() => x.valueAt(again.historyFloor - 1)).toThrow(expect.objectContaining({ code: 'ERR_HISTORY_PRUNED' }));
     await again.close();
   });
 

@@ -307,9 +307,14 @@ export class PersistenceService {
     return frames;
   }
 
-  /** The history windows of a snapshot frame of `beat`: `retain.beats`, or everything (0). */
+  /**
+   * The history windows of a snapshot frame of `beat`: `retain.beats` (0: everything), but never
+   * past the runtime's `historyFloor` (what the kernel dropped cannot travel, and the window must
+   * say so, since a load trusts it: recover.ts `historyFrom`).
+   */
   historyWindow(beat: number): { payload: number; manifest: number } {
-    const w = this.retainBeats > 0 ? this.retainBeats : Math.min(beat + 1, 0x7fffffff);
+    let w = this.retainBeats > 0 ? this.retainBeats : Math.min(beat + 1, 0x7fffffff);
+    if (this.rt.historyFloor > 0) w = Math.min(w, Math.max(0, beat - this.rt.historyFloor));
     return { payload: w, manifest: w };
   }
 
