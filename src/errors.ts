@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   ERR_INVALID_STORE: 'a store kind or indexing that cannot be used there',
   ERR_INVALID_STATE: 'the operation does not fit the cell\'s state',
   ERR_PROXY: 'a HANDLE or STREAM adapter refused the operation',
+  ERR_HISTORY_PRUNED: 'an as-of read older than the history kept (historyBeats, store.retain)',
   // heartbeat, enzymes, OPS, CEI, replay
   ERR_ENZYME_CONFLICT: 'another enzyme descriptor under the same name',
   ERR_BEAT_IN_PROGRESS: 'a call that cannot be made during a beat',
@@ -195,6 +196,11 @@ export function halted(what: string): Error & CepError {
 /** A replaying runtime met something the recording does not hold (or holds differently). */
 export function replayMismatch(beat: number, reason: string): Error & CepError {
   return withCode(new Error(`Replay mismatch at beat ${beat}: ${reason}`), 'ERR_REPLAY_MISMATCH');
+}
+
+/** An as-of read (or a frame of a past beat) older than the history the runtime still keeps. */
+export function historyPruned(beat: number, floor: number): RangeError & CepError {
+  return withCode(new RangeError(`Beat ${beat} is older than the history kept (from beat ${floor} on; see the historyBeats and store.retain options)`), 'ERR_HISTORY_PRUNED');
 }
 
 // ---- flat frames (src/serialization/) -------------------------------------------------------

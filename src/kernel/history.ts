@@ -60,12 +60,37 @@ export class HistoryLog {
     let i = head;
     while (i >= 0) {
       const next = this.prev[i];
+      this.beat[i] = -1; // free: `prune` skips it
       this.pv[i] = 0;
       this.prev[i] = this.free;
       this.free = i;
       this.live--;
       i = next;
     }
+  }
+
+  /**
+   * Retention: drop the versions no read at `horizon` or later can reach. A version records what
+   * was current from its beat until the next one, so in each chain the newest entry at or before
+   * `horizon` still answers reads from `horizon` on and every older entry behind it goes.
+   * `onFree(meta)` is called per freed entry (the runtime counts VALUE bytes as arena garbage).
+   * Chains of links and proxies (kinds above DATA) are kept whole. One pass over the columns:
+   * O(entries), run every few thousand beats by the runtime (`historyBeats`).
+   */
+  prune(horizon: number, kindOf: (meta: number) => number, onFree: (meta: number) => void): number {
+    let freed = 0;
+    const { beat, prev, meta } = this;
+    for (let s = 0; s < this.top; s++) {
+      const old = prev[s];
+      if (old < 0 || beat[s] < 0 || beat[s] > horizon || kindOf(meta[s]) > 2) continue;
+      for (let e = old; e >= 0; e = prev[e]) {
+        onFree(meta[e]);
+        freed++;
+      }
+      prev[s] = -1;
+      this.freeChain(old);
+    }
+    return freed;
   }
 
   /** Entries allocated in the columns (in use or free). */

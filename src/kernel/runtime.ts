@@ -3,7 +3,7 @@
  * byte arena and history log shared by every cell, lock counters and the link shadow registry.
  * Nothing here reads a clock or randomness; iteration order is store order.
  */
-import { invalidArgType, outOfRange } from '../errors.js';
+import { historyPruned, invalidArgType, outOfRange } from '../errors.js';
 import { ByteArena } from './arena.js';
 import { Cell, type CellInit, type NameInput } from './cell/cell.js';
 import { checkBeat, COLD_STORE, LEN_MASK, LEN_SHIFT, PK_MASK, PK_SHIFT, PK_VALUE, SEE_NOW, seen, TYPE_LINK, TYPE_MASK } from './cell/flags.js';
@@ -54,7 +54,16 @@ export interface RuntimeOptions extends HeartbeatOptions, EpisodeOptions {
   layout?: boolean;
   /** Async I/O: a reactor backend to start ('uring' | 'epoll' | 'portable' | 'auto') or a reactor to use. */
   reactor?: ReactorChoice | Reactor;
+  /**
+   * Beats of payload history kept for as-of reads (default 65,536; 0: all, forever). Older
+   * versions are dropped every `historyBeats / 4` beats; reads before `rt.historyFloor` throw
+   * ERR_HISTORY_PRUNED.
+   */
+  historyBeats?: number;
 }
+
+/** Default payload history retention (beats): the same window as `digestBeats`. */
+export const HISTORY_BEATS = 65_536;
 
 
 export class Runtime {
@@ -64,6 +73,15 @@ export class Runtime {
   /** VALUE bytes (replaced by `compact`). */
   arena = new ByteArena();
   readonly history = new HistoryLog();
+  /** Beats of payload history kept (0: all). */
+  readonly historyBeats: number;
+  /**
+   * The oldest beat as-of payload reads still answer exactly: versions before it were dropped
+   * by retention (or never loaded from a store). Reads before it throw ERR_HISTORY_PRUNED.
+   */
+  historyFloor = 0;
+  /** Beat of the last retention pass. */
+  private prunedAt = 0;
   readonly root: Cell;
   readonly defaultStore: StoreKind;
   readonly defaultIndexing: Indexing;
@@ -91,6 +109,9 @@ export class Runtime {
 
   constructor(options: RuntimeOptions = {}) {
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
+    const hb = options.historyBeats ?? HISTORY_BEATS;
+    if (!Number.isSafeInteger(hb) || hb < 0) throw outOfRange('historyBeats', 'an integer >= 0', hb);
+    this.historyBeats = hb;
     const kind = options.defaultStore ?? 'hash';
     this.defaultIndexing = checkStore(kind, options.defaultIndexing, {});
     this.defaultStore = kind;
@@ -157,6 +178,11 @@ export class Runtime {
   /** What a replay needs: `createRuntime({ replay: rt.recording() })`. */
   recording(): Recording {
     return this.heartbeat.recording();
+  }
+
+  /** Replay a recording window from the next beat on (its first beat must be the next beat): docs/heartbeat.md. */
+  replay(recording: Recording): void {
+    this.heartbeat.replay(recording);
   }
 
   /** Run `fn(beat)` at the start of each beat's Capture; it may `enqueue` inputs for that beat. */
@@ -229,7 +255,33 @@ export class Runtime {
 
   /** Advance to the next beat; returns it. (The heartbeat drives this later.) */
   advance(): number {
-    return ++this.beat;
+    const b = ++this.beat;
+    const keep = this.historyBeats;
+    if (keep > 0 && b - this.prunedAt >= Math.max(1, keep >>> 2) && b > keep) this.pruneHistory(b - keep);
+    return b;
+  }
+
+  /**
+   * Drop payload versions no read at `horizon` or later needs, and raise `historyFloor` to it.
+   * Runs by itself (`historyBeats`). (Loading a store raises `historyFloor` directly to where
+   * the loaded snapshots' history windows begin.)
+   */
+  pruneHistory(horizon: number): void {
+    this.prunedAt = this.beat;
+    if (horizon <= this.historyFloor) return;
+    const arena = this.arena;
+    this.history.prune(horizon, (m) => (m & PK_MASK) >>> PK_SHIFT, (m) => {
+      if ((m & PK_MASK) >>> PK_SHIFT === PK_VALUE) arena.free((m & LEN_MASK) >>> LEN_SHIFT);
+    });
+    this.historyFloor = horizon;
+    if (arena.needsCompaction) this.compact();
+  }
+
+  /** A checked as-of beat: an integer from 0 to the current beat, not older than the history kept (ERR_HISTORY_PRUNED). */
+  asOf(beat: unknown): number {
+    const b = checkBeat(beat, this.beat, 'atBeat');
+    if (b < this.historyFloor) throw historyPruned(b, this.historyFloor);
+    return b;
   }
 
   /** Parse a name (interning references) for repeated use with `add`/`child`. */
@@ -241,7 +293,7 @@ export class Runtime {
   find(path: string, atBeat?: number): Cell | undefined {
     const segs = parsePath(path, this.namepool);
     if (segs === undefined) return this.coldLoader === null ? undefined : this.findByText(path, atBeat);
-    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat, this.beat, 'atBeat');
+    const mode = atBeat === undefined ? SEE_NOW : this.asOf(atBeat);
     let c: Cell | undefined = this.root;
     for (const s of segs) {
       if ((c.flags & TYPE_MASK) === TYPE_LINK) c = mode === SEE_NOW ? resolveNow(c) : c.targetAt(mode);
@@ -256,7 +308,7 @@ export class Runtime {
 
   /** `find` segment by segment: a name that is not interned yet may be a cold cell's, interned as its parent loads. */
   private findByText(path: string, atBeat?: number): Cell | undefined {
-    if (atBeat !== undefined) checkBeat(atBeat, this.beat, 'atBeat');
+    if (atBeat !== undefined) this.asOf(atBeat);
     let c: Cell | undefined = this.root;
     for (const text of splitPath(path)) {
       c = c.child(text, atBeat);
@@ -271,7 +323,7 @@ export class Runtime {
    */
   query(pattern: string, atBeat?: number): Cell[] {
     const segs = parsePattern(pattern, this.namepool);
-    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat, this.beat, 'atBeat');
+    const mode = atBeat === undefined ? SEE_NOW : this.asOf(atBeat);
     const out: Cell[] = [];
     if (segs === undefined) return out;
     const found = new Set<Cell>();

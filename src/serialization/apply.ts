@@ -27,6 +27,9 @@ export interface ApplyResult {
   created: number;
   /** Existing cells the frame changed (payload or deletion). */
   changed: number;
+  /** The frame's apply mode and history windows (trailer): what past a snapshot brought along. */
+  mode: 'delta' | 'snapshot';
+  history: { payload: number; manifest: number };
 }
 
 interface Plan {
@@ -534,7 +537,7 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
   for (const [hi, lo] of held) rt.namepool.releaseId(hi, lo);
   if (frame.beat > rt.beat) rt.beat = frame.beat;
   applied.add(rootHex);
-  return { beat: frame.beat, root: frame.root, created: toCreate.length, changed };
+  return { beat: frame.beat, root: frame.root, created: toCreate.length, changed, mode: frame.mode, history: frame.history };
 
   /** Point links created by the frame at `j` (or below it) now, ahead of their relink events. */
   function relinkInto(j: number): void {

@@ -276,7 +276,11 @@ export function versionAt(rt: Runtime, c: Cell, beat: number, out: Version): voi
   out.pv = 0;
 }
 
-/** Past versions (older than `current`) with a beat above `floor`, oldest first. */
+/**
+ * Past versions (older than `current`) that were current at some beat above `floor`, oldest
+ * first: those stamped above `floor`, and the one that was current at `floor + 1` (stamped at or
+ * before `floor`), so as-of reads anywhere in the window are exact after a load.
+ */
 function pastVersions(rt: Runtime, c: Cell, beat: number, floor: number): Version[] {
   if ((c.flags & COLD_PAYLOAD) !== 0) warm(c, 'payload');
   const all: Version[] = [];
@@ -284,7 +288,7 @@ function pastVersions(rt: Runtime, c: Cell, beat: number, floor: number): Versio
   const h = rt.history;
   for (let e = c.hist; e >= 0; e = h.prev[e]) if (h.beat[e] <= beat) all.push({ beat: h.beat[e], meta: h.meta[e], pv: h.pv[e] });
   const out: Version[] = [];
-  for (let i = all.length - 1; i >= 1; i--) if (all[i].beat > floor) out.push(all[i]);
+  for (let i = all.length - 1; i >= 1; i--) if (all[i].beat > floor || all[i - 1].beat > floor) out.push(all[i]);
   return out;
 }
 
@@ -314,7 +318,7 @@ export function encodeBranch(cell: Cell, options: EncodeOptions): Uint8Array {
   const o = checkOptions(cell, options);
   const rt = cell.runtime;
   if ((cell.flags & DETACHED) !== 0) throw invalidState(cell.path, 'a finalized cell cannot be framed');
-  const beat = o.beat ?? rt.beat;
+  const beat = o.beat === undefined ? rt.beat : rt.asOf(o.beat); // a past beat whose history was dropped cannot be framed
   const mode = o.mode === 'delta' ? MODE_DELTA : MODE_SNAPSHOT;
   const mWindow = mode === MODE_SNAPSHOT ? (o.history?.manifest ?? 0) : 0;
   // the fused single pass covers most branches; it gives up (null) on what needs the general path

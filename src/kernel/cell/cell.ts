@@ -117,6 +117,11 @@ function rtOf(c: Cell): Runtime {
   return c.up !== null ? c.up.rt : c.store!.rt;
 }
 
+/** A checked as-of beat for reads through `c`: not older than its runtime's history floor (ERR_HISTORY_PRUNED). */
+function asOf(c: Cell, beat: unknown): number {
+  return rtOf(c).asOf(beat);
+}
+
 export class Cell {
   /** Parent store (null for the root). */
   declare up: ChildStore | null;
@@ -219,7 +224,7 @@ export class Cell {
 
   /** Whether the cell existed (created, not yet deleted, not veiled) at `beat`. */
   existsAt(beat: number): boolean {
-    return seen(this, checkBeat(beat, rtOf(this).beat)) && (this.flags & DETACHED) === 0;
+    return seen(this, asOf(this, beat)) && (this.flags & DETACHED) === 0;
   }
 
   // ---- checks -----------------------------------------------------------------------------
@@ -413,8 +418,8 @@ export class Cell {
 
   /** The child named `name` as of now (or as of `atBeat`), or undefined. */
   child(name: NameInput, atBeat?: number): Cell | undefined {
-    const p = (this.flags & TYPE_MASK) === TYPE_LINK ? (atBeat === undefined ? resolveNow(this) : this.targetAt(atBeat)) : this;
-    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat, rtOf(this).beat);
+    const mode = atBeat === undefined ? SEE_NOW : asOf(this, atBeat);
+    const p = (this.flags & TYPE_MASK) === TYPE_LINK ? (atBeat === undefined ? resolveNow(this) : this.targetAt(mode)) : this;
     if (p === undefined) return undefined;
     if ((p.flags & COLD_STORE) !== 0) warm(p, 'children');
     const store = p.store;
@@ -433,9 +438,9 @@ export class Cell {
 
   /** Visible children in store order, now or as of `atBeat`. */
   children(atBeat?: number): Cell[] {
-    const p = (this.flags & TYPE_MASK) === TYPE_LINK ? (atBeat === undefined ? resolveNow(this) : this.targetAt(atBeat)) : this;
+    const mode = atBeat === undefined ? SEE_NOW : asOf(this, atBeat);
+    const p = (this.flags & TYPE_MASK) === TYPE_LINK ? (atBeat === undefined ? resolveNow(this) : this.targetAt(mode)) : this;
     const out: Cell[] = [];
-    const mode = atBeat === undefined ? SEE_NOW : checkBeat(atBeat, rtOf(this).beat);
     if (p !== undefined && (p.flags & COLD_STORE) !== 0) warm(p, 'children');
     if (p === undefined || p.store === null) return out;
     if (mode >= 0 && p.up !== null && !seen(p, mode)) return out;
@@ -461,7 +466,7 @@ export class Cell {
    * false to skip a cell's children. Links are not followed.
    */
   traverse(fn: (cell: Cell, depth: number) => boolean | void, options: TraverseOptions = {}): void {
-    const mode = options.raw === true ? SEE_RAW : options.atBeat === undefined ? SEE_NOW : checkBeat(options.atBeat, rtOf(this).beat);
+    const mode = options.raw === true ? SEE_RAW : options.atBeat === undefined ? SEE_NOW : asOf(this, options.atBeat);
     if (mode >= 0 && this.up !== null && !seen(this, mode)) return; // not there at that beat
     const warmUp = options.warm !== false;
     const stack: Cell[] = [this];
@@ -487,7 +492,7 @@ export class Cell {
   childrenInBox(min: Point, max: Point, atBeat?: number): Cell[] {
     if ((this.flags & COLD_STORE) !== 0) warm(this, 'children');
     if (!(this.store instanceof OctreeStore)) throw invalidState(this.path, 'not an octree store');
-    return this.store.queryBox(min, max, atBeat === undefined ? SEE_NOW : checkBeat(atBeat, rtOf(this).beat));
+    return this.store.queryBox(min, max, atBeat === undefined ? SEE_NOW : asOf(this, atBeat));
   }
 
   // ---- payload ----------------------------------------------------------------------------
@@ -634,7 +639,7 @@ export class Cell {
 
   /** The payload as it was at the end of `beat` (undefined where the cell or payload did not exist). */
   valueAt(beat: number): Uint8Array | undefined {
-    checkBeat(beat, rtOf(this).beat);
+    asOf(this, beat);
     let c: Cell | undefined = this;
     if ((this.flags & TYPE_MASK) === TYPE_LINK) {
       if (!seen(this, beat) && this.up !== null) return undefined;

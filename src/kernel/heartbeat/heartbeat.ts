@@ -22,7 +22,7 @@ import { beatDigest, type BeatChanges } from './digest.js';
 import { BeatJournal } from './journal.js';
 import { isPrrSignal, Prr, SIG_PAUSE, SIG_RESUME, SIG_ROLLBACK } from './prr.js';
 import { ImpulseQueue, QOS_CONTROL, QOS_DEFAULT, qosBits, type ImpulseQos } from './queue.js';
-import { checkRecording, Recorder, Replayer, type Recording } from './recording.js';
+import { checkRecording, RECORD_BEATS, Recorder, Replayer, type Recording } from './recording.js';
 import { TargetTable, type TargetInfo } from './targets.js';
 
 export interface HeartbeatOptions {
@@ -30,8 +30,10 @@ export interface HeartbeatOptions {
   clock?: () => bigint;
   /** Replay this recording (from `rt.recording()`): outside impulses, timestamps and decisions come from it. */
   replay?: Recording;
-  /** Keep a recording for `rt.recording()` (default true; it grows with every beat and outside impulse: long-running servers that do not replay pass false). */
+  /** Keep a recording for `rt.recording()` (default true: a window of the newest `recordBeats` beats; servers that never replay pass false). */
   record?: boolean;
+  /** Beats the recording keeps (default 65,536; 0: every beat, unbounded). Older beats leave with their decisions. */
+  recordBeats?: number;
   /** Beats kept under `/rt/beat` and `/journal/decisions` (default 64; 0: no beat journal). */
   journalBeats?: number;
   /** Beat digests kept for `rt.digest()` (default 65,536). */
@@ -95,8 +97,8 @@ export class Heartbeat {
   private readonly clock: () => bigint;
   private readonly codec = new BeatCodec();
   private readonly journal: BeatJournal;
-  private readonly recorder: Recorder;
-  private readonly replayer: Replayer | undefined;
+  readonly recorder: Recorder;
+  private replayer: Replayer | undefined;
   private readonly captureHooks: CaptureHook[] = [];
   private readonly commitHooks: CommitHook[] = [];
   private readonly shutdownHooks: ShutdownHook[] = [];
@@ -135,6 +137,8 @@ export class Heartbeat {
   ) {
     const jb = options.journalBeats ?? 64;
     if (!Number.isSafeInteger(jb) || jb < 0) throw outOfRange('journalBeats', 'an integer >= 0', jb);
+    const rb = options.recordBeats ?? RECORD_BEATS;
+    if (!Number.isSafeInteger(rb) || rb < 0) throw outOfRange('recordBeats', 'an integer >= 0', rb);
     const db = options.digestBeats ?? 65_536;
     if (!Number.isSafeInteger(db) || db < 1) throw outOfRange('digestBeats', 'an integer >= 1', db);
     if (options.clock !== undefined && typeof options.clock !== 'function') throw invalidArgType('clock', 'a function', options.clock);
@@ -143,7 +147,7 @@ export class Heartbeat {
     this.replayer = options.replay === undefined ? undefined : new Replayer(checkRecording(options.replay));
     this.digestBeats = db;
     this.clock = options.clock ?? defaultClock;
-    this.recorder = new Recorder(options.record !== false);
+    this.recorder = new Recorder(options.record !== false, rb);
     this.onError = options.onError;
     this.journal = new BeatJournal(rt, jb);
     this.ctx = new EnzymeContext(rt, this);
@@ -464,6 +468,22 @@ export class Heartbeat {
   recording(): Recording {
     if (!this.recorder.on) throw invalidArgValue('recording', 'this runtime keeps no recording (it was created with { record: false })');
     return this.recorder.copy();
+  }
+
+  /**
+   * Replay `recording` from the next beat on, in this runtime as it stands: a recording window
+   * (`rt.recording()` once older beats left it) continues a runtime that ran or replayed the
+   * beats before its first one. Its first beat must be the next beat.
+   */
+  replay(recording: Recording): void {
+    if (this.isHalted) throw halted('replay');
+    if (this.inBeat) throw beatInProgress('replay');
+    if (this.replayer?.active === true) throw invalidArgValue('replay', 'a recording is still being replayed');
+    const rec = checkRecording(recording);
+    const next = this.rt.beat === 0 ? 1 : this.rt.beat;
+    if (rec.beats.length > 0 && rec.beats[0].beat !== next) throw replayMismatch(next, `the recording starts at beat ${rec.beats[0].beat}`);
+    if (this.next.n > this.externalStart) throw replayMismatch(next, 'impulses were queued from outside before the replay');
+    this.replayer = new Replayer(rec);
   }
 
   // ---- pause / rollback / resume (control impulses for the next beat) ----------------------------

@@ -66,28 +66,106 @@ function stored(p: RecordedBeat['pay'][number]): StoredPayload {
   return new JsonPayload(p.json);
 }
 
-/** Keeps the recording of a live (or replaying) runtime. */
-export class Recorder {
-  private readonly rec: Recording = { version: 1, beats: [], decisions: [] };
+/** Default recording window (beats): the same window as `digestBeats`. */
+export const RECORD_BEATS = 65_536;
 
-  constructor(readonly on: boolean) {}
+/**
+ * Keeps the recording of a live (or replaying) runtime: a window of the newest `keep` beats
+ * (0: every beat). Beats that fall out of the window leave with their decisions, so memory stays
+ * bounded; the window replays on a runtime that ran (or replayed) the beats before it. Held in
+ * columns (no object per beat, decision or impulse: what lives for the whole window is a few
+ * array slots each, so a long run does not churn the old generation); `copy()` builds the
+ * `Recording` objects.
+ */
+export class Recorder {
+  // per beat: number, timestamp as two u32 halves, where its impulses start in the impulse columns
+  private bBeat: number[] = [];
+  private bTsHi: number[] = [];
+  private bTsLo: number[] = [];
+  private bImp: number[] = [];
+  // per outside impulse
+  private iSig: string[] = [];
+  private iTgt: Array<string | null> = [];
+  private iPay: StoredPayload[] = [];
+  private iQos: number[] = [];
+  // per decision
+  private dBeat: number[] = [];
+  private dKind: string[] = [];
+  private dValue: string[] = [];
+  /** Where the window starts in each group of columns (dropped entries are sliced off in bulk). */
+  private bHead = 0;
+  private iHead = 0;
+  private dHead = 0;
+
+  constructor(
+    readonly on: boolean,
+    readonly keep: number = RECORD_BEATS,
+  ) {}
+
+  /** Beats and decisions held now. */
+  get size(): { beats: number; decisions: number } {
+    return { beats: this.bBeat.length - this.bHead, decisions: this.dBeat.length - this.dHead };
+  }
 
   beat(beat: number, ts: bigint, q: ImpulseQueue, from: number): void {
     if (!this.on) return;
-    if (from >= q.n) {
-      this.rec.beats.push({ beat, ts: ts.toString(), sig: [], tgt: [], pay: [], qos: [] });
-      return;
+    this.bBeat.push(beat);
+    this.bTsHi.push(Number(ts >> 32n));
+    this.bTsLo.push(Number(ts & 0xffffffffn));
+    this.bImp.push(this.iSig.length);
+    for (let i = from; i < q.n; i++) {
+      this.iSig.push(q.sig[i]);
+      this.iTgt.push(q.tgt[i]);
+      this.iPay.push(q.pay[i]);
+      this.iQos.push(q.qos[i]);
     }
-    // a JsonPayload is { json } once cloned by copy()
-    this.rec.beats.push({ beat, ts: ts.toString(), sig: q.sig.slice(from, q.n), tgt: q.tgt.slice(from, q.n), pay: q.pay.slice(from, q.n), qos: q.qos.slice(from, q.n) });
+    if (this.keep > 0 && this.bBeat.length - this.bHead > this.keep) this.dropOldest();
+  }
+
+  /** The oldest beat leaves the window with its impulses and decisions. */
+  private dropOldest(): void {
+    const h = ++this.bHead;
+    const next = this.bBeat[h];
+    this.iHead = this.bImp[h];
+    while (this.dHead < this.dBeat.length && this.dBeat[this.dHead] < next) this.dHead++;
+    // slice the dropped entries off once they are as many as the window: O(1) per beat amortized
+    if (h >= this.keep) {
+      const ih = this.iHead;
+      this.bBeat = this.bBeat.slice(h);
+      this.bTsHi = this.bTsHi.slice(h);
+      this.bTsLo = this.bTsLo.slice(h);
+      this.bImp = this.bImp.slice(h).map((x) => x - ih);
+      this.iSig = this.iSig.slice(ih);
+      this.iTgt = this.iTgt.slice(ih);
+      this.iPay = this.iPay.slice(ih);
+      this.iQos = this.iQos.slice(ih);
+      this.dBeat = this.dBeat.slice(this.dHead);
+      this.dKind = this.dKind.slice(this.dHead);
+      this.dValue = this.dValue.slice(this.dHead);
+      this.bHead = this.iHead = this.dHead = 0;
+    }
   }
 
   decision(beat: number, kind: string, value: string): void {
-    if (this.on) this.rec.decisions.push({ beat, kind, value });
+    if (!this.on) return;
+    this.dBeat.push(beat);
+    this.dKind.push(kind);
+    this.dValue.push(value);
   }
 
   copy(): Recording {
-    return structuredClone(this.rec);
+    const beats: RecordedBeat[] = [];
+    const n = this.bBeat.length;
+    for (let b = this.bHead; b < n; b++) {
+      const from = this.bImp[b];
+      const to = b + 1 < n ? this.bImp[b + 1] : this.iSig.length;
+      const ts = (BigInt(this.bTsHi[b]) << 32n) | BigInt(this.bTsLo[b]);
+      beats.push({ beat: this.bBeat[b], ts: ts.toString(), sig: this.iSig.slice(from, to), tgt: this.iTgt.slice(from, to), pay: this.iPay.slice(from, to) as RecordedBeat['pay'], qos: this.iQos.slice(from, to) });
+    }
+    const decisions: RecordedDecision[] = [];
+    for (let d = this.dHead; d < this.dBeat.length; d++) decisions.push({ beat: this.dBeat[d], kind: this.dKind[d], value: this.dValue[d] });
+    // a JsonPayload becomes { json } in the clone
+    return structuredClone({ version: 1, beats, decisions });
   }
 }
 

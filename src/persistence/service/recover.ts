@@ -167,12 +167,17 @@ function loadInBeatOrder(rt: Runtime, engine: StorageEngine, names: string[], bu
 export function applyFrames(rt: Runtime, branches: string | readonly string[], frames: ReadonlyArray<{ bytes: Uint8Array }>, aead?: AeadOptions): void {
   const saved = rt.beat;
   const applied: Uint8Array[] = [];
+  let floor = 0;
   try {
     for (const f of frames) {
       // applyFrame refuses frames older than rt.beat: let this branch's frames replay its own beats
       if (applied.length === 0) rt.beat = 0;
-      applied.push(applyFrame(rt, f.bytes, { aead }).root);
+      const r = applyFrame(rt, f.bytes, { aead });
+      applied.push(r.root);
+      if (r.mode === 'snapshot') floor = historyFrom(r);
     }
+    // the snapshot carried a bounded window of history: as-of reads before it are refused (ERR_HISTORY_PRUNED), never answered wrong
+    if (floor > rt.historyFloor) rt.historyFloor = floor;
   } catch (e) {
     // nothing partial stays visible, and the frames may be applied again later (link order)
     if (applied.length > 0) for (const b of typeof branches === 'string' ? [branches] : branches) rt.find(`/data/${b}`)?.removeHard();
@@ -181,6 +186,14 @@ export function applyFrames(rt: Runtime, branches: string | readonly string[], f
   } finally {
     rt.beat = Math.max(saved, rt.beat);
   }
+}
+
+/**
+ * The oldest beat a snapshot of `beat` answers as-of reads for exactly: its history windows reach
+ * `beat - window` (the writer carries the version current there; docs/FORMAT.md §5.2).
+ */
+export function historyFrom(s: { beat: number; history: { payload: number; manifest: number } }): number {
+  return Math.max(0, s.beat - Math.min(s.history.payload, s.history.manifest));
 }
 
 /** Deepest cell below the branch root in any of the frames (the frame's parent ordinals). */

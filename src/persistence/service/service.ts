@@ -33,6 +33,8 @@ export interface ServiceOptions {
   branches?: Record<string, BranchPolicy | PolicyMode>;
   /** Frames of a branch between automatic checkpoints (default 4,096; 0: only `op/checkpt`). */
   checkpointEvery?: number;
+  /** Retention of history on disk (docs/persistence.md, "Retention"). */
+  retain?: RetainOptions;
   /** Beats with frames that may wait for the writer before `step()` is refused (`ERR_BEAT_NOT_READY`; driven mode waits). Default 4,096. */
   maxPendingBeats?: number;
   /** Publish `/data/persist/<branch>` every this many beats (and after every verb). Default 64. */
@@ -43,6 +45,20 @@ export interface ServiceOptions {
   /** Budget of the loads lazy branches make on plain access (a payload read, a child lookup); over it the access fails with ERR_HYDRATE_BUDGET. */
   hydrate?: HydrateBudget;
 }
+
+/** What the store keeps of the past. */
+export interface RetainOptions {
+  /**
+   * Beats of history a snapshot frame (an automatic checkpoint, a snapshot flush) carries, and so
+   * what as-of reads reach after a restart (default 4,096; 0: all of it, back to beat 0).
+   */
+  beats?: number;
+  /** After each automatic checkpoint, compact the branch: its log keeps only the frames after that checkpoint (default true). */
+  compact?: boolean;
+}
+
+/** Default `retain.beats`: as many beats as frames between automatic checkpoints. */
+export const RETAIN_BEATS = 4096;
 
 /**
  * Largest payload a cell of a persisted branch may hold: what still fits one frame
@@ -63,6 +79,8 @@ export interface ResolvedServiceOptions {
   deflate: boolean;
   aead: AeadOptions | undefined;
   hydrate: HydrateBudget | undefined;
+  retainBeats: number;
+  retainCompact: boolean;
 }
 
 /** Check every service option (`store.*`) without touching anything: a bad one throws its coded error. */
@@ -82,6 +100,11 @@ export function resolveServiceOptions(options: ServiceOptions): ResolvedServiceO
     new ChunkCipher(options.aead); // the key and cipher checks frames would meet at the first beat
   }
   if (options.hydrate !== undefined) checkBudget(options.hydrate, 'store.hydrate');
+  const retain = options.retain ?? {};
+  if (retain === null || typeof retain !== 'object') throw invalidArgType('store.retain', 'an object { beats?, compact? }', retain);
+  const retainBeats = count(retain.beats, 'store.retain.beats', RETAIN_BEATS, 0);
+  if (retainBeats > 0x7fffffff) throw outOfRange('store.retain.beats', 'an integer from 0 to 2^31-1', retainBeats);
+  if (retain.compact !== undefined && typeof retain.compact !== 'boolean') throw invalidArgType('store.retain.compact', 'a boolean', retain.compact);
   return {
     defaultPolicy: resolvePolicy(options.policy, 'store.policy'),
     policies,
@@ -91,6 +114,8 @@ export function resolveServiceOptions(options: ServiceOptions): ResolvedServiceO
     deflate: options.deflate === true,
     aead: options.aead,
     hydrate: options.hydrate,
+    retainBeats,
+    retainCompact: retain.compact ?? true,
   };
 }
 
@@ -116,6 +141,9 @@ export class PersistenceService {
   private readonly defaultPolicy: ResolvedPolicy;
   private readonly policies: Map<string, ResolvedPolicy>;
   private readonly checkpointEvery: number;
+  /** `retain.beats` (0: all) and `retain.compact`. */
+  readonly retainBeats: number;
+  private readonly retainCompact: boolean;
   private readonly maxPending: number;
   private readonly metricsEvery: number;
   private readonly frameOptions: { deflate?: boolean; aead?: AeadOptions };
@@ -153,6 +181,8 @@ export class PersistenceService {
     this.defaultPolicy = options.defaultPolicy;
     this.policies = options.policies;
     this.checkpointEvery = options.checkpointEvery;
+    this.retainBeats = options.retainBeats;
+    this.retainCompact = options.retainCompact;
     this.maxPending = options.maxPending;
     this.metricsEvery = options.metricsEvery;
     this.frameOptions = { deflate: options.deflate, aead: options.aead };
@@ -406,7 +436,18 @@ export class PersistenceService {
     return frames;
   }
 
-  /** Frame one branch (delta when the beat holds all its unwritten changes, else a snapshot with full history). */
+  /**
+   * The history windows of a snapshot frame of `beat`: `retain.beats` (0: everything), but never
+   * past the runtime's `historyFloor` (what the kernel dropped cannot travel, and the window must
+   * say so, since a load trusts it: recover.ts `historyFrom`).
+   */
+  historyWindow(beat: number): { payload: number; manifest: number } {
+    let w = this.retainBeats > 0 ? this.retainBeats : Math.min(beat + 1, 0x7fffffff);
+    if (this.rt.historyFloor > 0) w = Math.min(w, Math.max(0, beat - this.rt.historyFloor));
+    return { payload: w, manifest: w };
+  }
+
+  /** Frame one branch (delta when the beat holds all its unwritten changes, else a snapshot carrying the retained history). */
   frameBranch(c: BranchController, beat: number, cause: FlushCause): QueuedFrame | undefined {
     const cell = c.root ?? this.rt.find(`/data/${c.name}`);
     if (cell === undefined || cell.isFinalized) {
@@ -419,7 +460,7 @@ export class PersistenceService {
       mode: delta ? 'delta' : 'snapshot',
       beat,
       prevRoot: c.headRoot,
-      history: delta ? undefined : { payload: beat, manifest: beat },
+      history: delta ? undefined : this.historyWindow(beat),
       ...this.frameOptions,
     });
     // the frame is read back before it goes anywhere: what the engine gets has passed the reader
@@ -453,7 +494,7 @@ export class PersistenceService {
       this.sinceCheckpoint.set(f.branch, n);
       if (this.checkpointEvery > 0 && n >= this.checkpointEvery && !this.closed) {
         this.sinceCheckpoint.set(f.branch, 0);
-        void this.checkpoint(f.branch).catch(() => {
+        void this.checkpoint(f.branch, this.retainCompact).catch(() => {
           // reported as CEI by checkpoint(); the log still replays without it
         });
       }
@@ -519,15 +560,21 @@ export class PersistenceService {
     }
   }
 
-  /** Store a checkpoint of `branch` as of its last durable frame (after the frames queued before it). */
-  checkpoint(branch: string): Promise<number> {
+  /**
+   * Store a checkpoint of `branch` as of its last durable frame (after the frames queued before
+   * it); with `compact` (automatic checkpoints, `retain.compact`) the branch's log is then cut to
+   * the frames after it, so the store holds one checkpoint plus at most `checkpointEvery` frames
+   * per branch (a lazy branch still served from its index is left as it is).
+   */
+  checkpoint(branch: string, compact = false): Promise<number> {
     return this.writer.run(async () => {
       const head = this.engine.head(branch);
       const cell = this.controllers.get(branch)?.root ?? this.rt.find(`/data/${branch}`);
       if (head === undefined || cell === undefined) throw notFound(`a frame of branch ${branch} to checkpoint`);
-      const snap = encodeBranch(cell, { mode: 'snapshot', beat: head.beat, prevRoot: head.root, history: { payload: head.beat, manifest: head.beat }, ...this.frameOptions });
+      const snap = encodeBranch(cell, { mode: 'snapshot', beat: head.beat, prevRoot: head.root, history: this.historyWindow(head.beat), ...this.frameOptions });
       try {
         await this.engine.checkpoint(branch, snap);
+        if (compact && !this.hydrator.has(branch)) await this.engine.compact(branch);
       } catch (e) {
         this.report({ severity: 'warn', topic: 'persist.checkpoint', note: `${branch}: ${(e as Error)?.message ?? String(e)}`, subject: `/data/${branch}` });
         throw e;
