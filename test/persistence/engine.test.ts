@@ -181,6 +181,16 @@ describe('flatfile engine: opening', () => {
     expect(() => open(fresh(), { verify: 'some' as 'full' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
   });
 
+  it('opens a folder where an open was killed while creating the store (LOCK and a torn STORE.tmp left)', async () => {
+    const dir = fresh();
+    fs.writeFileSync(path.join(dir, 'LOCK'), '');
+    fs.writeFileSync(path.join(dir, 'STORE.tmp'), '{"format":"cep-fl'); // written in part, never renamed
+    const store = open(dir);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'STORE'), 'utf8'))).toEqual({ format: 'cep-flatfile', version: 1 });
+    expect(fs.existsSync(path.join(dir, 'STORE.tmp'))).toBe(false);
+    await store.close();
+  });
+
   it("frames() with fromCheckpoint starts at the newest checkpoint at or before 'to'", async () => {
     const dir = fresh();
     const store = open(dir);

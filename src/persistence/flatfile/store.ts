@@ -671,10 +671,13 @@ export class FlatfileEngine implements StorageEngine {
   }
 }
 
-/** Whether `root` holds files (LOCK files aside) but no STORE file. */
+/**
+ * Whether `root` holds files but no STORE file. LOCK files aside, and STORE.tmp: an open killed
+ * while creating the store leaves it (written, not yet renamed), and the next open writes it anew.
+ */
 function isForeignFolder(root: string): boolean {
   const names = fs.readdirSync(root);
-  return !names.includes(STORE_FILE) && names.some((n) => !n.startsWith(LOCK_FILE));
+  return !names.includes(STORE_FILE) && names.some((n) => !n.startsWith(LOCK_FILE) && n !== `${STORE_FILE}.tmp`);
 }
 
 function notAStore(root: string): Error {
