@@ -18,7 +18,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RecoveryReport } from '../engine.js';
-import { BranchFiles } from './branch.js';
+import { BranchFiles, checkBranchName } from './branch.js';
 import type { CasStore } from './cas.js';
 import { openBranch } from './load.js';
 import { fsyncDir, truncateTo } from './files.js';
@@ -101,11 +101,12 @@ function unfinishedBranch(dir: string): boolean {
   return true;
 }
 
+/** The branch a folder name stands for ('' when it stands for none). */
 function decodedName(folder: string): string {
   try {
-    return decodeURIComponent(folder);
+    return checkBranchName(decodeURIComponent(folder));
   } catch {
-    return folder;
+    return '';
   }
 }
 

@@ -111,6 +111,31 @@ function checkBeat(name: string, v: unknown): number {
   return v;
 }
 
+/**
+ * Checks the store in `dir` as an open would, changing nothing (`cep store verify`): the report
+ * of what an open would cut, with `damage` listing what only a repair may cut. Takes the lock
+ * while it reads; the store must exist.
+ */
+export function verifyFlatfileStore(dir: string, options: { verify?: 'tail' | 'full'; scanChunk?: number } = {}): RecoveryReport {
+  if (typeof dir !== 'string' || dir.length === 0 || dir.includes('\0')) throw invalidArgType('dir', 'a non-empty path', dir);
+  const root = path.resolve(dir);
+  for (const f of [STORE_FILE, JOURNAL_FILE, BRANCHES_DIR]) if (!fs.existsSync(path.join(root, f))) throw storeError('ERR_STORE_CORRUPT', `${root} holds no ${f}: not a flatfile store`);
+  const release = acquireLock(root);
+  const undo: Array<() => void> = [release];
+  try {
+    checkStoreFile(root);
+    const journalFd = fs.openSync(path.join(root, JOURNAL_FILE), 'r');
+    undo.push(() => fs.closeSync(journalFd));
+    const cas = new CasStore(path.join(root, CAS_DIR));
+    undo.push(() => cas.close());
+    const rec = recover(root, journalFd, cas, { verify: options.verify ?? 'tail', chunk: options.scanChunk, mode: 'check' });
+    for (const b of rec.branches.values()) b.close();
+    return rec.report;
+  } finally {
+    for (const u of undo.reverse()) u();
+  }
+}
+
 /** Opens (creating when needed) and recovers the flatfile store in `dir`. */
 export function openFlatfileStore(dir: string, options: FlatfileOptions = {}): FlatfileEngine {
   return FlatfileEngine.open(dir, options);
