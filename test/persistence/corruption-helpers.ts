@@ -221,6 +221,7 @@ export async function trials(dir: string, written: Written, n: number, seed: num
   const failures: string[] = [];
   const counts: Record<string, number> = {};
   for (let i = 0; i < n; i++) {
+    await new Promise((resolve) => setImmediate(resolve)); // lets the test runner's own messages through
     const kind = kinds[i % kinds.length];
     const t = await trial(dir, written, kind, seed + i * 7919);
     counts[t.outcome] = (counts[t.outcome] ?? 0) + 1;
