@@ -131,7 +131,8 @@ export function nonZeroEnd(fd: number, from: number, to: number): number {
  * means the bad one is damage, not a crash artefact.
  */
 export function intactRecordIn(fd: number, from: number, to: number, magic: Uint8Array, intactAt: (offset: number) => boolean): boolean {
-  const step = 1 << 20;
+  if (to <= from) return false;
+  const step = Math.min(1 << 20, to - from);
   const buf = new Uint8Array(step + magic.length);
   for (let pos = from; pos < to; pos += step) {
     const n = Math.min(buf.length, to - pos);
