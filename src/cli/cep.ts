@@ -3,6 +3,7 @@
 import { doctorReport, formatDoctor } from './doctor.js';
 import { frameCommand } from './frame.js';
 import { runCommand } from './run.js';
+import { storeCommand } from './store.js';
 
 const usage = `usage: cep <command>
 
@@ -11,6 +12,8 @@ commands:
   frame inspect <file> [--json] [--key <hex>]   print a frame's trailer and records
   frame verify <file> [--json] [--key <hex>]    check a frame; exit 1 with its ERR_FRAME_* code if bad
   run <example> [--dir <path>] [--rate <n>] ...  run an example persisting to a store (default ./cep-data); Ctrl-C stops it
+  store verify <dir>   check a store as an open would, change nothing (exit 1 when damaged)
+  store repair <dir>   cut a damaged store back to its last consistent beat (cut bytes kept in <dir>/quarantine/)
   help              show this text`;
 
 function main(argv: string[]): number | Promise<number> {
@@ -25,6 +28,8 @@ function main(argv: string[]): number | Promise<number> {
       return frameCommand(rest, (s) => console.log(s), (s) => console.error(s));
     case 'run':
       return runCommand(rest, (s) => console.log(s), (s) => console.error(s));
+    case 'store':
+      return storeCommand(rest, (s) => console.log(s), (s) => console.error(s));
     case undefined:
     case 'help':
     case '--help':

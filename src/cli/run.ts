@@ -11,7 +11,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRuntime } from '../runtime.js';
-import type { PersistentRuntime } from '../persistence/service/runtime.js';
+import { recoveryNotes, type PersistentRuntime } from '../persistence/service/runtime.js';
 
 interface ExampleApp {
   fresh?: boolean;
@@ -102,7 +102,17 @@ export async function runCommand(args: string[], out: (s: string) => void, err: 
     err(`cep run: ${file} does not export install(rt)`);
     return 2;
   }
-  const rt: PersistentRuntime = createRuntime({ store: { dir: o.dir }, record: false, journalBeats: 8 });
+  let rt: PersistentRuntime;
+  try {
+    rt = createRuntime({ store: { dir: o.dir }, record: false, journalBeats: 8 });
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_STORE_CORRUPT') throw e;
+    err(`cep run: ${(e as Error).message}`);
+    return 1;
+  }
+  // what recovery cut (a torn tail after a crash): said once, on stderr
+  const notes = recoveryNotes(rt.recovery);
+  if (notes.length > 0) err(`cep run: warning: recovery cut ${notes.map((n) => n.text).join('; ')}`);
   const app = mod.install(rt);
   const resumedAt = rt.beat;
   const first = app.check();

@@ -69,10 +69,21 @@ export interface BranchHead {
 export interface RecoveryReport {
   /** Last beat every branch agrees was committed (-1: empty store). */
   beat: number;
-  /** Torn or corrupt tails that were cut, per branch: bytes removed and the first beat lost. */
-  cut: Array<{ branch: string; bytes: number; fromBeat: number; reason: string }>;
+  /**
+   * What was cut, per file: bytes removed, the first beat lost and why. `branch` '' is a
+   * store-wide file (the journal, the CAS manifest); `file` is relative to the store.
+   */
+  cut: Array<{ branch: string; bytes: number; fromBeat: number; reason: string; file?: string }>;
   /** Bytes scanned and verified. */
   scannedBytes: number;
+  /**
+   * Damage found: records that are not crash artefacts (a bad record with more data after it, a
+   * beat that later files prove durable). An open refuses such a store (ERR_STORE_CORRUPT, this
+   * report on `error.report`) unless it was asked to repair it.
+   */
+  damage?: Array<{ branch: string; file: string; offset: number; fromBeat: number; reason: string }>;
+  /** Where a repair moved the bytes it cut (byte for byte, with a manifest.json). */
+  quarantine?: string;
 }
 
 /** The manifest of an exported bundle. */

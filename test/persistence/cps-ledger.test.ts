@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { removeTempDirs, tempDir } from './cps-helpers.js';
@@ -56,6 +56,21 @@ function runLedger(dir: string, extra: string[], until?: (lines: string[]) => bo
   });
 }
 
+/** `cep <args>` in a child, to its end. */
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const native = process.env.CEP_NATIVE !== '0' && existsSync(addon);
+  const env = { ...process.env, ...(native ? { CEP_NATIVE_PATH: addon } : { CEP_NATIVE: '0' }) };
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    p.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    p.on('error', reject);
+    p.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /** `key=value` fields of a line. */
 function fields(line: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -102,6 +117,43 @@ describe('cep run ledger (the main job)', () => {
     },
     90_000,
   );
+
+  it('a damaged store: cep run refuses it in one line (exit 1); cep store repair cuts it back; a torn tail is a one-line warning', async () => {
+    const dir = tempDir('damaged');
+    expect((await runLedger(dir, ['--rate', '2000', '--interval', '5', '--ticks', '40'])).code).toBe(0);
+    // the largest branch log; its records end where the preallocated zeros begin
+    const logs = readdirSync(join(dir, 'branches')).map((b) => join(dir, 'branches', b, 'frames.log'));
+    const log = logs.sort((a, b) => statSync(b).size - statSync(a).size)[0];
+    const bytes = readFileSync(log);
+    const starts: number[] = [];
+    let end = 0;
+    for (; end + 96 <= bytes.length && bytes.readUInt32LE(end) === 0x4c504543; end += 96 + bytes.readUInt32LE(end + 8)) starts.push(end);
+    expect(starts.length).toBeGreaterThan(4);
+    const damaged = Buffer.from(bytes);
+    damaged.writeUInt32LE(0x01020304, starts[Math.floor(starts.length / 2)] + 100); // 4 bytes overwritten mid-log
+    writeFileSync(log, damaged);
+    const refused = await runLedger(dir, ['--ticks', '1']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^cep run: the store is damaged: .*cep store repair\)\n$/);
+    expect(readFileSync(log).equals(damaged)).toBe(true); // nothing changed
+    const repair = await runCli(['store', 'repair', dir]);
+    expect(repair.code).toBe(0);
+    expect(repair.stdout).toMatch(/^cut: branches\/.*kept in .*quarantine\/1$/m);
+    expect(repair.stdout).toMatch(/^repaired: quarantine .*quarantine\/1; the store is at beat \d+$/m);
+    const resumed = await runLedger(dir, ['--ticks', '1']);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toBe('');
+    expect(fields(resumed.lines.at(-1)).ok).toBe('true');
+    // a torn tail (a record's first bytes in the preallocated room): cut, said on one stderr line
+    const now = readFileSync(log);
+    let tail = 0;
+    while (tail + 96 <= now.length && now.readUInt32LE(tail) === 0x4c504543) tail += 96 + now.readUInt32LE(tail + 8);
+    now.set([0x43, 0x45, 0x50, 0x4c, 1, 1, 0, 0, 9], tail);
+    writeFileSync(log, now);
+    const warned = await runLedger(dir, ['--ticks', '1']);
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toMatch(/^cep run: warning: recovery cut branches\/[^\n]*frames\.log: cut \d+ bytes[^\n]*\n$/);
+  }, 60_000);
 
   it('refuses unknown examples and bad options with exit code 2', async () => {
     const r = await runLedger(tempDir('bad'), ['--rate', 'fast']);

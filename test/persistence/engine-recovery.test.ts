@@ -69,7 +69,7 @@ describe('flatfile recovery', () => {
     fs.writeSync(fd, Buffer.from([0x43, 0x45, 0x50, 0x4c, 1, 1, 0, 0, 9]), 0, 9, aEnd);
     fs.closeSync(fd);
     const t = open(dir);
-    expect(t.recovery.cut).toEqual([{ branch: 'a', bytes: room[0] - aEnd, fromBeat: 5, reason: 'crc' }]); // its header parses, its CRC does not match
+    expect(t.recovery.cut).toEqual([{ branch: 'a', bytes: room[0] - aEnd, fromBeat: 5, reason: 'crc', file: 'branches/a/frames.log' }]); // its header parses, its CRC does not match
     expect(view(t)).toEqual(before);
     expect(fs.statSync(aLog).size).toBe(aEnd);
     src.advance();
@@ -149,20 +149,40 @@ describe('flatfile recovery', () => {
     await s.close();
   });
 
-  it('a bit flip anywhere in a log cuts from the beat it hits; no corrupt frame is ever handed out', async () => {
+  it('a bit flip anywhere in a log: refused untouched (damage) or cut as a torn last record; a repair cuts from the beat it hits and quarantines the rest', async () => {
     const { dir } = await base();
     const saved = saveFiles(dir);
     const d = dir;
+    let refused = 0;
     for (const file of LOGS) {
       const size = fs.statSync(path.join(dir, file)).size;
       for (let at = 0; at < size; at += 5) {
         await breathe();
+        fs.rmSync(path.join(d, 'quarantine'), { recursive: true, force: true });
         restoreFiles(saved);
         const p = path.join(d, file);
         const bytes = fs.readFileSync(p);
         bytes[at] ^= 1 << at % 8;
         fs.writeFileSync(p, bytes);
-        const s = open(d, NOPRE);
+        let s;
+        try {
+          s = open(d, NOPRE);
+        } catch (e) {
+          // damage: a plain open changes nothing and says what a repair would cut
+          expect((e as { code?: string }).code).toBe('ERR_STORE_CORRUPT');
+          expect((e as { report?: { damage: unknown[] } }).report!.damage.length).toBeGreaterThan(0);
+          expect(fs.readFileSync(p).equals(bytes)).toBe(true);
+          refused++;
+          s = open(d, { ...NOPRE, repair: true });
+          expect(s.recovery.quarantine).toBeDefined();
+          // every byte cut is in the quarantine, byte for byte
+          const q = JSON.parse(fs.readFileSync(path.join(s.recovery.quarantine!, 'manifest.json'), 'utf8')) as { pieces: Array<{ file: string; from: number; to: number; copy: string }> };
+          for (const piece of q.pieces) {
+            const original = piece.file === file ? bytes : saved.get(path.join(d, piece.file))!;
+            expect(fs.readFileSync(path.join(s.recovery.quarantine!, piece.copy)).equals(original.subarray(piece.from, piece.to))).toBe(true);
+          }
+          expect(q.pieces.some((piece) => piece.file === file)).toBe(true);
+        }
         expect(s.recovery.beat).toBeLessThan(3 + 1);
         expect(s.recovery.cut.length).toBeGreaterThan(0);
         const cutFrom = Math.min(...s.recovery.cut.map((c) => c.fromBeat));
@@ -171,6 +191,7 @@ describe('flatfile recovery', () => {
         await s.close();
       }
     }
+    expect(refused).toBeGreaterThan(0);
   }, 120_000);
 
   it('a damaged beat index is rebuilt from the log; a frame damaged after open is refused on read', async () => {
@@ -211,7 +232,7 @@ describe('flatfile recovery', () => {
     const s = open(dir, NOPRE);
     expect(view(s)).toEqual(before);
     expect(s.recovery.beat).toBe(3);
-    expect(s.recovery.cut).toEqual([{ branch: 'a', bytes: header.length + frame.length, fromBeat: 4, reason: 'invalid' }]);
+    expect(s.recovery.cut).toEqual([{ branch: 'a', bytes: header.length + frame.length, fromBeat: 4, reason: 'invalid', file: 'branches/a/frames.log' }]);
     expect(fs.statSync(log).size).toBe(size);
     await s.close();
   });

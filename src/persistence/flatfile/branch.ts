@@ -13,9 +13,10 @@ import { readExactAt, writeFileAtomic } from './files.js';
 import { FrameTable } from './frame-table.js';
 import { BRANCH_META, BRANCH_NAME_MAX, CHECKPOINTS_LOG, FRAMES_IDX, FRAMES_LOG, INDEX_ENTRY, LOG_HEADER, LOG_SNAPSHOT, ROOT_BYTES, crc, encodeIndexEntry, readU32, sameRoot } from './layout.js';
 
-/** branch.meta (JSON). */
+/** branch.meta (JSON; encodeMeta/parseMeta). */
 export interface BranchMeta {
-  format: 1;
+  /** 2: written with a CRC32C (`crc`); 1: older, no checksum (accepted as read; rewritten as 2 on the next meta write). */
+  format: 1 | 2;
   branch: string;
   /** Frames at or below this beat were compacted away (-1: none). */
   baseBeat: number;
@@ -55,17 +56,35 @@ export function branchDirName(name: string): string {
   return encodeURIComponent(name).replace(/[.!~*'()]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
 
+/** The meta format written now: the JSON carries `crc`, the CRC32C of the JSON of the other fields in this order. */
+export const META_FORMAT = 2;
+
+function metaBody(m: BranchMeta): string {
+  return JSON.stringify({ format: META_FORMAT, branch: m.branch, baseBeat: m.baseBeat, baseRoot: m.baseRoot, sealedBeat: m.sealedBeat });
+}
+
+/** The bytes of a branch.meta: format 2 with its checksum, whatever format `m` was read as. */
+export function encodeMeta(m: BranchMeta): string {
+  const body = metaBody(m);
+  return `${body.slice(0, -1)},"crc":${crc(UTF8.encode(body))}}`;
+}
+
+/**
+ * Reads a branch.meta: format 2 must carry the CRC32C of its fields (a flipped bit anywhere is
+ * ERR_STORE_CORRUPT, never a moved beat); format 1 (written before the checksum existed) is
+ * accepted without one, and only when it carries no `crc` field.
+ */
 export function parseMeta(text: string, where: string): BranchMeta {
-  let m: BranchMeta;
+  let m: BranchMeta & { crc?: unknown };
   try {
-    m = JSON.parse(text) as BranchMeta;
+    m = JSON.parse(text) as BranchMeta & { crc?: unknown };
   } catch {
     throw storeError('ERR_STORE_CORRUPT', `${where} is not JSON`);
   }
   const ok =
     m !== null &&
     typeof m === 'object' &&
-    m.format === 1 &&
+    (m.format === 1 || m.format === META_FORMAT) &&
     typeof m.branch === 'string' &&
     Number.isSafeInteger(m.baseBeat) &&
     m.baseBeat >= -1 &&
@@ -73,9 +92,16 @@ export function parseMeta(text: string, where: string): BranchMeta {
     m.sealedBeat >= -1 &&
     typeof m.baseRoot === 'string' &&
     /^[0-9a-f]{64}$/.test(m.baseRoot);
-  if (!ok) throw storeError('ERR_STORE_CORRUPT', `${where} is not a branch.meta of format 1`);
-  checkBranchName(m.branch);
-  return m;
+  if (!ok) throw storeError('ERR_STORE_CORRUPT', `${where} is not a branch.meta of format 1 or 2`);
+  if (m.format === 1 ? 'crc' in m : m.crc !== crc(UTF8.encode(metaBody(m))) || text !== encodeMeta(m)) {
+    throw storeError('ERR_STORE_CORRUPT', `${where} fails its checksum`);
+  }
+  try {
+    checkBranchName(m.branch);
+  } catch (e) {
+    throw storeError('ERR_STORE_CORRUPT', `${where} names no valid branch: ${(e as Error).message}`, e);
+  }
+  return { format: m.format, branch: m.branch, baseBeat: m.baseBeat, baseRoot: m.baseRoot, sealedBeat: m.sealedBeat };
 }
 
 export class BranchFiles {
@@ -114,8 +140,8 @@ export class BranchFiles {
   }
 
   writeMeta(meta: BranchMeta): void {
-    writeFileAtomic(path.join(this.dir, BRANCH_META), JSON.stringify(meta));
-    this.meta = meta;
+    writeFileAtomic(path.join(this.dir, BRANCH_META), encodeMeta(meta));
+    this.meta = { ...meta, format: META_FORMAT };
   }
 
   /** Index bytes of entries [from, to) of the table (64 bytes each). */

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { storeError } from '../../errors.js';
 import { binding } from '../../native/index.js';
 import type { BranchHead, BundleManifest } from '../engine.js';
-import { checkBranchName, parseMeta, type BranchFiles, type BranchMeta } from './branch.js';
+import { checkBranchName, encodeMeta, parseMeta, type BranchFiles, type BranchMeta } from './branch.js';
 import { blake3Hex, type CasStore } from './cas.js';
 import { referencedBlobs } from './blob-refs.js';
 import { copyRange } from './compact.js';
@@ -86,7 +86,7 @@ export function exportBranch(b: BranchFiles, head: BranchHead, cas: CasStore, di
     [CHECKPOINTS_LOG, b.fdCkp, b.ckpEnd],
   ];
   for (const [name, fd, size] of sources) files.push({ path: name, size, blake3: copyHashed(fd, size, path.join(dir, name)) });
-  const meta = Buffer.from(JSON.stringify(b.meta));
+  const meta = Buffer.from(encodeMeta(b.meta));
   writeFileAtomic(path.join(dir, BRANCH_META), meta);
   files.push({ path: BRANCH_META, size: meta.length, blake3: blake3Hex(meta) });
   const blobs = referencedBlobs(b, cas.blobs);
@@ -229,7 +229,7 @@ export function importBranch(dir: string, staged: string, branch: string | undef
   ensureDir(staged);
   checkFiles(dir, m, staged);
   const meta = bundleMeta(staged, m);
-  writeFileAtomic(path.join(staged, BRANCH_META), JSON.stringify({ ...meta, branch: name, sealedBeat: Math.max(m.beat, lastBeat) }));
+  writeFileAtomic(path.join(staged, BRANCH_META), encodeMeta({ ...meta, branch: name, sealedBeat: Math.max(m.beat, lastBeat) }));
   checkFrames(staged, m);
   const blobs = path.join(staged, 'cas');
   for (const f of m.files) {

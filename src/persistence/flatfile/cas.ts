@@ -9,6 +9,7 @@ import path from 'node:path';
 import { invalidArgType, invalidArgValue, storeError } from '../../errors.js';
 import { binding } from '../../native/index.js';
 import { ensureDir, readExactAt, truncateTo, writeAllAt, writeFileAtomic } from './files.js';
+import { nonZeroEnd } from './scan.js';
 import { CAS_ENTRY, CAS_MANIFEST, decodeCasEntry, encodeCasEntry } from './layout.js';
 
 const KEY = /^[0-9a-f]{64}$/;
@@ -26,9 +27,13 @@ export class CasStore {
   bytes = 0;
   private readonly fd: number;
   private end: number;
-  /** Bytes cut from a torn manifest tail at open. */
-  readonly cut: number;
+  /**
+   * What follows the manifest's intact entries (size - end bytes): `torn` when it is the prefix
+   * of one entry (a crash while appending), else damage. Recovery decides, then `cutTail` cuts.
+   */
+  readonly tail: { end: number; size: number; torn: boolean };
 
+  /** Opens the manifest and reads its intact entries; changes nothing on disk. */
   constructor(readonly dir: string) {
     ensureDir(dir);
     this.fd = fs.openSync(path.join(dir, CAS_MANIFEST), fs.constants.O_RDWR | fs.constants.O_CREAT);
@@ -49,8 +54,17 @@ export class CasStore {
       if (p < n) break;
     }
     this.end = pos;
-    this.cut = size - pos;
-    if (this.cut > 0) truncateTo(this.fd, pos);
+    this.tail = { end: pos, size, torn: nonZeroEnd(this.fd, pos, size) < pos + CAS_ENTRY };
+  }
+
+  /** The manifest's descriptor (recovery quarantines its tail from it). */
+  get manifestFd(): number {
+    return this.fd;
+  }
+
+  /** Cuts what follows the intact entries (recovery, after deciding it may). */
+  cutTail(): void {
+    if (this.tail.size > this.end) truncateTo(this.fd, this.end);
   }
 
   pathOf(key: string): string {

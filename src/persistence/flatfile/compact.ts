@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BranchFiles } from './branch.js';
+import { encodeMeta, type BranchFiles } from './branch.js';
 import { fsyncDir, readExactAt, writeAllAt, writeFileAtomic } from './files.js';
 import { BRANCH_META, CHECKPOINTS_LOG, FRAMES_IDX, FRAMES_LOG, LOG_HEADER } from './layout.js';
 import { storeError } from '../../errors.js';
@@ -47,7 +47,7 @@ export function compactBranch(b: BranchFiles, staged: string): boolean {
   else copyRange(b.fdCkp, cp.table.offsets[cp.i], cp.table.offsets[cp.i] + LOG_HEADER + cp.table.lengths[cp.i], path.join(staged, CHECKPOINTS_LOG));
   copyRange(b.fdIdx, 0, 0, path.join(staged, FRAMES_IDX)); // rebuilt from the log when loaded
   const meta = first > 0 ? { ...b.meta, baseBeat: t.beats[first - 1], baseRoot: Buffer.from(t.root(first - 1)).toString('hex') } : b.meta;
-  writeFileAtomic(path.join(staged, BRANCH_META), JSON.stringify(meta));
+  writeFileAtomic(path.join(staged, BRANCH_META), encodeMeta(meta));
   fsyncDir(staged);
   return true;
 }

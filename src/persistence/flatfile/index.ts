@@ -1,2 +1,2 @@
 /** The flatfile storage engine (docs/flatfile.md). */
-export { FlatfileEngine, openFlatfileStore, type FlatfileOptions } from './store.js';
+export { FlatfileEngine, openFlatfileStore, verifyFlatfileStore, type FlatfileOptions } from './store.js';

@@ -7,8 +7,9 @@
 import { binding } from '../../native/index.js';
 import { MAX_FRAME_BYTES_DEFAULT } from '../../serialization/format.js';
 import { FrameTable } from './frame-table.js';
-import { LOG_HEADER, peekLogHeader, readU32, readU64, sameRoot } from './layout.js';
-import { scanRecords, type RecordShape } from './scan.js';
+import { readExactAt } from './files.js';
+import { LOG_HEADER, LOG_MAGIC, crc, peekLogHeader, readU32, readU64, sameRoot, writeU32 } from './layout.js';
+import { intactRecordIn, nonZeroEnd, scanRecords, type RecordShape } from './scan.js';
 
 /** Frames are at most 256 MiB (docs/FORMAT.md §11); a deflate container adds its header. */
 const MAX_RECORD = LOG_HEADER + MAX_FRAME_BYTES_DEFAULT + 64;
@@ -99,4 +100,46 @@ export function scanLog(fd: number, chainFrom: Uint8Array | null, afterBeat: num
   );
   if (result.stop === 'torn') reason = 'torn';
   return { table, end: result.end, size: result.size, reason, badBeat };
+}
+
+const LOG_MAGIC_BYTES = new Uint8Array(4);
+writeU32(LOG_MAGIC_BYTES, 0, LOG_MAGIC);
+
+/** The header at `offset` when it parses and passes its CRC, else null. */
+function intactHeader(fd: number, offset: number): Uint8Array | null {
+  const head = new Uint8Array(LOG_HEADER);
+  if (!readExactAt(fd, head, 0, LOG_HEADER, offset) || peekLogHeader(head, 0) < 0) return null;
+  return crc(head.subarray(0, 92)) === readU32(head, 92) ? head : null;
+}
+
+/** What follows a log's good prefix: whether it is a torn tail, and the beat of the first record lost (-1: unknown). */
+export interface LogTail {
+  torn: boolean;
+  beat: number;
+}
+
+/**
+ * Classifies what follows the good prefix of a scanned log (docs/flatfile.md, "Recovery").
+ * Torn — the mark a crash leaves: every file is written front to back, so a torn record is a
+ * prefix of a record with nothing but zeros (preallocated room) after it. Damage is anything
+ * else: a record refused for its order or chain (its CRCs pass: no crash writes that), a
+ * record complete to its last byte that fails its CRC, an intact record further on.
+ * The lost beat comes from the record's header when it is intact, or, for a torn header, from
+ * its first 24 bytes when they were written (the beat field ends there).
+ */
+export function classifyLogTail(fd: number, scan: LogScan): LogTail {
+  if (scan.reason === '') return { torn: true, beat: -1 };
+  const known = scan.reason !== 'order' && scan.badBeat >= 0 ? scan.badBeat : -1;
+  if (scan.reason === 'order' || scan.reason === 'chain') return { torn: false, beat: known };
+  const head = intactHeader(fd, scan.end);
+  const span = head === null ? LOG_HEADER : LOG_HEADER + readU32(head, 8);
+  const last = nonZeroEnd(fd, scan.end, scan.size);
+  // a frame that fails validation was written whole (its CRCs pass): torn only as the file's last record
+  const prefix = scan.reason === 'invalid' ? last <= scan.end + span : last < scan.end + span;
+  const torn = prefix && !intactRecordIn(fd, scan.end + 1, last, LOG_MAGIC_BYTES, (at) => intactHeader(fd, at) !== null);
+  if (known >= 0 || head !== null) return { torn, beat: known >= 0 ? known : readU64(head!, 16) };
+  if (!torn) return { torn, beat: -1 };
+  const written = scan.size < scan.end + LOG_HEADER ? scan.size - scan.end : last - scan.end;
+  const part = new Uint8Array(24);
+  return { torn, beat: written >= 24 && readExactAt(fd, part, 0, 24, scan.end) ? readU64(part, 16) : -1 };
 }

@@ -106,3 +106,39 @@ function scanPrefix(fd: number, shape: RecordShape, verify: BatchVerifier, chunk
     have = rest;
   }
 }
+
+/**
+ * Offset just past the last non-zero byte of `fd` in `[from, to)` (`from` when all are zero),
+ * read backwards in bounded chunks: what a log holds beyond its good prefix, preallocated zero
+ * room left out.
+ */
+export function nonZeroEnd(fd: number, from: number, to: number): number {
+  const buf = new Uint8Array(Math.min(1 << 20, Math.max(1, to - from)));
+  for (let hi = to; hi > from; ) {
+    const lo = Math.max(from, hi - buf.length);
+    const n = hi - lo;
+    if (!readExactAt(fd, buf, 0, n, lo)) return hi; // the file is shorter than it said: treat the rest as data
+    for (let i = n - 1; i >= 0; i--) if (buf[i] !== 0) return lo + i + 1;
+    hi = lo;
+  }
+  return from;
+}
+
+/**
+ * Whether an intact record starts anywhere in `[from, to)` of `fd`: every offset where `magic`
+ * (4 bytes, as stored) appears is handed to `intactAt`. A torn write leaves nothing intact after
+ * the record it tore (each file is written front to back), so an intact record past a bad one
+ * means the bad one is damage, not a crash artefact.
+ */
+export function intactRecordIn(fd: number, from: number, to: number, magic: Uint8Array, intactAt: (offset: number) => boolean): boolean {
+  if (to <= from) return false;
+  const step = Math.min(1 << 20, to - from);
+  const buf = new Uint8Array(step + magic.length);
+  for (let pos = from; pos < to; pos += step) {
+    const n = Math.min(buf.length, to - pos);
+    if (!readExactAt(fd, buf, 0, n, pos)) return false;
+    const b = Buffer.from(buf.buffer, 0, n);
+    for (let i = b.indexOf(magic); i >= 0 && i < Math.min(n, step); i = b.indexOf(magic, i + 1)) if (intactAt(pos + i)) return true;
+  }
+  return false;
+}

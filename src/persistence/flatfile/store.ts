@@ -11,7 +11,7 @@ import { invalidArgType, outOfRange, storeError } from '../../errors.js';
 import { createReactor, type Reactor } from '../../async/reactor.js';
 import type { ReactorChoice } from '../../async/select.js';
 import { ENGINE_CAP, type BranchHead, type BundleManifest, type EngineStats, type FrameLocator, type RecoveryReport, type StorageEngine, type StoredFrame } from '../engine.js';
-import { BranchFiles, branchDirName, branchNameProblem, checkBranchName, type BranchMeta } from './branch.js';
+import { BranchFiles, META_FORMAT, branchDirName, branchNameProblem, checkBranchName, encodeMeta, type BranchMeta } from './branch.js';
 import { exportBranch, importBranch } from './bundle.js';
 import { JOURNAL_COMPACT_BYTES, journalCompactionSteps } from './journal-compact.js';
 import { CasStore } from './cas.js';
@@ -24,6 +24,7 @@ import { loadBranch } from './load.js';
 import { acquireLock } from './lock.js';
 import { recover, type Recovered } from './recover.js';
 import {
+  BRANCH_META,
   BRANCHES_DIR,
   CAS_DIR,
   IMPORTS_DIR,
@@ -68,6 +69,12 @@ export interface FlatfileOptions {
   preallocate?: boolean;
   /** Empty the commit journal once it passes this many bytes (default 4 MiB; checkpoints and compactions empty it too). */
   journalCompactBytes?: number;
+  /**
+   * Repair a damaged store instead of refusing it (ERR_STORE_CORRUPT): cut every branch back to
+   * the beat before the first damage, moving every cut byte range into `<dir>/quarantine/<n>/`
+   * first; `recovery` says what was cut and where the bytes went (docs/flatfile.md, "Recovery").
+   */
+  repair?: boolean;
 }
 
 /** One shared MiB of zeros for preallocation writes. */
@@ -103,6 +110,31 @@ function checkBeat(name: string, v: unknown): number {
   if (typeof v !== 'number') throw invalidArgType(name, 'a number', v);
   if (!Number.isSafeInteger(v) || v < 0) throw outOfRange(name, 'an integer >= 0 and < 2^53', v);
   return v;
+}
+
+/**
+ * Checks the store in `dir` as an open would, changing nothing (`cep store verify`): the report
+ * of what an open would cut, with `damage` listing what only a repair may cut. Takes the lock
+ * while it reads; the store must exist.
+ */
+export function verifyFlatfileStore(dir: string, options: { verify?: 'tail' | 'full'; scanChunk?: number } = {}): RecoveryReport {
+  if (typeof dir !== 'string' || dir.length === 0 || dir.includes('\0')) throw invalidArgType('dir', 'a non-empty path', dir);
+  const root = path.resolve(dir);
+  for (const f of [STORE_FILE, JOURNAL_FILE, BRANCHES_DIR]) if (!fs.existsSync(path.join(root, f))) throw storeError('ERR_STORE_CORRUPT', `${root} holds no ${f}: not a flatfile store`);
+  const release = acquireLock(root);
+  const undo: Array<() => void> = [release];
+  try {
+    checkStoreFile(root);
+    const journalFd = fs.openSync(path.join(root, JOURNAL_FILE), 'r');
+    undo.push(() => fs.closeSync(journalFd));
+    const cas = new CasStore(path.join(root, CAS_DIR));
+    undo.push(() => cas.close());
+    const rec = recover(root, journalFd, cas, { verify: options.verify ?? 'tail', chunk: options.scanChunk, mode: 'check' });
+    for (const b of rec.branches.values()) b.close();
+    return rec.report;
+  } finally {
+    for (const u of undo.reverse()) u();
+  }
 }
 
 /** Opens (creating when needed) and recovers the flatfile store in `dir`. */
@@ -145,6 +177,7 @@ export class FlatfileEngine implements StorageEngine {
     if (typeof dir !== 'string' || dir.length === 0 || dir.includes('\0')) throw invalidArgType('dir', 'a non-empty path', dir);
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
     const verify = options.verify ?? 'tail';
+    if (options.repair !== undefined && typeof options.repair !== 'boolean') throw invalidArgType('options.repair', 'a boolean', options.repair);
     if (verify !== 'tail' && verify !== 'full') throw invalidArgType('options.verify', "'tail' or 'full'", verify);
     const journalCompactBytes = options.journalCompactBytes ?? JOURNAL_COMPACT_BYTES;
     if (!Number.isSafeInteger(journalCompactBytes) || journalCompactBytes < 0) throw outOfRange('options.journalCompactBytes', 'an integer >= 0', journalCompactBytes);
@@ -164,10 +197,10 @@ export class FlatfileEngine implements StorageEngine {
       fs.rmSync(path.join(root, IMPORTS_DIR), { recursive: true, force: true });
       const journalFd = fs.openSync(path.join(root, JOURNAL_FILE), fs.constants.O_RDWR | fs.constants.O_CREAT);
       opened.push(() => fs.closeSync(journalFd));
-      const rec = recover(branchesDir, journalFd, verify, options.scanChunk);
-      for (const b of rec.branches.values()) opened.push(() => b.close());
       const cas = new CasStore(path.join(root, CAS_DIR));
       opened.push(() => cas.close());
+      const rec = recover(root, journalFd, cas, { verify, chunk: options.scanChunk, mode: options.repair === true ? 'repair' : 'open' });
+      for (const b of rec.branches.values()) opened.push(() => b.close());
       let reactor = options.reactor;
       let own: Reactor | undefined;
       if (reactor === undefined && options.backend !== undefined) reactor = own = createReactor({ backend: options.backend });
@@ -448,8 +481,8 @@ export class FlatfileEngine implements StorageEngine {
     }
     const dir = path.join(this.dir, BRANCHES_DIR, branchDirName(name));
     ensureDir(dir);
-    const meta: BranchMeta = { format: 1, branch: name, baseBeat: -1, baseRoot: rootHex, sealedBeat: -1 };
-    writeFileAtomic(path.join(dir, 'branch.meta'), JSON.stringify(meta));
+    const meta: BranchMeta = { format: META_FORMAT, branch: name, baseBeat: -1, baseRoot: rootHex, sealedBeat: -1 };
+    writeFileAtomic(path.join(dir, BRANCH_META), encodeMeta(meta));
     const created = new BranchFiles(dir, meta);
     fsyncDir(dir);
     this.#branches.set(name, created);

@@ -6,7 +6,7 @@
  */
 import { invalidArgType } from '../../errors.js';
 import { Runtime, type RuntimeOptions } from '../../kernel/runtime.js';
-import type { StorageEngine } from '../engine.js';
+import type { RecoveryReport, StorageEngine } from '../engine.js';
 import type { FlatfileOptions } from '../flatfile/index.js';
 import { readAcross, type CrossReadOptions } from './cross-read.js';
 import { openEngine } from './open-engine.js';
@@ -26,6 +26,12 @@ export interface StoreOptions extends ServiceOptions {
   flatfile?: FlatfileOptions;
   /** How the flatfile engine writes: 'reactor' (default: syncs off the JS thread) or 'sync'. */
   io?: 'reactor' | 'sync';
+  /**
+   * Repair a damaged store (flatfile `repair`: every branch cut back to the beat before the
+   * first damage, the cut bytes kept in `<dir>/quarantine/<n>/`) instead of refusing it with
+   * ERR_STORE_CORRUPT. What was cut is `rt.recovery` and a `persist.recover` warning.
+   */
+  repair?: boolean;
 }
 
 export interface PersistentRuntimeOptions extends RuntimeOptions {
@@ -44,7 +50,7 @@ export class PersistentRuntime extends Runtime {
     // every option is checked before the store is opened or created: a bad one changes nothing
     const resolved = resolveServiceOptions(store);
     super(options);
-    const engine = store.engine ?? openEngine(store.dir, store.flatfile, store.io);
+    const engine = store.engine ?? openEngine(store.dir, store.repair === true ? { ...store.flatfile, repair: true } : store.flatfile, store.io);
     try {
       this.persist = new PersistenceService(this, engine, resolved);
       this.verbs = new PersistVerbs(this.persist);
@@ -80,13 +86,19 @@ export class PersistentRuntime extends Runtime {
     }
     for (const name of pulled) this.cei({ severity: 'debug', topic: 'persist.recover', note: `${name}: loaded at open (lazy), a branch loaded at open links into it`, subject: `/data/${name}` });
     if (report.beat >= 0) this.beat = report.beat + 1;
-    for (const cut of report.cut) {
-      this.cei({ severity: 'warn', topic: 'persist.recover', note: `${cut.branch}: cut ${cut.bytes} bytes from beat ${cut.fromBeat} (${cut.reason})`, subject: `/data/${cut.branch}` });
+    for (const note of recoveryNotes(report)) {
+      // store-wide files (the journal, the CAS manifest: branch '') have no cell to name
+      this.cei({ severity: 'warn', topic: 'persist.recover', note: note.text, ...(note.branch === '' ? {} : { subject: `/data/${note.branch}` }) });
     }
     if (report.beat >= 0) {
       this.cei({ severity: 'debug', topic: 'persist.recover', note: `recovered to beat ${report.beat}: ${frames} frame(s), ${bytes} bytes applied, ${report.scannedBytes} bytes verified` });
     }
     this.persist.publish(true);
+  }
+
+  /** What the store's recovery found and cut at open (the engine's report). */
+  get recovery(): RecoveryReport {
+    return this.persist.engine.recovery;
   }
 
   /** Last beat known to be on disk (-1: none). */
@@ -132,4 +144,16 @@ export class PersistentRuntime extends Runtime {
   readAcross(ctx: EnzymeContext, consumer: string, path: string, options?: CrossReadOptions): Cell | undefined {
     return readAcross(this.persist, ctx, consumer, path, options);
   }
+}
+
+/**
+ * One line per cut of a recovery report (the `persist.recover` warnings, `cep run`, `cep store
+ * repair`): the file, the bytes, the first beat lost, why, and where a repair put the bytes.
+ */
+export function recoveryNotes(report: RecoveryReport): Array<{ branch: string; text: string }> {
+  const kept = report.quarantine === undefined ? '' : `, kept in ${report.quarantine}`;
+  return report.cut.map((cut) => ({
+    branch: cut.branch,
+    text: `${cut.file ?? (cut.branch === '' ? 'journal' : cut.branch)}: cut ${cut.bytes} bytes${cut.fromBeat >= 0 ? ` from beat ${cut.fromBeat}` : ''} (${cut.reason})${kept}`,
+  }));
 }
