@@ -65,10 +65,27 @@ export interface RuntimeOptions extends HeartbeatOptions, EpisodeOptions {
 /** Default payload history retention (beats): the same window as `digestBeats`. */
 export const HISTORY_BEATS = 65_536;
 
+let writeBeat: (rt: Runtime, beat: number) => void;
+
+/**
+ * Move a runtime's beat: for the layers that rebuild or resume a runtime (frames applied, a
+ * store recovered, an undo). Not public: `rt.beat` is read-only to users.
+ */
+export function setBeat(rt: Runtime, beat: number): void {
+  writeBeat(rt, beat);
+}
 
 export class Runtime {
-  /** The current beat: every change made now is stamped with it. */
-  beat = 0;
+  #beat = 0;
+  static {
+    writeBeat = (rt, beat) => {
+      rt.#beat = beat;
+    };
+  }
+  /** The current beat: every change made now is stamped with it (read-only; beats move it). */
+  get beat(): number {
+    return this.#beat;
+  }
   readonly namepool = new Namepool();
   /** VALUE bytes (replaced by `compact`). */
   arena = new ByteArena();
@@ -255,7 +272,7 @@ export class Runtime {
 
   /** Advance to the next beat; returns it. (The heartbeat drives this later.) */
   advance(): number {
-    const b = ++this.beat;
+    const b = ++this.#beat;
     const keep = this.historyBeats;
     if (keep > 0 && b - this.prunedAt >= Math.max(1, keep >>> 2) && b > keep) this.pruneHistory(b - keep);
     return b;

@@ -14,6 +14,7 @@ import { HALF, HI_PAYLOAD_MASK, NAMING_REFERENCE, REFERENCE_HI, decodeAcronym, d
 import { referenceTextProblem } from '../kernel/namepool.js';
 import { VALUE_INLINE_DEFAULT } from '../kernel/cell/flags.js';
 import type { Runtime } from '../kernel/runtime.js';
+import { setBeat } from '../kernel/runtime.js';
 import { createStore } from '../kernel/store/index.js';
 import { ReplayUndo } from './undo.js';
 import { readFrame, type Frame, type FrameCell, type FrameName, type FramePayload, type ReadOptions } from './reader.js';
@@ -535,7 +536,7 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
     throw frameError('ERR_FRAME_APPLY', `the frame cannot be replayed: ${(e as Error).message}`);
   }
   for (const [hi, lo] of held) rt.namepool.releaseId(hi, lo);
-  if (frame.beat > rt.beat) rt.beat = frame.beat;
+  if (frame.beat > rt.beat) setBeat(rt, frame.beat);
   applied.add(rootHex);
   return { beat: frame.beat, root: frame.root, created: toCreate.length, changed, mode: frame.mode, history: frame.history };
 
@@ -556,7 +557,7 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
   function replay(events: Event[]): void {
     for (let k = 0; k < events.length; k++) {
       const e = events[k];
-      if (e.beat > rt.beat) rt.beat = e.beat;
+      if (e.beat > rt.beat) setBeat(rt, e.beat);
       const f = cells[e.i];
       if (e.phase === P_CREATE) {
         for (const j of replaces.get(e.i) ?? []) {

@@ -11,6 +11,7 @@ import { PK_VALUE, SHADOWED, TYPE_LINK, TYPE_MASK } from '../kernel/cell/flags.j
 import { dropHistory, kindOf, lenOf } from '../kernel/cell/payload.js';
 import type { ChildStore } from '../kernel/store/index.js';
 import type { Runtime } from '../kernel/runtime.js';
+import { setBeat } from '../kernel/runtime.js';
 
 interface SavedCell {
   flags: number;
@@ -108,7 +109,7 @@ export class ReplayUndo {
       if (list === undefined) rt.shadows.delete(t);
       else rt.shadows.set(t, list);
     }
-    rt.beat = this.beat;
+    setBeat(rt, this.beat);
     if (rt.touched !== null) rt.touched.length = this.touched;
     if (rt.arena.needsCompaction) rt.compact();
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SNAPSHOT_MAX_CELLS } from '../../src/index.js';
+import { SNAPSHOT_MAX_CELLS } from '../../src/internal.js';
 import { runtime, SLICES, topics } from './helpers.js';
 
 describe('bad slices and hostile input fail their episode, never the beat', () => {

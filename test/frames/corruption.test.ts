@@ -4,6 +4,7 @@ import { applyFrame, createRuntime, encodeBranch, FrameReader, readFrame } from 
 import { fallbackBinding } from '../../src/native/fallback/index.js';
 import { loadBinding } from '../../src/native/index.js';
 import { buildHistory, dumpBranch, historyArb, KEY, codeOf, refinishMutated } from './helpers.js';
+import { setBeat } from '../../src/kernel/runtime.js';
 
 const native = loadBinding({ native: true }).binding;
 
@@ -117,7 +118,7 @@ describe('frames: hostile input', () => {
     applyFrame(rt2, f1);
     rt2.advance();
     const rt3 = createRuntime();
-    rt3.beat = 5;
+    setBeat(rt3, 5);
     expect(codeOf(() => applyFrame(rt3, f1))).toBe('ERR_FRAME_APPLY');
     expect(rt3.find('/data/app')).toBeUndefined();
   });

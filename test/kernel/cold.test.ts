@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRuntime } from '../../src/kernel/runtime.js';
+import { createRuntime, setBeat } from '../../src/kernel/runtime.js';
 import type { Cell } from '../../src/kernel/cell/cell.js';
 import { COLD_STORE } from '../../src/kernel/cell/flags.js';
 import { addColdChild, fillChildren, fillPayload, type ColdChild, type ColdVersion } from '../../src/kernel/cold.js';
@@ -28,7 +28,7 @@ describe('cold cells (kernel/cold.ts)', () => {
       [3, { versions: [], children: [] }],
     ]);
     const calls = describedLoader(rt, table);
-    rt.beat = 5;
+    setBeat(rt, 5);
     const stub = addColdChild(rt.find('/data')!, { name: 'cold', created: 0, deleted: -1, immutable: false, token: 1 });
     expect(stub.isCold).toBe(true);
     expect(calls).toEqual([]);

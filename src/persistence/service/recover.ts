@@ -6,6 +6,7 @@
  */
 import { persistError } from '../../errors.js';
 import type { Runtime } from '../../kernel/runtime.js';
+import { setBeat } from '../../kernel/runtime.js';
 import { applyFrame, forgetApplied, outsideLinkPaths } from '../../serialization/apply.js';
 import { readFrame } from '../../serialization/reader.js';
 import type { AeadOptions } from '../../serialization/aead.js';
@@ -171,7 +172,7 @@ export function applyFrames(rt: Runtime, branches: string | readonly string[], f
   try {
     for (const f of frames) {
       // applyFrame refuses frames older than rt.beat: let this branch's frames replay its own beats
-      if (applied.length === 0) rt.beat = 0;
+      if (applied.length === 0) setBeat(rt, 0);
       const r = applyFrame(rt, f.bytes, { aead });
       applied.push(r.root);
       if (r.mode === 'snapshot') floor = historyFrom(r);
@@ -184,7 +185,7 @@ export function applyFrames(rt: Runtime, branches: string | readonly string[], f
     for (const root of applied) forgetApplied(rt, root);
     throw e;
   } finally {
-    rt.beat = Math.max(saved, rt.beat);
+    setBeat(rt, Math.max(saved, rt.beat));
   }
 }
 

@@ -5,7 +5,7 @@
  * nothing of this: the service plugs in through the commit and shutdown hooks.
  */
 import { invalidArgType } from '../../errors.js';
-import { Runtime, type RuntimeOptions } from '../../kernel/runtime.js';
+import { Runtime, type RuntimeOptions, setBeat } from '../../kernel/runtime.js';
 import type { RecoveryReport, StorageEngine } from '../engine.js';
 import type { FlatfileOptions } from '../flatfile/index.js';
 import { readAcross, type CrossReadOptions } from './cross-read.js';
@@ -85,7 +85,7 @@ export class PersistentRuntime extends Runtime {
       }
     }
     for (const name of pulled) this.cei({ severity: 'debug', topic: 'persist.recover', note: `${name}: loaded at open (lazy), a branch loaded at open links into it`, subject: `/data/${name}` });
-    if (report.beat >= 0) this.beat = report.beat + 1;
+    if (report.beat >= 0) setBeat(this, report.beat + 1);
     for (const note of recoveryNotes(report)) {
       // store-wide files (the journal, the CAS manifest: branch '') have no cell to name
       this.cei({ severity: 'warn', topic: 'persist.recover', note: note.text, ...(note.branch === '' ? {} : { subject: `/data/${note.branch}` }) });

@@ -10,6 +10,7 @@ import { invalidArgType, invalidArgValue, invalidName, notFound, outOfRange, per
 import type { BeatChanges } from '../../kernel/heartbeat/digest.js';
 import type { Cell } from '../../kernel/cell/cell.js';
 import type { Runtime, WriteGuard } from '../../kernel/runtime.js';
+import { setBeat } from '../../kernel/runtime.js';
 import { encodeBranch } from '../../serialization/writer.js';
 import { readFrame } from '../../serialization/reader.js';
 import { checkBudget, Hydrator, type HydrateBudget } from './hydrate/hydrator.js';
@@ -330,7 +331,7 @@ export class PersistenceService {
     c.cold = true;
     const head = this.engine.head(branch);
     // the loading beat must come after every beat the store now holds
-    if (head !== undefined && rt.beat <= head.beat) rt.beat = head.beat + 1;
+    if (head !== undefined && rt.beat <= head.beat) setBeat(rt, head.beat + 1);
     const f = framesToLoad(this.engine, branch).map((x) => Buffer.from(x.bytes.buffer, x.bytes.byteOffset, x.bytes.byteLength).toString('base64'));
     this.events.post({ k: 'load', b: branch, f });
   }
