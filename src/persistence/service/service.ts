@@ -220,8 +220,9 @@ export class PersistenceService {
     if (data === undefined) return;
     let last: Cell | undefined;
     let lastCtl: BranchController | undefined;
+    const tops = new BranchRoots(data);
     for (const cell of changes.cells) {
-      const top = branchRoot(cell, data);
+      const top = tops.of(cell);
       if (top === undefined) continue;
       if (top !== last) {
         last = top;
@@ -430,12 +431,35 @@ export class PersistenceService {
   }
 }
 
-/** The child of `/data` that `cell` lies in (undefined: not below `/data`). */
-function branchRoot(cell: Cell, data: Cell): Cell | undefined {
-  let c: Cell = cell;
-  for (let p = c.parent; p !== null; p = p.parent) {
-    if (p === data) return c;
-    c = p;
+/**
+ * The child of `/data` that a cell lies in (undefined: not below `/data`), for the cells of one
+ * beat: a walk up stops at the first cell an earlier long walk met, so a beat that builds a
+ * chain N deep costs O(N), not O(N²); short walks (most cells) are not remembered.
+ */
+class BranchRoots {
+  private readonly known = new Map<Cell, Cell | undefined>();
+  private readonly walked: Cell[] = [];
+
+  constructor(private readonly data: Cell) {}
+
+  of(cell: Cell): Cell | undefined {
+    const { known, walked, data } = this;
+    let top: Cell | undefined;
+    let c: Cell | null = cell;
+    walked.length = 0;
+    for (; c !== null; c = c.parent) {
+      if (known.has(c)) {
+        top = known.get(c);
+        break;
+      }
+      const p: Cell | null = c.parent;
+      if (p === data) {
+        top = c;
+        break;
+      }
+      walked.push(c);
+    }
+    if (walked.length >= 8) for (const w of walked) known.set(w, top);
+    return top;
   }
-  return undefined;
 }
