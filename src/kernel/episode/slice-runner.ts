@@ -127,15 +127,27 @@ const SLICE_CODEC_SOURCE = `(function sliceCodec(v8, cpuMs) {
     w.bytes(head); w.f64(beat); w.f64(ioLeft); w.u8(cancelled ? 1 : 0); w.bytes(snap); w.raw(state);
     return w.take();
   }
-  function decodeNode(r) {
+  // a node: flags, payload, child count, then each child's name and node (pre-order); read
+  // with an explicit stack of the nodes whose children are still coming, so any depth reads
+  function decodeHead(r, stack) {
     const flags = r.u8();
     const n = {};
     if (flags & 1) n.v = r.bytes();
-    if (flags & 2) {
-      n.k = {};
-      for (let i = r.u32(); i > 0; i--) { const name = r.str(); n.k[name] = decodeNode(r); }
-    }
+    if (flags & 2) { n.k = {}; stack.push(n, r.u32()); }
     return n;
+  }
+  function decodeNode(r) {
+    const stack = [];
+    const top = decodeHead(r, stack);
+    while (stack.length > 0) {
+      const left = stack[stack.length - 1];
+      if (left === 0) { stack.length -= 2; continue; }
+      stack[stack.length - 1] = left - 1;
+      const parent = stack[stack.length - 2];
+      const name = r.str();
+      parent.k[name] = decodeHead(r, stack);
+    }
+    return top;
   }
   function decodeSnapshot(bytes) {
     const r = new Reader(bytes);
