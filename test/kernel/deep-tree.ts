@@ -54,8 +54,9 @@ function bottom(c: Cell, atBeat?: number): { cell: Cell; depth: number } {
 /** The hash of the snapshot frame of /data/chain as of `beat`: equal bytes, equal trees (a hash: a failing comparison prints 64 characters, not a diff of two long frames). */
 const snapshotOf = (rt: Runtime, beat: number): string => hex(blake3(encodeBranch(rt.find('/data/chain', beat)!, { mode: 'snapshot', beat })));
 
-export function deepTreeSuite(depth: number): void {
-  describe(`a chain ${depth.toLocaleString('en-US')} deep`, () => {
+/** `timeout`: per test, in ms (generous: a shared machine; the old quadratic walks took minutes at 100,000). */
+export function deepTreeSuite(depth: number, timeout: number): void {
+  describe(`a chain ${depth.toLocaleString('en-US')} deep`, { timeout }, () => {
     afterAll(removeTempDirs);
 
     it('queries, traverses and clones it without recursion', () => {
