@@ -80,6 +80,30 @@ export function deepTreeSuite(depth: number, timeout: number): void {
       expect(rt.query('/data/**').length).toBe(walked.length + 1);
     });
 
+    it('checks locks all the way up while building it under a held lock, and sees a lock taken later', () => {
+      const rt = createRuntime();
+      const elsewhere = rt.find('/tmp')!.lockStore(); // any held lock makes every mutation check its ancestors
+      const top = rt.find('/data')!.add('chain');
+      let c = top;
+      for (let i = 0; i < depth; i++) c = c.add('n');
+      const codeOf = (fn: () => unknown): string | undefined => {
+        try {
+          fn();
+          return undefined;
+        } catch (e) {
+          return (e as { code?: string }).code;
+        }
+      };
+      const t = top.lockStore(); // taken after the checks down the chain: the next one sees it
+      expect(codeOf(() => c.add('x'))).toBe('ERR_LOCKED');
+      expect(codeOf(() => t.run(() => c.add('x')))).toBeUndefined();
+      expect(codeOf(() => c.add('y'))).toBe('ERR_LOCKED'); // the grant ended with the run
+      top.unlockStore(t);
+      expect(codeOf(() => c.add('y'))).toBeUndefined();
+      rt.find('/tmp')!.unlockStore(elsewhere);
+      expect(c.childCount()).toBe(2);
+    });
+
     it('runs the beat that builds it (digest included) and replays it to the same digest', () => {
       const rt = app(depth);
       rt.enqueue('deep/build', '/data');
