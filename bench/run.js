@@ -20,6 +20,7 @@ const standalone = {
   'persist-engine': { file: 'persist-engine.js', node: [] },
   persist: { file: 'persist.js', node: [] },
   hydrate: { file: 'hydrate.js', node: [] },
+  deep: { file: 'deep.js', node: [] },
 };
 
 const suites = ['hash', ...Object.keys(standalone)].filter((s) => wanted.length === 0 || wanted.includes(s));

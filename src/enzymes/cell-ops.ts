@@ -113,8 +113,16 @@ const opUpd: Op = (_rt, req) => {
 /** Live links from outside `subject`'s subtree that point into it, except `allowed`. */
 function outsideLinks(subject: Cell, allowed: readonly Cell[]): Cell[] {
   const out: Cell[] = [];
+  let inside: Set<Cell> | undefined; // the subtree, listed once if a link points into it (no ancestor walk per link)
   subject.traverse((c) => {
-    for (const l of c.shadows) if (l.deleted < 0 && !allowed.includes(l) && !isWithin(l, subject)) out.push(l);
+    for (const l of c.shadows) {
+      if (l.deleted >= 0 || allowed.includes(l)) continue;
+      if (inside === undefined) {
+        inside = new Set();
+        subject.traverse((x) => void inside!.add(x), { raw: true, warm: false });
+      }
+      if (!inside.has(l)) out.push(l);
+    }
   });
   return out;
 }

@@ -36,13 +36,28 @@ export class LockToken {
   run<T>(fn: () => T): T {
     if (this.released) throw locked(this.cell.path, this.kind, 'the token was released');
     this.active++;
+    lockEpoch++;
     try {
       return fn();
     } finally {
       this.active--;
+      lockEpoch++;
     }
   }
 }
+
+/**
+ * Bumped by every lock, unlock and token run (start and end): what a check learned about the
+ * locks holds until the next bump.
+ */
+let lockEpoch = 0;
+
+/** Per lock table: the last cell a check found clear (no blocking lock on it or above) and when. */
+interface ClearCell {
+  cell: Cell | null;
+  epoch: number;
+}
+const lastClear = new WeakMap<LockTable, ClearCell>();
 
 /** Tokens of the locks currently held, by cell. */
 export type LockTable = Map<Cell, LockToken>;
@@ -62,13 +77,22 @@ export function lockHolder(cell: Cell, bit: number): Cell | null {
   return null;
 }
 
-/** The nearest lock (self or ancestor) of `kind` whose token is not running, or null. */
+/**
+ * The nearest lock (self or ancestor) of `kind` whose token is not running, or null. The walk
+ * up stops at the last cell found clear while the locks stay as they were, so mutations going
+ * down a chain N deep while some lock is held cost O(N) in all, not O(N²).
+ */
 export function lockBlocker(cell: Cell, kind: LockKind): Cell | null {
   const bit = bitOf(kind);
   const table = tableOf(cell, kind);
-  for (let c: Cell | null = cell; c !== null; c = c.up === null ? null : c.up.owner) {
+  let clear = lastClear.get(table);
+  if (clear === undefined) lastClear.set(table, (clear = { cell: null, epoch: -1 }));
+  const stop = clear.epoch === lockEpoch ? clear.cell : null;
+  for (let c: Cell | null = cell; c !== null && c !== stop; c = c.up === null ? null : c.up.owner) {
     if ((c.flags & bit) !== 0 && !table.get(c)!.holding) return c;
   }
+  clear.cell = cell;
+  clear.epoch = lockEpoch;
   return null;
 }
 
@@ -76,6 +100,7 @@ export function acquire(cell: Cell, kind: LockKind): LockToken {
   const holder = lockHolder(cell, bitOf(kind));
   if (holder !== null) throw locked(cell.path, kind, holder === cell ? 'already locked' : `ancestor ${holder.path} holds the lock`);
   const token = new LockToken(cell, kind);
+  lockEpoch++;
   cell.flags |= bitOf(kind);
   tableOf(cell, kind).set(cell, token);
   return token;
@@ -87,6 +112,7 @@ export function release(cell: Cell, kind: LockKind, token: unknown): void {
     throw locked(cell.path, kind, 'not unlocked: the token does not hold this lock');
   }
   token.released = true;
+  lockEpoch++;
   cell.flags &= ~bitOf(kind);
   table.delete(cell);
 }

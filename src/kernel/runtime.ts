@@ -360,23 +360,40 @@ export class Runtime {
       if (!s.glob) return c.dom === s.dom && c.hi === s.hi && c.lo === s.lo;
       return globMatch(s.text, nameText(c.dom, c.hi, c.lo, this.namepool));
     };
-    const walk = (c: Cell, i: number): void => {
+    // Depth-first with an explicit stack (any depth): a pair (cell, segment index) is expanded
+    // once, so `**` patterns stay linear in the cells they reach and a link back up ends
+    const stack: Cell[] = [this.root];
+    const at: number[] = [0];
+    const expanded: Set<Cell>[] = segs.map(() => new Set());
+    while (stack.length > 0) {
+      const c = stack.pop()!;
+      const i = at.pop()!;
       if (i === segs.length) {
         if (!found.has(c)) {
           found.add(c);
           out.push(c);
         }
-        return;
+        continue;
       }
+      if (expanded[i].has(c)) continue;
+      expanded[i].add(c);
       const s = segs[i];
+      const list = kids(c);
       if (s.hi === GLOB_MULTI_HI && s.lo === GLOB_MULTI_LO) {
-        walk(c, i + 1);
-        for (const k of kids(c)) walk(k, i);
-        return;
+        for (let k = list.length - 1; k >= 0; k--) {
+          stack.push(list[k]);
+          at.push(i);
+        }
+        stack.push(c); // `**` matching no segment comes first
+        at.push(i + 1);
+        continue;
       }
-      for (const k of kids(c)) if (matches(k, s)) walk(k, i + 1);
-    };
-    walk(this.root, 0);
+      for (let k = list.length - 1; k >= 0; k--) {
+        if (!matches(list[k], s)) continue;
+        stack.push(list[k]);
+        at.push(i + 1);
+      }
+    }
     return out;
   }
 

@@ -16,6 +16,7 @@ import { VALUE_INLINE_DEFAULT } from '../kernel/cell/flags.js';
 import type { Runtime } from '../kernel/runtime.js';
 import { setBeat } from '../kernel/runtime.js';
 import { createStore } from '../kernel/store/index.js';
+import { CellRequests, FrameTree, markAncestors } from './frame-tree.js';
 import { ReplayUndo } from './undo.js';
 import { readFrame, type Frame, type FrameCell, type FrameName, type FramePayload, type ReadOptions } from './reader.js';
 
@@ -380,21 +381,28 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
       if (v.beat > frame.beat || (f.deleted >= 0 && v.beat > f.deleted)) malformed(`${plan.text[i]} has a payload version outside its lifetime`);
     }
   }
-  // a cell deleted in a beat where a descendant is created goes after that creation
-  const lateDelete = new Uint8Array(n);
+  // ancestors are found through the frame's tree, never by a walk up per cell (any depth stays linear)
+  const tree = new FrameTree(Int32Array.from(cells, (f) => f.parent));
+  // a deletion that goes late: marked on the cells that are (or are above) a cell asked about,
+  // deleted in the beat asked about (deletions only: keys of live cells are never asked)
+  const late = new CellRequests(n);
   for (const i of toCreate) {
-    for (let a = cells[i].parent; a >= 0; a = cells[a].parent) if (cells[a].deleted === createdAt[i]) lateDelete[a] = 1;
+    // a cell deleted in a beat where a descendant is created goes after that creation
+    if (cells[i].parent >= 0) late.add(cells[i].parent, createdAt[i]);
     const t = linkTargets.get(i);
     // a link made in the beat its target (or an ancestor of it) goes
-    if (t !== undefined && 'ordinal' in t) for (let a = t.ordinal; a >= 0; a = cells[a].parent) if (cells[a].deleted === createdAt[i]) lateDelete[a] = 1;
+    if (t !== undefined && 'ordinal' in t) late.add(t.ordinal, createdAt[i]);
   }
   // a link retargeted in the beat its target (or the link itself) goes: retarget first
   for (const [i, t] of linkTargets) {
     const beats = [frame.beat, cells[i].payload!.beat, createdAt[i]];
     if ('ordinal' in t) beats.push(Math.max(createdAt[i], createdAt[t.ordinal]));
-    for (let a = i; a >= 0; a = cells[a].parent) if (beats.includes(cells[a].deleted)) lateDelete[a] = 1;
-    if ('ordinal' in t) for (let a = t.ordinal; a >= 0; a = cells[a].parent) if (beats.includes(cells[a].deleted)) lateDelete[a] = 1;
+    for (const b of beats) {
+      late.add(i, b);
+      if ('ordinal' in t) late.add(t.ordinal, b);
+    }
   }
+  const lateDelete = markAncestors(tree, (a) => cells[a].deleted, late);
   const deletePhase = (i: number, beat: number): number => (lateDelete[i] === 1 || createdAt[i] === beat ? P_DELETE_NEW : P_DELETE_OLD);
   // In a store of unique names, a cell created in a beat may take the name of a sibling the
   // frame deletes in that same beat (created then, or earlier). The sibling goes just before
@@ -427,18 +435,32 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
   }
   const extraEdges: [number, number][] = [];
   if (goneBy.size > 0) {
-    // what is made below a replaced cell, or links to it (or below it), comes before its namesake
-    const before = (j: number, from: number): void => {
-      for (let a = from; a >= 0; a = cells[a].parent) {
-        const k = goneBy.get(a);
-        if (k !== undefined && createdAt[j] === createdAt[k] && j !== k) extraEdges.push([j, k]);
-      }
-    };
+    // What is made below a replaced cell (or itself), or links to it (or below it), comes before
+    // its namesake made in the same beat. Only the nearest such replaced cell gives an edge: that
+    // namesake lies below the next one up, so its own edge orders the rest (same closure).
+    const before = new CellRequests(n);
     for (const j of toCreate) {
-      before(j, j);
+      before.add(j, createdAt[j], j);
       const t = linkTargets.get(j);
-      if (t !== undefined && 'ordinal' in t) before(j, t.ordinal);
+      if (t !== undefined && 'ordinal' in t) before.add(t.ordinal, createdAt[j], j);
     }
+    const keyOf = (a: number): number => {
+      const k = goneBy.get(a);
+      return k === undefined ? -1 : createdAt[k];
+    };
+    tree.walkKeyed(keyOf, (x, onPath) => {
+      for (let r = before.head[x]; r >= 0; r = before.next[r]) {
+        const list = onPath.get(before.key[r]);
+        if (list === undefined) continue;
+        const j = before.who[r];
+        for (let k = list.length - 1; k >= 0 && k >= list.length - 2; k--) {
+          const namesake = goneBy.get(list[k])!;
+          if (namesake === j) continue; // (a namesake replaces siblings only, so it is on a path once: one skip at most)
+          extraEdges.push([j, namesake]);
+          break;
+        }
+      }
+    });
   }
   for (const i of toCreate) {
     const f = cells[i];
@@ -547,9 +569,7 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
       const link = plan.cell[i];
       const target = plan.cell[t.ordinal];
       if (link === undefined || target === undefined || target.deleted >= 0 || link.target === target) continue;
-      let a = t.ordinal;
-      while (a >= 0 && a !== j) a = cells[a].parent;
-      if (a === j) link.relink(target);
+      if (tree.within(t.ordinal, j)) link.relink(target);
     }
   }
 

@@ -38,6 +38,12 @@ class Scratch {
   private listsUsed = 0;
   /** A cell and its ancestors not yet in the frame, deepest first. */
   readonly chain: Cell[] = [];
+  /**
+   * Cells met by a long walk up that put nothing in the frame (below a cell created in the beat,
+   * or below an invisible one): the next walk stops at them, so building a chain N deep costs
+   * O(N), not O(N²). Short walks (the common case: a dossier's leaves) leave nothing here.
+   */
+  readonly covered = new Set<Cell>();
   readonly cur: Version = { beat: -1, meta: 0, pv: 0 };
   // the walk, in pre-order
   readonly cells: Cell[] = [];
@@ -111,6 +117,7 @@ class Scratch {
     }
     if (this.staging.buf.length > KEEP_STAGING) this.staging = new Staging(0);
     this.chain.length = 0;
+    this.covered.clear();
     this.cells.length = 0;
     this.fresh.length = 0;
     this.busy = false;
@@ -141,6 +148,9 @@ export function storeOrder(store: ChildStore, list: Cell[], nodes: ReadonlyMap<C
   list.length = j;
 }
 
+/** Walks up shorter than this are not remembered in `covered` (they cost a constant each). */
+const SHORT_WALK = 8;
+
 /**
  * Put `c` (own mark `m`) and its ancestors not yet in the frame in it, each listed under its
  * parent; nothing when the chain is not visible at the beat, or when it hangs below a cell
@@ -148,22 +158,32 @@ export function storeOrder(store: ChildStore, list: Cell[], nodes: ReadonlyMap<C
  * builds dossiers puts one node per dossier in the map, not one per cell).
  */
 function include(rt: Runtime, s: Scratch, c: Cell, m: number, beat: number): void {
-  const { nodes, chain } = s;
+  const { nodes, chain, covered } = s;
   let depth = 0;
   let x: Cell = c;
   let top: Node | undefined;
   for (; (top = nodes.get(x)) === undefined; x = x.up!.owner) {
-    if (x.up === null || (x.flags & DETACHED) !== 0) return;
-    if (x !== c && deltaMark(rt, x, beat, 0, s.cur) === 0) return;
+    if (x.up === null || (x.flags & DETACHED) !== 0 || covered.has(x)) return coverChain(s, depth);
+    if (x !== c && deltaMark(rt, x, beat, 0, s.cur) === 0) return coverChain(s, depth);
     chain[depth++] = x;
   }
-  if (top.mark === M_NEW) return; // the walk frames the whole subtree of a cell created in the beat
+  if (top.mark === M_NEW) return coverChain(s, depth); // the walk frames the whole subtree of a cell created in the beat
   let parent = top;
   for (let k = depth - 1; k >= 0; k--) {
     const y = chain[k];
     s.under(parent, y);
     parent = s.add(y, k === 0 ? m : deltaMark(rt, y, beat, 0, s.cur));
   }
+}
+
+/**
+ * A walk up put nothing in the frame: every cell it met would put nothing in it either (nodes
+ * are added only by walks that reach a visible anchor, never through these), so remember a
+ * long walk's cells and stop the next walks there.
+ */
+function coverChain(s: Scratch, depth: number): void {
+  if (depth < SHORT_WALK) return;
+  for (let k = 0; k < depth; k++) s.covered.add(s.chain[k]);
 }
 
 /** The entries of `store` visible at the beat, in store order, into `out` (a helper, so the walk's loop captures nothing). */

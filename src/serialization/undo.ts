@@ -63,10 +63,15 @@ export class ReplayUndo {
     this.cell(target);
   }
 
+  /** Cells whose whole subtree is saved (a chain whose every cell dies is walked once). */
+  private readonly subtrees = new Set<Cell>();
+
   /** Save a cell about to be soft-deleted: its whole stored subtree, the links inside and the links to it. */
   dying(c: Cell): void {
     c.traverse(
       (x) => {
+        if (this.subtrees.has(x)) return false;
+        this.subtrees.add(x);
         this.cell(x);
         if ((x.flags & SHADOWED) !== 0) {
           this.shadowsOf(x);

@@ -69,9 +69,10 @@ describe('the slice codec', () => {
     expect(stateOf(run('echo', undefined, { cancelled: true }).state)).toMatchObject({ cancelled: true });
   });
 
-  it('keeps what the engine must refuse: a want that is not text, a ttl that is not a number', () => {
+  it('refuses a want that is not text and a ttl that is not a number as a function slice does (the slice fails)', () => {
     const bad = run('awaitBad', 1);
-    expect([bad.action, bad.oid, bad.want, Number.isNaN(bad.ttl)]).toEqual(['await', 7, null, true]);
+    expect(bad.action).toBe('fail');
+    expect(bad.error).toMatch(/options\.want/);
     const ok = run('awaitOk', 1);
     expect([ok.action, ok.oid, ok.want, ok.ttl]).toEqual(['await', 7, 'ist:ok', 9]);
   });

@@ -1,6 +1,6 @@
 /**
  * Deep clones: copy a cell as it is now (payload bytes, store kind and indexing, visible
- * children, recursively) under another parent. No history is copied. HANDLE/STREAM cells
+ * children, all the way down) under another parent. No history is copied. HANDLE/STREAM cells
  * become links to the original (a resource is never duplicated); links stay links to the
  * same target.
  */
@@ -39,13 +39,33 @@ export function cloneInit(src: Cell): { init: CellInit; bigValue: Uint8Array | u
   return { init, bigValue: bigValue ? bytes : undefined };
 }
 
+/** Copy `src` and its visible subtree under `parent`, in pre-order, with an explicit stack (any depth). */
 export function cloneCell(src: Cell, parent: Cell, name?: NameInput): Cell {
+  const top = cloneOne(src, parent, name === undefined ? src.id : name);
+  const stack: Cell[] = [];
+  const under: Cell[] = []; // the copy each stacked source goes under
+  if (top.kids !== null) pushKids(stack, under, top.kids, top.copy);
+  while (stack.length > 0) {
+    const s = stack.pop()!;
+    const { copy, kids } = cloneOne(s, under.pop()!, s.id);
+    if (kids !== null) pushKids(stack, under, kids, copy);
+  }
+  return top.copy;
+}
+
+/** Copy one cell (not its children); `kids`: its children to copy next, listed before the copy is added (it may land inside this subtree). */
+function cloneOne(src: Cell, parent: Cell, as: NameInput): { copy: Cell; kids: Cell[] | null } {
   const { init, bigValue } = cloneInit(src);
-  const as: NameInput = name === undefined ? src.id : name;
-  if (init.link !== undefined) return parent.add(as, init);
-  const kids = src.children(); // before adding: the copy may land inside this subtree
+  if (init.link !== undefined) return { copy: parent.add(as, init), kids: null };
+  const kids = src.children();
   const copy = parent.add(as, init);
   if (bigValue !== undefined) copy.setValue(bigValue); // a large VALUE stays VALUE (same beat: no history)
-  for (const ch of kids) cloneCell(ch, copy);
-  return copy;
+  return { copy, kids };
+}
+
+function pushKids(stack: Cell[], under: Cell[], kids: Cell[], copy: Cell): void {
+  for (let k = kids.length - 1; k >= 0; k--) {
+    stack.push(kids[k]);
+    under.push(copy);
+  }
 }

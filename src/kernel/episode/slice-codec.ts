@@ -175,20 +175,34 @@ export function encodeInput(head: Uint8Array, beat: number, ioLeft: number, canc
   return w.take();
 }
 
-// a snapshot's nesting is a cell path's depth, bounded by the paths a slice declares it reads
-function decodeNode(r: Reader): SnapNode {
+// a node: flags, payload, child count, then each child's name and node (pre-order); read with
+// an explicit stack of the nodes whose children are still coming, so any depth reads
+function decodeHead(r: Reader, stack: (SnapNode | number)[]): SnapNode {
   const flags = r.u8();
   const n: SnapNode = {};
   if (flags & 1) n.v = r.bytes();
   if (flags & 2) {
-    const k: Record<string, SnapNode> = {};
-    for (let i = r.u32(); i > 0; i--) {
-      const name = r.str();
-      k[name] = decodeNode(r);
-    }
-    n.k = k;
+    n.k = {};
+    stack.push(n, r.u32());
   }
   return n;
+}
+
+function decodeNode(r: Reader): SnapNode {
+  const stack: (SnapNode | number)[] = [];
+  const top = decodeHead(r, stack);
+  while (stack.length > 0) {
+    const left = stack[stack.length - 1] as number;
+    if (left === 0) {
+      stack.length -= 2;
+      continue;
+    }
+    stack[stack.length - 1] = left - 1;
+    const parent = stack[stack.length - 2] as SnapNode;
+    const name = r.str();
+    parent.k![name] = decodeHead(r, stack);
+  }
+  return top;
 }
 
 export function decodeSnapshot(bytes: Uint8Array): Record<string, SnapNode> {

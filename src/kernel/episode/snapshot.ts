@@ -27,7 +27,9 @@ const writer = new CodecWriter();
 export function encodeSnapshot(rt: Runtime, paths: readonly string[]): Uint8Array {
   const w = writer;
   let cells = 0;
-  const node = (c: Cell): void => {
+  const stack: Cell[] = [];
+  /** One cell's record (flags, payload, child count); its children are stacked to follow it. */
+  const head = (c: Cell): void => {
     if (++cells > SNAPSHOT_MAX_CELLS) throw outOfRange('reads', `subtrees of at most ${SNAPSHOT_MAX_CELLS} cells in all`, cells);
     const v = c.value;
     const kids = c.childCount() > 0 ? c.children() : undefined;
@@ -35,9 +37,15 @@ export function encodeSnapshot(rt: Runtime, paths: readonly string[]): Uint8Arra
     if (v !== undefined) w.bytes(v);
     if (kids === undefined) return;
     w.u32(kids.length);
-    for (const k of kids) {
+    for (let k = kids.length - 1; k >= 0; k--) stack.push(kids[k]);
+  };
+  // pre-order with an explicit stack (any depth): each child's name, then its whole subtree
+  const node = (root: Cell): void => {
+    head(root);
+    while (stack.length > 0) {
+      const k = stack.pop()!;
       w.str(String(k.name));
-      node(k);
+      head(k);
     }
   };
   // by path, as an object's keys would be (a path read twice is one root)
@@ -56,6 +64,7 @@ export function encodeSnapshot(rt: Runtime, paths: readonly string[]): Uint8Arra
     return w.take();
   } catch (e) {
     w.clear();
+    stack.length = 0;
     throw e;
   }
 }

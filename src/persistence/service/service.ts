@@ -154,6 +154,8 @@ export class PersistenceService {
   private readonly marked = new Map<string, number>();
   /** The last branch root a change between beats was mapped from (most changes come in runs). */
   private lastBetween: { cell: Cell; name: string | undefined } | undefined;
+  /** Walks up remembered for the changes made between two beats. */
+  private betweenRoots: BranchRoots | undefined;
   private readonly unhook: Array<() => void> = [];
   /** Callers waiting for a branch's next frame (verbs), resolved with its beat. */
   private readonly framedWaiters = new Map<string, Array<{ resolve: (beat: number) => void; reject: (e: unknown) => void }>>();
@@ -266,7 +268,7 @@ export class PersistenceService {
     return {
       payloadBytes: MAX_PERSISTED_PAYLOAD,
       payload: (cell, bytes) => {
-        const top = data === null ? undefined : branchRoot(cell, data);
+        const top = data === null ? undefined : new BranchRoots(data).of(cell); // a refusal: no need to remember walks
         if (top === undefined || !this.persisted(top.name)) return;
         throw persistError('ERR_VALUE_TOO_LARGE', `${cell.path}: a payload of ${bytes} bytes cannot be stored (branch ${top.name} is persisted; at most ${MAX_PERSISTED_PAYLOAD} bytes fit a frame)`);
       },
@@ -284,7 +286,9 @@ export class PersistenceService {
     if (this.closed) return;
     const data = this.rt.find('/data');
     if (data === undefined) return;
-    const top = branchRoot(cell, data);
+    // walks up are remembered until the next beat: a deep subtree built between beats stays linear
+    if (this.betweenRoots === undefined || this.betweenRoots.data !== data) this.betweenRoots = new BranchRoots(data);
+    const top = this.betweenRoots.of(cell);
     if (top === undefined) return;
     let name: string | undefined;
     if (this.lastBetween?.cell === top) name = this.lastBetween.name;
@@ -362,8 +366,9 @@ export class PersistenceService {
     if (data === undefined) return;
     let last: Cell | undefined;
     let lastCtl: BranchController | undefined;
+    const tops = new BranchRoots(data);
     for (const cell of changes.cells) {
-      const top = branchRoot(cell, data);
+      const top = tops.of(cell);
       if (top === undefined) continue;
       if (top !== last) {
         last = top;
@@ -390,6 +395,7 @@ export class PersistenceService {
 
   /** Branches changed between beats become pending with `beat`'s frames. */
   private takeMarked(beat: number): void {
+    this.betweenRoots = undefined; // cells may move from one beat to the next
     if (this.marked.size === 0) return;
     // stamped with the beat current when they were made: this one, unless beats were advanced by hand since
     for (const [name, since] of this.marked) this.controller(name).touch(Math.min(since, beat), 0);
@@ -640,12 +646,36 @@ export class PersistenceService {
   }
 }
 
-/** The child of `/data` that `cell` lies in (undefined: not below `/data`). */
-function branchRoot(cell: Cell, data: Cell): Cell | undefined {
-  let c: Cell = cell;
-  for (let p = c.parent; p !== null; p = p.parent) {
-    if (p === data) return c;
-    c = p;
+/**
+ * The child of `/data` that a cell lies in (undefined: not below `/data`), for the cells of one
+ * beat: a walk up stops at the first cell an earlier long walk met, so a beat that builds a
+ * chain N deep costs O(N), not O(N²); short walks (most cells) are not remembered.
+ */
+class BranchRoots {
+  private readonly known = new Map<Cell, Cell | undefined>();
+  private readonly walked: Cell[] = [];
+
+  constructor(readonly data: Cell) {}
+
+  /** The child of `/data` that `cell` lies in (undefined outside `/data`). */
+  of(cell: Cell): Cell | undefined {
+    const { known, walked, data } = this;
+    let top: Cell | undefined;
+    let c: Cell | null = cell;
+    walked.length = 0;
+    for (; c !== null; c = c.parent) {
+      if (known.has(c)) {
+        top = known.get(c);
+        break;
+      }
+      const p: Cell | null = c.parent;
+      if (p === data) {
+        top = c;
+        break;
+      }
+      walked.push(c);
+    }
+    if (walked.length >= 8) for (const w of walked) known.set(w, top);
+    return top;
   }
-  return undefined;
 }
