@@ -1,18 +1,13 @@
 import { defineConfig } from 'vitest/config';
+import { modeProjects, SOAK } from './vitest.config.js';
 
-// The soak tests (test/**/*.soak.test.ts): long versions of tests the normal suite runs short.
-// Both halves, like vitest.config.ts; a soak test may take many minutes.
-const SOAK_TIMEOUT = 30 * 60 * 1000;
+// `npm run test:soak`: the long versions (`test/**/*.soak.test.ts`) of tests the normal suite runs
+// small, on both halves (or the one an explicit CEP_NATIVE names), one file at a time.
 export default defineConfig({
   test: {
+    // worker modules and the CLI run from dist/: build it first when stale
     globalSetup: ['test/setup/build.ts'],
-    projects: [
-      {
-        test: { name: 'native', include: ['test/**/*.soak.test.ts'], testTimeout: SOAK_TIMEOUT, env: { CEP_NATIVE: '1' } },
-      },
-      {
-        test: { name: 'fallback', include: ['test/**/*.soak.test.ts'], testTimeout: SOAK_TIMEOUT, env: { CEP_NATIVE: '0' } },
-      },
-    ],
+    maxWorkers: 1,
+    projects: modeProjects({ include: [SOAK], testTimeout: 3_600_000, hookTimeout: 600_000 }),
   },
 });

@@ -1,12 +1,17 @@
 // `npm run bench [suite ...] [--quick]`: every case in its own fresh process, then one table
 // per group with each figure's ratio to the best npm peer. Results also go to bench/results/.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { machine } from './machine.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+// The npm peers compared against are bench/package.json's own dependencies.
+if (!existsSync(join(here, 'node_modules'))) {
+  console.error('bench: the npm peers are not installed; run `npm run bench:setup` first');
+  process.exit(1);
+}
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const wanted = args.filter((a) => !a.startsWith('--'));

@@ -1,6 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRuntime, nativeInfo, type Recording } from '../../src/index.js';
 import { code, facts, onGo, runtime, SLICES, topics } from './helpers.js';
+
+const GATE = new URL('./fixtures/gate.mjs', import.meta.url);
 
 describe('budgets and staging', () => {
   it('an I/O overrun emits ep:bud/io, flips checkCancel and ends sts:cxl', () => {
@@ -189,27 +195,32 @@ describe('budgets and staging', () => {
   });
 
   it('the threaded backend needs settled results before a beat', async () => {
+    // the slice blocks on its worker until the test lets it go, so the beat is asked for while
+    // its result is certainly out (asking can take in a result that arrived meanwhile)
+    const dir = mkdtempSync(join(tmpdir(), 'cep-gate-'));
+    const fifo = join(dir, 'gate');
+    execFileSync('mkfifo', [fifo]);
+    const gate = openSync(fifo, 'r+'); // a writing end that never blocks; closing it releases the slice too
     const rt = runtime({ executor: 'threaded', threads: 1 });
     try {
-      rt.find('/data')!.add('nums').add('a', { value: '1' });
-      await rt.episodes.load(SLICES);
-      rt.episodes.start({ signal: 'app/sum', target: '/data/nums', profile: 'ro', slice: { module: SLICES, name: 'sum' }, reads: ['/data/nums'] });
+      rt.find('/data')!.add('nums');
+      await rt.episodes.load(GATE);
+      const { eid } = rt.episodes.start({ signal: 'app/gate', target: '/data/nums', profile: 'ro', state: { fifo }, slice: { module: GATE, name: 'gate' }, reads: ['/data/nums'] });
       rt.step(); // submits the slice to a worker
-      let threw: unknown;
-      if (!rt.episodes.settled) {
-        try {
-          rt.step();
-        } catch (e) {
-          threw = e;
-        }
-        expect(threw).toEqual(code('ERR_BEAT_NOT_READY'));
-      }
+      expect(rt.episodes.settled).toBe(false);
+      expect(() => rt.step()).toThrow(code('ERR_BEAT_NOT_READY'));
+      expect(rt.episodes.settled).toBe(false);
+      writeSync(gate, Buffer.from([1]));
       await rt.episodes.settle();
       expect(rt.episodes.settled).toBe(true);
       await rt.episodes.run();
       expect(rt.episodes.active).toBe(0);
+      expect(rt.ops.info(eid).status).toBe('sts:ok');
+      expect(rt.episodes.offloaded).toBe(1);
     } finally {
+      closeSync(gate);
       await rt.episodes.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

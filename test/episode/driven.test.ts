@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runtime, SLICES } from './helpers.js';
+import { beatWhere, runtime, SLICES } from './helpers.js';
 
 describe('driven mode', () => {
   it.each(['stub', 'threaded'] as const)('%s: rt.start() takes beats for queued slices, waits for worker results, runs episodes to the end', async (executor) => {
@@ -11,8 +11,7 @@ describe('driven mode', () => {
       const eids = [1, 2, 3].map((k) => rt.episodes.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 50_000, left: 3 }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] }).eid);
       const sum = rt.episodes.start({ signal: 'app/sum', target: '/data/nums', profile: 'ro', slice: { module: SLICES, name: 'sum' }, reads: ['/data/nums'] }).eid;
       rt.start({ intervalMs: 0 });
-      const until = Date.now() + 20_000;
-      while (rt.episodes.active > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+      await beatWhere(rt, () => rt.episodes.active === 0);
       rt.stop();
       expect(rt.heartbeat.lastError).toBeUndefined();
       for (const eid of [...eids, sum]) expect(rt.ops.info(eid).status).toBe('sts:ok');

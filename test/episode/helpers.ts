@@ -1,6 +1,6 @@
 import type { Runtime } from '../../src/kernel/index.js';
 import type { EnzymeContext } from '../../src/kernel/heartbeat/context.js';
-export { code, facts, runtime } from '../heartbeat/helpers.js';
+export { beatWhere, code, facts, runtime } from '../heartbeat/helpers.js';
 
 export const SLICES = new URL('./fixtures/slices.mjs', import.meta.url);
 

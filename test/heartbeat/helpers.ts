@@ -9,6 +9,22 @@ export function runtime(options: RuntimeOptions = {}): Runtime {
   return createRuntime({ clock: () => (t += 1_000_000n), ...options });
 }
 
+/**
+ * Resolves after the first beat whose commit leaves `done()` true (at once when it already is):
+ * waiting on driven mode without polling. Driven mode must be taking beats (vitest's timeout
+ * catches one that stopped).
+ */
+export function beatWhere(rt: Runtime, done: () => boolean): Promise<void> {
+  if (done()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const off = rt.onCommit(() => {
+      if (!done()) return;
+      off();
+      resolve();
+    });
+  });
+}
+
 export const hex = (b: Uint8Array | undefined) => (b === undefined ? 'none' : Buffer.from(b).toString('hex'));
 
 /** Texts of the messages in a mailbox: `topic|sev|note`. */

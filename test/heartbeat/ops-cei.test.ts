@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { blake3 } from '../../src/hash/blake3.js';
-import { decodeAgenda, PARKED_MAILBOX } from '../../src/kernel/index.js';
-import { code, facts, runtime } from './helpers.js';
+import { decodeAgenda, PARKED_MAILBOX, type Runtime } from '../../src/kernel/index.js';
+import { beatWhere, code, facts, runtime } from './helpers.js';
 
 describe('OPS dossiers', () => {
   it('boot leaves op/boot with ist:kernel, ist:store, ist:packs, sts:ok', () => {
@@ -250,7 +250,7 @@ describe('driven mode', () => {
     expect(rt.beat).toBe(b); // no work, no interval: no beats
     rt.start({ intervalMs: 2 });
     // the interval timer beats with no work queued (waited for, not timed: a loaded machine is slow)
-    for (let i = 0; i < 500 && rt.beat <= b + 3; i++) await new Promise((r) => setTimeout(r, 10));
+    await beatWhere(rt, () => rt.beat > b + 3);
     expect(rt.beat).toBeGreaterThan(b + 3);
     rt.stop();
     const stopped = rt.beat;
@@ -277,7 +277,7 @@ describe('driven mode', () => {
     });
     rt.start();
     rt.heartbeat.wake();
-    for (let i = 0; i < 500 && work > 0; i++) await new Promise((r) => setTimeout(r, 5));
+    await beatWhere(rt, () => work === 0);
     rt.stop();
     expect(work).toBe(0);
     expect(rt.heartbeat.lastError).toBeUndefined();

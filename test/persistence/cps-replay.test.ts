@@ -10,6 +10,7 @@ import { createRuntime } from '../../src/runtime.js';
 import type { Cell } from '../../src/kernel/cell/cell.js';
 import type { Runtime } from '../../src/kernel/runtime.js';
 import { PersistentRuntime } from '../../src/persistence/service/runtime.js';
+import { beatWhere } from '../heartbeat/helpers.js';
 import { registerPersistEvents } from '../../src/persistence/service/records.js';
 import { dossiers, installApp, put, removeTempDirs, tempDir, topics } from './cps-helpers.js';
 
@@ -120,7 +121,7 @@ describe('verb dossiers are recorded inputs', () => {
     try {
       const at = await rt.verbs.checkpoint('log');
       expect(at).toBe(1);
-      for (let i = 0; i < 200 && dossiers(rt, 'op/checkpt')[0]?.status === undefined; i++) await new Promise((r) => setTimeout(r, 5));
+      await beatWhere(rt, () => dossiers(rt, 'op/checkpt')[0]?.status !== undefined);
       expect(dossiers(rt, 'op/checkpt')[0]).toMatchObject({ status: 'sts:ok', states: ['ist:plan', 'ist:write', 'ist:ok'] });
     } finally {
       rt.stop();

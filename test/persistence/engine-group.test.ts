@@ -12,6 +12,9 @@ import { commitBeat, hex, ioModes, open, restoreFiles, saveFiles, Source, tempDi
 
 const { fresh, clean } = tempDirs();
 afterEach(clean);
+/** For the torn-write sweep, which reopens a damaged store once per byte (see tempDirs). */
+const sweep = tempDirs('cep-sweep-', { ram: true });
+afterEach(sweep.clean);
 
 /** Files whose bytes decide what recovery keeps (index files are rebuilt from the logs). */
 const LOGS = ['branches/a/frames.log', 'branches/b/frames.log', 'branches/c/frames.log', 'journal.log'];
@@ -41,9 +44,9 @@ function stageGroup(store: FlatfileEngine, src: Source): number[] {
   return beats;
 }
 
-/** A store with beat 0 (frames of a and b) committed. */
-async function base(options: object): Promise<{ dir: string; store: FlatfileEngine; src: Source }> {
-  const dir = fresh();
+/** A store (in a folder from `dirs`) with beat 0 (frames of a and b) committed. */
+async function base(options: object, dirs: () => string = fresh): Promise<{ dir: string; store: FlatfileEngine; src: Source }> {
+  const dir = dirs();
   const store = open(dir, options);
   const src = new Source(['a', 'b', 'c']);
   await commitBeat(store, src, ['a', 'b']);
@@ -192,7 +195,7 @@ for (const mode of ioModes()) {
 describe('flatfile group commit: torn writes', () => {
   it('cuts a torn multi-beat commit at every byte offset of every file, keeping exactly the beats written whole', async () => {
     // file ends after each beat, from the same beats committed one at a time (the bytes are identical, see above)
-    const ref = await base(NOPRE);
+    const ref = await base(NOPRE, sweep.fresh);
     const ends: number[][] = [sizes(ref.dir)];
     const refBeats = [0];
     for (const touch of GROUP) {
@@ -203,7 +206,7 @@ describe('flatfile group commit: torn writes', () => {
     }
     await ref.store.close();
 
-    const { dir, store, src } = await base(NOPRE);
+    const { dir, store, src } = await base(NOPRE, sweep.fresh);
     stageGroup(store, src);
     await store.commitBeat();
     const after = view(store);

@@ -11,7 +11,8 @@ import { journalCompactionSteps, type JournalBound } from '../../src/persistence
 import type { FlatfileEngine } from '../../src/persistence/flatfile/index.js';
 import { commitBeat, open, restoreFiles, saveFiles, Source, tempDirs, view } from './helpers.js';
 
-const { fresh, clean } = tempDirs();
+// in RAM: these tests reopen damaged stores by the thousand, and each cut is synced (see tempDirs)
+const { fresh, clean } = tempDirs(undefined, { ram: true });
 afterAll(clean);
 
 const NOPRE = { preallocate: false } as const;

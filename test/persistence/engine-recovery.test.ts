@@ -7,7 +7,8 @@ import { frameTrailer } from '../../src/persistence/flatfile/frame-info.js';
 import { LOG_SOLO, encodeLogHeader } from '../../src/persistence/flatfile/layout.js';
 import { commitBeat, open, restoreFiles, saveFiles, Source, tempDirs, view } from './helpers.js';
 
-const { fresh, clean } = tempDirs();
+// in RAM: these tests reopen damaged stores by the thousand, and each cut is synced (see tempDirs)
+const { fresh, clean } = tempDirs(undefined, { ram: true });
 afterAll(clean);
 
 const LOGS = ['branches/a/frames.log', 'branches/b/frames.log', 'journal.log'];

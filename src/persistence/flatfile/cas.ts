@@ -38,7 +38,8 @@ export class CasStore {
     ensureDir(dir);
     this.fd = fs.openSync(path.join(dir, CAS_MANIFEST), fs.constants.O_RDWR | fs.constants.O_CREAT);
     const size = fs.fstatSync(this.fd).size;
-    const buf = new Uint8Array(64 * 1024 * CAS_ENTRY);
+    // read in chunks of up to 64k entries, sized to the manifest: an empty one allocates nothing
+    const buf = new Uint8Array(Math.min(64 * 1024, Math.floor(size / CAS_ENTRY)) * CAS_ENTRY);
     let pos = 0;
     for (; pos + CAS_ENTRY <= size; ) {
       const n = Math.min(buf.length, Math.floor((size - pos) / CAS_ENTRY) * CAS_ENTRY);
