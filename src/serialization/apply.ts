@@ -103,7 +103,7 @@ function nameText(frame: Frame, rt: Runtime, n: FrameName): string {
 
 /**
  * Order the creations of one beat (events[from, to), already in frame order) so that parents
- * come before children and link targets before their links, while the appended children of
+ * come before children and link targets before their links (the `extraEdges`), while the appended children of
  * an insertion-ordered store keep their order and its prepended ones theirs (prepends and
  * appends commute; sorted stores place children by key whatever the order).
  * Kahn's algorithm, taking the earliest ready event in frame order each time. A cycle (only a
@@ -115,7 +115,6 @@ function orderCreations(
   to: number,
   cells: FrameCell[],
   front: Set<number>,
-  targets: Map<number, NonNullable<FramePayload['target']>>,
   insertion: Uint8Array,
   extraEdges: [number, number][],
 ): void {
@@ -141,7 +140,6 @@ function orderCreations(
       edge(chain.get(parent), k);
       chain.set(parent, k);
     }
-    const t = targets.get(i);
   }
   for (const [a, b] of extraEdges) {
     const to = pos.get(b);
@@ -515,7 +513,7 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
   for (let k = 0; k < events.length; ) {
     let end = k;
     while (end < events.length && events[end].beat === events[k].beat && events[end].phase === events[k].phase) end++;
-    if (events[k].phase === P_CREATE) orderCreations(events, k, end, cells, front, linkTargets, insertion, extraEdges);
+    if (events[k].phase === P_CREATE) orderCreations(events, k, end, cells, front, insertion, extraEdges);
     k = end;
   }
 

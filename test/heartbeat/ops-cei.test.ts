@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { blake3 } from '../../src/hash/blake3.js';
-import { decodeAgenda, PARKED_MAILBOX, type Runtime } from '../../src/kernel/index.js';
+import { decodeAgenda, PARKED_MAILBOX } from '../../src/kernel/index.js';
 import { beatWhere, code, facts, runtime } from './helpers.js';
 
 describe('OPS dossiers', () => {
