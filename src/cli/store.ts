@@ -22,7 +22,8 @@ export async function storeCommand(args: string[], out: (s: string) => void, err
       for (const d of report.damage ?? []) out(`damage: ${d.file}${d.offset >= 0 ? ` at byte ${d.offset}` : ''} (${d.reason}${d.fromBeat >= 0 ? `, beat ${d.fromBeat}` : ''})`);
       for (const note of recoveryNotes(report)) out(`would cut: ${note.text}`);
       const damaged = (report.damage ?? []).length > 0;
-      out(damaged ? `damaged: a repair would keep beats up to ${report.beat} (cep store repair ${dir})` : `ok: beat ${report.beat}, ${report.scannedBytes} bytes verified`);
+      const repair = report.unrepairable !== undefined ? `no repair can fix it: ${report.unrepairable}` : `a repair would keep beats up to ${report.beat} (cep store repair ${dir})`;
+      out(damaged ? `damaged: ${repair}` : `ok: beat ${report.beat}, ${report.scannedBytes} bytes verified`);
       return damaged ? 1 : 0;
     }
     const store = openFlatfileStore(dir, { repair: true });

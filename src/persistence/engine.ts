@@ -82,6 +82,11 @@ export interface RecoveryReport {
    * report on `error.report`) unless it was asked to repair it.
    */
   damage?: Array<{ branch: string; file: string; offset: number; fromBeat: number; reason: string }>;
+  /**
+   * With `damage`, when no repair can reach a consistent state: why (a compacted branch would
+   * keep no checkpoint to rebuild it from). A repair then refuses and changes nothing.
+   */
+  unrepairable?: string;
   /** Where a repair moved the bytes it cut (byte for byte, with a manifest.json). */
   quarantine?: string;
 }

@@ -30,6 +30,30 @@ function middleRecord(dir: string, branch: string): number {
   return starts[Math.floor(starts.length / 2)];
 }
 
+/** The offset of the record of `beat` in a branch's frames.log or checkpoints.log. */
+function recordOf(dir: string, branch: string, beat: number, file = 'frames.log'): number {
+  const log = fs.readFileSync(path.join(dir, 'branches', branch, file));
+  for (let p = 0; p + 96 <= log.length; p += 96 + log.readUInt32LE(p + 8)) if (Number(log.readBigUInt64LE(p + 16)) === beat) return p;
+  throw new Error(`no record of beat ${beat} in ${branch}/${file}`);
+}
+
+/** Every file of a store, relative path -> bytes (to see that a refusal changed nothing). */
+function filesOf(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile() && e.name !== 'LOCK') out.set(path.relative(dir, path.join(e.parentPath, e.name)), fs.readFileSync(path.join(e.parentPath, e.name)).toString('base64'));
+  }
+  return out;
+}
+
+/** Runs `cep store <args>`: exit code, stdout, stderr. */
+async function cep(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await storeCommand(args, (s) => (out += s + '\n'), (s) => (err += s + '\n'));
+  return { code, out, err };
+}
+
 /** The CEI facts in the diagnostics mailbox: topic, note, and the path of the subject (a link to it) or ''. */
 function mirror(rt: PersistentRuntime): Array<{ topic: string; note: string; subject: string }> {
   return rt.mailboxes.messages('/data/mailbox/diag').map((m) => ({ topic: m.child('topic')?.text ?? '', note: m.child('note')?.text ?? '', subject: m.child('subject')?.target?.path ?? m.child('subject_path')?.text ?? '' }));
@@ -207,35 +231,120 @@ describe('damaged stores', () => {
   it('cep store verify / repair: one line per cut, no stack trace, exit 1 on damage, 0 once repaired', async () => {
     const dir = tempDir('cli');
     placeStore(dir, written.files);
-    const run = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
-      let out = '';
-      let err = '';
-      const code = await storeCommand(args, (s) => (out += s + '\n'), (s) => (err += s + '\n'));
-      return { code, out, err };
-    };
-    expect((await run('verify', dir)).code).toBe(0);
+    // beats of branch c after every branch's compaction checkpoint: damage among them is what a repair can cut
+    const rt = open(dir, STORE);
+    const beats: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      rt.enqueue('app/put', '/data', { branch: 'c', key: 'cli', value: `x${i}` });
+      beats.push(rt.step());
+      await rt.flush();
+    }
+    await rt.close();
+    expect((await cep('verify', dir)).code).toBe(0);
     const log = path.join(dir, 'branches/c/frames.log');
     const bytes = fs.readFileSync(log);
-    bytes[middleRecord(dir, 'c') + 3] ^= 0x40;
+    bytes[recordOf(dir, 'c', beats[1]) + 3] ^= 0x40; // the header of a record with records after it: damage, not a torn tail
     fs.writeFileSync(log, bytes);
-    const v = await run('verify', dir);
+    const v = await cep('verify', dir);
     expect(v.code).toBe(1);
     expect(v.out).toMatch(/^damage: branches\/c\/frames.log at byte \d+/m);
-    expect(v.out).toMatch(/^damaged: a repair would keep beats up to \d+/m);
-    const r = await run('repair', dir);
+    expect(v.out).toContain(`damaged: a repair would keep beats up to ${beats[0]} `);
+    const r = await cep('repair', dir);
     expect(r.code).toBe(0);
     expect(r.err).toBe('');
     const cuts = r.out.split('\n').filter((l) => l.startsWith('cut: '));
     expect(cuts.length).toBeGreaterThan(0);
     for (const l of cuts) expect(l).toContain(`kept in ${path.join(dir, 'quarantine', '1')}`);
-    expect(r.out).toContain(`repaired: quarantine ${path.join(dir, 'quarantine', '1')}`);
-    expect((await run('verify', dir)).code).toBe(0);
+    expect(r.out).toContain(`repaired: quarantine ${path.join(dir, 'quarantine', '1')}; the store is at beat ${beats[0]}`);
+    expect((await cep('verify', dir)).code).toBe(0);
     // a store that cannot be repaired: exit 1, the coded reason, no stack
     fs.writeFileSync(path.join(dir, 'STORE'), 'not json');
-    const bad = await run('repair', dir);
+    const bad = await cep('repair', dir);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/^cep store repair: ERR_STORE_CORRUPT: /);
     expect(bad.err).not.toMatch(/\n\s+at /);
-    expect((await run('check', dir)).code).toBe(2);
+    expect((await cep('check', dir)).code).toBe(2);
+  });
+
+  describe('a compacted branch is rebuilt from its checkpoint (store.retain.compact)', () => {
+    it('damage before another branch\'s compaction base: verify says no repair can fix it, repair refuses (exit 1) and changes nothing', async () => {
+      const dir = tempDir('below');
+      placeStore(dir, written.files);
+      const metaOf = (b: string): { baseBeat: number } => JSON.parse(fs.readFileSync(path.join(dir, 'branches', b, 'branch.meta'), 'utf8')) as { baseBeat: number };
+      const log = path.join(dir, 'branches/c/frames.log');
+      const bytes = fs.readFileSync(log);
+      const at = middleRecord(dir, 'c');
+      const beat = Number(bytes.readBigUInt64LE(at + 16));
+      // c's middle record is of a beat that branch a's compaction dropped: no state of every branch at the beat before it is left
+      expect(beat).toBeLessThanOrEqual(metaOf('a').baseBeat);
+      bytes[at + 3] ^= 0x40;
+      fs.writeFileSync(log, bytes);
+      const before = filesOf(dir);
+      const v = await cep('verify', dir);
+      expect(v.code).toBe(1);
+      expect(v.out).toMatch(/^damage: branches\/c\/frames.log at byte \d+/m);
+      expect(v.out).toMatch(/^damaged: no repair can fix it: branch "a" was compacted up to beat \d+ and keeps no checkpoint before beat \d+/m);
+      let refusal: (Error & { code?: string; report?: { unrepairable?: string } }) | undefined;
+      try {
+        open(dir, STORE);
+      } catch (e) {
+        refusal = e as typeof refusal;
+      }
+      expect(refusal?.code).toBe('ERR_STORE_CORRUPT');
+      expect(refusal!.message).toContain('no repair can fix it');
+      expect(refusal!.report!.unrepairable).toMatch(/^branch "a" was compacted/);
+      const r = await cep('repair', dir);
+      expect(r.code).toBe(1);
+      expect(r.out).toBe('');
+      expect(r.err).toMatch(/^cep store repair: ERR_STORE_CORRUPT: cannot repair: branch "a" was compacted up to beat \d+ and keeps no checkpoint before beat \d+/);
+      expect(r.err).not.toMatch(/\n\s+at /);
+      expect(() => open(dir, { ...STORE, repair: true })).toThrow(expect.objectContaining({ code: 'ERR_STORE_CORRUPT' }));
+      expect(filesOf(dir)).toEqual(before);
+    });
+
+    for (const where of ['at 0', 'inside the header', 'inside the frame', 'one byte short'] as const) {
+      it(`its only checkpoint cut short (${where}): never a torn tail, the open and a repair refuse, nothing changes`, () => {
+        const dir = tempDir('ckp');
+        placeStore(dir, written.files);
+        const file = path.join(dir, 'branches/b/checkpoints.log');
+        const size = fs.statSync(file).size;
+        expect(JSON.parse(fs.readFileSync(path.join(dir, 'branches/b/branch.meta'), 'utf8')).baseBeat).toBeGreaterThanOrEqual(0);
+        expect(recordOf(dir, 'b', Number(fs.readFileSync(file).readBigUInt64LE(16)), 'checkpoints.log')).toBe(0);
+        fs.truncateSync(file, { 'at 0': 0, 'inside the header': 40, 'inside the frame': Math.floor(size / 2), 'one byte short': size - 1 }[where]);
+        const before = filesOf(dir);
+        let refusal: (Error & { code?: string; report?: { damage: Array<{ file: string }>; unrepairable?: string } }) | undefined;
+        try {
+          open(dir, STORE);
+        } catch (e) {
+          refusal = e as typeof refusal;
+        }
+        expect(refusal?.code).toBe('ERR_STORE_CORRUPT');
+        expect(refusal!.report!.damage.map((d) => d.file)).toEqual(['branches/b/checkpoints.log']);
+        expect(refusal!.report!.unrepairable).toMatch(/^branch "b" was compacted up to beat \d+ and keeps no checkpoint to rebuild it from$/);
+        expect(verifyFlatfileStore(dir).unrepairable).toBe(refusal!.report!.unrepairable);
+        expect(() => open(dir, { ...STORE, repair: true })).toThrow(expect.objectContaining({ code: 'ERR_STORE_CORRUPT' }));
+        expect(filesOf(dir)).toEqual(before);
+      });
+    }
+
+    it('a newer checkpoint cut short beside the one the compaction kept is a torn tail: cut silently, the store opens at its durable beat', async () => {
+      const dir = tempDir('ckp2');
+      placeStore(dir, written.files);
+      const rt = open(dir, STORE);
+      rt.enqueue('app/put', '/data', { branch: 'c', key: 'ckp', value: 'x' });
+      const beat = rt.step();
+      await rt.verbs.checkpoint('c'); // a checkpoint without compaction: c keeps the older one too
+      const state = stateOf(rt);
+      await rt.close();
+      const file = path.join(dir, 'branches/c/checkpoints.log');
+      const at = recordOf(dir, 'c', beat, 'checkpoints.log');
+      expect(at).toBeGreaterThan(0);
+      fs.truncateSync(file, at + 100);
+      const again = open(dir, STORE);
+      expect(again.recovery.cut).toEqual([expect.objectContaining({ branch: 'c', file: 'branches/c/checkpoints.log', reason: 'torn' })]);
+      expect(again.recovery.damage).toBeUndefined();
+      expect(stateOf(again)).toEqual(state);
+      await again.close();
+    });
   });
 });

@@ -9,11 +9,12 @@
  * file, checkpoints included, so every branch is left as of the same beat.
  *
  * A torn tail (what a crash leaves: the last records cut short, zeros after) is cut silently
- * and reported. Damage (a bad record with data after it, or a cut of beats that other files
- * prove durable: a seal, a compaction base, a checkpoint) is never cut by a plain open: it is
- * refused with ERR_STORE_CORRUPT and the report of what a repair would cut. A repair cuts at
- * the first damaged beat in every branch and copies every cut byte range into the quarantine
- * before cutting.
+ * and reported. Damage (a bad record with data after it, a cut of beats that other files
+ * prove durable: a seal, a compaction base, a checkpoint; or a compacted branch left without
+ * the checkpoint it is rebuilt from) is never cut by a plain open: it is refused with
+ * ERR_STORE_CORRUPT and the report of what a repair would cut (or why none can). A repair cuts
+ * at the first damaged beat in every branch and copies every cut byte range into the
+ * quarantine before cutting.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -220,6 +221,14 @@ function recoverOpened(storeDir: string, branchesDir: string, journalFd: number,
       }
     }
   }
+  // a compacted branch is rebuilt from the checkpoint its compaction synced before the swap:
+  // whatever its tail looks like (a checkpoints.log cut short reads as torn), losing it is damage
+  const lost = baseLost(branches, cutBeat);
+  if (lost !== undefined && damage.length === 0) {
+    damage.push({ branch: lost.name, file: rel(scans.get(lost.name)!.folder, CHECKPOINTS_LOG), offset: -1, fromBeat: -1, reason: `no checkpoint at or after baseBeat ${lost.meta.baseBeat}` });
+  }
+  // ...and no repair can bring it back
+  if (lost !== undefined) report.unrepairable = `branch "${lost.name}" was compacted up to beat ${lost.meta.baseBeat} and keeps no checkpoint${cutBeat === Infinity ? '' : ` before beat ${cutBeat}`} to rebuild it from`;
   const damaged = damage.length > 0;
   while (committed.length > 0 && committed[committed.length - 1] >= cutBeat) committed.pop();
   const lastWritten = committed.length > 0 ? committed[committed.length - 1] : -1;
@@ -263,12 +272,12 @@ function recoverOpened(storeDir: string, branchesDir: string, journalFd: number,
 
   if (damaged && mode === 'open') {
     const what = damage.map((d) => `${d.file}${d.offset >= 0 ? ` at byte ${d.offset}` : ''} (${d.reason}${d.fromBeat >= 0 ? `, beat ${d.fromBeat}` : ''})`).join('; ');
-    const err = storeError('ERR_STORE_CORRUPT', `the store is damaged: ${what}; a repair would cut every branch back to beat ${report.beat} (open with repair: true, or run cep store repair)`);
-    throw Object.assign(err, { report });
+    const next = report.unrepairable !== undefined ? `no repair can fix it: ${report.unrepairable}` : `a repair would cut every branch back to beat ${report.beat} (open with repair: true, or run cep store repair)`;
+    throw Object.assign(storeError('ERR_STORE_CORRUPT', `the store is damaged: ${what}; ${next}`), { report });
   }
   if (mode === 'check') return { branches, journalEnd, journalCap, beats: committed.length, lastWritten, report };
   if (damaged) {
-    for (const b of branches.values()) checkRebuildable(b, cutBeat);
+    if (report.unrepairable !== undefined) throw Object.assign(storeError('ERR_STORE_CORRUPT', `cannot repair: ${report.unrepairable}`), { report });
     const q = new Quarantine(storeDir);
     for (const c of cuts) q.keep(c.fd, c.file, c.from, c.size, { branch: c.branch, fromBeat: c.fromBeat, reason: c.reason });
     report.quarantine = q.finish();
@@ -299,18 +308,21 @@ function planCut(report: RecoveryReport, branch: string, file: string, fd: numbe
 }
 
 /**
- * A repair must leave every branch rebuildable as of the beat before `cutBeat`: a compacted
- * branch (frames up to `baseBeat` dropped) needs a checkpoint kept at or after its base.
+ * The beat of the newest checkpoint `b` keeps before `cutBeat` (in checkpoints.log, or a
+ * snapshot frame of its log), or -1: a compacted branch (frames up to `baseBeat` dropped) is
+ * rebuildable only from one at or after its base.
  */
-function checkRebuildable(b: BranchFiles, cutBeat: number): void {
-  if (b.meta.baseBeat < 0) return;
+function baseCheckpoint(b: BranchFiles, cutBeat: number): number {
   const c = b.checkpoints.lowerBound(cutBeat) - 1;
   let f = b.table.lowerBound(cutBeat) - 1;
   while (f >= 0 && (b.table.flags[f] & LOG_SNAPSHOT) === 0) f--;
-  const newest = Math.max(c >= 0 ? b.checkpoints.beats[c] : -1, f >= 0 ? b.table.beats[f] : -1);
-  if (newest < b.meta.baseBeat) {
-    throw storeError('ERR_STORE_CORRUPT', `cannot repair: branch "${b.name}" was compacted up to beat ${b.meta.baseBeat} and keeps no checkpoint to rebuild it before beat ${cutBeat}`);
-  }
+  return Math.max(c >= 0 ? b.checkpoints.beats[c] : -1, f >= 0 ? b.table.beats[f] : -1);
+}
+
+/** A compacted branch that a cut of every branch at `cutBeat` would leave without a checkpoint at or after its base. */
+function baseLost(branches: Map<string, BranchFiles>, cutBeat: number): BranchFiles | undefined {
+  for (const b of branches.values()) if (b.meta.baseBeat >= 0 && baseCheckpoint(b, cutBeat) < b.meta.baseBeat) return b;
+  return undefined;
 }
 
 /**
