@@ -3,7 +3,7 @@
  * byte arena and history log shared by every cell, lock counters and the link shadow registry.
  * Nothing here reads a clock or randomness; iteration order is store order.
  */
-import { historyPruned, invalidArgType, outOfRange } from '../errors.js';
+import { halted, historyPruned, invalidArgType, outOfRange } from '../errors.js';
 import { ByteArena } from './arena.js';
 import { Cell, type CellInit, type NameInput } from './cell/cell.js';
 import { checkBeat, COLD_STORE, LEN_MASK, LEN_SHIFT, PK_MASK, PK_SHIFT, PK_VALUE, SEE_NOW, seen, TYPE_LINK, TYPE_MASK } from './cell/flags.js';
@@ -141,9 +141,33 @@ export class Runtime {
     if (options.layout !== false) this.heartbeat.boot();
     if (options.executor !== undefined || options.threads !== undefined || options.sliceBytes !== undefined) this.episodeEngine = new Episodes(this, options);
     if (options.reactor !== undefined) {
+      this.ownsReactor = !(options.reactor instanceof Reactor);
       this.reactor = options.reactor instanceof Reactor ? options.reactor : new Reactor({ backend: options.reactor });
       this.io = new AsyncFabric(this, this.reactor);
     }
+  }
+
+  /** Whether `reactor` was started by this runtime (so `close()` closes it); a reactor given in is the caller's. */
+  private readonly ownsReactor: boolean = false;
+  private closing: Promise<void> | undefined;
+
+  /**
+   * The one lifecycle call: stop driven mode, shut down through `op/shdn`, stop the episodes'
+   * worker threads, close the reactor this runtime started; nothing of it keeps the process
+   * alive afterwards. The tree stays readable; writes, beats and impulses after it throw coded
+   * errors (ERR_HALTED). Closing again returns the same promise.
+   */
+  close(): Promise<void> {
+    return (this.closing ??= this.closeParts());
+  }
+
+  /** What `close()` does, in order; a persistent runtime closes its store before this runs. */
+  protected async closeParts(): Promise<void> {
+    this.stop();
+    this.shutdown();
+    await this.episodeEngine?.close();
+    if (this.ownsReactor) await this.reactor!.close();
+    this.writesRefused ??= () => halted('change the tree of a closed runtime');
   }
 
   // ---- heartbeat entry points (docs/heartbeat.md) -------------------------------------------

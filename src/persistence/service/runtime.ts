@@ -111,9 +111,17 @@ export class PersistentRuntime extends Runtime {
     return this.persist.flush();
   }
 
-  /** Shut down through `op/shdn` (its `ist:flush` stages the last frames), wait for them, close the store. */
-  close(): Promise<void> {
-    return this.persist.close();
+  /**
+   * Shut down through `op/shdn` (its `ist:flush` stages the last frames), wait for them, close
+   * the store, then what every runtime closes (`Runtime.close`). Rejects as `flush()` does when
+   * a branch could not be made durable; the rest is closed all the same.
+   */
+  protected override async closeParts(): Promise<void> {
+    try {
+      await this.persist.close();
+    } finally {
+      await super.closeParts();
+    }
   }
 
   /**
