@@ -1,4 +1,7 @@
-/** Runs a TypeScript entry in a child process: bundled by esbuild, the addon loaded by path. */
+/**
+ * Runs a TypeScript entry in a child process: its types stripped by esbuild, its `@src/` imports
+ * pointed at the compiled dist/ (where worker threads find their modules), the addon loaded by path.
+ */
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,12 +18,12 @@ export interface ChildResult {
   ms: number;
 }
 
-/** Bundles `source` (TS importing from src/) into `dir` and runs it with `env`. */
+/** Compiles `source` (TS importing from `@src/...js`) into `dir` and runs it with `env`. */
 export function runChild(dir: string, source: string, env: Record<string, string>, timeoutMs = 20_000): ChildResult {
   const entry = join(dir, 'entry.ts');
-  writeFileSync(entry, source.replaceAll('@src/', join(root, 'src') + '/'));
+  writeFileSync(entry, source.replace(/@src\/([\w/.-]+?)\.[jt]s(?=['"])/g, (_, file: string) => join(root, 'dist', `${file}.js`)));
   const out = join(dir, 'entry.mjs');
-  buildSync({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile: out, logLevel: 'silent', external: ['esbuild'] });
+  buildSync({ entryPoints: [entry], bundle: false, platform: 'node', format: 'esm', outfile: out, logLevel: 'silent' });
   const started = process.hrtime.bigint();
   const native = process.env.CEP_NATIVE !== '0' && existsSync(addon);
   const r = spawnSync(process.execPath, [out], {

@@ -777,10 +777,7 @@ export class Episodes implements BeatParticipant {
           this.fact(ep, 'usage', 'ep:await', `episode ${ep.eid} awaits operation ${out.oid}, which does not exist`);
           return this.end(ep, 'ist:fail', 'sts:fail');
         }
-        if (typeof out.want !== 'string' || out.want.length === 0 || out.want.length > 256 || !Number.isSafeInteger(out.ttl) || out.ttl < 1) {
-          this.fact(ep, 'usage', 'ep:await', `episode ${ep.eid}: await needs a state or status text and a ttl >= 1`);
-          return this.end(ep, 'ist:fail', 'sts:fail');
-        }
+        // want and ttl were checked when the slice called ctx.await (checkAwait, both slice kinds)
         this.record(ep, 'ist:await');
         ep.waitingOn = out.oid;
         ep.awaitWatch = ops.await(out.oid, { want: out.want, ttl: out.ttl, target: ep.path });
