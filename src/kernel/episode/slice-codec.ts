@@ -36,20 +36,32 @@ export interface SliceHead {
   target: string;
 }
 
-/** An outcome as read back: the state stays in its serialized bytes. */
-export interface RawOutcome {
+/** What a slice decided, as recorded after it returned. */
+export interface SliceOutcome {
+  /** `none` when the slice chose nothing (it is then closed with `sts:ok`). */
   action: SliceAction;
+  /** `await`: the operation, the state or status wanted, beats to wait. */
   oid: number;
-  want: string | null;
+  want: string;
   ttl: number;
-  state: Uint8Array;
+  /** The episode's state after the slice (structured-clone-safe). */
+  state: unknown;
+  /** Bytes accounted with `accountIO` (and staged writes). */
   io: number;
+  /** The I/O budget was overrun during the slice. */
   over: boolean;
+  /** Mutations refused by the RO guard. */
   guard: number;
+  /** `requestCancel()` was called. */
   cancel: boolean;
+  /** `fail`: what was thrown. */
   error: string;
+  /** CPU milliseconds the slice ran on its thread (wall milliseconds with the fallback); used only against a CPU budget, through a recorded decision. */
   ms: number;
 }
+
+/** An outcome as read back: the state stays in its serialized bytes; `want` is null when the slice's was not text. */
+export type RawOutcome = Omit<SliceOutcome, 'state' | 'want'> & { state: Uint8Array; want: string | null };
 
 /** A decoded snapshot node: `v` the value bytes, `k` the children by name. */
 export interface SnapNode {

@@ -9,32 +9,10 @@ import * as v8 from 'node:v8';
 import { compiledModuleUrl } from '../../native/module-url.js';
 import { binding, nativeInfo } from '../../native/index.js';
 import * as codec from './slice-codec.js';
+import type { SliceOutcome } from './slice-codec.js';
 
-export type { SliceHead } from './slice-codec.js';
+export type { SliceHead, SliceOutcome } from './slice-codec.js';
 
-/** What a slice decided, as recorded after it returned. */
-export interface SliceOutcome {
-  /** `none` when the slice chose nothing (it is then closed with `sts:ok`). */
-  action: 'none' | 'yield' | 'await' | 'close' | 'cancel' | 'fail';
-  /** `await`: the operation, the state or status wanted, beats to wait. */
-  oid: number;
-  want: string;
-  ttl: number;
-  /** The episode's state after the slice (structured-clone-safe). */
-  state: unknown;
-  /** Bytes accounted with `accountIO` (and staged writes). */
-  io: number;
-  /** The I/O budget was overrun during the slice. */
-  over: boolean;
-  /** Mutations refused by the RO guard. */
-  guard: number;
-  /** `requestCancel()` was called. */
-  cancel: boolean;
-  /** `fail`: what was thrown. */
-  error: string;
-  /** CPU milliseconds the slice ran on its thread (wall milliseconds with the fallback); used only against a CPU budget, through a recorded decision. */
-  ms: number;
-}
 
 /**
  * A module episode's state between slices, as the runner encoded it (`v8.serialize`): the
