@@ -73,6 +73,26 @@ export class BranchController {
   }
 
 
+  /**
+   * The branch cell under `/data` now. Another cell than the one framed so far (the name added
+   * again after a removal) starts a new chain content-wise: its next frame is a snapshot, so
+   * nothing of the old cell is loaded with it. A cell deleted in this beat does not displace a
+   * live one added in its place.
+   */
+  seen(cell: Cell): void {
+    const prev = this.root;
+    if (prev === cell) return;
+    if (prev !== undefined && cell.isDeleted && !prev.isDeleted && !prev.isFinalized) return;
+    if (prev !== undefined && this.lastFramed >= 0) this.needsSnapshot = true;
+    this.root = cell;
+  }
+
+  /** The branch's removal was framed: nothing is left to write until the name is added again, whose first frame is a snapshot. */
+  removed(): void {
+    this.root = undefined;
+    this.needsSnapshot = true;
+  }
+
   /** Record changes of `beat` (`cells` changed cells). */
   touch(beat: number, cells: number): void {
     if (!this.pending) {
