@@ -117,6 +117,22 @@ describe('removing a branch root is durable', () => {
     });
   }
 
+  it('removeHard with deflated, sealed frames: the removal is read back with the key at open', async () => {
+    const dir = tempDir('rmb');
+    const store = { deflate: true, aead: { key: new Uint8Array(32).fill(7) } };
+    let rt = openWithDrop(dir, store);
+    put(rt, 'users', 'ada', 'a');
+    put(rt, 'keep', 'x', '1');
+    drop(rt, 'users', true);
+    rt = await reopen(rt, dir, store);
+    expect(rt.find('/data/users')?.path).toBeUndefined();
+    expect(contents(rt, 'keep')).toEqual({ x: '1' });
+    put(rt, 'users', 'bob', 'b');
+    rt = await reopen(rt, dir, store);
+    expect(contents(rt, 'users')).toEqual({ bob: 'b' });
+    await rt.close();
+  });
+
   it('a lazy branch removed stays gone after a reopen, and its name can be used again', async () => {
     const dir = tempDir('rmb');
     const store = { branches: { users: { mode: 'durable' as const, lazy: true } } };
