@@ -425,7 +425,7 @@ export class PersistenceService {
 
   /** Branches whose root was hard-removed become pending: their removal must be framed (`frameBranch`). */
   private touchRemoved(beat: number): void {
-    for (const c of this.controllers.values()) if (c.root?.isFinalized === true) c.touch(beat, 0);
+    for (const c of this.controllers.values()) if (c.root?.isFinalized === true && !c.removalFramed) c.touch(beat, 0);
   }
 
   /** Controllers of branches loaded in this beat continue from the store's head (nothing of the load is framed again). */
@@ -486,7 +486,7 @@ export class PersistenceService {
       if (now !== undefined) c.seen(now);
     }
     const cell = c.root;
-    const removal = cell?.isFinalized === true && c.lastFramed >= 0;
+    const removal = cell?.isFinalized === true && c.lastFramed >= 0 && !c.removalFramed;
     if (cell === undefined || (cell.isFinalized && !removal)) {
       c.pending = false;
       c.failure = undefined; // gone for good, and nothing of it on disk: nothing to write
@@ -532,7 +532,7 @@ export class PersistenceService {
       if (f.cause !== 'durable') this.report({ severity: 'debug', topic: 'persist.flush.done', note: `${f.branch}: beat ${b.beat} is durable (cause ${f.cause})`, subject: `/data/${f.branch}` });
       const n = (this.sinceCheckpoint.get(f.branch) ?? 0) + 1;
       this.sinceCheckpoint.set(f.branch, n);
-      if (this.checkpointEvery > 0 && n >= this.checkpointEvery && !this.closed && c.root !== undefined) {
+      if (this.checkpointEvery > 0 && n >= this.checkpointEvery && !this.closed && c.root?.isFinalized !== true) {
         this.sinceCheckpoint.set(f.branch, 0);
         void this.checkpoint(f.branch, this.retainCompact).catch(() => {
           // reported as CEI by checkpoint(); the log still replays without it
