@@ -11,8 +11,10 @@ import type { FlushCause, ResolvedPolicy } from './policy.js';
 const ZERO_ROOT = new Uint8Array(32);
 
 export class BranchController {
-  /** The branch cell, once seen (kept after a soft delete, whose frame still has to be written). */
+  /** The branch cell, once seen (kept after a soft delete, whose frame still has to be written, and after a hard one). */
   root: Cell | undefined = undefined;
+  /** The hard removal of `root` was handed to the writer (cleared when its commit fails: it is framed again). */
+  removalFramed = false;
   /** Changes since the branch was last framed. */
   pending = false;
   /** First beat with changes not yet framed (-1: none). */
@@ -73,6 +75,27 @@ export class BranchController {
   }
 
 
+  /**
+   * The branch cell under `/data` now. Another cell than the one framed so far (the name added
+   * again after a removal) starts a new chain content-wise: its next frame is a snapshot, so
+   * nothing of the old cell is loaded with it. A cell deleted in this beat does not displace a
+   * live one added in its place.
+   */
+  seen(cell: Cell): void {
+    const prev = this.root;
+    if (prev === cell) return;
+    if (prev !== undefined && cell.isDeleted && !prev.isDeleted && !prev.isFinalized) return;
+    if (prev !== undefined && this.lastFramed >= 0) this.needsSnapshot = true;
+    this.root = cell;
+    this.removalFramed = false;
+  }
+
+  /** The root's hard removal was framed: nothing is left to write until the name is added again, whose first frame is a snapshot. */
+  removed(): void {
+    this.removalFramed = true;
+    this.needsSnapshot = true;
+  }
+
   /** Record changes of `beat` (`cells` changed cells). */
   touch(beat: number, cells: number): void {
     if (!this.pending) {
@@ -119,6 +142,7 @@ export class BranchController {
     this.headRoot = head?.root.slice() ?? ZERO_ROOT;
     this.lastFramed = head?.beat ?? -1;
     this.needsSnapshot = true;
+    this.removalFramed = false; // a removal that did not commit is framed again
     this.pending = true;
     if (this.pendingSince < 0) this.pendingSince = this.lastFramed + 1;
     this.failures++;

@@ -19,9 +19,13 @@ export interface LoadBudget {
   maxDepth?: number;
 }
 
-/** The frames that rebuild `branch` as of its head: the newest snapshot and the deltas after it. */
-export function framesToLoad(engine: StorageEngine, branch: string): StoredFrame[] {
+/**
+ * The frames that rebuild `branch` as of its head: the newest snapshot and the deltas after it;
+ * none when the newest frame records the branch's removal (`isRemoval`).
+ */
+export function framesToLoad(engine: StorageEngine, branch: string, aead: AeadOptions | undefined): StoredFrame[] {
   const frames = [...engine.frames(branch, { fromCheckpoint: true })];
+  if (frames.length > 0 && isRemoval(frames[frames.length - 1], aead)) return [];
   let start = 0;
   for (let i = frames.length - 1; i >= 0; i--) {
     if (frames[i].mode === 'snapshot') {
@@ -33,12 +37,31 @@ export function framesToLoad(engine: StorageEngine, branch: string): StoredFrame
 }
 
 /**
+ * Whether a stored frame records the removal of its branch (service.ts `removalFrame`): a delta
+ * whose branch root was created and deleted at the frame's beat, so the branch is visible at no
+ * beat and nothing before the frame is loaded. (A branch added and soft-deleted in one beat
+ * frames the same way, and is visible at no beat either.)
+ */
+export function isRemoval(f: StoredFrame, aead: AeadOptions | undefined): boolean {
+  if (f.mode !== 'delta') return false;
+  const root = readFrame(f.bytes, { aead }).cells[0];
+  return root.created === f.beat && root.deleted === f.beat;
+}
+
+/** Whether `branch`'s newest frame on disk records its removal (`isRemoval`). */
+export function removedOnDisk(engine: StorageEngine, branch: string, aead: AeadOptions | undefined): boolean {
+  const head = engine.head(branch);
+  const f = head === undefined ? undefined : engine.frameAt(branch, head.beat);
+  return f !== undefined && isRemoval(f, aead);
+}
+
+/**
  * Apply `branch`'s frames to `rt`, checking the budget first (nothing is applied when it is
  * exceeded). Frames carry their own beats, so `rt.beat` is lowered to the branch's first beat
  * while they apply and restored afterwards. Returns the bytes applied.
  */
 export function loadBranch(rt: Runtime, engine: StorageEngine, branch: string, budget: LoadBudget = {}, aead?: AeadOptions): { frames: number; bytes: number } {
-  const frames = framesToLoad(engine, branch);
+  const frames = framesToLoad(engine, branch, aead);
   const bytes = checkBudget(branch, frames, budget, aead);
   applyFrames(rt, branch, frames, aead);
   return { frames: frames.length, bytes };
@@ -59,7 +82,7 @@ function checkBudget(branch: string, frames: StoredFrame[], budget: LoadBudget, 
 /** Branches (other than `branch`) whose cells the links in `branch`'s frames point at. */
 export function linkedBranches(rt: Runtime, engine: StorageEngine, branch: string, aead?: AeadOptions): Set<string> {
   const out = new Set<string>();
-  for (const f of framesToLoad(engine, branch)) {
+  for (const f of framesToLoad(engine, branch, aead)) {
     for (const p of outsideLinkPaths(rt, f.bytes, { aead })) if (p.length >= 2 && p[0] === 'data' && p[1] !== branch) out.add(p[1]);
   }
   return out;
@@ -146,7 +169,7 @@ export function loadInLinkOrder(rt: Runtime, engine: StorageEngine, names: reado
 function loadInBeatOrder(rt: Runtime, engine: StorageEngine, names: string[], budget: LoadBudget, aead: AeadOptions | undefined, cycle: string): { frames: number; bytes: number } {
   const all: Array<StoredFrame & { branch: string }> = [];
   for (const name of names) {
-    const frames = framesToLoad(engine, name);
+    const frames = framesToLoad(engine, name, aead);
     checkBudget(name, frames, budget, aead);
     for (const f of frames) all.push({ ...f, branch: name });
   }

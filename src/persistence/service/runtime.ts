@@ -10,7 +10,7 @@ import type { RecoveryReport, StorageEngine } from '../engine.js';
 import type { FlatfileOptions } from '../flatfile/index.js';
 import { readAcross, type CrossReadOptions } from './cross-read.js';
 import { openEngine } from './open-engine.js';
-import { loadInLinkOrder } from './recover.js';
+import { loadInLinkOrder, removedOnDisk } from './recover.js';
 import { PersistenceService, resolveServiceOptions, type ServiceOptions } from './service.js';
 import { PersistVerbs } from './verbs.js';
 import type { HydrateOptions, HydrateResult } from './hydrate/hydrator.js';
@@ -73,10 +73,17 @@ export class PersistentRuntime extends Runtime {
       const c = this.persist.controller(name);
       c.cold = false;
       c.root = this.find(`/data/${name}`);
+      // removed (or soft-deleted) on disk: a branch added again under the name starts from a snapshot
+      if (c.root === undefined) c.needsSnapshot = true;
     }
     for (const name of engine.branches()) {
       const c = this.persist.controller(name);
       if (!c.cold) continue;
+      if (removedOnDisk(engine, name, this.persist.aead)) {
+        c.cold = false; // nothing to load: the branch was removed
+        c.needsSnapshot = true;
+        continue;
+      }
       // lazy: a cold stub of its root now, cells loaded on first access (hydrate/hydrator.ts)
       const stub = this.persist.hydrator.openBranch(name);
       if (stub !== undefined) {

@@ -10,7 +10,7 @@ import { invalidArgType, invalidArgValue, invalidName, notFound, outOfRange, per
 import type { BeatChanges } from '../../kernel/heartbeat/digest.js';
 import type { Cell } from '../../kernel/cell/cell.js';
 import type { Runtime, WriteGuard } from '../../kernel/runtime.js';
-import { setBeat } from '../../kernel/runtime.js';
+import { Runtime as KernelRuntime, setBeat } from '../../kernel/runtime.js';
 import { encodeBranch } from '../../serialization/writer.js';
 import { readFrame } from '../../serialization/reader.js';
 import { checkBudget, Hydrator, type HydrateBudget } from './hydrate/hydrator.js';
@@ -152,6 +152,8 @@ export class PersistenceService {
   private readonly sinceCheckpoint = new Map<string, number>();
   /** Branches changed between beats (the kernel's hook, `markDirty`), with the first beat such a change was stamped with. */
   private readonly marked = new Map<string, number>();
+  /** First beat a branch root may have been hard-removed between beats (-1: none). */
+  private removedSince = -1;
   /** The last branch root a change between beats was mapped from (most changes come in runs). */
   private lastBetween: { cell: Cell; name: string | undefined } | undefined;
   /** Walks up remembered for the changes made between two beats. */
@@ -289,7 +291,10 @@ export class PersistenceService {
     // walks up are remembered until the next beat: a deep subtree built between beats stays linear
     if (this.betweenRoots === undefined || this.betweenRoots.data !== data) this.betweenRoots = new BranchRoots(data);
     const top = this.betweenRoots.of(cell);
-    if (top === undefined) return;
+    if (top === undefined) {
+      if (cell === data) this.rootsRemoved(this.rt.beat); // a branch root hard-removed (`removeHard` reports its parent)
+      return;
+    }
     let name: string | undefined;
     if (this.lastBetween?.cell === top) name = this.lastBetween.name;
     else {
@@ -336,7 +341,7 @@ export class PersistenceService {
     const head = this.engine.head(branch);
     // the loading beat must come after every beat the store now holds
     if (head !== undefined && rt.beat <= head.beat) setBeat(rt, head.beat + 1);
-    const f = framesToLoad(this.engine, branch).map((x) => Buffer.from(x.bytes.buffer, x.bytes.byteOffset, x.bytes.byteLength).toString('base64'));
+    const f = framesToLoad(this.engine, branch, this.frameOptions.aead).map((x) => Buffer.from(x.bytes.buffer, x.bytes.byteOffset, x.bytes.byteLength).toString('base64'));
     this.events.post({ k: 'load', b: branch, f });
   }
 
@@ -367,17 +372,22 @@ export class PersistenceService {
     let last: Cell | undefined;
     let lastCtl: BranchController | undefined;
     const tops = new BranchRoots(data);
+    let removed = false;
     for (const cell of changes.cells) {
       const top = tops.of(cell);
-      if (top === undefined) continue;
+      if (top === undefined) {
+        if (cell === data) removed = true; // `removeHard` of a branch root reports `/data`
+        continue;
+      }
       if (top !== last) {
         last = top;
         const name = top.name;
         lastCtl = RESERVED_BRANCHES.has(name) ? undefined : this.controller(name);
-        if (lastCtl !== undefined) lastCtl.root = top;
+        lastCtl?.seen(top);
       }
       lastCtl?.touch(beat, 1);
     }
+    if (removed) this.touchRemoved(beat);
     this.takeMarked(beat);
     // branches created between beats (setup code): their first frame is a snapshot
     for (const child of data.children()) {
@@ -396,11 +406,26 @@ export class PersistenceService {
   /** Branches changed between beats become pending with `beat`'s frames. */
   private takeMarked(beat: number): void {
     this.betweenRoots = undefined; // cells may move from one beat to the next
+    if (this.removedSince >= 0) {
+      this.touchRemoved(Math.min(this.removedSince, beat));
+      this.removedSince = -1;
+    }
     if (this.marked.size === 0) return;
     // stamped with the beat current when they were made: this one, unless beats were advanced by hand since
     for (const [name, since] of this.marked) this.controller(name).touch(Math.min(since, beat), 0);
     this.marked.clear();
     this.lastBetween = undefined;
+  }
+
+  /** A branch root may have been hard-removed between beats: looked for at the next Commit. */
+  private rootsRemoved(beat: number): void {
+    if (this.removedSince < 0) this.removedSince = beat;
+    this.rt.heartbeat.wake();
+  }
+
+  /** Branches whose root was hard-removed become pending: their removal must be framed (`frameBranch`). */
+  private touchRemoved(beat: number): void {
+    for (const c of this.controllers.values()) if (c.root?.isFinalized === true && !c.removalFramed) c.touch(beat, 0);
   }
 
   /** Controllers of branches loaded in this beat continue from the store's head (nothing of the load is framed again). */
@@ -456,23 +481,31 @@ export class PersistenceService {
 
   /** Frame one branch (delta when the beat holds all its unwritten changes, else a snapshot carrying the retained history). */
   frameBranch(c: BranchController, beat: number, cause: FlushCause): QueuedFrame | undefined {
-    const cell = c.root ?? this.rt.find(`/data/${c.name}`);
-    if (cell === undefined || cell.isFinalized) {
+    if (c.root === undefined || c.root.isFinalized) {
+      const now = this.rt.find(`/data/${c.name}`); // added again since (between beats)
+      if (now !== undefined) c.seen(now);
+    }
+    const cell = c.root;
+    const removal = cell?.isFinalized === true && c.lastFramed >= 0 && !c.removalFramed;
+    if (cell === undefined || (cell.isFinalized && !removal)) {
       c.pending = false;
-      c.failure = undefined; // gone for good: nothing of it is left to write
+      c.failure = undefined; // gone for good, and nothing of it on disk: nothing to write
       return undefined;
     }
-    const delta = c.deltaSuffices(beat);
-    const bytes = encodeBranch(cell, {
-      mode: delta ? 'delta' : 'snapshot',
-      beat,
-      prevRoot: c.headRoot,
-      history: delta ? undefined : this.historyWindow(beat),
-      ...this.frameOptions,
-    });
+    const delta = removal || c.deltaSuffices(beat);
+    const bytes = removal
+      ? removalFrame(c.name, beat, c.headRoot, this.frameOptions)
+      : encodeBranch(cell, {
+          mode: delta ? 'delta' : 'snapshot',
+          beat,
+          prevRoot: c.headRoot,
+          history: delta ? undefined : this.historyWindow(beat),
+          ...this.frameOptions,
+        });
     // the frame is read back before it goes anywhere: what the engine gets has passed the reader
     const root = readFrame(bytes, { aead: this.frameOptions.aead }).root;
     c.framed(beat, root, bytes.length, cause);
+    if (removal) c.removed();
     this.settleWaiters(c.name, beat);
     if (cause !== 'durable') this.report({ severity: 'debug', topic: 'persist.flush.begin', note: `${c.name}: ${delta ? 'delta' : 'snapshot'} of beat ${beat} (${bytes.length} bytes, cause ${cause})`, subject: `/data/${c.name}` });
     return { branch: c.name, bytes, root, cause };
@@ -499,7 +532,7 @@ export class PersistenceService {
       if (f.cause !== 'durable') this.report({ severity: 'debug', topic: 'persist.flush.done', note: `${f.branch}: beat ${b.beat} is durable (cause ${f.cause})`, subject: `/data/${f.branch}` });
       const n = (this.sinceCheckpoint.get(f.branch) ?? 0) + 1;
       this.sinceCheckpoint.set(f.branch, n);
-      if (this.checkpointEvery > 0 && n >= this.checkpointEvery && !this.closed) {
+      if (this.checkpointEvery > 0 && n >= this.checkpointEvery && !this.closed && c.root?.isFinalized !== true) {
         this.sinceCheckpoint.set(f.branch, 0);
         void this.checkpoint(f.branch, this.retainCompact).catch(() => {
           // reported as CEI by checkpoint(); the log still replays without it
@@ -644,6 +677,22 @@ export class PersistenceService {
     await this.engine.close();
     if (error !== undefined) throw error;
   }
+}
+
+/**
+ * The frame that records the hard removal of `/data/<name>` at `beat` (a hard delete leaves no
+ * stamp to frame, docs/FORMAT.md §10): a delta chained to the branch's last frame whose root alone
+ * is created and soft-deleted at `beat`, so it is visible at no beat. A load that meets it as the
+ * branch's newest frame loads nothing (recover.ts `isRemoval`); the branch's next frame, if the
+ * name is added again, is a snapshot. The root is built in a scratch runtime so that the one
+ * encoder writes it.
+ */
+function removalFrame(name: string, beat: number, prevRoot: Uint8Array, options: { deflate?: boolean; aead?: AeadOptions }): Uint8Array {
+  const scratch = new KernelRuntime();
+  setBeat(scratch, beat);
+  const root = scratch.find('/data')!.add(name);
+  root.remove();
+  return encodeBranch(root, { mode: 'delta', beat, prevRoot, ...options });
 }
 
 /**

@@ -98,9 +98,11 @@ export class Hydrator {
    */
   openBranch(branch: string): Cell | undefined {
     if (this.engine.readRange === undefined) return undefined;
+    const frames = framesToLoad(this.engine, branch, this.aead);
+    if (frames.length === 0) return undefined; // removed: nothing to stand for
     let root: number;
     try {
-      root = this.index.addBranch(branch, framesToLoad(this.engine, branch), this.aead);
+      root = this.index.addBranch(branch, frames, this.aead);
     } catch (e) {
       this.index.roots.delete(branch);
       if (e instanceof ColdUnsupported) return undefined;
