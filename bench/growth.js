@@ -33,15 +33,20 @@ function dirBytes(dir) {
   return n;
 }
 
-/** Store case: beats through a store-backed runtime, the store's size at each mark. */
-async function storeCase(marks) {
-  const { createRuntime } = await import('../dist/index.js');
-  const dir = mkdtempSync(join(tmpdir(), 'cep-growth-'));
-  const rt = createRuntime({ store: { dir } });
+/** The workload: each `g/w` impulse sets one small cell, /data/app/x. */
+function oneSetPerBeat(rt) {
   let n = 0;
   rt.registerEnzyme({ name: 'w', signal: 'g/w', run: (ctx) => void ctx.rt.find('/data/app/x').set(String(++n)) });
   rt.bind('/data', 'w', { propagate: true });
   rt.find('/data').add('app').add('x', { value: '0' });
+  return rt;
+}
+
+/** Store case: beats through a store-backed runtime, the store's size at each mark. */
+async function storeCase(marks) {
+  const { createRuntime } = await import('../dist/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'cep-growth-'));
+  const rt = oneSetPerBeat(createRuntime({ store: { dir } }));
   const out = [];
   const t0 = performance.now();
   for (const mark of marks) {
@@ -63,11 +68,7 @@ async function storeCase(marks) {
 /** Kernel case: beats with recording on, RSS (after a full GC) at each mark. */
 async function rssCase(marks) {
   const { createRuntime } = await import('../dist/index.js');
-  const rt = createRuntime();
-  let n = 0;
-  rt.registerEnzyme({ name: 'w', signal: 'g/w', run: (ctx) => void ctx.rt.find('/data/app/x').set(String(++n)) });
-  rt.bind('/data', 'w', { propagate: true });
-  rt.find('/data').add('app').add('x', { value: '0' });
+  const rt = oneSetPerBeat(createRuntime());
   const out = [];
   const t0 = performance.now();
   for (const mark of marks) {
