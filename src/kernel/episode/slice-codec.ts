@@ -250,18 +250,8 @@ function decodeInput(bytes: Uint8Array): Input {
   return { eid, ticket, name, signal, target, beat, ioLeft, cancelled, snap, state: v8.deserialize(r.rest()) };
 }
 
-interface Outcome {
-  action: SliceAction;
-  oid: number;
-  want: string;
-  ttl: number;
-  io: number;
-  over: boolean;
-  guard: number;
-  cancel: boolean;
-  error: string;
-  ms: number;
-}
+/** An outcome being written: its state is serialized separately. */
+type Outcome = Omit<SliceOutcome, 'state'>;
 
 function encodeOutcome(out: Outcome, state: Uint8Array): Uint8Array {
   w.u8(Math.max(0, ACTIONS.indexOf(out.action)));
