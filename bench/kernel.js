@@ -30,14 +30,8 @@ if (typeof globalThis.gc !== 'function') {
   process.exit(r.status ?? 1);
 }
 
-async function loadKernel() {
-  try {
-    const m = await import('../dist/index.js');
-    if (typeof m.createRuntime === 'function') return m;
-  } catch {
-    // the package entry may not export the kernel yet
-  }
-  return import('../dist/kernel/index.js');
+function loadKernel() {
+  return import('../dist/index.js');
 }
 
 function heap() {

@@ -10,9 +10,9 @@ export { crc32c, crc32cMany, CRC32C_NATIVE_MIN_BYTES } from './hash/crc32c.js';
 export { blake3, blake3DeriveKey, blake3Many, Blake3Hasher, createBlake3 } from './hash/blake3.js';
 export type { BytesLike, SliceList } from './hash/validate.js';
 // the runtime: tree, beats, persistence (docs/kernel.md, docs/heartbeat.md, docs/persistence.md)
-export { createRuntime } from './runtime.js';
-export { Runtime, ROOT_LAYOUT, type RuntimeOptions } from './kernel/runtime.js';
-export { PersistentRuntime, type PersistentRuntimeOptions, type StoreOptions as PersistStoreOptions } from './persistence/service/runtime.js';
+export { createRuntime } from './runtime/create.js';
+export { Runtime, ROOT_LAYOUT, type RuntimeOptions } from './runtime/runtime.js';
+export { PersistentRuntime, type PersistentRuntimeOptions, type StoreOptions as PersistStoreOptions } from './runtime/persistent.js';
 export type { ServiceOptions, RetainOptions } from './persistence/service/service.js';
 export { POLICY_MODES, type BranchPolicy, type PolicyMode } from './persistence/service/policy.js';
 export type { HydrateBudget, HydrateOptions, HydrateResult } from './persistence/service/hydrate/hydrator.js';
@@ -23,21 +23,21 @@ export { LockToken, type LockKind } from './kernel/lock.js';
 export { Name } from './kernel/naming/name.js';
 export { parsePath, parsePattern, formatPath, globMatch, type PathSegment } from './kernel/path.js';
 export { STORE_MATRIX, type StoreKind, type Indexing, type StoreOptions, type Point } from './kernel/store/index.js';
-export { type HeartbeatOptions, type EnqueueOptions, type CaptureHook, type CommitHook, type ShutdownHook } from './kernel/heartbeat/heartbeat.js';
-export { type EnzymeContext, type ImpulsePayload, type JsonValue } from './kernel/heartbeat/context.js';
-export { type BeatChanges, beatDigest, beatFrame, beatLink, encodeBeat } from './kernel/heartbeat/digest.js';
-export { decodeImpulses, decodeAgenda, type JournalImpulse, type AgendaResult } from './kernel/heartbeat/codec.js';
-export { type Recording, type RecordedBeat, type RecordedDecision } from './kernel/heartbeat/recording.js';
-export { type ImpulseQos } from './kernel/heartbeat/queue.js';
-export { PARKED_MAILBOX } from './kernel/heartbeat/prr.js';
-export { type EnzymeDescriptor, type EnzymeResult } from './kernel/enzyme/registry.js';
-export { type MatchKind, signalMatches } from './kernel/enzyme/signal.js';
-export { type OpStart, type OpAwait } from './kernel/ops/ops.js';
-export { DIAG_MAILBOX, type CeiFact, type CeiSeverity, type CeiOrigin } from './kernel/cei/cei.js';
-export { type MailboxTtl, type PostOptions } from './kernel/cei/mailbox.js';
-export { registerCellOperations, CELL_OP_SIGNALS } from './enzymes/cell-ops.js';
+export { type HeartbeatOptions, type EnqueueOptions, type CaptureHook, type CommitHook, type ShutdownHook } from './beat/heartbeat/heartbeat.js';
+export { type EnzymeContext, type ImpulsePayload, type JsonValue } from './beat/heartbeat/context.js';
+export { type BeatChanges, beatDigest, beatFrame, beatLink, encodeBeat } from './beat/heartbeat/digest.js';
+export { decodeImpulses, decodeAgenda, type JournalImpulse, type AgendaResult } from './beat/heartbeat/codec.js';
+export { type Recording, type RecordedBeat, type RecordedDecision } from './beat/heartbeat/recording.js';
+export { type ImpulseQos } from './beat/heartbeat/queue.js';
+export { PARKED_MAILBOX } from './beat/heartbeat/prr.js';
+export { type EnzymeDescriptor, type EnzymeResult } from './beat/enzyme/registry.js';
+export { type MatchKind, signalMatches } from './beat/enzyme/signal.js';
+export { type OpStart, type OpAwait } from './beat/ops/ops.js';
+export { DIAG_MAILBOX, type CeiFact, type CeiSeverity, type CeiOrigin } from './beat/cei/cei.js';
+export { type MailboxTtl, type PostOptions } from './beat/cei/mailbox.js';
+export { registerCellOperations, CELL_OP_SIGNALS } from './beat/enzyme/cell-ops.js';
 // episodes (docs/episodes.md)
-export { requireRW, accountIO, checkCancel, currentEpisode } from './kernel/episode/current.js';
+export { requireRW, accountIO, checkCancel, currentEpisode } from './organs/episode/current.js';
 // flat frames (docs/FORMAT.md, docs/api.md)
 export { encodeBranch, type EncodeOptions } from './serialization/writer.js';
 export { readFrame, FrameReader, type Frame, type FrameCell, type FrameName, type FramePayload, type FrameRecordInfo, type ReadOptions } from './serialization/reader.js';
@@ -49,7 +49,7 @@ export { deflateFrameAsync, inflateFrameAsync } from './serialization/container-
 export { Reactor, createReactor, type ReactorOptions, type ReactorStats, type IoCompletion, type SocketAddress, type SubmitOptions } from './async/reactor.js';
 export { availableBackends, REACTOR_CHOICES, type ReactorBackend, type ReactorChoice } from './async/select.js';
 export { Executor, createExecutor, type ExecutorOptions, type JobOptions, type JobResult } from './async/executor.js';
-export { type ChannelOptions, type RequestOptions } from './async/fabric.js';
+export { type ChannelOptions, type RequestOptions } from './organs/io/fabric.js';
 export { WorkerPool, createWorkerPool, type WorkerPoolOptions, type TaskResult } from './async/worker-pool.js';
 // storage engines (docs/flatfile.md)
 export { ENGINE_CAP, type StorageEngine, type RecoveryReport, type BranchHead, type StoredFrame, type EngineStats, type BundleManifest, type FrameLocator } from './persistence/engine.js';

@@ -9,10 +9,14 @@ export type { BytesLike, SliceList } from './hash/validate.js';
 export { nativeInfo, type NativeInfo } from './native/index.js';
 export { ERROR_CODES, type CepError, type CepErrorCode } from './errors.js';
 export * from './kernel/index.js';
-export * from './enzymes/cell-ops.js';
+export * from './beat/index.js';
+export * from './organs/episode/index.js';
+export { AsyncFabric, type ChannelOptions, type RequestOptions, type Signal, type Watcher } from './organs/io/fabric.js';
+export { ceiFacts, ensurePath } from './organs/io/cei.js';
+export { Runtime, createRuntime as createKernelRuntime, type RuntimeOptions, type RuntimeEnzymeContext, type RuntimeEnzymeDescriptor } from './runtime/runtime.js';
+export { PersistentRuntime, type PersistentRuntimeOptions, type StoreOptions as PersistStoreOptions } from './runtime/persistent.js';
 export * from './serialization/index.js';
 export * from './async/index.js';
 export * from './persistence/flatfile/index.js';
 export * from './persistence/index.js';
-// createRuntime with `store` (above the kernel; the kernel's createRuntime stays for kernel-only callers)
-export { createRuntime } from './runtime.js';
+export { createRuntime } from './runtime/create.js';

@@ -5,8 +5,8 @@
  * caller may reuse its buffers) and the preallocated AEAD output.
  */
 import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
-import { deflateParam } from './codec-jobs.js';
-import { AEAD_CIPHERS, AEAD_KEY_BYTES, AEAD_NONCE_BYTES, AEAD_TAG, DEFLATE_FORMATS, type JobKind } from './ops.js';
+import { deflateParam } from '../native/codec-jobs.js';
+import { AEAD_CIPHERS, AEAD_KEY_BYTES, AEAD_NONCE_BYTES, AEAD_TAG, DEFLATE_FORMATS, type JobKind } from '../native/ops.js';
 
 export interface CodecJobOptions {
   level?: number;

@@ -9,11 +9,11 @@
 import { availableParallelism } from 'node:os';
 import { invalidArgType, invalidArgValue, outOfRange, executorClosed, queueFull } from '../errors.js';
 import { binding } from '../native/index.js';
-import type { ExecutorCore } from './core.js';
+import type { ExecutorCore } from '../native/core.js';
 import { Gated } from './gated.js';
-import { JsExecutor } from './js-executor.js';
+import { JsExecutor } from '../native/js-executor.js';
 import { codecJobFields } from './codec-options.js';
-import { JOB_KINDS, JOB_STATUS, JOB_WIDTH, type DeflateFormat, type JobCipher, type JobKind, type JobStatus } from './ops.js';
+import { JOB_KINDS, JOB_STATUS, JOB_WIDTH, type DeflateFormat, type JobCipher, type JobKind, type JobStatus } from '../native/ops.js';
 
 export interface ExecutorOptions {
   /** Pool size (default: the core count). */

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import type { CoreBatch, ReactorCore } from './core.js';
+import type { CoreBatch, ReactorCore } from '../native/core.js';
 import {
   COMPLETION_EOF,
   DESC_WIDTH,
@@ -24,7 +24,7 @@ import {
   OP_WRITE_SYNC,
   STEPS,
   errnoNumber,
-} from './ops.js';
+} from '../native/ops.js';
 
 const SOCKET_BASE = 2 ** 30;
 const ECANCELED = errnoNumber('ECANCELED')!;

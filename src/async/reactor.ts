@@ -8,7 +8,7 @@
 import { constants as fsc } from 'node:fs';
 import { invalidArgType, invalidArgValue, outOfRange, queueFull, reactorClosed } from '../errors.js';
 import { binding } from '../native/index.js';
-import type { CoreBatch, ReactorCore } from './core.js';
+import type { CoreBatch, ReactorCore } from '../native/core.js';
 import { Gated } from './gated.js';
 import {
   COMPLETION_EOF,
@@ -33,7 +33,7 @@ import {
   errnoNumber,
   type FaultStep,
   type OpName,
-} from './ops.js';
+} from '../native/ops.js';
 import { PortableReactor } from './portable.js';
 import { selectBackend, type ReactorBackend, type ReactorChoice } from './select.js';
 

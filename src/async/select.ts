@@ -4,7 +4,7 @@
  */
 import { invalidArgValue, reactorUnavailable } from '../errors.js';
 import { binding, nativeInfo } from '../native/index.js';
-import type { BackendProbe } from './core.js';
+import type { BackendProbe } from '../native/core.js';
 
 export type ReactorBackend = 'uring' | 'epoll' | 'portable';
 export type ReactorChoice = ReactorBackend | 'auto';

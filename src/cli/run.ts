@@ -10,8 +10,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createRuntime } from '../runtime.js';
-import { recoveryNotes, type PersistentRuntime } from '../persistence/service/runtime.js';
+import { createRuntime } from '../runtime/create.js';
+import { recoveryNotes, type PersistentRuntime } from '../runtime/persistent.js';
 
 interface ExampleApp {
   fresh?: boolean;

@@ -5,7 +5,7 @@
  * traces; exit 0 when the store opens (after the repair), 1 when it does not.
  */
 import { openFlatfileStore, verifyFlatfileStore } from '../persistence/flatfile/index.js';
-import { recoveryNotes } from '../persistence/service/runtime.js';
+import { recoveryNotes } from '../runtime/persistent.js';
 
 export const storeUsage = `usage: cep store verify <dir>   check a store, change nothing (exit 1 when damaged)
        cep store repair <dir>   cut a damaged store back to its last consistent beat; the cut bytes go to <dir>/quarantine/`;

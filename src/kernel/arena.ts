@@ -3,7 +3,7 @@
  * 1 MiB chunks instead of one Uint8Array per value. An offset is `chunk * 2^20 + position`; a
  * value never straddles chunks. Allocation is append-only; bytes a cell stops referring to
  * (hard updates and deletes, same-beat replacements) are counted as garbage with `free`, and
- * `Runtime.compact()` copies the live bytes into a fresh arena once garbage outweighs them
+ * `Tree.compact()` copies the live bytes into a fresh arena once garbage outweighs them
  * (`needsCompaction`), so the arena stays within about twice the live bytes plus one chunk.
  */
 export const CHUNK_SIZE = 1 << 20;
@@ -42,7 +42,7 @@ export class ByteArena {
     this.garbage += len;
   }
 
-  /** Whether garbage exceeds both one chunk and the live bytes (time for `Runtime.compact`). */
+  /** Whether garbage exceeds both one chunk and the live bytes (time for `Tree.compact`). */
   get needsCompaction(): boolean {
     return this.garbage > CHUNK_SIZE && this.garbage * 2 > this.used;
   }

@@ -14,7 +14,7 @@ import { COLD_PAYLOAD, COLD_STORE, IMMUTABLE, LEN_SHIFT, PAYLOAD_BITS, PK_DATA, 
 import { kindOf, lenOf } from './cell/payload.js';
 import { HALF } from './naming/id.js';
 import { NAME_INTERN, nm, parseName, releaseName } from './naming/name.js';
-import type { Runtime } from './runtime.js';
+import type { Tree } from './tree.js';
 import { createStore, NO_STORE_OPTIONS, type ChildStore, type Indexing, type StoreKind } from './store/index.js';
 
 export type ColdPart = 'payload' | 'children';
@@ -108,7 +108,7 @@ export function fillPayload(c: Cell, versions: readonly ColdVersion[]): void {
  */
 export function fillChildren(c: Cell, store: ColdStore | undefined, children: readonly ColdChild[]): Cell[] {
   if ((c.flags & COLD_STORE) === 0) throw invalidState(c.path, 'the children are not cold');
-  const rt: Runtime = c.runtime;
+  const rt: Tree = c.runtime;
   const kind = store?.kind ?? rt.defaultStore;
   const indexing = store?.indexing ?? rt.defaultIndexing;
   if (children.length > 0 && indexing !== 'insertion' && indexing !== 'name') throw invalidState(c.path, `cold children need a store ordered by insertion or name (this one is ${kind} by ${indexing})`);

@@ -1,5 +1,5 @@
-/** The kernel's public surface: names, namepool, paths, cells, stores, runtime. */
-export { createRuntime, Runtime, ROOT_LAYOUT, type RuntimeOptions } from './runtime.js';
+/** The kernel's surface for the layers above: the tree, names, namepool, paths, cells, stores. */
+export { Tree, ROOT_LAYOUT, HISTORY_BEATS, setBeat, type TreeOptions, type WriteGuard } from './tree.js';
 export { Cell, type CellInit, type NameInput, type TraverseOptions } from './cell/cell.js';
 export { cloneInit } from './cell/clone.js';
 export { addColdChild, coldToken, fillChildren, fillPayload, type ColdChild, type ColdLoader, type ColdPart, type ColdStore, type ColdVersion } from './cold.js';
@@ -27,18 +27,3 @@ export {
 export { encodeWordId, encodeAcronymId, encodeNumericId } from './naming/public.js';
 export { parsePath, parsePattern, formatPath, globMatch, type PathSegment } from './path.js';
 export { STORE_MATRIX, type StoreKind, type Indexing, type StoreOptions, type Point } from './store/index.js';
-// heartbeat, enzymes, OPS, CEI, mailboxes, replay (docs/heartbeat.md)
-export { Heartbeat, DIAG_TTL_BEATS, type HeartbeatOptions, type EnqueueOptions, type CaptureHook, type CommitHook, type ShutdownHook } from './heartbeat/heartbeat.js';
-export { EnzymeContext, type ImpulsePayload, type JsonValue } from './heartbeat/context.js';
-export { type BeatChanges, beatDigest, beatFrame, beatLink, encodeBeat } from './heartbeat/digest.js';
-export { decodeImpulses, decodeAgenda, type JournalImpulse, type AgendaResult } from './heartbeat/codec.js';
-export { type Recording, type RecordedBeat, type RecordedDecision } from './heartbeat/recording.js';
-export { type ImpulseQos } from './heartbeat/queue.js';
-export { PARKED_MAILBOX } from './heartbeat/prr.js';
-export { type EnzymeDescriptor, type EnzymeResult, Enzyme } from './enzyme/registry.js';
-export { type MatchKind, signalMatches } from './enzyme/signal.js';
-export { Ops, type OpStart, type OpAwait } from './ops/ops.js';
-export { Cei, DIAG_MAILBOX, type CeiFact, type CeiSeverity, type CeiOrigin, type PipelineBlock } from './cei/cei.js';
-export { Mailboxes, type MailboxTtl, type PostOptions } from './cei/mailbox.js';
-// episodes (docs/episodes.md)
-export * from './episode/index.js';

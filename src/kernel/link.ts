@@ -8,7 +8,7 @@
 import { cellDeleted, linkCycle } from '../errors.js';
 import type { Cell } from './cell/cell.js';
 import { SHADOWED, TARGET_DEAD, TYPE_LINK, TYPE_MASK, DETACHED } from './cell/flags.js';
-import type { Runtime } from './runtime.js';
+import type { Tree } from './tree.js';
 
 export function isLink(c: Cell): boolean {
   return (c.flags & TYPE_MASK) === TYPE_LINK;
@@ -41,7 +41,7 @@ export function resolveLive(c: Cell): Cell {
   return t;
 }
 
-export function addShadow(rt: Runtime, target: Cell, linker: Cell): void {
+export function addShadow(rt: Tree, target: Cell, linker: Cell): void {
   let list = rt.shadows.get(target);
   if (list === undefined) {
     list = [];
@@ -51,7 +51,7 @@ export function addShadow(rt: Runtime, target: Cell, linker: Cell): void {
   target.flags |= SHADOWED;
 }
 
-export function dropShadow(rt: Runtime, target: Cell, linker: Cell): void {
+export function dropShadow(rt: Tree, target: Cell, linker: Cell): void {
   const list = rt.shadows.get(target);
   if (list === undefined) return;
   const i = list.indexOf(linker);
@@ -63,12 +63,12 @@ export function dropShadow(rt: Runtime, target: Cell, linker: Cell): void {
 }
 
 /** Linkers of a target (its shadows). */
-export function shadowsOf(rt: Runtime, target: Cell): readonly Cell[] {
+export function shadowsOf(rt: Tree, target: Cell): readonly Cell[] {
   return rt.shadows.get(target) ?? [];
 }
 
 /** Mark every linker of `target` as pointing at a dead target (tombstone). */
-export function tombstone(rt: Runtime, target: Cell): void {
+export function tombstone(rt: Tree, target: Cell): void {
   const list = rt.shadows.get(target);
   if (list === undefined) return;
   for (const l of list) l.flags |= TARGET_DEAD;

@@ -3,7 +3,7 @@
  * pure-TypeScript twins in ./fallback/. Everything here is low level and trusts its
  * arguments: the public wrappers in src/hash/ validate first ("validate in TS, compute in C++").
  */
-import type { BackendProbe, ExecutorCore, ReactorCore } from '../async/core.js';
+import type { BackendProbe, ExecutorCore, ReactorCore } from './core.js';
 
 /** BLAKE3 domain flags (BLAKE3 specification, table 3), as passed to {@link HashBinding.blake3}. */
 export const BLAKE3_KEYED_HASH = 1 << 4;

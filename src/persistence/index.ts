@@ -1,6 +1,5 @@
 /** Persistence: the engine contract and the persistence service (docs/persistence.md). */
 export * from './engine.js';
-export { PersistentRuntime, type PersistentRuntimeOptions, type StoreOptions as PersistStoreOptions } from './service/runtime.js';
 export { PersistenceService, RESERVED_BRANCHES, type ServiceOptions } from './service/service.js';
 export { PersistVerbs } from './service/verbs.js';
 export { BranchController } from './service/controller.js';

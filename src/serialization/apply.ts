@@ -13,8 +13,8 @@ import { DOM_CEP, NAME_PEEK, domainId, nm, parseName } from '../kernel/naming/na
 import { HALF, HI_PAYLOAD_MASK, NAMING_REFERENCE, REFERENCE_HI, decodeAcronym, decodeWord, namingOf, numericText } from '../kernel/naming/id.js';
 import { referenceTextProblem } from '../kernel/namepool.js';
 import { VALUE_INLINE_DEFAULT } from '../kernel/cell/flags.js';
-import type { Runtime } from '../kernel/runtime.js';
-import { setBeat } from '../kernel/runtime.js';
+import type { Tree } from '../kernel/tree.js';
+import { setBeat } from '../kernel/tree.js';
 import { createStore } from '../kernel/store/index.js';
 import { CellRequests, FrameTree, markAncestors } from './frame-tree.js';
 import { ReplayUndo } from './undo.js';
@@ -44,7 +44,7 @@ interface Plan {
 const CEP_ID = domainId(DOM_CEP);
 
 /** Roots of the frames each runtime has applied (a frame applies once). */
-const appliedRoots = new WeakMap<Runtime, Set<string>>();
+const appliedRoots = new WeakMap<Tree, Set<string>>();
 
 function malformed(reason: string): never {
   throw frameError('ERR_FRAME_MALFORMED', reason);
@@ -78,7 +78,7 @@ export function frameNameText(frame: Frame, n: FrameName): string {
 }
 
 /** The canonical text of a frame name (`tag` or `DOMAIN~tag`), checked to parse back to the same ids. */
-function nameText(frame: Frame, rt: Runtime, n: FrameName): string {
+function nameText(frame: Frame, rt: Tree, n: FrameName): string {
   const tag = idText(frame, n.hi, n.lo);
   const cep = n.domHi === CEP_ID.hi && n.domLo === CEP_ID.lo;
   const text = cep ? tag : `${idText(frame, n.domHi, n.domLo)}~${tag}`;
@@ -197,7 +197,7 @@ function versionsOf(f: FrameCell): FramePayload[] {
 }
 
 /** Whether a store (or the one the runtime would create) keeps live names unique. */
-function uniqueStore(store: Cell['store'], rt: Runtime): boolean {
+function uniqueStore(store: Cell['store'], rt: Tree): boolean {
   return store !== null ? store.unique : rt.defaultStore === 'hash' || rt.defaultIndexing === 'name';
 }
 
@@ -209,7 +209,7 @@ function childAt(parent: Cell, text: string, dup: number): Cell | undefined {
   return undefined;
 }
 
-function findPath(frame: Frame, rt: Runtime, path: FrameName[]): Cell | undefined {
+function findPath(frame: Frame, rt: Tree, path: FrameName[]): Cell | undefined {
   let c: Cell | undefined = rt.root;
   for (const seg of path) {
     c = c.child(nameText(frame, rt, seg));
@@ -218,7 +218,7 @@ function findPath(frame: Frame, rt: Runtime, path: FrameName[]): Cell | undefine
   return c;
 }
 
-function resolvePath(frame: Frame, rt: Runtime, path: { name: FrameName; dup: number }[]): Cell | undefined {
+function resolvePath(frame: Frame, rt: Tree, path: { name: FrameName; dup: number }[]): Cell | undefined {
   let c: Cell | undefined = rt.root;
   for (const seg of path) {
     c = childAt(c, nameText(frame, rt, seg.name), seg.dup);
@@ -247,8 +247,8 @@ function writeVersion(c: Cell, p: FramePayload, bytes: Uint8Array | undefined): 
  * the runtime, then replayed atomically. Delta frames must come in beat order (a frame older
  * than `rt.beat` is refused); a delta whose cells already exist (applied twice) is refused.
  */
-export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOptions): ApplyResult {
-  if (rt === null || typeof rt !== 'object' || !('root' in rt) || !('namepool' in rt)) throw invalidArgType('rt', 'a kernel Runtime', rt);
+export function applyFrame(rt: Tree, bytes: Uint8Array, options?: ApplyOptions): ApplyResult {
+  if (rt === null || typeof rt !== 'object' || !('root' in rt) || !('namepool' in rt)) throw invalidArgType('rt', 'a kernel Tree', rt);
   const frame = readFrame(bytes, options);
   const rootHex = Buffer.from(frame.root).toString('hex');
   let applied = appliedRoots.get(rt);
@@ -631,7 +631,7 @@ export function applyFrame(rt: Runtime, bytes: Uint8Array, options?: ApplyOption
  * The absolute paths (as name texts) that links in a frame point at outside the frame: what
  * must exist in the runtime before `applyFrame` accepts it (persistence orders branches by them).
  */
-export function outsideLinkPaths(rt: Runtime, bytes: Uint8Array, options?: ReadOptions): string[][] {
+export function outsideLinkPaths(rt: Tree, bytes: Uint8Array, options?: ReadOptions): string[][] {
   const frame = readFrame(bytes, options);
   const out: string[][] = [];
   for (const c of frame.cells) {
@@ -645,6 +645,6 @@ export function outsideLinkPaths(rt: Runtime, bytes: Uint8Array, options?: ReadO
  * Forget that the frame with `root` was applied to `rt`, after what it made was removed again
  * (a branch rebuilt part-way and taken out): the same frame may then be applied once more.
  */
-export function forgetApplied(rt: Runtime, root: Uint8Array): void {
+export function forgetApplied(rt: Tree, root: Uint8Array): void {
   appliedRoots.get(rt)?.delete(Buffer.from(root).toString('hex'));
 }

@@ -14,7 +14,7 @@
  */
 import type { Cell } from '../kernel/cell/cell.js';
 import { COLD_STORE, TYPE_LINK, TYPE_MASK, VEILED } from '../kernel/cell/flags.js';
-import type { Runtime } from '../kernel/runtime.js';
+import type { Tree } from '../kernel/tree.js';
 import { warm } from '../kernel/cold.js';
 import { DescWriter, checkLiterals } from './desc-writer.js';
 import { FLAT_CAP_MANIFEST, FLAT_CAP_TOC, FLAT_T_MANIFEST, INDEXING_CODES, MODE_DELTA, MODE_SNAPSHOT, STORE_CODES, varintSize, writeVarint } from './format.js';
@@ -24,7 +24,7 @@ import { M_ANCHOR, M_DESC, M_NEW, Staging, deltaMark, finishFrame, pathOf, write
  * The frame of `cell` written in one pass, or null when the branch needs the general path
  * (nothing observable has happened then). Options are already checked by encodeBranch.
  */
-export function encodeFused(rt: Runtime, cell: Cell, beat: number, mode: number, o: EncodeOptions): Uint8Array | null {
+export function encodeFused(rt: Tree, cell: Cell, beat: number, mode: number, o: EncodeOptions): Uint8Array | null {
   if (o.aead !== undefined || (o.history?.payload ?? 0) > 0 || (mode === MODE_SNAPSHOT && (o.history?.manifest ?? 0) > 0)) return null;
   const w = new BranchWriter(rt, beat, mode);
   const st = w.walk(cell);
@@ -66,7 +66,7 @@ class BranchWriter {
   private flushed = 0;
 
   constructor(
-    private readonly rt: Runtime,
+    private readonly rt: Tree,
     private readonly beat: number,
     private readonly mode: number,
   ) {

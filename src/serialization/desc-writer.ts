@@ -10,7 +10,7 @@ import { COLD_PAYLOAD, IMMUTABLE, LEN_MASK, LEN_SHIFT, PK_MASK, PK_SHIFT, TYPE_L
 import { CHUNK_SIZE as ARENA_CHUNK } from '../kernel/arena.js';
 import { DOM_CEP, domainId } from '../kernel/naming/name.js';
 import { NAMING_REFERENCE, NAMING_SHIFT, namingOf } from '../kernel/naming/id.js';
-import type { Runtime } from '../kernel/runtime.js';
+import type { Tree } from '../kernel/tree.js';
 import { CELL_LINK, CELL_NORMAL, DESC_ANCHOR, DESC_IMMUTABLE, DESC_PAYLOAD, KIND_NONE, KIND_VALUE, MODE_SNAPSHOT, NAME_BYTES, PLACE_INLINE, idLow, varintSize, writeVarint } from './format.js';
 import { M_ANCHOR, M_NEW, noteRef, sameNameIndex, versionAt, type NameRefs, type Staging, type Version } from './writer.js';
 import { internalError } from '../errors.js';
@@ -94,7 +94,7 @@ export class DescWriter {
 
   constructor(
     private readonly st: Staging,
-    private readonly rt: Runtime,
+    private readonly rt: Tree,
     private readonly beat: number,
     private readonly mode: number,
     private readonly refs: NameRefs,

@@ -8,7 +8,7 @@
  */
 import type { Cell } from '../kernel/cell/cell.js';
 import { DETACHED, VEILED } from '../kernel/cell/flags.js';
-import type { Runtime } from '../kernel/runtime.js';
+import type { Tree } from '../kernel/tree.js';
 import { compareCellNames, type ChildStore } from '../kernel/store/types.js';
 import { BLAKE3_KEYED_HASH, FLAT_ROOT_KEY } from '../native/binding.js';
 import { binding } from '../native/index.js';
@@ -157,7 +157,7 @@ const SHORT_WALK = 8;
  * created in the beat (the walk lists that cell's whole subtree from its store: a beat that
  * builds dossiers puts one node per dossier in the map, not one per cell).
  */
-function include(rt: Runtime, s: Scratch, c: Cell, m: number, beat: number): void {
+function include(rt: Tree, s: Scratch, c: Cell, m: number, beat: number): void {
   const { nodes, chain, covered } = s;
   let depth = 0;
   let x: Cell = c;
@@ -238,7 +238,7 @@ function walk(s: Scratch, root: Cell, beat: number): number {
  * anchors and, below a cell created in the beat, its whole subtree. `staging`: a buffer to reuse
  * (the frame's bytes then live only until the next frame).
  */
-function frameOf(s: Scratch, rt: Runtime, touched: readonly Cell[], beat: number, prevRoot: Uint8Array, staging: Staging | null): { frame: Uint8Array; trailerAt: number; cells: number } {
+function frameOf(s: Scratch, rt: Tree, touched: readonly Cell[], beat: number, prevRoot: Uint8Array, staging: Staging | null): { frame: Uint8Array; trailerAt: number; cells: number } {
   s.busy = true;
   s.add(rt.root, M_ANCHOR);
   for (let t = 0; t < touched.length; t++) {
@@ -273,7 +273,7 @@ function withScratch<T>(fn: (s: Scratch) => T): T {
  * cells the beat touched (`rt.touched`) instead of a walk of the tree. Lenient (`writeFrame`):
  * it never refuses a cell. Returns the raw frame and its root (beat digests, docs/heartbeat.md).
  */
-export function encodeTouched(rt: Runtime, touched: readonly Cell[], beat: number, prevRoot: Uint8Array): { frame: Uint8Array; root: Uint8Array } {
+export function encodeTouched(rt: Tree, touched: readonly Cell[], beat: number, prevRoot: Uint8Array): { frame: Uint8Array; root: Uint8Array } {
   return withScratch((s) => {
     const { frame, trailerAt, cells } = frameOf(s, rt, touched, beat, prevRoot, null);
     learnRootLeaf(frame, trailerAt, cells);
@@ -282,7 +282,7 @@ export function encodeTouched(rt: Runtime, touched: readonly Cell[], beat: numbe
 }
 
 /** The root of `encodeTouched`'s frame; a beat that touched nothing costs one keyed hash. */
-export function touchedRoot(rt: Runtime, touched: readonly Cell[], beat: number, prevRoot: Uint8Array): Uint8Array {
+export function touchedRoot(rt: Tree, touched: readonly Cell[], beat: number, prevRoot: Uint8Array): Uint8Array {
   if (touched.length === 0 && rootLeaf !== null) return anchorOnlyRoot(beat, prevRoot);
   return withScratch((s) => {
     const { frame, trailerAt, cells } = frameOf(s, rt, touched, beat, prevRoot, s.staging);

@@ -10,8 +10,8 @@ import type { Cell } from '../kernel/cell/cell.js';
 import { PK_VALUE, SHADOWED, TYPE_LINK, TYPE_MASK } from '../kernel/cell/flags.js';
 import { dropHistory, kindOf, lenOf } from '../kernel/cell/payload.js';
 import type { ChildStore } from '../kernel/store/index.js';
-import type { Runtime } from '../kernel/runtime.js';
-import { setBeat } from '../kernel/runtime.js';
+import type { Tree } from '../kernel/tree.js';
+import { setBeat } from '../kernel/tree.js';
 
 interface SavedCell {
   flags: number;
@@ -34,7 +34,7 @@ export class ReplayUndo {
   private readonly beat: number;
   private readonly touched: number;
 
-  constructor(private readonly rt: Runtime) {
+  constructor(private readonly rt: Tree) {
     this.beat = rt.beat;
     this.touched = rt.touched === null ? 0 : rt.touched.length;
   }

@@ -13,7 +13,7 @@ import { COLD_PAYLOAD, COLD_STORE, DETACHED, IMMUTABLE, LEN_MASK, LEN_SHIFT, PK_
 import { CHUNK_SIZE as ARENA_CHUNK } from '../kernel/arena.js';
 import { DOM_CEP, domainId } from '../kernel/naming/name.js';
 import { NAMING_REFERENCE, HALF, HI_PAYLOAD_MASK, namingOf } from '../kernel/naming/id.js';
-import type { Runtime } from '../kernel/runtime.js';
+import type { Tree } from '../kernel/tree.js';
 import type { ChildStore } from '../kernel/store/types.js';
 import { warm } from '../kernel/cold.js';
 import { FLAT_RUN_MAX, FINISH_AEAD, FINISH_BEAT, FINISH_CAPS, FINISH_COMPRESSION, FINISH_MHIST, FINISH_MODE, FINISH_PARAMS, FINISH_PHIST } from '../native/binding.js';
@@ -254,7 +254,7 @@ function checkOptions(cell: unknown, options: unknown): EncodeOptions {
 }
 
 /** The payload version current at the end of `beat` (beat -1: none). */
-export function versionAt(rt: Runtime, c: Cell, beat: number, out: Version): void {
+export function versionAt(rt: Tree, c: Cell, beat: number, out: Version): void {
   if ((c.flags & COLD_PAYLOAD) !== 0) warm(c, 'payload');
   if (c.mod >= 0 && c.mod <= beat) {
     out.beat = c.mod;
@@ -281,7 +281,7 @@ export function versionAt(rt: Runtime, c: Cell, beat: number, out: Version): voi
  * first: those stamped above `floor`, and the one that was current at `floor + 1` (stamped at or
  * before `floor`), so as-of reads anywhere in the window are exact after a load.
  */
-function pastVersions(rt: Runtime, c: Cell, beat: number, floor: number): Version[] {
+function pastVersions(rt: Tree, c: Cell, beat: number, floor: number): Version[] {
   if ((c.flags & COLD_PAYLOAD) !== 0) warm(c, 'payload');
   const all: Version[] = [];
   if (c.mod >= 0 && c.mod <= beat) all.push({ beat: c.mod, meta: c.flags, pv: c.pv });
@@ -303,7 +303,7 @@ export function pathOf(c: Cell): Cell[] {
   return out.reverse();
 }
 
-function versionBytes(rt: Runtime, v: Version): Uint8Array {
+function versionBytes(rt: Tree, v: Version): Uint8Array {
   const kind = kindOfMeta(v.meta);
   if (kind === KIND_VALUE) return rt.arena.view(v.pv as number, (v.meta & LEN_MASK) >>> LEN_SHIFT);
   if (kind === KIND_DATA) return v.pv as Uint8Array;
@@ -335,7 +335,7 @@ export interface Walk {
 }
 
 /** Delta mark of a cell at `beat` (below a parent marked `parentMark`); 0: not in the frame. */
-export function deltaMark(rt: Runtime, c: Cell, beat: number, parentMark: number, cur: Version): number {
+export function deltaMark(rt: Tree, c: Cell, beat: number, parentMark: number, cur: Version): number {
   if ((c.flags & VEILED) !== 0 || c.created > beat) return 0;
   if (c.deleted >= 0 && c.deleted < beat) return 0;
   if (parentMark === M_NEW || c.created === beat) return M_NEW;
@@ -349,7 +349,7 @@ export function deltaMark(rt: Runtime, c: Cell, beat: number, parentMark: number
 }
 
 /** Walk a branch in pre-order and keep what the frame needs (changed cells and their ancestors, or everything). */
-function walkBranch(rt: Runtime, cell: Cell, beat: number, mode: number, mWindow: number): Walk {
+function walkBranch(rt: Tree, cell: Cell, beat: number, mode: number, mWindow: number): Walk {
   const cells: Cell[] = [];
   const rootThere =
     cell.up === null ||
@@ -452,7 +452,7 @@ const FINISH = new Float64Array(FINISH_PARAMS);
  * digests): proxies are described without their resource and function-ordered stores by their
  * codes, instead of refusing the frame. Returns the raw frame and where its trailer starts.
  */
-export function writeFrame(rt: Runtime, walk: Walk, beat: number, mode: number, o: EncodeOptions, lenient: boolean, reuse: Staging | null = null): { frame: Uint8Array; trailerAt: number } {
+export function writeFrame(rt: Tree, walk: Walk, beat: number, mode: number, o: EncodeOptions, lenient: boolean, reuse: Staging | null = null): { frame: Uint8Array; trailerAt: number } {
   const { cells, parents, marks } = walk;
   const n = cells.length;
   const cell = cells[0];
@@ -696,7 +696,7 @@ export function noteRef(refs: NameRefs, hi: number, lo: number): void {
 }
 
 /** namepool_delta records: every reference name the frame uses, by id. Returns the caps bit they need (0: none). */
-export function writeNamepool(st: Staging, rt: Runtime, refs: NameRefs, cell: Cell): number {
+export function writeNamepool(st: Staging, rt: Tree, refs: NameRefs, cell: Cell): number {
   const ids = [...refs.keys()].sort((a, b) => a - b);
   for (const id of ids) {
     const [hi, lo] = refs.get(id)!;

@@ -4,10 +4,10 @@ import { createRequire } from 'node:module';
 import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { deflateParam } from '../../src/async/codec-jobs.js';
+import { deflateParam } from '../../src/native/codec-jobs.js';
 import { createExecutor, type Executor, type JobResult } from '../../src/async/executor.js';
-import { JsExecutor } from '../../src/async/js-executor.js';
-import { JOB_AEAD_OPEN, JOB_AEAD_SEAL, JOB_DEFLATE, JOB_INFLATE } from '../../src/async/ops.js';
+import { JsExecutor } from '../../src/native/js-executor.js';
+import { JOB_AEAD_OPEN, JOB_AEAD_SEAL, JOB_DEFLATE, JOB_INFLATE } from '../../src/native/ops.js';
 import { loadBinding, nativeInfo } from '../../src/native/index.js';
 import { runCore, takeN, type CoreJob } from './helpers.js';
 

@@ -5,8 +5,8 @@ import { blake3 } from '../../src/hash/blake3.js';
 import { crc32c } from '../../src/hash/crc32c.js';
 import { runCore, takeN } from './helpers.js';
 import { loadBinding, nativeInfo } from '../../src/native/index.js';
-import { JsExecutor } from '../../src/async/js-executor.js';
-import { JOB_BLAKE3, JOB_CRC32C, JOB_NOOP } from '../../src/async/ops.js';
+import { JsExecutor } from '../../src/native/js-executor.js';
+import { JOB_BLAKE3, JOB_CRC32C, JOB_NOOP } from '../../src/native/ops.js';
 
 const modes = nativeInfo().backend === 'native' ? [true, false] : [false];
 

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ExecutorCore } from '../../src/async/core.js';
+import type { ExecutorCore } from '../../src/native/core.js';
 import type { IoCompletion, Reactor } from '../../src/async/reactor.js';
 
 export function tempDir(): { dir: string; cleanup: () => void } {

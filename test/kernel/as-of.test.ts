@@ -4,7 +4,7 @@
  * were read as "now").
  */
 import { describe, expect, it } from 'vitest';
-import { createRuntime } from '../../src/kernel/index.js';
+import { createRuntime } from '../../src/internal.js';
 
 describe('as-of beats', () => {
   it('every as-of read refuses beats not reached yet, above 2^53-1, negative or not integers', () => {

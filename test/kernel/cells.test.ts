@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRuntime, ROOT_LAYOUT, type Cell, type ProxyAdapter, type Runtime } from '../../src/kernel/index.js';
+import { createRuntime, ROOT_LAYOUT, type Cell, type ProxyAdapter, type Runtime } from '../../src/internal.js';
 
 const te = new TextEncoder();
 const bytes = (s: string) => te.encode(s);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createRuntime, setBeat } from '../../src/kernel/runtime.js';
+import { createRuntime } from '../../src/index.js';
+import { setBeat } from '../../src/kernel/tree.js';
 import type { Cell } from '../../src/kernel/cell/cell.js';
 import { COLD_STORE } from '../../src/kernel/cell/flags.js';
 import { addColdChild, fillChildren, fillPayload, type ColdChild, type ColdVersion } from '../../src/kernel/cold.js';

@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyFrame, blake3, createRuntime, encodeBranch, readFrame, type Cell, type Runtime } from '../../src/index.js';
-import { SNAPSHOT_MAX_CELLS, snapshotReads, type SnapNode } from '../../src/kernel/episode/snapshot.js';
+import { SNAPSHOT_MAX_CELLS, snapshotReads, type SnapNode } from '../../src/organs/episode/snapshot.js';
 import { removeTempDirs, tempDir } from '../persistence/cps-helpers.js';
 
 const hex = (b: Uint8Array | undefined): string => Buffer.from(b ?? []).toString('hex');

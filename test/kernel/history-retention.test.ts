@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRuntime } from '../../src/kernel/runtime.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
 import { encodeBranch } from '../../src/serialization/writer.js';
 
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));

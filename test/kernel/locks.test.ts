@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRuntime, LockToken, type Runtime } from '../../src/kernel/index.js';
+import { createRuntime, LockToken, type Runtime } from '../../src/internal.js';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 

@@ -1,6 +1,6 @@
 /** Memory stays bounded: arena compaction, namepool references, hash-store name chains. */
 import { describe, expect, it } from 'vitest';
-import { createRuntime } from '../../src/kernel/index.js';
+import { createRuntime } from '../../src/internal.js';
 import { CHUNK_SIZE } from '../../src/kernel/arena.js';
 
 const te = new TextEncoder();

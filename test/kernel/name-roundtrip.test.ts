@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyFrame, createRuntime, encodeBranch, readFrame, type Cell } from '../../src/index.js';
-import type { PersistentRuntime } from '../../src/persistence/service/runtime.js';
+import type { PersistentRuntime } from '../../src/runtime/persistent.js';
 import { NUMERIC_NAME_MAX } from '../../src/kernel/naming/id.js';
 import { removeTempDirs, tempDir } from '../persistence/cps-helpers.js';
 

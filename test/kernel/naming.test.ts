@@ -19,7 +19,7 @@ import {
   NAMING_NUMERIC,
   NAMING_REFERENCE,
   NAMING_WORD,
-} from '../../src/kernel/index.js';
+} from '../../src/internal.js';
 
 const WORD_ALPHABET = 'abcdefghijklmnopqrstuvwxyz:_-.';
 

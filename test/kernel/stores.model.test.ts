@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createRuntime, payloadHash, STORE_MATRIX, type Cell, type Indexing, type StoreKind } from '../../src/kernel/index.js';
+import { createRuntime, payloadHash, STORE_MATRIX, type Cell, type Indexing, type StoreKind } from '../../src/internal.js';
 import { RbTreeStore } from '../../src/kernel/store/rbtree.js';
 
 type Op =

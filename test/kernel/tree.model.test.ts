@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createRuntime, type Cell } from '../../src/kernel/index.js';
+import { createRuntime, type Cell } from '../../src/internal.js';
 
 type Op =
   | { t: 'add'; at: number; veiled: boolean; value: number | null }

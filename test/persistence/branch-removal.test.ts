@@ -4,7 +4,7 @@
  * branch"), and the name can be used again. Real stores in temp folders, both modes.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PersistentRuntime, StoreOptions } from '../../src/persistence/service/runtime.js';
+import type { PersistentRuntime, StoreOptions } from '../../src/runtime/persistent.js';
 import { contents, open, put, removeTempDirs, tempDir } from './cps-helpers.js';
 
 afterEach(() => removeTempDirs());

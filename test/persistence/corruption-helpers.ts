@@ -11,8 +11,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { contents, open } from './cps-helpers.js';
-import type { PersistentRuntime } from '../../src/persistence/service/runtime.js';
-import type { Runtime } from '../../src/kernel/runtime.js';
+import type { PersistentRuntime } from '../../src/runtime/persistent.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 
 export const BRANCHES = ['a', 'b', 'c'];
 type State = Record<string, Record<string, string>>;

@@ -3,7 +3,7 @@
  * forever, four beats per flush, printing `start <beat>` once and `d <beat>` each time the durable
  * beat moves. The parent kills it with SIGKILL whenever it likes.
  */
-import { createRuntime } from '../../src/runtime.js';
+import { createRuntime } from '../../src/runtime/create.js';
 import { applyModel } from './cps-crash-model.js';
 
 const rt = createRuntime({ store: { dir: process.env.CPS_DIR!, checkpointEvery: Number(process.env.CPS_CHECKPOINT ?? 64) }, record: false, journalBeats: 0 });

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
-import { createRuntime } from '../../src/runtime.js';
+import { createRuntime } from '../../src/runtime/create.js';
 import { actualState, expectedState } from './cps-crash-model.js';
 
 // the repository (the soak script runs this module bundled elsewhere and says where it is)

@@ -3,7 +3,7 @@
  * have after any beat. A function of the beat number only, so a child that resumes a store
  * continues the same sequence, and the parent can say what any recovered beat must hold.
  */
-import type { Runtime } from '../../src/kernel/runtime.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 
 /** Beat `beat`'s changes (run by the child's enzyme). */
 export function applyModel(rt: Runtime, beat: number): void {

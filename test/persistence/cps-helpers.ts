@@ -2,9 +2,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRuntime } from '../../src/runtime.js';
-import type { PersistentRuntime, StoreOptions } from '../../src/persistence/service/runtime.js';
-import type { Runtime } from '../../src/kernel/runtime.js';
+import { createRuntime } from '../../src/runtime/create.js';
+import type { PersistentRuntime, StoreOptions } from '../../src/runtime/persistent.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 
 const made: string[] = [];
 

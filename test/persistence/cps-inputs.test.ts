@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRuntime } from '../../src/runtime.js';
+import { createRuntime } from '../../src/runtime/create.js';
 import { openFlatfileStore } from '../../src/persistence/flatfile/index.js';
 import { MAX_PERSISTED_PAYLOAD } from '../../src/persistence/service/service.js';
 import { contents, open, put, removeTempDirs, tempDir, topics } from './cps-helpers.js';

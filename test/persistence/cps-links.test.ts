@@ -3,7 +3,7 @@
  * and a link into a lazy branch.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Runtime } from '../../src/kernel/runtime.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { COLD_STORE } from '../../src/kernel/cell/flags.js';
 import { contents, open, put, removeTempDirs, tempDir, topics } from './cps-helpers.js';
 

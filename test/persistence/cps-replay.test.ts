@@ -6,11 +6,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRuntime } from '../../src/runtime.js';
+import { createRuntime } from '../../src/runtime/create.js';
 import type { Cell } from '../../src/kernel/cell/cell.js';
-import type { Runtime } from '../../src/kernel/runtime.js';
-import { PersistentRuntime } from '../../src/persistence/service/runtime.js';
-import { beatWhere } from '../heartbeat/helpers.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
+import { PersistentRuntime } from '../../src/runtime/persistent.js';
+import { beatWhere } from '../beat/helpers.js';
 import { registerPersistEvents } from '../../src/persistence/service/records.js';
 import { dossiers, installApp, put, removeTempDirs, tempDir, topics } from './cps-helpers.js';
 
@@ -133,7 +133,7 @@ describe('verb dossiers are recorded inputs', () => {
 describe('the op/persist enzyme', () => {
   it('an event it cannot apply (a load of frames the runtime refuses) is a crit fact; the events after it still apply', () => {
     const rt = createRuntime();
-    registerPersistEvents(rt);
+    registerPersistEvents(rt.heartbeat);
     rt.find('/data')!.add('keep', { value: 'x' });
     rt.enqueue('op/persist/ev', null, {
       e: [

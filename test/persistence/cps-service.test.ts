@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRuntime } from '../../src/runtime.js';
-import { Runtime } from '../../src/kernel/runtime.js';
+import { createRuntime } from '../../src/runtime/create.js';
+import { Runtime } from '../../src/runtime/runtime.js';
 import { openFlatfileStore } from '../../src/persistence/flatfile/store.js';
 import { ENGINE_CAP } from '../../src/persistence/engine.js';
 import { contents, dossiers, installApp, open, put, removeTempDirs, tempDir, topics } from './cps-helpers.js';

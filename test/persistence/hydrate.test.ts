@@ -3,10 +3,10 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cell } from '../../src/kernel/cell/cell.js';
 import { COLD_PAYLOAD, COLD_STORE } from '../../src/kernel/cell/flags.js';
-import type { Runtime } from '../../src/kernel/runtime.js';
-import type { PersistentRuntime, StoreOptions } from '../../src/persistence/service/runtime.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
+import type { PersistentRuntime, StoreOptions } from '../../src/runtime/persistent.js';
 import { installApp, open, put, removeTempDirs, tempDir, topics } from './cps-helpers.js';
-import { createRuntime } from '../../src/runtime.js';
+import { createRuntime } from '../../src/runtime/create.js';
 
 afterEach(() => removeTempDirs());
 

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFrame } from '../../src/serialization/reader.js';
-import type { PersistentRuntime } from '../../src/persistence/service/runtime.js';
-import { createRuntime } from '../../src/runtime.js';
+import type { PersistentRuntime } from '../../src/runtime/persistent.js';
+import { createRuntime } from '../../src/runtime/create.js';
 import { installApp, open, put, removeTempDirs, tempDir } from './cps-helpers.js';
 
 afterAll(removeTempDirs);

@@ -12,7 +12,7 @@ import { openFlatfileStore, verifyFlatfileStore } from '../../src/persistence/fl
 import { encodeMeta, parseMeta } from '../../src/persistence/flatfile/branch.js';
 import { storeCommand } from '../../src/cli/store.js';
 import { open, removeTempDirs, tempDir, topics } from './cps-helpers.js';
-import type { PersistentRuntime } from '../../src/persistence/service/runtime.js';
+import type { PersistentRuntime } from '../../src/runtime/persistent.js';
 import { STORE, placeStore, quarantineMatches, stateBeat, stateOf, trials, writeStore, type Written } from './corruption-helpers.js';
 import { Source, commitBeat } from './helpers.js';
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createRuntime } from '../../src/runtime.js';
+import { createRuntime } from '../../src/runtime/create.js';
 
 const code = (fn: () => unknown): string | undefined => {
   try {

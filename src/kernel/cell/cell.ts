@@ -24,7 +24,7 @@ import { addShadow, checkCycle, dropShadow, resolveLive, resolveNow, shadowsOf, 
 import { cloneCell } from './clone.js';
 import { warm } from '../cold.js';
 import { proxyCall, proxyChange, proxySnapshotAt } from './proxy.js';
-import type { Runtime } from '../runtime.js';
+import type { Tree } from '../tree.js';
 import { checkStore, createStore, NO_STORE_OPTIONS, type ChildStore, type Indexing, type Key, type Point, type StoreKind, type StoreOptions } from '../store/index.js';
 import { OctreeStore } from '../store/octree.js';
 import {
@@ -113,7 +113,7 @@ function checkPosition(pos: unknown, store: ChildStore): number {
 }
 
 /** The runtime a cell belongs to. */
-function rtOf(c: Cell): Runtime {
+function rtOf(c: Cell): Tree {
   return c.up !== null ? c.up.rt : c.store!.rt;
 }
 
@@ -162,7 +162,7 @@ export class Cell {
 
   // ---- identity ---------------------------------------------------------------------------
 
-  get runtime(): Runtime {
+  get runtime(): Tree {
     return rtOf(this);
   }
 
@@ -229,7 +229,7 @@ export class Cell {
 
   // ---- checks -----------------------------------------------------------------------------
 
-  private failStructure(rt: Runtime): never | void {
+  private failStructure(rt: Tree): never | void {
     if (rt.writesRefused !== null) throw rt.writesRefused();
     if ((this.flags & DETACHED) !== 0) throw cellDeleted(this.path, true);
     if (this.deleted >= 0) throw cellDeleted(this.path, false);
@@ -240,7 +240,7 @@ export class Cell {
     }
   }
 
-  private failData(rt: Runtime): never | void {
+  private failData(rt: Tree): never | void {
     if (rt.writesRefused !== null) throw rt.writesRefused();
     if ((this.flags & DETACHED) !== 0) throw cellDeleted(this.path, true);
     if (this.deleted >= 0) throw cellDeleted(this.path, false);
@@ -357,7 +357,7 @@ export class Cell {
    * Validate an init and apply the parts without outside effects (payload bytes, own store,
    * flags) to a fresh, not yet inserted cell. Returns the payload hash for 'hash' indexing.
    */
-  private prepare(init: CellInit, rt: Runtime): number {
+  private prepare(init: CellInit, rt: Tree): number {
     let bytes: Uint8Array | undefined;
     if (init.value !== undefined) bytes = toBytes(init.value, 'init.value');
     else if (init.data !== undefined) {
@@ -389,7 +389,7 @@ export class Cell {
   }
 
   /** The init parts with outside effects (adapter retain, link shadow), last before insertion. */
-  private commit(init: CellInit, rt: Runtime): void {
+  private commit(init: CellInit, rt: Tree): void {
     if (init.value !== undefined || init.data !== undefined) return;
     if (init.link !== undefined) {
       this.flags = (this.flags & ~(TYPE_MASK | PAYLOAD_BITS)) | TYPE_LINK | (PK_LINK << PK_SHIFT);
@@ -410,7 +410,7 @@ export class Cell {
   }
 
   /** Undo a failed add: give back arena bytes and the name's namepool reference. */
-  private discard(rt: Runtime): void {
+  private discard(rt: Tree): void {
     if (kindOf(this.flags) === PK_VALUE) rt.arena.free(lenOf(this.flags));
     this.flags = DETACHED;
     releaseName(rt.namepool, this.dom, this.hi, this.lo);
@@ -503,7 +503,7 @@ export class Cell {
    * PK_NONE picks it by size (VALUE up to 64 bytes) and any equal bytes are a no-op. `mode`:
    * W_TAKE adopts the buffer (DATA), W_HARD drops the history.
    */
-  private writePayload(rt: Runtime, bytes: Uint8Array, kind: number, mode: number): boolean {
+  private writePayload(rt: Tree, bytes: Uint8Array, kind: number, mode: number): boolean {
     const len = bytes.length;
     const f = this.flags;
     const cur = kindOf(f);
@@ -668,7 +668,7 @@ export class Cell {
 
   // ---- structure --------------------------------------------------------------------------
 
-  private assertRemovable(rt: Runtime): void {
+  private assertRemovable(rt: Tree): void {
     if (this.up === null) throw invalidState('/', 'the root cannot be removed');
     if ((this.flags & DETACHED) !== 0) throw cellDeleted(this.path, true);
     const parent = this.up.owner;
@@ -747,7 +747,7 @@ export class Cell {
   }
 
   /** Drop history, payload bytes, adapter, shadows and name references (hard delete). */
-  private finalize(rt: Runtime): void {
+  private finalize(rt: Tree): void {
     if (this.hist >= 0) dropHistory(rt, this.hist);
     this.hist = -1;
     if ((this.flags & COLD_PAYLOAD) !== 0) this.pv = 0; // a cold stub: no payload to give back

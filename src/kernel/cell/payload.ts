@@ -4,7 +4,7 @@
  * HANDLE and STREAM (a proxy cell whose bytes live behind an adapter).
  */
 import { invalidArgType } from '../../errors.js';
-import type { Runtime } from '../runtime.js';
+import type { Tree } from '../tree.js';
 import type { Cell } from './cell.js';
 import { LEN_MASK, LEN_SHIFT, PK_DATA, PK_MASK, PK_SHIFT, PK_VALUE } from './flags.js';
 
@@ -78,7 +78,7 @@ export function lenOf(meta: number): number {
 }
 
 /** The bytes of a VALUE or DATA payload (a copy, or a view when `copy` is false); else undefined. */
-export function bytesOf(rt: Runtime, meta: number, pv: unknown, copy: boolean): Uint8Array | undefined {
+export function bytesOf(rt: Tree, meta: number, pv: unknown, copy: boolean): Uint8Array | undefined {
   const kind = kindOf(meta);
   if (kind === PK_VALUE) return copy ? rt.arena.copy(pv as number, lenOf(meta)) : rt.arena.view(pv as number, lenOf(meta));
   if (kind === PK_DATA) return copy ? (pv as Uint8Array).slice() : (pv as Uint8Array);
@@ -86,7 +86,7 @@ export function bytesOf(rt: Runtime, meta: number, pv: unknown, copy: boolean): 
 }
 
 /** Free a history chain, counting its VALUE bytes as arena garbage. */
-export function dropHistory(rt: Runtime, head: number): void {
+export function dropHistory(rt: Tree, head: number): void {
   const h = rt.history;
   for (let e = head; e >= 0; e = h.prev[e]) if (kindOf(h.meta[e]) === PK_VALUE) rt.arena.free(lenOf(h.meta[e]));
   h.freeChain(head);

@@ -1,6 +1,6 @@
 /** Store factory: validates the store kind x indexing matrix and builds the store. */
 import type { Cell } from '../cell/cell.js';
-import type { Runtime } from '../runtime.js';
+import type { Tree } from '../tree.js';
 import { invalidStore } from '../../errors.js';
 import { ArrayStore } from './array.js';
 import { HashStore } from './hash.js';
@@ -61,7 +61,7 @@ export function checkStore(kind: unknown, indexing: unknown, options: StoreOptio
   return ix;
 }
 
-export function createStore(kind: StoreKind, indexing: Indexing, options: StoreOptions, owner: Cell, rt: Runtime): ChildStore {
+export function createStore(kind: StoreKind, indexing: Indexing, options: StoreOptions, owner: Cell, rt: Tree): ChildStore {
   const order = orderFor(indexing, options);
   const unique = indexing === 'name' || kind === 'hash';
   switch (kind) {

@@ -5,7 +5,7 @@
  * per lookup by `seen()` (cell/flags.ts).
  */
 import type { Cell } from '../cell/cell.js';
-import type { Runtime } from '../runtime.js';
+import type { Tree } from '../tree.js';
 import { compareNameParts } from '../naming/name.js';
 import { seen } from '../cell/flags.js';
 
@@ -46,7 +46,7 @@ export abstract class ChildStore {
   abstract readonly kind: StoreKind;
   readonly indexing: Indexing;
   readonly owner: Cell;
-  readonly rt: Runtime;
+  readonly rt: Tree;
   /** Position order; null for insertion order. */
   readonly order: OrderFn | null;
   readonly options: StoreOptions;
@@ -57,7 +57,7 @@ export abstract class ChildStore {
   /** Beat of the last structural change. */
   modified: number;
 
-  constructor(owner: Cell, rt: Runtime, indexing: Indexing, order: OrderFn | null, options: StoreOptions, unique: boolean) {
+  constructor(owner: Cell, rt: Tree, indexing: Indexing, order: OrderFn | null, options: StoreOptions, unique: boolean) {
     this.owner = owner;
     this.rt = rt;
     this.indexing = indexing;

@@ -3,7 +3,7 @@ import { LOCK_UNAVAILABLE, type Binding } from '../binding.js';
 import { blake3, blake3Hasher, blake3Many } from './blake3.js';
 import { crc32c, crc32cMany } from './crc32c.js';
 import { flatFinish, flatValidate } from './flat.js';
-import { JsExecutor } from '../../async/js-executor.js';
+import { JsExecutor } from '../js-executor.js';
 import { reactorUnavailable } from '../../errors.js';
 
 // Async twin: no kernel reactors without the addon (the portable reactor serves), and the

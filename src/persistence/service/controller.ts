@@ -4,7 +4,7 @@
  * `/data/persist/<branch>/{metrics,branch_stat,config}`; nothing here touches the engine.
  */
 import type { Cell } from '../../kernel/cell/cell.js';
-import type { Runtime } from '../../kernel/runtime.js';
+import type { Tree } from '../../kernel/tree.js';
 import type { EngineStats } from '../engine.js';
 import type { FlushCause, ResolvedPolicy } from './policy.js';
 
@@ -215,7 +215,7 @@ export interface BranchView {
 }
 
 /** Write `view` under `/data/persist/<branch>` (hard updates: no history piles up). */
-export function writeView(rt: Runtime, branch: string, view: BranchView): void {
+export function writeView(rt: Tree, branch: string, view: BranchView): void {
   const data = rt.find('/data')!;
   const persist = data.child('persist') ?? data.add('persist');
   const dir = persist.child(branch) ?? persist.add(branch);

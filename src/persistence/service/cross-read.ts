@@ -7,7 +7,7 @@
  */
 import { invalidArgType, persistError } from '../../errors.js';
 import type { Cell } from '../../kernel/cell/cell.js';
-import type { EnzymeContext } from '../../kernel/heartbeat/context.js';
+import type { EnzymeContext } from '../../beat/heartbeat/context.js';
 import type { PersistenceService } from './service.js';
 
 export interface CrossReadOptions {
@@ -42,11 +42,11 @@ export function readAcross(svc: PersistenceService, ctx: EnzymeContext, consumer
   if (risk === null) return rt.find(path);
   const origin = { enzyme: ctx.enzyme, signal: ctx.signal, target: ctx.target ?? undefined };
   if (!policy.allowVolatileReads) {
-    rt.cei({ severity: 'usage', topic: 'cell.cross_read', note: `${consumer} may not read ${risk} branch ${source} (${verb} ${path}); allowVolatileReads is off`, origin, subject: `/data/${consumer}` });
+    ctx.cei({ severity: 'usage', topic: 'cell.cross_read', note: `${consumer} may not read ${risk} branch ${source} (${verb} ${path}); allowVolatileReads is off`, origin, subject: `/data/${consumer}` });
     throw persistError('ERR_PERSIST_CROSS_READ', `branch ${consumer} (${policy.mode}) may not read ${risk} branch ${source}: set allowVolatileReads to allow it`);
   }
   // the decision is recorded (and replayed: a replay without it stops with ERR_REPLAY_MISMATCH)
   const decided = ctx.decide('cross_read', () => ({ beat: ctx.beat, verb, consumer, source, risk }));
-  rt.cei({ severity: 'warn', topic: 'cell.cross_read', note: `${consumer} read ${decided.risk} branch ${source} (${verb} ${path})`, origin, subject: `/data/${consumer}` });
+  ctx.cei({ severity: 'warn', topic: 'cell.cross_read', note: `${consumer} read ${decided.risk} branch ${source} (${verb} ${path})`, origin, subject: `/data/${consumer}` });
   return rt.find(path);
 }

@@ -7,9 +7,9 @@
  * states, facts, closes, seals. A replay (`createRuntime({ replay })`, which registers the
  * enzyme) gets the same impulses from the recording and writes the same cells without a store.
  */
-import type { CeiSeverity } from '../../kernel/cei/cei.js';
-import type { EnzymeContext } from '../../kernel/heartbeat/context.js';
-import type { Runtime } from '../../kernel/runtime.js';
+import type { CeiSeverity } from '../../beat/cei/cei.js';
+import type { EnzymeContext } from '../../beat/heartbeat/context.js';
+import type { Heartbeat } from '../../beat/heartbeat/heartbeat.js';
 import type { AeadOptions } from '../../serialization/aead.js';
 import { writeView, type BranchView } from './controller.js';
 import { applyFrames } from './recover.js';
@@ -72,35 +72,36 @@ export interface PersistEventHooks {
  * by verb sequence number while the dossier is open (bounded by the verbs in flight). Returns
  * the function that applies one event (the live service uses it once the runtime has halted).
  */
-export function registerPersistEvents(rt: Runtime, hooks: PersistEventHooks = {}): (e: PersistEvent) => void {
+export function registerPersistEvents(hb: Heartbeat, hooks: PersistEventHooks = {}): (e: PersistEvent) => void {
+  const rt = hb.rt;
   const oids = new Map<number, number>();
   const apply = (e: PersistEvent): void => {
     switch (e.k) {
       case 'open': {
         if (e.seal !== undefined) rt.find(e.seal)?.seal();
-        const oid = rt.ops.start(e.verb, { target: e.target });
+        const oid = hb.ops.start(e.verb, { target: e.target });
         oids.set(e.s, oid);
-        for (const st of e.states) rt.ops.state(oid, st);
+        for (const st of e.states) hb.ops.state(oid, st);
         break;
       }
       case 'state': {
         const oid = oids.get(e.s);
-        if (oid !== undefined && rt.ops.isOpen(oid)) rt.ops.state(oid, e.v);
+        if (oid !== undefined && hb.ops.isOpen(oid)) hb.ops.state(oid, e.v);
         break;
       }
       case 'ok': {
         const oid = oids.get(e.s);
         oids.delete(e.s);
-        if (oid !== undefined && rt.ops.isOpen(oid)) {
-          rt.ops.state(oid, 'ist:ok');
-          rt.ops.close(oid, 'sts:ok');
+        if (oid !== undefined && hb.ops.isOpen(oid)) {
+          hb.ops.state(oid, 'ist:ok');
+          hb.ops.close(oid, 'sts:ok');
         }
         break;
       }
       case 'fact': {
         const oid = e.s === undefined ? undefined : oids.get(e.s);
-        rt.cei({ severity: e.sev, topic: e.topic, note: e.note, subject: e.subject, dossier: oid });
-        if (oid !== undefined && !rt.ops.isOpen(oid)) oids.delete(e.s!);
+        hb.report({ severity: e.sev, topic: e.topic, note: e.note, subject: e.subject, dossier: oid });
+        if (oid !== undefined && !hb.ops.isOpen(oid)) oids.delete(e.s!);
         break;
       }
       case 'view':
@@ -117,7 +118,7 @@ export function registerPersistEvents(rt: Runtime, hooks: PersistEventHooks = {}
         break;
     }
   };
-  rt.registerEnzyme({
+  hb.registerEnzyme({
     name: PERSIST_ENZYME,
     signal: SIG_PERSIST_EV,
     run(ctx: EnzymeContext) {
@@ -127,7 +128,7 @@ export function registerPersistEvents(rt: Runtime, hooks: PersistEventHooks = {}
         } catch (err) {
           // one event that cannot be applied (a load the runtime refuses) does not drop the others;
           // a refused load leaves the branch cold: in the store, not in memory
-          rt.cei({ severity: 'crit', topic: 'persist.event', note: `op/persist ${e.k}${'b' in e ? ` ${e.b}` : ''}: ${(err as Error)?.message ?? String(err)}`, origin: { enzyme: PERSIST_ENZYME } });
+          hb.report({ severity: 'crit', topic: 'persist.event', note: `op/persist ${e.k}${'b' in e ? ` ${e.b}` : ''}: ${(err as Error)?.message ?? String(err)}`, origin: { enzyme: PERSIST_ENZYME } });
         }
       }
     },
@@ -142,10 +143,10 @@ export class PersistEvents {
   private readonly unhook: () => void;
 
   constructor(
-    private readonly rt: Runtime,
+    private readonly hb: Heartbeat,
     private readonly apply: (e: PersistEvent) => void,
   ) {
-    this.unhook = rt.onCapture(() => this.capture());
+    this.unhook = hb.onCapture(() => this.capture());
   }
 
   /** The next verb sequence number. */
@@ -159,13 +160,13 @@ export class PersistEvents {
    * store's last word, after the last recorded beat).
    */
   post(e: PersistEvent): void {
-    const rt = this.rt;
-    if (rt.halted) {
-      rt.heartbeat.prr.grant(() => this.apply(e));
+    const hb = this.hb;
+    if (hb.isHalted) {
+      hb.prr.grant(() => this.apply(e));
       return;
     }
     this.pending.push(e);
-    if (e.k !== 'view') rt.heartbeat.wake();
+    if (e.k !== 'view') hb.wake();
   }
 
   /** Capture: everything posted since the last beat, in order, as one recorded impulse. */
@@ -173,7 +174,7 @@ export class PersistEvents {
     if (this.pending.length === 0) return;
     const e = this.pending;
     this.pending = [];
-    this.rt.enqueue(SIG_PERSIST_EV, null, { e } as unknown as Record<string, number>);
+    this.hb.enqueue(SIG_PERSIST_EV, null, { e } as unknown as Record<string, number>);
   }
 
   close(): void {

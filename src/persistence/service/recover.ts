@@ -5,8 +5,8 @@
  * not fit, leaving the runtime as it was.
  */
 import { persistError } from '../../errors.js';
-import type { Runtime } from '../../kernel/runtime.js';
-import { setBeat } from '../../kernel/runtime.js';
+import type { Tree } from '../../kernel/tree.js';
+import { setBeat } from '../../kernel/tree.js';
 import { applyFrame, forgetApplied, outsideLinkPaths } from '../../serialization/apply.js';
 import { readFrame } from '../../serialization/reader.js';
 import type { AeadOptions } from '../../serialization/aead.js';
@@ -60,7 +60,7 @@ export function removedOnDisk(engine: StorageEngine, branch: string, aead: AeadO
  * exceeded). Frames carry their own beats, so `rt.beat` is lowered to the branch's first beat
  * while they apply and restored afterwards. Returns the bytes applied.
  */
-export function loadBranch(rt: Runtime, engine: StorageEngine, branch: string, budget: LoadBudget = {}, aead?: AeadOptions): { frames: number; bytes: number } {
+export function loadBranch(rt: Tree, engine: StorageEngine, branch: string, budget: LoadBudget = {}, aead?: AeadOptions): { frames: number; bytes: number } {
   const frames = framesToLoad(engine, branch, aead);
   const bytes = checkBudget(branch, frames, budget, aead);
   applyFrames(rt, branch, frames, aead);
@@ -80,7 +80,7 @@ function checkBudget(branch: string, frames: StoredFrame[], budget: LoadBudget, 
 }
 
 /** Branches (other than `branch`) whose cells the links in `branch`'s frames point at. */
-export function linkedBranches(rt: Runtime, engine: StorageEngine, branch: string, aead?: AeadOptions): Set<string> {
+export function linkedBranches(rt: Tree, engine: StorageEngine, branch: string, aead?: AeadOptions): Set<string> {
   const out = new Set<string>();
   for (const f of framesToLoad(engine, branch, aead)) {
     for (const p of outsideLinkPaths(rt, f.bytes, { aead })) if (p.length >= 2 && p[0] === 'data' && p[1] !== branch) out.add(p[1]);
@@ -107,7 +107,7 @@ export interface LinkOrderLoad {
  * (volatile, never written) is `ERR_PERSIST_LINK`; otherwise the frame's own refusal is thrown.
  * Each branch is checked against `budget`.
  */
-export function loadInLinkOrder(rt: Runtime, engine: StorageEngine, names: readonly string[], budget: LoadBudget, aead: AeadOptions | undefined, pull: (branch: string) => boolean): LinkOrderLoad {
+export function loadInLinkOrder(rt: Tree, engine: StorageEngine, names: readonly string[], budget: LoadBudget, aead: AeadOptions | undefined, pull: (branch: string) => boolean): LinkOrderLoad {
   const out: LinkOrderLoad = { order: [], pulled: [], frames: 0, bytes: 0 };
   const done = new Set<string>();
   let waiting = [...names];
@@ -166,7 +166,7 @@ export function loadInLinkOrder(rt: Runtime, engine: StorageEngine, names: reado
  * Rebuild `names` together, every frame of theirs in beat order (branches linking into each
  * other). When that fails too, none of them stays and the error is `ERR_PERSIST_LINK`.
  */
-function loadInBeatOrder(rt: Runtime, engine: StorageEngine, names: string[], budget: LoadBudget, aead: AeadOptions | undefined, cycle: string): { frames: number; bytes: number } {
+function loadInBeatOrder(rt: Tree, engine: StorageEngine, names: string[], budget: LoadBudget, aead: AeadOptions | undefined, cycle: string): { frames: number; bytes: number } {
   const all: Array<StoredFrame & { branch: string }> = [];
   for (const name of names) {
     const frames = framesToLoad(engine, name, aead);
@@ -188,7 +188,7 @@ function loadInBeatOrder(rt: Runtime, engine: StorageEngine, names: string[], bu
  * Apply a branch's frames (oldest first) to `rt`. Frames carry their own beats, so `rt.beat` is
  * lowered while they apply and restored afterwards. A branch that fails part-way is removed again.
  */
-export function applyFrames(rt: Runtime, branches: string | readonly string[], frames: ReadonlyArray<{ bytes: Uint8Array }>, aead?: AeadOptions): void {
+export function applyFrames(rt: Tree, branches: string | readonly string[], frames: ReadonlyArray<{ bytes: Uint8Array }>, aead?: AeadOptions): void {
   const saved = rt.beat;
   const applied: Uint8Array[] = [];
   let floor = 0;

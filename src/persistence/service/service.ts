@@ -7,10 +7,10 @@
  * (`ist:flush`) controllers with `flushOnShutdown` stage their last frames.
  */
 import { invalidArgType, invalidArgValue, invalidName, notFound, outOfRange, persistError } from '../../errors.js';
-import type { BeatChanges } from '../../kernel/heartbeat/digest.js';
+import type { BeatChanges } from '../../beat/heartbeat/digest.js';
 import type { Cell } from '../../kernel/cell/cell.js';
-import type { Runtime, WriteGuard } from '../../kernel/runtime.js';
-import { Runtime as KernelRuntime, setBeat } from '../../kernel/runtime.js';
+import type { Heartbeat } from '../../beat/heartbeat/heartbeat.js';
+import { setBeat, Tree, type WriteGuard } from '../../kernel/tree.js';
 import { encodeBranch } from '../../serialization/writer.js';
 import { readFrame } from '../../serialization/reader.js';
 import { checkBudget, Hydrator, type HydrateBudget } from './hydrate/hydrator.js';
@@ -22,7 +22,7 @@ import { framesToLoad } from './recover.js';
 import { flushCause, resolvePolicy, type BranchPolicy, type FlushCause, type PolicyMode, type ResolvedPolicy } from './policy.js';
 import { BeatWriter, type QueuedBeat, type QueuedFrame } from './writer.js';
 import { PersistEvents, registerPersistEvents } from './records.js';
-import type { CeiSeverity } from '../../kernel/cei/cei.js';
+import type { CeiSeverity } from '../../beat/cei/cei.js';
 
 /** Children of `/data` that are never branches: the service's own metrics, and mailboxes. */
 export const RESERVED_BRANCHES: ReadonlySet<string> = new Set(['persist', 'mailbox']);
@@ -171,11 +171,15 @@ export class PersistenceService {
   /** Per-cell hydration of lazy branches (hydrate/hydrator.ts). */
   readonly hydrator: Hydrator;
 
+  /** The tree persisted (the heartbeat's). */
+  readonly rt: Tree;
+
   constructor(
-    readonly rt: Runtime,
+    readonly hb: Heartbeat,
     readonly engine: StorageEngine,
     options: ResolvedServiceOptions,
   ) {
+    this.rt = hb.rt;
     const need = requiredCaps(options);
     if ((engine.caps & need) !== need) {
       const missing = Object.entries(ENGINE_CAP)
@@ -191,10 +195,10 @@ export class PersistenceService {
     this.maxPending = options.maxPending;
     this.metricsEvery = options.metricsEvery;
     this.frameOptions = { deflate: options.deflate, aead: options.aead };
-    this.hydrator = new Hydrator(rt, engine, options.aead, options.hydrate);
+    this.hydrator = new Hydrator(hb, engine, options.aead, options.hydrate);
     this.writer = new BeatWriter(engine, { durable: (b) => this.onDurable(b), failed: (b, d, e) => this.onFailed(b, d, e) }, engine.recovery.beat);
     for (const name of engine.branches()) this.controller(name);
-    this.events = new PersistEvents(rt, registerPersistEvents(rt, { aead: options.aead, loaded: (b) => this.onLoaded(b) }));
+    this.events = new PersistEvents(hb, registerPersistEvents(hb, { aead: options.aead, loaded: (b) => this.onLoaded(b) }));
   }
 
   /** A load event was applied (this beat): its controller restarts at Commit; the old cold index goes. */
@@ -217,11 +221,11 @@ export class PersistenceService {
       rt.writeGuard = null;
       rt.changedBetweenBeats = null;
     });
-    this.unhook.push(rt.onCommit((beat, changes) => this.onCommit(beat, changes)));
-    this.unhook.push(rt.onShutdown(() => this.onShutdown()));
+    this.unhook.push(this.hb.onCommit((beat, changes) => this.onCommit(beat, changes)));
+    this.unhook.push(this.hb.onShutdown(() => this.onShutdown()));
     const writer = this.writer;
     const max = this.maxPending;
-    rt.heartbeat.participate({
+    this.hb.participate({
       compute() {},
       commit() {},
       ready: () => writer.backlog < max,
@@ -303,7 +307,7 @@ export class PersistenceService {
     }
     if (name === undefined) return;
     if (!this.marked.has(name)) this.marked.set(name, this.rt.beat);
-    this.rt.heartbeat.wake();
+    this.hb.wake();
   }
 
   /** The AEAD options frames are sealed with (needed to read them back). */
@@ -420,7 +424,7 @@ export class PersistenceService {
   /** A branch root may have been hard-removed between beats: looked for at the next Commit. */
   private rootsRemoved(beat: number): void {
     if (this.removedSince < 0) this.removedSince = beat;
-    this.rt.heartbeat.wake();
+    this.hb.wake();
   }
 
   /** Branches whose root was hard-removed become pending: their removal must be framed (`frameBranch`). */
@@ -652,14 +656,14 @@ export class PersistenceService {
     } catch (e) {
       this.failures++;
       this.lastError = e;
-      this.rt.cei({ severity: 'crit', topic: 'persist.commit', note: `the shutdown flush could not be framed: ${(e as Error)?.message ?? String(e)}` });
+      this.hb.report({ severity: 'crit', topic: 'persist.commit', note: `the shutdown flush could not be framed: ${(e as Error)?.message ?? String(e)}` });
     }
   }
 
   /** Shut the runtime down (op/shdn with its flush), wait for the writer, close the engine. */
   async close(): Promise<void> {
     if (this.closed) return;
-    if (!this.rt.halted) this.rt.shutdown();
+    if (!this.hb.isHalted) this.hb.shutdown();
     let error: unknown;
     try {
       await this.flush();
@@ -684,11 +688,11 @@ export class PersistenceService {
  * stamp to frame, docs/FORMAT.md §10): a delta chained to the branch's last frame whose root alone
  * is created and soft-deleted at `beat`, so it is visible at no beat. A load that meets it as the
  * branch's newest frame loads nothing (recover.ts `isRemoval`); the branch's next frame, if the
- * name is added again, is a snapshot. The root is built in a scratch runtime so that the one
+ * name is added again, is a snapshot. The root is built in a scratch tree so that the one
  * encoder writes it.
  */
 function removalFrame(name: string, beat: number, prevRoot: Uint8Array, options: { deflate?: boolean; aead?: AeadOptions }): Uint8Array {
-  const scratch = new KernelRuntime();
+  const scratch = new Tree();
   setBeat(scratch, beat);
   const root = scratch.find('/data')!.add(name);
   root.remove();

@@ -49,7 +49,7 @@ export class PersistVerbs {
       const c = this.svc.controller(name);
       c.force = true;
       c.stale = true;
-      this.svc.rt.heartbeat.wake();
+      this.svc.hb.wake();
       const beat = await this.svc.whenFramed(name);
       step('ist:flush');
       await this.svc.flush();
@@ -95,7 +95,7 @@ export class PersistVerbs {
         const c = this.svc.controller(name);
         c.root = cell;
         c.force = true;
-        rt.heartbeat.wake();
+        this.svc.hb.wake();
         const beat = await this.svc.whenFramed(name);
         step('ist:flush');
         await this.svc.flush();
@@ -184,7 +184,7 @@ export class PersistVerbs {
     const c = svc.controller(name);
     if (!c.cold) return { frames: 0, bytes: 0 };
     // cold branches its links point into are hydrated with it (each within the budgets)
-    const loaded = svc.rt.heartbeat.prr.grant(() => loadInLinkOrder(svc.rt, svc.engine, [name], budget, svc.aead, (b) => svc.controller(b).cold));
+    const loaded = svc.hb.prr.grant(() => loadInLinkOrder(svc.rt, svc.engine, [name], budget, svc.aead, (b) => svc.controller(b).cold));
     for (const b of loaded.order) {
       const bc = svc.controller(b);
       bc.cold = false;

@@ -10,7 +10,8 @@
 import { hydrateError, invalidArgType, invalidArgValue, notFound, outOfRange } from '../../../errors.js';
 import type { Cell } from '../../../kernel/cell/cell.js';
 import { addColdChild, coldToken, fillChildren, fillPayload, type ColdChild, type ColdPart, type ColdVersion } from '../../../kernel/cold.js';
-import type { Runtime } from '../../../kernel/runtime.js';
+import type { Tree } from '../../../kernel/tree.js';
+import type { Heartbeat } from '../../../beat/heartbeat/heartbeat.js';
 import { COLD_PAYLOAD, COLD_STORE } from '../../../kernel/cell/flags.js';
 import { crc32c } from '../../../hash/crc32c.js';
 import type { AeadOptions } from '../../../serialization/aead.js';
@@ -76,12 +77,16 @@ export class Hydrator {
   private lastRecord: { frame: number; offset: number; bytes: Uint8Array } | undefined;
   private lastFrame: { frame: number; parsed: Frame } | undefined;
 
+  /** The tree the branches are served into (the heartbeat's). */
+  private readonly rt: Tree;
+
   constructor(
-    private readonly rt: Runtime,
+    private readonly hb: Heartbeat,
     private readonly engine: StorageEngine,
     private readonly aead: AeadOptions | undefined,
     budget?: HydrateBudget,
   ) {
+    this.rt = hb.rt;
     this.accessBudget = checkBudget(budget, 'store.hydrate');
   }
 
@@ -250,7 +255,7 @@ export class Hydrator {
   private fail(where: string, e: unknown): never {
     const note = `hydrating ${where}: ${(e as Error)?.message ?? String(e)}`;
     try {
-      this.rt.cei({ severity: 'warn', topic: 'coh.hydrate.fail', note, subject: where.startsWith('/') ? where : undefined });
+      this.hb.report({ severity: 'warn', topic: 'coh.hydrate.fail', note, subject: where.startsWith('/') ? where : undefined });
     } catch {
       // reporting must not hide the failure itself
     }
