@@ -26,7 +26,10 @@ const dir = mkdtempSync(join(tmpdir(), 'cep-bench-async-'));
 const backends = cep.availableBackends();
 const rows = [];
 const now = () => Number(process.hrtime.bigint()) / 1e3; // µs
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 const loadStart = load();
 
 function record(group, impl, fields, peer = false) {
@@ -173,11 +176,14 @@ async function echoNet() {
   };
   const server = net.createServer({ noDelay: true }, (s) => {
     s.on('error', () => {}); // the client hangs up at the end
-    s.on('data', parse((f) => {
-      const h = Buffer.allocUnsafe(4);
-      h.writeUInt32BE(f.length);
-      s.write(Buffer.concat([h, f]));
-    }));
+    s.on(
+      'data',
+      parse((f) => {
+        const h = Buffer.allocUnsafe(4);
+        h.writeUInt32BE(f.length);
+        s.write(Buffer.concat([h, f]));
+      }),
+    );
   });
   await new Promise((res) => server.listen(0, '127.0.0.1', res));
   const sock = net.connect({ port: server.address().port, host: '127.0.0.1', noDelay: true });
@@ -192,10 +198,13 @@ async function echoNet() {
       for (let i = 0; i < WINDOW; i++) sock.write(framed);
       sent += WINDOW;
     };
-    sock.on('data', parse(() => {
-      if (++got === ECHOES) resolve();
-      else if (got === sent) sendWindow();
-    }));
+    sock.on(
+      'data',
+      parse(() => {
+        if (++got === ECHOES) resolve();
+        else if (got === sent) sendWindow();
+      }),
+    );
     sendWindow();
   });
   const rate = ECHOES / ((now() - t0) / 1e6);
@@ -315,7 +324,7 @@ if (run('codecs')) {
   for (let i = 0; i < CODEC_JOBS; i++) sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(sealed, input, null, null, nonce, key);
   record(cases[2][0], 'sodium-native (JS thread)', { mbps: mbps(t0) }, true);
 }
-process.stderr.write("\n");
+process.stderr.write('\n');
 rmSync(dir, { recursive: true, force: true });
 
 // ---- report ------------------------------------------------------------------------------
@@ -354,4 +363,7 @@ for (const group of [...new Set(rows.map((r) => r.group))]) {
   }
 }
 mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', only ? `async-${only}.json` : 'async.json'), `${JSON.stringify({ machine: { ...info, load: { start: loadStart, end: load() } }, quick, results: rows }, null, 2)}\n`);
+writeFileSync(
+  join(here, 'results', only ? `async-${only}.json` : 'async.json'),
+  `${JSON.stringify({ machine: { ...info, load: { start: loadStart, end: load() } }, quick, results: rows }, null, 2)}\n`,
+);

@@ -136,7 +136,8 @@ async function cpuCase(executor, iters) {
   rt.find('/data').add('in', { value: 'x' });
   await rt.episodes.load(SLICES);
   const run = async () => {
-    for (let i = 0; i < CPU_EPISODES; i++) rt.episodes.start({ signal: 'bench/cpu', target: '/data/in', profile: 'ro', state: { h: i, iters, left: CPU_SLICES }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/in'] });
+    for (let i = 0; i < CPU_EPISODES; i++)
+      rt.episodes.start({ signal: 'bench/cpu', target: '/data/in', profile: 'ro', state: { h: i, iters, left: CPU_SLICES }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/in'] });
     const c0 = mainThreadCpuMs();
     const t0 = performance.now();
     await rt.episodes.run();
@@ -207,7 +208,10 @@ function child(kase, native = true) {
 }
 
 const info = machine();
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 console.log(`# episodes — ${info.cpu}, ${info.cores} cores, Node ${info.node}${quick ? ' (quick)' : ''}; load average at start ${load()}`);
 
 /**
@@ -228,7 +232,12 @@ function lowestOf(impls, kase, key, native = () => true) {
 }
 
 // 1. scheduling overhead
-const yieldRows = lowestOf(['native', 'fallback', 'native-norecord', 'generators'], (impl) => `yield:${impl}`, 'usPerSlice', (impl) => impl !== 'fallback');
+const yieldRows = lowestOf(
+  ['native', 'fallback', 'native-norecord', 'generators'],
+  (impl) => `yield:${impl}`,
+  'usPerSlice',
+  (impl) => impl !== 'fallback',
+);
 console.log(`\n## ${LIVE / 1000}k live episodes, each yielding every beat: scheduling overhead per slice\n`);
 console.log('| implementation | µs per slice | slices/s | dossier growth per slice (history entries, cells) | target | met |');
 console.log('| --- | ---: | ---: | ---: | ---: | :---: |');
@@ -270,8 +279,14 @@ for (const r of cpuRows) {
   const sp = r.speedup === undefined ? '—' : `${r.speedup.toFixed(2)}×${r.medianSpeedup === undefined ? '' : `; ${r.medianSpeedup.toFixed(2)}×`}`;
   if (targeted && piscinaRow?.ms !== undefined) r.ofPiscina = piscinaRow.ms / r.ms;
   const ceiling = r.ofPiscina === undefined ? '' : `; ${(r.ofPiscina * 100).toFixed(0)} % of piscina's speed`;
-  console.log(`| ${r.impl}${r.offloaded !== undefined && r.impl === 'threaded' ? ` (${r.offloaded} slices on workers, ${r.ranAhead} of them run ahead)` : ''} | ${r.ms.toFixed(1)} | ${r.medianMs === undefined ? '—' : r.medianMs.toFixed(1)} | ${cpu} | ${sp} | ${targeted ? `≥ ${TARGET_SPEEDUP}×` : '—'} | ${r.met === undefined ? '—' : r.met ? `yes${ceiling}` : `no (${((r.speedup / TARGET_SPEEDUP) * 100).toFixed(0)} %${ceiling})`} |`);
+  console.log(
+    `| ${r.impl}${r.offloaded !== undefined && r.impl === 'threaded' ? ` (${r.offloaded} slices on workers, ${r.ranAhead} of them run ahead)` : ''} | ${r.ms.toFixed(1)} | ${r.medianMs === undefined ? '—' : r.medianMs.toFixed(1)} | ${cpu} | ${sp} | ${targeted ? `≥ ${TARGET_SPEEDUP}×` : '—'} | ${r.met === undefined ? '—' : r.met ? `yes${ceiling}` : `no (${((r.speedup / TARGET_SPEEDUP) * 100).toFixed(0)} %${ceiling})`} |`,
+  );
 }
 
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-if (!quick || args.includes('--json')) writeFileSync(new URL('./results/episodes.json', import.meta.url), `${JSON.stringify({ machine: info, quick, load: loadavg(), iters, warmRounds: WARM, rounds: ROUNDS, yield: yieldRows, cpu: cpuRows }, null, 2)}\n`);
+if (!quick || args.includes('--json'))
+  writeFileSync(
+    new URL('./results/episodes.json', import.meta.url),
+    `${JSON.stringify({ machine: info, quick, load: loadavg(), iters, warmRounds: WARM, rounds: ROUNDS, yield: yieldRows, cpu: cpuRows }, null, 2)}\n`,
+  );

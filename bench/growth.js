@@ -81,7 +81,16 @@ async function rssCase(marks) {
     }
     globalThis.gc?.();
     const m = process.memoryUsage();
-    out.push({ beats: mark, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, historyEntries: rt.stats().historyEntries, recorded: rt.heartbeat.recorder.size.beats, seconds: (performance.now() - t0) / 1000 });
+    out.push({
+      beats: mark,
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
+      external: m.external,
+      historyEntries: rt.stats().historyEntries,
+      recorded: rt.heartbeat.recorder.size.beats,
+      seconds: (performance.now() - t0) / 1000,
+    });
   }
   return out;
 }
@@ -106,6 +115,9 @@ if (args.includes('--json')) console.log(JSON.stringify({ store, rss }, null, 2)
 else {
   for (const s of store) console.log(`store bytes after ${s.beats} beats: ${MB(s.bytes)} on disk (engine: ${MB(s.engineBytes)}; ${s.seconds.toFixed(0)} s)`);
   console.log(`  ratio ${store.at(-1).beats / store[0].beats}x beats: ${(store.at(-1).bytes / store[0].bytes).toFixed(2)}x bytes (target <= 3.3x)`);
-  for (const s of rss) console.log(`RSS after ${s.beats} beats (recording on): ${MB(s.rss)} (heap ${MB(s.heapUsed)} of ${MB(s.heapTotal)}, external ${MB(s.external)}, history entries ${s.historyEntries}, recorded beats ${s.recorded}; ${s.seconds.toFixed(0)} s)`);
+  for (const s of rss)
+    console.log(
+      `RSS after ${s.beats} beats (recording on): ${MB(s.rss)} (heap ${MB(s.heapUsed)} of ${MB(s.heapTotal)}, external ${MB(s.external)}, history entries ${s.historyEntries}, recorded beats ${s.recorded}; ${s.seconds.toFixed(0)} s)`,
+    );
   console.log(`  ratio: ${(rss.at(-1).rss / rss[0].rss).toFixed(3)}x (target within 15%)`);
 }

@@ -41,7 +41,7 @@ function measure(beat, ms) {
   for (let r = 0; r < 7; r++) {
     let n = 0;
     const t0 = performance.now();
-    while (performance.now() - t0 < ms / 7) (beat(), n++);
+    while (performance.now() - t0 < ms / 7) beat(), n++;
     rates.push(n / ((performance.now() - t0) / 1000));
   }
   return Math.max(...rates);
@@ -97,7 +97,8 @@ async function digestCase(impl) {
     beats += reps;
   });
   const round = async () => {
-    for (let i = 0; i < 64; i++) rt.episodes.start({ signal: 'bench/cpu', target: '/data/in', profile: 'ro', state: { h: i, iters: 10, left: 4 }, slice: { module: SLICES.href, name: 'spin' }, reads: ['/data/in'] });
+    for (let i = 0; i < 64; i++)
+      rt.episodes.start({ signal: 'bench/cpu', target: '/data/in', profile: 'ro', state: { h: i, iters: 10, left: 4 }, slice: { module: SLICES.href, name: 'spin' }, reads: ['/data/in'] });
     await rt.episodes.run();
   };
   for (let r = 0; r < 3; r++) await round();
@@ -214,4 +215,5 @@ for (const [kind, title, impls] of GROUPS) {
   results.push(...rows);
 }
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-if ((!quick || args.includes('--json')) && onlyGroup === undefined) writeFileSync(new URL('./results/heartbeat.json', import.meta.url), `${JSON.stringify({ machine: info, quick, perBeat: PER_BEAT, results }, null, 2)}\n`);
+if ((!quick || args.includes('--json')) && onlyGroup === undefined)
+  writeFileSync(new URL('./results/heartbeat.json', import.meta.url), `${JSON.stringify({ machine: info, quick, perBeat: PER_BEAT, results }, null, 2)}\n`);

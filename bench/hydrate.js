@@ -58,7 +58,12 @@ async function build(dir, lmdbDir) {
           const grp = big.add(g);
           for (let l = 1; l <= LEAVES; l++) grp.add(l, { value: `v${String(g * LEAVES + l).padStart(7, '0')}` });
         }
-      } else data.child('big').child(step).child(1).set(`u${String(step).padStart(7, '0')}`);
+      } else
+        data
+          .child('big')
+          .child(step)
+          .child(1)
+          .set(`u${String(step).padStart(7, '0')}`);
     },
   });
   rt.bind('/data', 'fill');
@@ -120,7 +125,10 @@ async function openCase(impl, dir, lmdbDir) {
   const ns = Number(process.hrtime.bigint() - t0);
   const bytes = heap() - before;
   let cells = 0;
-  rt.find('/data').childrenRaw().find((c) => c.name === 'big').traverse(() => void cells++, { raw: true, warm: false });
+  rt.find('/data')
+    .childrenRaw()
+    .find((c) => c.name === 'big')
+    .traverse(() => void cells++, { raw: true, warm: false });
   await rt.close();
   return { ms: ns / 1e6, heapBytes: bytes, kernelCells: cells };
 }

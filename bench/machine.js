@@ -9,7 +9,13 @@ export function machine() {
     const info = readFileSync('/proc/cpuinfo', 'utf8');
     const line = info.split('\n').find((l) => l.startsWith('flags'));
     const wanted = ['sse4_2', 'pclmulqdq', 'avx2', 'avx512f', 'avx512vl', 'vpclmulqdq'];
-    flags = line ? line.split(':')[1].trim().split(/\s+/).filter((f) => wanted.includes(f)) : [];
+    flags = line
+      ? line
+          .split(':')[1]
+          .trim()
+          .split(/\s+/)
+          .filter((f) => wanted.includes(f))
+      : [];
   } catch {
     // not Linux: no flags to report
   }

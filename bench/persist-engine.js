@@ -322,7 +322,10 @@ if (!json) process.stderr.write('\n');
 const fmtBytes = (x) => (x >= 1e9 ? `${(x / 1e9).toFixed(2)} GB/s` : `${(x / 1e6).toFixed(0)} MB/s`);
 const ratio = (x) => (x === undefined ? '—' : `${x.toFixed(2)}×`);
 const info = machine();
-const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+const load = os
+  .loadavg()
+  .map((x) => x.toFixed(1))
+  .join(' ');
 if (json) console.log(JSON.stringify({ machine: info, quick, load, results }));
 else {
   console.log(`# flatfile engine — ${info.cpu}, ${info.cores} cores, Node ${info.node}, load ${load}${quick ? ' (quick)' : ''}`);
@@ -333,7 +336,9 @@ else {
     const best = rows.filter((r) => r.peer && r.ok).reduce((a, r) => (metric(r) > (a ? metric(a) : 0) ? r : a), undefined);
     const fallback = rows.find((r) => r.impl.startsWith('cep fallback') && r.ok);
     console.log(`\n## ${group}: ${g.title}\n`);
-    console.log(`| implementation | ${g.unit === 'ops' ? 'beats/s' : 'throughput (median)'} | ${g.unit === 'ops' ? 'frame bytes/s' : 'fastest round'} | vs best peer${best ? ` (${best.impl})` : ''} | vs fallback | target |`);
+    console.log(
+      `| implementation | ${g.unit === 'ops' ? 'beats/s' : 'throughput (median)'} | ${g.unit === 'ops' ? 'frame bytes/s' : 'fastest round'} | vs best peer${best ? ` (${best.impl})` : ''} | vs fallback | target |`,
+    );
     console.log('| --- | ---: | ---: | ---: | ---: | --- |');
     for (const r of rows) {
       if (!r.ok) {

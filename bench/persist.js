@@ -42,7 +42,7 @@ async function cepCase(io) {
     rt.enqueue('b/w', '/data/bench/x');
     rt.step();
   };
-  for (let i = 0; i < 200; i++) (beat(), await null); // warm-up
+  for (let i = 0; i < 200; i++) beat(), await null; // warm-up
   await rt.flush();
   const from = rt.durableBeat;
   const t0 = performance.now();
@@ -129,7 +129,17 @@ const results = Object.entries(CASES).map(([name, c]) => {
   if (rs.length === 0) return { impl: name, peer: Boolean(c.peer), ok: false, error: errors[name] };
   const rates = rs.map((r) => r.opsPerSec);
   const perRound = rs[0].beatsPerRound === undefined ? undefined : median(rs.map((r) => r.beatsPerRound));
-  return { impl: name, peer: Boolean(c.peer), ok: true, opsPerSec: median(rates), best: Math.max(...rates), worst: Math.min(...rates), rounds: rates.map(Math.round), io: rs[0].io, beatsPerRound: perRound };
+  return {
+    impl: name,
+    peer: Boolean(c.peer),
+    ok: true,
+    opsPerSec: median(rates),
+    best: Math.max(...rates),
+    worst: Math.min(...rates),
+    rounds: rates.map(Math.round),
+    io: rs[0].io,
+    beatsPerRound: perRound,
+  };
 });
 const peer = results.find((r) => r.peer && r.ok);
 for (const r of results) if (r.ok && peer) r.ratio = r.opsPerSec / peer.opsPerSec;
@@ -145,7 +155,9 @@ else {
     }
     const ratio = r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}×`;
     const met = r.peer || r.ratio === undefined ? '' : r.ratio >= TARGET ? 'met' : `short by ${((TARGET - r.ratio) * 100).toFixed(0)}%`;
-    console.log(`| ${r.impl}${r.io ? ` [${r.io}]` : ''} | ${Math.round(r.opsPerSec).toLocaleString('en-US')} | ${Math.round(r.worst).toLocaleString('en-US')}–${Math.round(r.best).toLocaleString('en-US')} | ${r.beatsPerRound === undefined ? '1 (one row per transaction)' : r.beatsPerRound.toFixed(1)} | ${ratio} | ${met} |`);
+    console.log(
+      `| ${r.impl}${r.io ? ` [${r.io}]` : ''} | ${Math.round(r.opsPerSec).toLocaleString('en-US')} | ${Math.round(r.worst).toLocaleString('en-US')}–${Math.round(r.best).toLocaleString('en-US')} | ${r.beatsPerRound === undefined ? '1 (one row per transaction)' : r.beatsPerRound.toFixed(1)} | ${ratio} | ${met} |`,
+    );
   }
 }
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });

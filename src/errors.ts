@@ -24,7 +24,7 @@ export const ERROR_CODES = {
   ERR_LINK_CYCLE: 'the link would close a cycle',
   ERR_SHADOWED: 'the cell is still the target of links',
   ERR_INVALID_STORE: 'a store kind or indexing that cannot be used there',
-  ERR_INVALID_STATE: 'the operation does not fit the cell\'s state',
+  ERR_INVALID_STATE: "the operation does not fit the cell's state",
   ERR_PROXY: 'a HANDLE or STREAM adapter refused the operation',
   ERR_HISTORY_PRUNED: 'an as-of read older than the history kept (historyBeats, store.retain)',
   // heartbeat, enzymes, OPS, CEI, replay
@@ -38,7 +38,7 @@ export const ERROR_CODES = {
   ERR_FRAME_MERKLE: 'the Merkle root does not match the records',
   ERR_FRAME_FORMAT: 'bytes that are not a frame (magic, version, layout)',
   ERR_FRAME_UNSUPPORTED: 'a frame feature this reader does not support',
-  ERR_FRAME_MALFORMED: 'records that parse but break the format\'s rules',
+  ERR_FRAME_MALFORMED: "records that parse but break the format's rules",
   ERR_FRAME_CHUNK: 'chunked payload records that do not add up',
   ERR_FRAME_CAPS: 'the frame needs capabilities the reader was not given (e.g. a key)',
   ERR_FRAME_TOO_LARGE: 'a frame over the size limit',
@@ -66,7 +66,7 @@ export const ERROR_CODES = {
   // persistence service (src/persistence/service/)
   ERR_PERSIST_ENGINE: 'the engine lacks a needed capability, or cannot be opened',
   ERR_PERSIST_COMMIT: 'a beat could not be made durable',
-  ERR_PERSIST_CROSS_READ: 'a cross-branch read the consumer\'s policy does not allow',
+  ERR_PERSIST_CROSS_READ: "a cross-branch read the consumer's policy does not allow",
   ERR_PERSIST_BUDGET: 'loading a branch would exceed its depth or byte budget',
   ERR_PERSIST_CLOSED: 'the store was closed',
   ERR_PERSIST_LINK: 'branches whose links point into each other in a cycle',
@@ -262,7 +262,10 @@ export function workerCrashed(reason: string): Error & CepError {
 
 /** `step()` while episode slice results are still out on worker threads. */
 export function beatNotReady(): Error & CepError {
-  return withCode(new Error('Cannot step: episode slices are still running on worker threads (await rt.episodes.settle() first, use rt.episodes.step(), or drive with rt.start())'), 'ERR_BEAT_NOT_READY');
+  return withCode(
+    new Error('Cannot step: episode slices are still running on worker threads (await rt.episodes.settle() first, use rt.episodes.step(), or drive with rt.start())'),
+    'ERR_BEAT_NOT_READY',
+  );
 }
 
 // ---- persistence: storage engines (src/persistence/flatfile/) ---------------------------------

@@ -17,24 +17,24 @@ export type { ServiceOptions, RetainOptions } from './persistence/service/servic
 export { POLICY_MODES, type BranchPolicy, type PolicyMode } from './persistence/service/policy.js';
 export type { HydrateBudget, HydrateOptions, HydrateResult } from './persistence/service/hydrate/hydrator.js';
 export { Cell, type CellInit, type NameInput, type TraverseOptions } from './kernel/cell/cell.js';
-export { type ProxyAdapter } from './kernel/cell/payload.js';
+export type { ProxyAdapter } from './kernel/cell/payload.js';
 export { VALUE_MAX, VALUE_INLINE_DEFAULT } from './kernel/cell/flags.js';
 export { LockToken, type LockKind } from './kernel/lock.js';
 export { Name } from './kernel/naming/name.js';
 export { parsePath, parsePattern, formatPath, globMatch, type PathSegment } from './kernel/path.js';
 export { STORE_MATRIX, type StoreKind, type Indexing, type StoreOptions, type Point } from './kernel/store/index.js';
-export { type HeartbeatOptions, type EnqueueOptions, type CaptureHook, type CommitHook, type ShutdownHook } from './beat/heartbeat/heartbeat.js';
-export { type EnzymeContext, type ImpulsePayload, type JsonValue } from './beat/heartbeat/context.js';
+export type { HeartbeatOptions, EnqueueOptions, CaptureHook, CommitHook, ShutdownHook } from './beat/heartbeat/heartbeat.js';
+export type { EnzymeContext, ImpulsePayload, JsonValue } from './beat/heartbeat/context.js';
 export { type BeatChanges, beatDigest, beatFrame, beatLink, encodeBeat } from './beat/heartbeat/digest.js';
 export { decodeImpulses, decodeAgenda, type JournalImpulse, type AgendaResult } from './beat/heartbeat/codec.js';
-export { type Recording, type RecordedBeat, type RecordedDecision } from './beat/heartbeat/recording.js';
-export { type ImpulseQos } from './beat/heartbeat/queue.js';
+export type { Recording, RecordedBeat, RecordedDecision } from './beat/heartbeat/recording.js';
+export type { ImpulseQos } from './beat/heartbeat/queue.js';
 export { PARKED_MAILBOX } from './beat/heartbeat/prr.js';
-export { type EnzymeDescriptor, type EnzymeResult } from './beat/enzyme/registry.js';
+export type { EnzymeDescriptor, EnzymeResult } from './beat/enzyme/registry.js';
 export { type MatchKind, signalMatches } from './beat/enzyme/signal.js';
-export { type OpStart, type OpAwait } from './beat/ops/ops.js';
+export type { OpStart, OpAwait } from './beat/ops/ops.js';
 export { DIAG_MAILBOX, type CeiFact, type CeiSeverity, type CeiOrigin } from './beat/cei/cei.js';
-export { type MailboxTtl, type PostOptions } from './beat/cei/mailbox.js';
+export type { MailboxTtl, PostOptions } from './beat/cei/mailbox.js';
 export { registerCellOperations, CELL_OP_SIGNALS } from './beat/enzyme/cell-ops.js';
 // episodes (docs/episodes.md)
 export { requireRW, accountIO, checkCancel, currentEpisode } from './organs/episode/current.js';
@@ -49,7 +49,7 @@ export { deflateFrameAsync, inflateFrameAsync } from './serialization/container-
 export { Reactor, createReactor, type ReactorOptions, type ReactorStats, type IoCompletion, type SocketAddress, type SubmitOptions } from './async/reactor.js';
 export { availableBackends, REACTOR_CHOICES, type ReactorBackend, type ReactorChoice } from './async/select.js';
 export { Executor, createExecutor, type ExecutorOptions, type JobOptions, type JobResult } from './async/executor.js';
-export { type ChannelOptions, type RequestOptions } from './organs/io/fabric.js';
+export type { ChannelOptions, RequestOptions } from './organs/io/fabric.js';
 export { WorkerPool, createWorkerPool, type WorkerPoolOptions, type TaskResult } from './async/worker-pool.js';
 // storage engines (docs/flatfile.md)
 export { ENGINE_CAP, type StorageEngine, type RecoveryReport, type BranchHead, type StoredFrame, type EngineStats, type BundleManifest, type FrameLocator } from './persistence/engine.js';

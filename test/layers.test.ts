@@ -11,7 +11,10 @@ function files(dir: string): string[] {
 
 describe('the layers of src/ (docs/architecture.md)', () => {
   it('each layer imports only the layers below it (dependency-cruiser, .dependency-cruiser.cjs)', () => {
-    const r = spawnSync(process.execPath, [join(root, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs'), 'src', '--config', '.dependency-cruiser.cjs', '--output-type', 'err'], { cwd: root, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(root, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs'), 'src', '--config', '.dependency-cruiser.cjs', '--output-type', 'err'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     expect(r.stdout + r.stderr).toContain('no dependency violations found');
     expect(r.status).toBe(0);
   });

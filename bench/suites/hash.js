@@ -73,19 +73,31 @@ export const cases = [];
 for (const [label, size] of SIZES) {
   const group = `CRC32C ${label}`;
   for (const [impl, env] of ours) {
-    cases.push({ group, impl, env, bytes: size, setup: async () => {
-      const m = await cep();
-      requireNative(m);
-      const d = input(size);
-      return () => consume(m.crc32c(d));
-    } });
+    cases.push({
+      group,
+      impl,
+      env,
+      bytes: size,
+      setup: async () => {
+        const m = await cep();
+        requireNative(m);
+        const d = input(size);
+        return () => consume(m.crc32c(d));
+      },
+    });
   }
   for (const [impl, make] of Object.entries(crcPeers)) {
-    cases.push({ group, impl, peer: true, bytes: size, setup: async () => {
-      const f = make();
-      const d = input(size);
-      return () => consume(f(d));
-    } });
+    cases.push({
+      group,
+      impl,
+      peer: true,
+      bytes: size,
+      setup: async () => {
+        const f = make();
+        const d = input(size);
+        return () => consume(f(d));
+      },
+    });
   }
 }
 
@@ -93,43 +105,67 @@ for (const [label, size] of SIZES) {
   const group = `CRC32C batched ${LEAVES} × ${LEAF} B slices`;
   const offsets = Uint32Array.from({ length: LEAVES + 1 }, (_, i) => i * LEAF);
   for (const [impl, env] of ours) {
-    cases.push({ group, impl, env, bytes: LEAVES * LEAF, setup: async () => {
-      const m = await cep();
-      requireNative(m);
-      const d = input(LEAVES * LEAF);
-      const out = new Uint32Array(LEAVES);
-      return () => consume(m.crc32cMany(d, offsets, null, { out }));
-    } });
+    cases.push({
+      group,
+      impl,
+      env,
+      bytes: LEAVES * LEAF,
+      setup: async () => {
+        const m = await cep();
+        requireNative(m);
+        const d = input(LEAVES * LEAF);
+        const out = new Uint32Array(LEAVES);
+        return () => consume(m.crc32cMany(d, offsets, null, { out }));
+      },
+    });
   }
   for (const [impl, make] of Object.entries(crcPeers)) {
-    cases.push({ group, impl: `${impl} (one call per slice)`, peer: true, bytes: LEAVES * LEAF, setup: async () => {
-      const f = make();
-      const d = input(LEAVES * LEAF);
-      const slices = Array.from({ length: LEAVES }, (_, i) => d.subarray(i * LEAF, (i + 1) * LEAF));
-      return () => {
-        for (let i = 0; i < LEAVES; i++) consume(f(slices[i]));
-      };
-    } });
+    cases.push({
+      group,
+      impl: `${impl} (one call per slice)`,
+      peer: true,
+      bytes: LEAVES * LEAF,
+      setup: async () => {
+        const f = make();
+        const d = input(LEAVES * LEAF);
+        const slices = Array.from({ length: LEAVES }, (_, i) => d.subarray(i * LEAF, (i + 1) * LEAF));
+        return () => {
+          for (let i = 0; i < LEAVES; i++) consume(f(slices[i]));
+        };
+      },
+    });
   }
 }
 
 for (const [label, size] of SIZES) {
   const group = `BLAKE3 ${label}`;
   for (const [impl, env] of ours) {
-    cases.push({ group, impl, env, bytes: size, setup: async () => {
-      const m = await cep();
-      requireNative(m);
-      const d = input(size);
-      const out = new Uint8Array(32);
-      return () => consume(m.blake3(d, { out }));
-    } });
+    cases.push({
+      group,
+      impl,
+      env,
+      bytes: size,
+      setup: async () => {
+        const m = await cep();
+        requireNative(m);
+        const d = input(size);
+        const out = new Uint8Array(32);
+        return () => consume(m.blake3(d, { out }));
+      },
+    });
   }
   for (const [impl, make] of Object.entries(blakePeers)) {
-    cases.push({ group, impl, peer: true, bytes: size, setup: async () => {
-      const f = await make();
-      const d = input(size);
-      return () => consume(f(d));
-    } });
+    cases.push({
+      group,
+      impl,
+      peer: true,
+      bytes: size,
+      setup: async () => {
+        const f = await make();
+        const d = input(size);
+        return () => consume(f(d));
+      },
+    });
   }
 }
 
@@ -137,22 +173,34 @@ for (const [label, size] of SIZES) {
   const group = `BLAKE3 many ${LEAVES} × ${LEAF} B leaves`;
   const offsets = Uint32Array.from({ length: LEAVES + 1 }, (_, i) => i * LEAF);
   for (const [impl, env] of ours) {
-    cases.push({ group, impl, env, bytes: LEAVES * LEAF, setup: async () => {
-      const m = await cep();
-      requireNative(m);
-      const d = input(LEAVES * LEAF);
-      const out = new Uint8Array(LEAVES * 32);
-      return () => consume(m.blake3Many(d, offsets, null, out));
-    } });
+    cases.push({
+      group,
+      impl,
+      env,
+      bytes: LEAVES * LEAF,
+      setup: async () => {
+        const m = await cep();
+        requireNative(m);
+        const d = input(LEAVES * LEAF);
+        const out = new Uint8Array(LEAVES * 32);
+        return () => consume(m.blake3Many(d, offsets, null, out));
+      },
+    });
   }
   for (const [impl, make] of Object.entries(blakePeers)) {
-    cases.push({ group, impl: `${impl} (one call per leaf)`, peer: true, bytes: LEAVES * LEAF, setup: async () => {
-      const f = await make();
-      const d = input(LEAVES * LEAF);
-      const slices = Array.from({ length: LEAVES }, (_, i) => d.subarray(i * LEAF, (i + 1) * LEAF));
-      return () => {
-        for (let i = 0; i < LEAVES; i++) consume(f(slices[i]));
-      };
-    } });
+    cases.push({
+      group,
+      impl: `${impl} (one call per leaf)`,
+      peer: true,
+      bytes: LEAVES * LEAF,
+      setup: async () => {
+        const f = await make();
+        const d = input(LEAVES * LEAF);
+        const slices = Array.from({ length: LEAVES }, (_, i) => d.subarray(i * LEAF, (i + 1) * LEAF));
+        return () => {
+          for (let i = 0; i < LEAVES; i++) consume(f(slices[i]));
+        };
+      },
+    });
   }
 }

@@ -165,9 +165,6 @@ export class Executor extends Gated<JobResult> {
     return this.#core.cancel(ticket);
   }
 
-
-
-
   /** Cancels queued jobs, waits for running ones (they stop at their next chunk); results stay drainable. */
   async close(): Promise<void> {
     if (this.#closed) return;

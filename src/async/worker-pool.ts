@@ -46,9 +46,11 @@ export interface TaskResult {
 }
 
 // Atomics.waitAsync (V8 since Node 16) is missing from the ES2022 lib typings.
-const waitAsync = (Atomics as unknown as {
-  waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string };
-}).waitAsync;
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string };
+  }
+).waitAsync;
 
 interface Slot {
   worker: Worker;
@@ -128,8 +130,6 @@ export class WorkerPool extends Gated<TaskResult> {
       this.#submit(fn, args, { tag: undefined, resolve, reject });
     });
   }
-
-
 
   /** Tasks go to the workers as they are submitted: nothing to flush. */
   protected flush(): void {}

@@ -1,10 +1,20 @@
 /** The beat layer's surface: heartbeat, enzymes, OPS, CEI, mailboxes, replay (docs/heartbeat.md). */
-export { Heartbeat, DIAG_TTL_BEATS, type HasHeartbeat, type HeartbeatOptions, type EnqueueOptions, type CaptureHook, type CommitHook, type ShutdownHook, type BeatParticipant } from './heartbeat/heartbeat.js';
+export {
+  Heartbeat,
+  DIAG_TTL_BEATS,
+  type HasHeartbeat,
+  type HeartbeatOptions,
+  type EnqueueOptions,
+  type CaptureHook,
+  type CommitHook,
+  type ShutdownHook,
+  type BeatParticipant,
+} from './heartbeat/heartbeat.js';
 export { EnzymeContext, type ImpulsePayload, type JsonValue } from './heartbeat/context.js';
 export { type BeatChanges, beatDigest, beatFrame, beatLink, encodeBeat } from './heartbeat/digest.js';
 export { decodeImpulses, decodeAgenda, type JournalImpulse, type AgendaResult } from './heartbeat/codec.js';
-export { type Recording, type RecordedBeat, type RecordedDecision } from './heartbeat/recording.js';
-export { type ImpulseQos } from './heartbeat/queue.js';
+export type { Recording, RecordedBeat, RecordedDecision } from './heartbeat/recording.js';
+export type { ImpulseQos } from './heartbeat/queue.js';
 export { PARKED_MAILBOX } from './heartbeat/prr.js';
 export { type EnzymeDescriptor, type EnzymeResult, Enzyme } from './enzyme/registry.js';
 export { type MatchKind, signalMatches } from './enzyme/signal.js';

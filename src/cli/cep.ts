@@ -25,11 +25,23 @@ function main(argv: string[]): number | Promise<number> {
       return 0;
     }
     case 'frame':
-      return frameCommand(rest, (s) => console.log(s), (s) => console.error(s));
+      return frameCommand(
+        rest,
+        (s) => console.log(s),
+        (s) => console.error(s),
+      );
     case 'run':
-      return runCommand(rest, (s) => console.log(s), (s) => console.error(s));
+      return runCommand(
+        rest,
+        (s) => console.log(s),
+        (s) => console.error(s),
+      );
     case 'store':
-      return storeCommand(rest, (s) => console.log(s), (s) => console.error(s));
+      return storeCommand(
+        rest,
+        (s) => console.log(s),
+        (s) => console.error(s),
+      );
     case undefined:
     case 'help':
     case '--help':

@@ -37,10 +37,7 @@ function reactorChoice(): DoctorReport['reactor'] {
 }
 
 export function formatDoctor(report: DoctorReport): string {
-  const lines = [
-    `node      ${report.node} (${report.platform})`,
-    `backend   ${report.backend}${report.reason ? ` — ${report.reason}` : ''}`,
-  ];
+  const lines = [`node      ${report.node} (${report.platform})`, `backend   ${report.backend}${report.reason ? ` — ${report.reason}` : ''}`];
   if (report.addon) lines.push(`addon     ${report.addon}`);
   lines.push(`cpu       ${report.cpu.length ? report.cpu.join(' ') : '(none: portable code only)'}`);
   const r = report.reactor;

@@ -116,7 +116,9 @@ export async function runCommand(args: string[], out: (s: string) => void, err: 
   const app = mod.install(rt);
   const resumedAt = rt.beat;
   const first = app.check();
-  out(`${app.fresh === true ? 'new store' : 'resumed'} dir=${o.dir} beat=${resumedAt} durable=${rt.durableBeat} total=${first.total} expected=${first.expected} ok=${first.ok} fingerprint=${first.fingerprint ?? '-'}`);
+  out(
+    `${app.fresh === true ? 'new store' : 'resumed'} dir=${o.dir} beat=${resumedAt} durable=${rt.durableBeat} total=${first.total} expected=${first.expected} ok=${first.ok} fingerprint=${first.fingerprint ?? '-'}`,
+  );
 
   const tty = process.stdout.isTTY === true;
   const perTick = Math.max(0, Math.round((o.rate * o.intervalMs) / 1000));
@@ -153,7 +155,11 @@ export async function runCommand(args: string[], out: (s: string) => void, err: 
         exit = 1;
       }
       const c = app.check();
-      out(`stopped (${why}) beat=${rt.beat - 1} durable=${rt.durableBeat} total=${c.total} expected=${c.expected} ok=${c.ok} fingerprint=${c.fingerprint ?? '-'} ${Object.entries(app.status()).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      out(
+        `stopped (${why}) beat=${rt.beat - 1} durable=${rt.durableBeat} total=${c.total} expected=${c.expected} ok=${c.ok} fingerprint=${c.fingerprint ?? '-'} ${Object.entries(app.status())
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`,
+      );
       if (!c.ok) exit = 1;
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigterm);

@@ -8,17 +8,7 @@ import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { binding } from '../native/index.js';
 import type { Blake3State } from '../native/index.js';
 import { BLAKE3_DERIVE_KEY_CONTEXT, BLAKE3_DERIVE_KEY_MATERIAL, BLAKE3_KEYED_HASH } from '../native/binding.js';
-import {
-  checkLength,
-  checkOptions,
-  checkOutput,
-  checkOutputLength,
-  checkSlices,
-  toBinary,
-  toBytes,
-  type BytesLike,
-  type SliceList,
-} from './validate.js';
+import { checkLength, checkOptions, checkOutput, checkOutputLength, checkSlices, toBinary, toBytes, type BytesLike, type SliceList } from './validate.js';
 
 /** Default output length in bytes. */
 export const BLAKE3_OUT_LEN = 32;

@@ -32,12 +32,7 @@ export function crc32c(data: BytesLike, seed = 0): number {
  * or without `lengths` the contiguous `data[offsets[i], offsets[i + 1])`. Every CRC starts from
  * `seed` (default 0). Results go to `out` when given (at least one entry per slice).
  */
-export function crc32cMany(
-  data: BytesLike,
-  offsets: SliceList,
-  lengths?: SliceList | null,
-  options: { out?: Uint32Array; seed?: number } = {},
-): Uint32Array {
+export function crc32cMany(data: BytesLike, offsets: SliceList, lengths?: SliceList | null, options: { out?: Uint32Array; seed?: number } = {}): Uint32Array {
   const bytes = toBytes(data, 'data');
   const slices = checkSlices(bytes, offsets, lengths);
   const seed = checkSeed(options.seed ?? 0);

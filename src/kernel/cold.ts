@@ -111,7 +111,8 @@ export function fillChildren(c: Cell, store: ColdStore | undefined, children: re
   const rt: Tree = c.runtime;
   const kind = store?.kind ?? rt.defaultStore;
   const indexing = store?.indexing ?? rt.defaultIndexing;
-  if (children.length > 0 && indexing !== 'insertion' && indexing !== 'name') throw invalidState(c.path, `cold children need a store ordered by insertion or name (this one is ${kind} by ${indexing})`);
+  if (children.length > 0 && indexing !== 'insertion' && indexing !== 'name')
+    throw invalidState(c.path, `cold children need a store ordered by insertion or name (this one is ${kind} by ${indexing})`);
   const n = children.length;
   const ids = new Int32Array(n * 3);
   let taken = 0;

@@ -196,4 +196,3 @@ export class Namepool {
     return out;
   }
 }
-

@@ -70,7 +70,7 @@ export function parsePattern(text: string, pool: Namepool): PathSegment[] | unde
 
 /** Join printed segment names into a path. */
 export function formatPath(segments: readonly string[]): string {
-  return segments.length === 0 ? '/' : '/' + segments.join('/');
+  return segments.length === 0 ? '/' : `/${segments.join('/')}`;
 }
 
 /**

@@ -146,9 +146,13 @@ export class Tree {
     this.prunedAt = this.beat;
     if (horizon <= this.historyFloor) return;
     const arena = this.arena;
-    this.history.prune(horizon, (m) => (m & PK_MASK) >>> PK_SHIFT, (m) => {
-      if ((m & PK_MASK) >>> PK_SHIFT === PK_VALUE) arena.free((m & LEN_MASK) >>> LEN_SHIFT);
-    });
+    this.history.prune(
+      horizon,
+      (m) => (m & PK_MASK) >>> PK_SHIFT,
+      (m) => {
+        if ((m & PK_MASK) >>> PK_SHIFT === PK_VALUE) arena.free((m & LEN_MASK) >>> LEN_SHIFT);
+      },
+    );
     this.historyFloor = horizon;
     if (arena.needsCompaction) this.compact();
   }

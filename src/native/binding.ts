@@ -132,7 +132,12 @@ export interface AsyncBinding {
   /** Which native reactor backends this kernel accepts, and why not. */
   reactorProbe(): BackendProbe[];
   /** `inline` (default true): frame ops run on the calling thread when they need no wait. */
-  NativeReactor: new (kind: string, depth: number, wake: () => void, inline?: boolean) => ReactorCore;
+  NativeReactor: new (
+    kind: string,
+    depth: number,
+    wake: () => void,
+    inline?: boolean,
+  ) => ReactorCore;
   NativeExecutor: new (threads: number, wake: () => void) => ExecutorCore;
 }
 

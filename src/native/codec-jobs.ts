@@ -8,19 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import * as zlib from 'node:zlib';
-import {
-  AEAD_KEY_BYTES,
-  AEAD_NONCE_BYTES,
-  AEAD_TAG,
-  DEFLATE_FORMATS,
-  JOB_AEAD_SEAL,
-  JOB_DEFLATE,
-  JOB_INFLATE,
-  ST_BYTE_BUDGET,
-  ST_FAILED,
-  ST_INVALID,
-  ST_OK,
-} from './ops.js';
+import { AEAD_KEY_BYTES, AEAD_NONCE_BYTES, AEAD_TAG, DEFLATE_FORMATS, JOB_AEAD_SEAL, JOB_DEFLATE, JOB_INFLATE, ST_BYTE_BUDGET, ST_FAILED, ST_INVALID, ST_OK } from './ops.js';
 
 /** A finished codec job: value, status and (deflate/inflate) the output. */
 export type CodecOutcome = [number, number, Uint8Array?];
@@ -91,14 +79,7 @@ function runAead(seal: boolean, cipher: number, input: Uint8Array, out: Uint8Arr
 }
 
 /** Runs one deflate, inflate, aead-seal or aead-open job, as native run_job does. */
-export function runCodecJob(
-  kind: number,
-  param: number,
-  input: Uint8Array,
-  out: Uint8Array | undefined,
-  aux: Uint8Array | undefined,
-  maxOut: number,
-): CodecOutcome {
+export function runCodecJob(kind: number, param: number, input: Uint8Array, out: Uint8Array | undefined, aux: Uint8Array | undefined, maxOut: number): CodecOutcome {
   if (kind === JOB_DEFLATE || kind === JOB_INFLATE) return runZlib(kind, param, input, maxOut);
   return runAead(kind === JOB_AEAD_SEAL, param, input, out, aux);
 }

@@ -66,7 +66,13 @@ export function loadBinding(options: LoadOptions = {}): { binding: Binding; info
     if (isNotFound(error, target)) return fallback(`no native addon found in ${target}`);
     throw nativeLoadFailed(target, error);
   }
-  const reactors = [...binding.reactorProbe().filter((p) => p.available).map((p) => p.name), 'portable'];
+  const reactors = [
+    ...binding
+      .reactorProbe()
+      .filter((p) => p.available)
+      .map((p) => p.name),
+    'portable',
+  ];
   return { binding, info: { backend: 'native', cpu: binding.cpuFeatures(), path: loadedFrom, reactors } };
 }
 

@@ -8,20 +8,7 @@ import { blake3Hasher } from './fallback/blake3.js';
 import { crc32c } from './fallback/crc32c.js';
 import { runCodecJob } from './codec-jobs.js';
 import type { CoreBatch, ExecutorCore } from './core.js';
-import {
-  JOB_AEAD_OPEN,
-  JOB_BLAKE3,
-  JOB_CHUNK,
-  JOB_CRC32C,
-  JOB_DEFLATE,
-  JOB_NOOP,
-  JOB_WIDTH,
-  ST_BYTE_BUDGET,
-  ST_CANCELLED,
-  ST_CPU_BUDGET,
-  ST_INVALID,
-  ST_OK,
-} from './ops.js';
+import { JOB_AEAD_OPEN, JOB_BLAKE3, JOB_CHUNK, JOB_CRC32C, JOB_DEFLATE, JOB_NOOP, JOB_WIDTH, ST_BYTE_BUDGET, ST_CANCELLED, ST_CPU_BUDGET, ST_INVALID, ST_OK } from './ops.js';
 
 interface JsJob {
   kind: number;

@@ -109,15 +109,7 @@ function nameText(frame: Frame, rt: Tree, n: FrameName): string {
  * Kahn's algorithm, taking the earliest ready event in frame order each time. A cycle (only a
  * hostile frame makes one) is ERR_FRAME_APPLY, found before anything changes.
  */
-function orderCreations(
-  events: { i: number }[],
-  from: number,
-  to: number,
-  cells: FrameCell[],
-  front: Set<number>,
-  insertion: Uint8Array,
-  extraEdges: [number, number][],
-): void {
+function orderCreations(events: { i: number }[], from: number, to: number, cells: FrameCell[], front: Set<number>, insertion: Uint8Array, extraEdges: [number, number][]): void {
   const m = to - from;
   if (m < 2) return;
   const pos = new Map<number, number>(); // frame ordinal -> index in the run

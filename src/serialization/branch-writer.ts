@@ -99,8 +99,7 @@ class BranchWriter {
   /** Walk the branch and write its records (all but the trailer); null: give up. */
   walk(root: Cell): Staging | null {
     const beat = this.beat;
-    const rootThere =
-      root.up === null || ((root.flags & VEILED) === 0 && root.created <= beat && (root.deleted < 0 || root.deleted > beat || (this.mode === MODE_DELTA && root.deleted === beat)));
+    const rootThere = root.up === null || ((root.flags & VEILED) === 0 && root.created <= beat && (root.deleted < 0 || root.deleted > beat || (this.mode === MODE_DELTA && root.deleted === beat)));
     if (!rootThere) return null; // the general path says why
     const rm = this.markOf(root, 0);
     const rootMark = rm === 0 ? M_ANCHOR : rm;

@@ -1,15 +1,5 @@
 /** Capability bits of a frame (header bytes 8..11, repeated in the trailer), by name. */
-import {
-  FLAT_CAP_AEAD,
-  FLAT_CAP_CHUNKS,
-  FLAT_CAP_DEFLATE,
-  FLAT_CAP_MANIFEST,
-  FLAT_CAP_MANIFEST_HISTORY,
-  FLAT_CAP_NAMEPOOL,
-  FLAT_CAP_ORDER,
-  FLAT_CAP_PAYLOAD_HISTORY,
-  FLAT_CAP_TOC,
-} from './format.js';
+import { FLAT_CAP_AEAD, FLAT_CAP_CHUNKS, FLAT_CAP_DEFLATE, FLAT_CAP_MANIFEST, FLAT_CAP_MANIFEST_HISTORY, FLAT_CAP_NAMEPOOL, FLAT_CAP_ORDER, FLAT_CAP_PAYLOAD_HISTORY, FLAT_CAP_TOC } from './format.js';
 
 export const CAP_NAMES: ReadonlyArray<[number, string]> = [
   [FLAT_CAP_NAMEPOOL, 'namepool'],

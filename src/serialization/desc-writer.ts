@@ -139,7 +139,7 @@ export class DescWriter {
     const deleted = c.deleted >= 0 && c.deleted <= beat ? c.deleted + 1 : 0;
     // room for the longest such description; the run then ends where this one does
     const st = this.st;
-    const at = st.cell(ord, (path === null ? DESC_MAX : DESC_MAX + path.length * H_NAME_BYTES) + (len > 0 ? len : 0));
+    const at = st.cell(ord, (path === null ? DESC_MAX : DESC_MAX + path.length * H_NAME_BYTES) + Math.max(len, 0));
     const b = st.buf;
     const v = st.view;
     b[at] = ((cf & H_IMMUTABLE) !== 0 ? H_DESC_IMMUTABLE : 0) | (withPayload ? H_DESC_PAYLOAD : 0);

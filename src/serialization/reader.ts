@@ -6,7 +6,17 @@
  * intact (its CRCs and root match) and still come from a hostile writer.
  */
 import { frameError, invalidArgType, outOfRange, type FrameErrorCode } from '../errors.js';
-import { FLAT_STATUS_CAPACITY, FLAT_STATUS_CAPS, FLAT_STATUS_CHUNK, FLAT_STATUS_CRC, FLAT_STATUS_FORMAT, FLAT_STATUS_MALFORMED, FLAT_STATUS_MERKLE, FLAT_STATUS_TRUNCATED, FLAT_STATUS_UNSUPPORTED } from '../native/binding.js';
+import {
+  FLAT_STATUS_CAPACITY,
+  FLAT_STATUS_CAPS,
+  FLAT_STATUS_CHUNK,
+  FLAT_STATUS_CRC,
+  FLAT_STATUS_FORMAT,
+  FLAT_STATUS_MALFORMED,
+  FLAT_STATUS_MERKLE,
+  FLAT_STATUS_TRUNCATED,
+  FLAT_STATUS_UNSUPPORTED,
+} from '../native/binding.js';
 import { binding } from '../native/index.js';
 import { AEAD_TAG_BYTES, ChunkCipher, type AeadOptions } from './aead.js';
 import { isContainer, inflateFrame } from './container.js';
@@ -266,7 +276,8 @@ export function validateFrame(bytes: Uint8Array, maxFrameBytes = MAX_FRAME_BYTES
     throw frameError(code, reason, diag[1]);
   }
   const deflated = (frame[8] & FLAT_CAP_DEFLATE) !== 0;
-  if (deflated !== contained) throw frameError('ERR_FRAME_MALFORMED', deflated ? 'the frame says it is deflated but is not in a container' : 'a container holds a frame that does not announce deflate', 8);
+  if (deflated !== contained)
+    throw frameError('ERR_FRAME_MALFORMED', deflated ? 'the frame says it is deflated but is not in a container' : 'a container holds a frame that does not announce deflate', 8);
   return { frame, index };
 }
 

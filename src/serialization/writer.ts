@@ -351,9 +351,7 @@ export function deltaMark(rt: Tree, c: Cell, beat: number, parentMark: number, c
 /** Walk a branch in pre-order and keep what the frame needs (changed cells and their ancestors, or everything). */
 function walkBranch(rt: Tree, cell: Cell, beat: number, mode: number, mWindow: number): Walk {
   const cells: Cell[] = [];
-  const rootThere =
-    cell.up === null ||
-    ((cell.flags & VEILED) === 0 && cell.created <= beat && (cell.deleted < 0 || cell.deleted > beat || (mode === MODE_DELTA && cell.deleted === beat)));
+  const rootThere = cell.up === null || ((cell.flags & VEILED) === 0 && cell.created <= beat && (cell.deleted < 0 || cell.deleted > beat || (mode === MODE_DELTA && cell.deleted === beat)));
   if (!rootThere) throw invalidState(cell.path, `the branch root is not there at beat ${beat}`);
   const cur: Version = { beat: -1, meta: 0, pv: 0 };
   const markOf = (c: Cell, parentMark: number): number => {
@@ -716,7 +714,17 @@ export function writeNamepool(st: Staging, rt: Tree, refs: NameRefs, cell: Cell)
  * Close the records in `st` and finish the frame (one binding call: header, CRCs, leaf hashes,
  * Merkle root, trailer). Returns the raw frame and where its trailer starts.
  */
-export function finishFrame(st: Staging, cell: Cell, beat: number, mode: number, caps: number, o: EncodeOptions, aead: number, pWindow: number, mWindow: number): { frame: Uint8Array; trailerAt: number } {
+export function finishFrame(
+  st: Staging,
+  cell: Cell,
+  beat: number,
+  mode: number,
+  caps: number,
+  o: EncodeOptions,
+  aead: number,
+  pWindow: number,
+  mWindow: number,
+): { frame: Uint8Array; trailerAt: number } {
   st.closeRun();
   if (o.deflate === true) caps |= FLAT_CAP_DEFLATE;
   const end = st.p;
@@ -759,7 +767,7 @@ export function sameNameIndex(c: Cell, beat: number, mode: number): number {
     if (present) k++;
     return false;
   });
-  return found < 0 ? 0 : found;
+  return Math.max(found, 0);
 }
 
 /**

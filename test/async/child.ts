@@ -21,7 +21,10 @@ export interface ChildResult {
 /** Compiles `source` (TS importing from `@src/...js`) into `dir` and runs it with `env`. */
 export function runChild(dir: string, source: string, env: Record<string, string>, timeoutMs = 20_000): ChildResult {
   const entry = join(dir, 'entry.ts');
-  writeFileSync(entry, source.replace(/@src\/([\w/.-]+?)\.[jt]s(?=['"])/g, (_, file: string) => join(root, 'dist', `${file}.js`)));
+  writeFileSync(
+    entry,
+    source.replace(/@src\/([\w/.-]+?)\.[jt]s(?=['"])/g, (_, file: string) => join(root, 'dist', `${file}.js`)),
+  );
   const out = join(dir, 'entry.mjs');
   buildSync({ entryPoints: [entry], bundle: false, platform: 'node', format: 'esm', outfile: out, logLevel: 'silent' });
   const started = process.hrtime.bigint();

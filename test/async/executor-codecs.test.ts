@@ -171,28 +171,28 @@ describe('native codec jobs vs their TypeScript twin', () => {
     const nat = new (loadBinding({ native: true }).binding.NativeExecutor)(2, () => wn.fn());
     const js = new JsExecutor(1, () => wj.fn());
     const job = fc.oneof(
-      fc.record({ data: fc.uint8Array({ maxLength: 70_000 }), level: fc.integer({ min: -1, max: 9 }), format: fc.integer({ min: 0, max: 2 }) }).map(
-        ({ data, level, format }): CoreJob => ({ kind: JOB_DEFLATE, input: data, param: deflateParam(level, format) }),
-      ),
-      fc.record({ data: fc.uint8Array({ maxLength: 70_000 }), format: fc.integer({ min: 0, max: 2 }), flip: fc.nat(), maxOut: fc.constantFrom(0, 1000, 1 << 20) }).map(
-        ({ data, format, flip, maxOut }): CoreJob => {
+      fc
+        .record({ data: fc.uint8Array({ maxLength: 70_000 }), level: fc.integer({ min: -1, max: 9 }), format: fc.integer({ min: 0, max: 2 }) })
+        .map(({ data, level, format }): CoreJob => ({ kind: JOB_DEFLATE, input: data, param: deflateParam(level, format) })),
+      fc
+        .record({ data: fc.uint8Array({ maxLength: 70_000 }), format: fc.integer({ min: 0, max: 2 }), flip: fc.nat(), maxOut: fc.constantFrom(0, 1000, 1 << 20) })
+        .map(({ data, format, flip, maxOut }): CoreJob => {
           const packed = new Uint8Array([zlib.deflateSync, zlib.deflateRawSync, zlib.gzipSync][format](data));
-          if (flip % 3 === 0 && packed.length > 0) packed[flip % packed.length] ^= 1 << flip % 8;
+          if (flip % 3 === 0 && packed.length > 0) packed[flip % packed.length] ^= 1 << (flip % 8);
           return { kind: JOB_INFLATE, input: flip % 5 === 1 ? packed.subarray(0, packed.length >> 1) : packed, param: deflateParam(-1, format), maxOut };
-        },
-      ),
-      fc.record({ data: fc.uint8Array({ maxLength: 140_000 }), x: fc.boolean(), key: fc.uint8Array({ minLength: 56, maxLength: 120 }), open: fc.boolean(), flip: fc.nat() }).map(
-        ({ data, x, key, open, flip }): CoreJob => {
+        }),
+      fc
+        .record({ data: fc.uint8Array({ maxLength: 140_000 }), x: fc.boolean(), key: fc.uint8Array({ minLength: 56, maxLength: 120 }), open: fc.boolean(), flip: fc.nat() })
+        .map(({ data, x, key, open, flip }): CoreJob => {
           const aux = key.subarray(0, 32 + (x ? 24 : 12) + (flip % 20)); // key || nonce || ad
           if (!open) return { kind: JOB_AEAD_SEAL, input: data, param: x ? 1 : 0, aux, out: new Uint8Array(data.length + 16) };
           const sealed = new Uint8Array(data.length + 16);
           const encrypt = x ? sodium.crypto_aead_xchacha20poly1305_ietf_encrypt : sodium.crypto_aead_chacha20poly1305_ietf_encrypt;
           const nonceEnd = 32 + (x ? 24 : 12);
           encrypt(sealed, data, aux.subarray(nonceEnd), null, aux.subarray(32, nonceEnd), aux.subarray(0, 32));
-          if (flip % 4 === 0) sealed[flip % sealed.length] ^= 1 << flip % 8;
+          if (flip % 4 === 0) sealed[flip % sealed.length] ^= 1 << (flip % 8);
           return { kind: JOB_AEAD_OPEN, input: sealed, param: x ? 1 : 0, aux, out: new Uint8Array(data.length) };
-        },
-      ),
+        }),
     );
     await fc.assert(
       fc.asyncProperty(job, async (j) => {

@@ -98,9 +98,7 @@ describe('native executor vs its TypeScript twin', () => {
     const js = new JsExecutor(1, () => wj.fn());
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ maxLength: 200_000 }), fc.constantFrom(JOB_NOOP, JOB_BLAKE3, JOB_CRC32C), async (data, kind) => {
-        expect(await runCore(nat, wn, { kind, input: data, out: new Uint8Array(32) })).toEqual(
-          await runCore(js, wj, { kind, input: data, out: new Uint8Array(32) }),
-        );
+        expect(await runCore(nat, wn, { kind, input: data, out: new Uint8Array(32) })).toEqual(await runCore(js, wj, { kind, input: data, out: new Uint8Array(32) }));
       }),
       { numRuns: 40 },
     );

@@ -17,7 +17,7 @@ export async function settle(r: Reactor, ...seqs: number[]): Promise<Map<number,
   const stash: IoCompletion[] = [];
   while ([...want].some((s) => !got.has(s))) {
     await r.whenReady();
-    for (const c of r.drain()) (want.has(c.seq) ? got.set(c.seq, c) : stash.push(c));
+    for (const c of r.drain()) want.has(c.seq) ? got.set(c.seq, c) : stash.push(c);
   }
   return got;
 }

@@ -19,7 +19,12 @@ it('lists the portable backend everywhere and the kernel ones with the addon', (
 // wait (the default), and every op on the reactor thread.
 type Mode = { backend: ReactorBackend; inline: boolean };
 const modes = backends.flatMap((backend): Mode[] =>
-  backend === 'portable' ? [{ backend, inline: true }] : [{ backend, inline: true }, { backend, inline: false }],
+  backend === 'portable'
+    ? [{ backend, inline: true }]
+    : [
+        { backend, inline: true },
+        { backend, inline: false },
+      ],
 );
 
 describe.each(modes)('reactor on $backend (inline $inline)', ({ backend, inline }) => {

@@ -88,7 +88,12 @@ describe('beats: Capture → Compute → Commit', () => {
     expect(hex(b0.child('digest')!.value)).toBe(hex(rt.digest(1)));
     // retention: only the newest three beats stay
     rt.run({ beats: 5 });
-    expect(rt.find('/rt/beat')!.children().map((c) => c.name)).toEqual(['4', '5', '6']);
+    expect(
+      rt
+        .find('/rt/beat')!
+        .children()
+        .map((c) => c.name),
+    ).toEqual(['4', '5', '6']);
     expect(rt.find('/rt/beat/1')).toBeUndefined();
     // retries re-run the impulse every beat
     expect(decodeImpulses(rt.find('/rt/beat/6/impulses')!.value!).map((i) => i.signal)).toEqual(['x/y', 'x/z']);
@@ -145,7 +150,13 @@ describe('beats: Capture → Compute → Commit', () => {
   it('an enzyme that throws is a fatal result: a crit CEI fact, the beat goes on', () => {
     const rt = runtime();
     const ran: string[] = [];
-    rt.registerEnzyme({ name: 'boom', signal: 's', run: () => { throw new Error('kaput'); } });
+    rt.registerEnzyme({
+      name: 'boom',
+      signal: 's',
+      run: () => {
+        throw new Error('kaput');
+      },
+    });
     rt.registerEnzyme({ name: 'after', signal: 's', after: ['boom'], run: () => void ran.push('after') });
     rt.bind('/', 'boom', { propagate: true });
     rt.bind('/', 'after', { propagate: true });
@@ -171,11 +182,7 @@ describe('beats: Capture → Compute → Commit', () => {
     for (const n of ['once', 'again', 'flaky', 'flaky2', 'broken']) rt.bind('/data', n);
     rt.enqueue('s', '/data');
     expect(rt.run()).toBe(3);
-    expect(log).toEqual([
-      'once@1', 'again@1', 'flaky@1', 'flaky2@1', 'broken@1',
-      'again@2', 'flaky@2', 'flaky2@2',
-      'again@3', 'flaky@3',
-    ]);
+    expect(log).toEqual(['once@1', 'again@1', 'flaky@1', 'flaky2@1', 'broken@1', 'again@2', 'flaky@2', 'flaky2@2', 'again@3', 'flaky@3']);
     expect(facts(rt)).toEqual(['enzyme/fatal|sev:crit|enzyme broken returned fatal']);
   });
 
@@ -219,7 +226,10 @@ describe('beats: Capture → Compute → Commit', () => {
   it('shutdown goes through op/shdn and halts', () => {
     const rt = runtime();
     rt.shutdown();
-    const dossiers = rt.find('/rt/ops')!.children().map((d) => rt.ops.info(Number(d.name)));
+    const dossiers = rt
+      .find('/rt/ops')!
+      .children()
+      .map((d) => rt.ops.info(Number(d.name)));
     expect(dossiers.map((d) => `${d.verb}:${d.status}:${d.history.map((h) => h.value).join(',')}`)).toEqual([
       'op/boot:sts:ok:ist:kernel,ist:store,ist:packs,sts:ok',
       'op/shdn:sts:ok:ist:stop,ist:flush,ist:halt,sts:ok',

@@ -55,7 +55,13 @@ describe('CEI', () => {
   it('records facts with severity, topic, note, origin (pipeline block) and subject link', () => {
     const rt = runtime();
     const subject = rt.find('/data')!.add('thing');
-    const m = rt.cei({ severity: 'warn', topic: 'app/odd', note: 'hmm', subject, origin: { enzyme: 'e', signal: 's', target: '/data/thing', pipeline: { pipelineId: 'p1', stageId: 's2', hopIndex: 3 } } });
+    const m = rt.cei({
+      severity: 'warn',
+      topic: 'app/odd',
+      note: 'hmm',
+      subject,
+      origin: { enzyme: 'e', signal: 's', target: '/data/thing', pipeline: { pipelineId: 'p1', stageId: 's2', hopIndex: 3 } },
+    });
     expect(m.path).toBe('/data/mailbox/diag/msgs/1');
     expect(m.child('sev')!.text).toBe('sev:warn');
     expect(m.child('subject')!.resolve()).toBe(subject);
@@ -93,7 +99,11 @@ describe('CEI', () => {
       if (sev === 'fatal') {
         // shutdown at the end of the beat through op/shdn; the signal never runs
         expect(rt.halted).toBe(true);
-        const shdn = rt.find('/rt/ops')!.children().map((d) => rt.ops.info(Number(d.name))).find((d) => d.verb === 'op/shdn')!;
+        const shdn = rt
+          .find('/rt/ops')!
+          .children()
+          .map((d) => rt.ops.info(Number(d.name)))
+          .find((d) => d.verb === 'op/shdn')!;
         expect(shdn.history.map((h) => h.value)).toEqual(['ist:stop', 'ist:flush', 'ist:halt', 'sts:ok']);
         expect(() => rt.step()).toThrow(code('ERR_HALTED'));
         return;
@@ -195,7 +205,11 @@ describe('pause / rollback / resume', () => {
     rt.find('/data')!.add('x'); // unlocked
     rt.step();
     expect(ran.slice(3)).toEqual(['5:p1', '5:p3', '5:{"json":[1,2]}', '5:[object Object]']);
-    const verbs = rt.find('/rt/ops')!.children().map((d) => rt.ops.info(Number(d.name))).filter((d) => d.verb !== 'op/boot');
+    const verbs = rt
+      .find('/rt/ops')!
+      .children()
+      .map((d) => rt.ops.info(Number(d.name)))
+      .filter((d) => d.verb !== 'op/boot');
     expect(verbs.map((d) => `${d.verb}:${d.status}:${d.history.map((h) => h.value).join(',')}`)).toEqual([
       'op/pause:sts:ok:ist:plan,ist:quiesce,ist:paused,sts:ok',
       'op/rollback:sts:ok:ist:plan,ist:cutover,ist:ok,sts:ok',
@@ -209,7 +223,11 @@ describe('pause / rollback / resume', () => {
     rt.pause();
     rt.step();
     expect(rt.paused).toBe(false);
-    const d = rt.find('/rt/ops')!.children().map((x) => rt.ops.info(Number(x.name))).find((x) => x.verb === 'op/pause')!;
+    const d = rt
+      .find('/rt/ops')!
+      .children()
+      .map((x) => rt.ops.info(Number(x.name)))
+      .find((x) => x.verb === 'op/pause')!;
     expect(d.status).toBe('sts:fail');
     rt.find('/data')!.unlockData(t);
     expect(facts(rt)[0]).toMatch(/^control\/prr\|sev:usage\|pause: cannot lock \/data/);
@@ -224,7 +242,11 @@ describe('pause / rollback / resume', () => {
     rt.rollback(0);
     rt.enqueue('op/rollback', '/sys/state', '999'); // a horizon in the future
     rt.step();
-    const d = rt.find('/rt/ops')!.children().map((x) => rt.ops.info(Number(x.name))).filter((x) => x.verb !== 'op/boot');
+    const d = rt
+      .find('/rt/ops')!
+      .children()
+      .map((x) => rt.ops.info(Number(x.name)))
+      .filter((x) => x.verb !== 'op/boot');
     expect(d.map((x) => `${x.verb}:${x.status}`)).toEqual(['op/resume:sts:fail', 'op/pause:sts:ok', 'op/rollback:sts:ok', 'op/rollback:sts:fail']);
     expect(facts(rt).map((f) => f.split('|').slice(0, 2).join('|'))).toEqual(['control/prr|sev:usage', 'control/prr|sev:usage']);
     expect(() => rt.rollback(-1)).toThrow(code('ERR_OUT_OF_RANGE'));
@@ -269,7 +291,7 @@ describe('driven mode', () => {
     rt.heartbeat.participate({
       compute: () => {},
       commit: () => {
-        if (work > 0) (work--, (out = true));
+        if (work > 0) work--, (out = true);
       },
       ready: () => !out || (out = false),
       whenReady: () => new Promise<void>((resolve) => setTimeout(resolve, 1)),
@@ -297,4 +319,3 @@ describe('driven mode', () => {
     expect(rt.heartbeat.lastError).toBe(errors[0]);
   });
 });
-

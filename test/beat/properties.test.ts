@@ -5,7 +5,7 @@ import { decodeAgenda, decodeImpulses, signalMatches, type MatchKind } from '../
 import { runtime } from './helpers.js';
 
 const seg = fc.constantFrom('a', 'b', 'c', 'op_x');
-const path = fc.array(seg, { minLength: 0, maxLength: 3 }).map((s) => '/' + s.join('/'));
+const path = fc.array(seg, { minLength: 0, maxLength: 3 }).map((s) => `/${s.join('/')}`);
 const signal = fc.array(seg, { minLength: 1, maxLength: 3 }).map((s) => s.join('/'));
 
 describe('journal codec', () => {
@@ -54,7 +54,8 @@ function modelAgenda(
       if (b.tomb) break;
       if (level === 0 || b.propagate) hit = level;
     }
-    if (hit !== undefined && signalMatches(e.match, e.signal, sig)) found.push({ name: e.name, depth: chain.length - 1 - hit, rank: { exact: 2, glob: 1, prefix: 0 }[e.match], len: e.signal.length, idx });
+    if (hit !== undefined && signalMatches(e.match, e.signal, sig))
+      found.push({ name: e.name, depth: chain.length - 1 - hit, rank: { exact: 2, glob: 1, prefix: 0 }[e.match], len: e.signal.length, idx });
   }
   found.sort((a, b) => b.depth - a.depth || b.rank - a.rank || b.len - a.len || a.idx - b.idx);
   return found.map((f) => f.name);
@@ -77,7 +78,14 @@ describe('agenda resolution', () => {
         }
         rt.enqueue(sig, target);
         rt.step();
-        expect(ran).toEqual(modelAgenda(enzymes, bindings.map((b) => (b.tomb ? { ...b, propagate: true } : b)), sig, target));
+        expect(ran).toEqual(
+          modelAgenda(
+            enzymes,
+            bindings.map((b) => (b.tomb ? { ...b, propagate: true } : b)),
+            sig,
+            target,
+          ),
+        );
       }),
       { numRuns: 300 },
     );

@@ -106,9 +106,15 @@ describe('record and replay', () => {
     }
     expect(hooked).toBe(0);
     // the run exercised cell operations, pause/rollback/resume and retries
-    const copies = again.find('/data/reqs')!.children().filter((q) => q.child('out')!.childCount() === 1);
+    const copies = again
+      .find('/data/reqs')!
+      .children()
+      .filter((q) => q.child('out')!.childCount() === 1);
     expect(copies.length).toBeGreaterThan(10);
-    const verbs = again.find('/rt/ops')!.children().map((d) => again.ops.info(Number(d.name)).verb);
+    const verbs = again
+      .find('/rt/ops')!
+      .children()
+      .map((d) => again.ops.info(Number(d.name)).verb);
     for (const v of ['op/pause', 'op/rollback', 'op/resume']) expect(verbs).toContain(v);
     expect(new Set(Array.from({ length: 1200 }, (_, i) => hex(live.digest(i + 1)))).size).toBe(1200);
     // a replay of a tampered recording diverges at the tampered beat
@@ -122,7 +128,11 @@ describe('record and replay', () => {
       if (hex(tampered.digest(b)) !== hex(live.digest(b))) first = b;
     }
     expect(first).toBe(bad.beats[k].beat);
-    const state = (r: Runtime) => r.find('/data/bank')!.children().map((c) => `${c.name}=${c.text}`);
+    const state = (r: Runtime) =>
+      r
+        .find('/data/bank')!
+        .children()
+        .map((c) => `${c.name}=${c.text}`);
     expect(state(again)).toEqual(state(live));
     expect(again.paused).toBe(live.paused);
     // after the recording the replaying runtime runs live

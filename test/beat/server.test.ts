@@ -70,6 +70,11 @@ describe('driven heartbeat behind a real HTTP server', () => {
       again.step();
       expect(hex(again.digest(b)), `beat ${b}`).toBe(hex(rt.digest(b)));
     }
-    expect(again.find('/data/orders')!.children().map((o) => o.text)).toEqual(orders.map((o) => o.text));
+    expect(
+      again
+        .find('/data/orders')!
+        .children()
+        .map((o) => o.text),
+    ).toEqual(orders.map((o) => o.text));
   });
 });

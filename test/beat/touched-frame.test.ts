@@ -160,7 +160,8 @@ describe('beat frame from touched cells', () => {
     const slices = `data:text/javascript,${encodeURIComponent(readFileSync(SLICES, 'utf8'))}`;
     await rt.episodes.load(slices);
     for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < 16; i++) rt.episodes.start({ signal: 'app/spin', target: '/data/in', profile: 'ro', state: { h: i, iters: 10, left: 1 + (i % 4) }, slice: { module: slices, name: 'spin' }, reads: ['/data/in'] });
+      for (let i = 0; i < 16; i++)
+        rt.episodes.start({ signal: 'app/spin', target: '/data/in', profile: 'ro', state: { h: i, iters: 10, left: 1 + (i % 4) }, slice: { module: slices, name: 'spin' }, reads: ['/data/in'] });
       await rt.episodes.run();
     }
     const all = createHash('sha256');

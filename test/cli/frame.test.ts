@@ -9,7 +9,11 @@ import { KEY } from '../serialization/helpers.js';
 function run(args: string[]): { status: number; out: string; err: string } {
   let out = '';
   let err = '';
-  const status = frameCommand(args, (s) => (out += s + '\n'), (s) => (err += s + '\n'));
+  const status = frameCommand(
+    args,
+    (s) => (out += `${s}\n`),
+    (s) => (err += `${s}\n`),
+  );
   return { status, out, err };
 }
 

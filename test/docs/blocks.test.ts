@@ -22,7 +22,7 @@ interface Block {
 }
 
 /** The ```js blocks of a markdown file, with the line each starts on; fragments left out. */
-export function jsBlocks(file: string): { run: Block[]; fragments: number } {
+function jsBlocks(file: string): { run: Block[]; fragments: number } {
   const lines = fs.readFileSync(path.join(root, file), 'utf8').split('\n');
   const run: Block[] = [];
   let fragments = 0;
@@ -42,12 +42,18 @@ export function jsBlocks(file: string): { run: Block[]; fragments: number } {
   return { run, fragments };
 }
 
-const docs = ['README.md', ...fs.readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const docs = [
+  'README.md',
+  ...fs
+    .readdirSync(path.join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 const blocks = docs.flatMap((f) => jsBlocks(f).run);
 
 function runBlock(block: Block): Promise<{ code: number | null; out: string }> {
   const file = path.join(scratch, `${block.file.replace(/[/.]/g, '_')}_${block.line}.mjs`);
-  fs.writeFileSync(file, block.code + '\n');
+  fs.writeFileSync(file, `${block.code}\n`);
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'cep-docs-'));
   return new Promise((resolve) => {
     execFile(process.execPath, [file], { cwd, timeout: 60_000 }, (error, stdout, stderr) => {
@@ -62,8 +68,12 @@ describe('code blocks in README.md and docs/', () => {
     expect(blocks.length).toBeGreaterThan(5);
   });
 
-  it.each(blocks.map((b) => [`${b.file}:${b.line}`, b] as const))('%s runs', async (_name, block) => {
-    const r = await runBlock(block);
-    expect(r.code, r.out).toBe(0);
-  }, 70_000);
+  it.each(blocks.map((b) => [`${b.file}:${b.line}`, b] as const))(
+    '%s runs',
+    async (_name, block) => {
+      const r = await runBlock(block);
+      expect(r.code, r.out).toBe(0);
+    },
+    70_000,
+  );
 });

@@ -3,12 +3,7 @@ import fc from 'fast-check';
 import { createBLAKE3 } from 'hash-wasm';
 import { describe, expect, it } from 'vitest';
 import { blake3, blake3DeriveKey, Blake3Hasher, blake3Many, createBlake3 } from '../../src/hash/blake3.js';
-import {
-  BLAKE3_DERIVE_KEY_CONTEXT,
-  BLAKE3_DERIVE_KEY_MATERIAL,
-  BLAKE3_KEYED_HASH,
-  type HashBinding,
-} from '../../src/native/binding.js';
+import { BLAKE3_DERIVE_KEY_CONTEXT, BLAKE3_DERIVE_KEY_MATERIAL, BLAKE3_KEYED_HASH, type HashBinding } from '../../src/native/binding.js';
 import { fallbackBinding } from '../../src/native/fallback/index.js';
 import { loadBinding, nativeInfo } from '../../src/native/index.js';
 
@@ -26,9 +21,7 @@ interface Vectors {
 
 // The official BLAKE3 test vectors (BLAKE3-team/BLAKE3 test_vectors.json), kept in the repository so
 // a clone tests itself without anything beside it.
-const vectors = JSON.parse(
-  readFileSync(new URL('../vectors/blake3-test-vectors.json', import.meta.url), 'utf8'),
-) as Vectors;
+const vectors = JSON.parse(readFileSync(new URL('../vectors/blake3-test-vectors.json', import.meta.url), 'utf8')) as Vectors;
 const KEY = Buffer.from(vectors.key, 'ascii');
 const CONTEXT = vectors.context_string;
 
@@ -102,9 +95,7 @@ describe(`BLAKE3 official test vectors (${nativeInfo().backend} binding)`, () =>
       for (const seek of [1, 31, 32, 63, 64, 65, 100, length - 1, length]) {
         expect(hex(blake3(input, { length: length - seek, seek }))).toBe(c.hash.slice(2 * seek));
         expect(hex(blake3(input, { key: KEY, length: length - seek, seek }))).toBe(c.keyed_hash.slice(2 * seek));
-        expect(hex(new Blake3Hasher({ context: CONTEXT }).update(input).digest({ length: length - seek, seek }))).toBe(
-          c.derive_key.slice(2 * seek),
-        );
+        expect(hex(new Blake3Hasher({ context: CONTEXT }).update(input).digest({ length: length - seek, seek }))).toBe(c.derive_key.slice(2 * seek));
       }
     });
   }
@@ -176,8 +167,7 @@ describe('public API', () => {
             hasher.update(input.subarray(from, p));
             from = p;
           }
-          const expected =
-            mode === 'keyed' ? blake3(data, { key: KEY, length: 80 }) : mode === 'derive' ? blake3DeriveKey(CONTEXT, data, 80) : blake3(data, { length: 80 });
+          const expected = mode === 'keyed' ? blake3(data, { key: KEY, length: 80 }) : mode === 'derive' ? blake3DeriveKey(CONTEXT, data, 80) : blake3(data, { length: 80 });
           expect(hex(hasher.digest({ length: 80 }))).toBe(hex(expected));
         },
       ),
@@ -187,28 +177,22 @@ describe('public API', () => {
 
   it('blake3Many equals hashing each slice on its own (with and without lengths)', () => {
     fc.assert(
-      fc.property(
-        fc.uint8Array({ maxLength: 5000 }),
-        fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 20 }),
-        fc.integer({ min: 0, max: 3 }),
-        fc.boolean(),
-        (data, pairs, offset, asArray) => {
-          const input = placeAt(data, offset);
-          // Separate slices: any start, any length that fits.
-          const starts = pairs.map(([a]) => a % (input.length + 1));
-          const lengths = pairs.map(([, b], i) => b % (input.length - starts[i] + 1));
-          const many = asArray ? blake3Many(input, starts, lengths) : blake3Many(input, Uint32Array.from(starts), Uint32Array.from(lengths));
-          expect(many).toHaveLength(32 * pairs.length);
-          starts.forEach((s, i) => expect(hex(many.subarray(32 * i, 32 * i + 32))).toBe(hex(blake3(input.subarray(s, s + lengths[i])))));
-          // Contiguous slices: sorted boundaries.
-          const bounds = [...starts].sort((a, b) => a - b);
-          const contiguous = blake3Many(input, asArray ? bounds : Uint32Array.from(bounds));
-          expect(contiguous).toHaveLength(32 * Math.max(0, bounds.length - 1));
-          for (let i = 0; i + 1 < bounds.length; i++) {
-            expect(hex(contiguous.subarray(32 * i, 32 * i + 32))).toBe(hex(blake3(input.subarray(bounds[i], bounds[i + 1]))));
-          }
-        },
-      ),
+      fc.property(fc.uint8Array({ maxLength: 5000 }), fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 20 }), fc.integer({ min: 0, max: 3 }), fc.boolean(), (data, pairs, offset, asArray) => {
+        const input = placeAt(data, offset);
+        // Separate slices: any start, any length that fits.
+        const starts = pairs.map(([a]) => a % (input.length + 1));
+        const lengths = pairs.map(([, b], i) => b % (input.length - starts[i] + 1));
+        const many = asArray ? blake3Many(input, starts, lengths) : blake3Many(input, Uint32Array.from(starts), Uint32Array.from(lengths));
+        expect(many).toHaveLength(32 * pairs.length);
+        starts.forEach((s, i) => expect(hex(many.subarray(32 * i, 32 * i + 32))).toBe(hex(blake3(input.subarray(s, s + lengths[i])))));
+        // Contiguous slices: sorted boundaries.
+        const bounds = [...starts].sort((a, b) => a - b);
+        const contiguous = blake3Many(input, asArray ? bounds : Uint32Array.from(bounds));
+        expect(contiguous).toHaveLength(32 * Math.max(0, bounds.length - 1));
+        for (let i = 0; i + 1 < bounds.length; i++) {
+          expect(hex(contiguous.subarray(32 * i, 32 * i + 32))).toBe(hex(blake3(input.subarray(bounds[i], bounds[i + 1]))));
+        }
+      }),
       { numRuns: 200 },
     );
   });
@@ -369,14 +353,8 @@ describe(`native == fallback${noNative ? ` (skipped: ${skipReason})` : ''}`, () 
 
   it.skipIf(noNative)('one-shot: random data 0..10000 bytes, unaligned, all modes, XOF lengths and seeks', () => {
     fc.assert(
-      fc.property(
-        fc.uint8Array({ maxLength: 10000 }),
-        fc.integer({ min: 0, max: 15 }),
-        arbMode,
-        arbKey,
-        fc.integer({ min: 0, max: 300 }),
-        arbSeek,
-        (data, offset, mode, key, outLen, seek) => compareOneShot(placeAt(data, offset), mode, key, outLen, seek),
+      fc.property(fc.uint8Array({ maxLength: 10000 }), fc.integer({ min: 0, max: 15 }), arbMode, arbKey, fc.integer({ min: 0, max: 300 }), arbSeek, (data, offset, mode, key, outLen, seek) =>
+        compareOneShot(placeAt(data, offset), mode, key, outLen, seek),
       ),
       { numRuns: 1000 },
     );
@@ -425,28 +403,23 @@ describe(`native == fallback${noNative ? ` (skipped: ${skipReason})` : ''}`, () 
 
   it.skipIf(noNative)('blake3Many: random slices with and without lengths, unaligned data', () => {
     fc.assert(
-      fc.property(
-        fc.uint8Array({ maxLength: 10000 }),
-        fc.array(fc.tuple(fc.nat(), fc.nat({ max: 3000 })), { maxLength: 40 }),
-        fc.integer({ min: 0, max: 7 }),
-        (data, pairs, offset) => {
-          const input = placeAt(data, offset);
-          const starts = Uint32Array.from(pairs, ([a]) => a % (input.length + 1));
-          const lengths = Uint32Array.from(pairs, ([, b], i) => b % (input.length - starts[i] + 1));
-          const a = new Uint8Array(32 * pairs.length);
-          const b = new Uint8Array(32 * pairs.length);
-          native!.blake3Many(input, starts, lengths, a);
-          fallbackBinding.blake3Many(input, starts, lengths, b);
-          expect(hex(a)).toBe(hex(b));
-          const bounds = Uint32Array.from(starts).sort();
-          const n = Math.max(0, bounds.length - 1);
-          const c = new Uint8Array(32 * n);
-          const d = new Uint8Array(32 * n);
-          native!.blake3Many(input, bounds, null, c);
-          fallbackBinding.blake3Many(input, bounds, null, d);
-          expect(hex(c)).toBe(hex(d));
-        },
-      ),
+      fc.property(fc.uint8Array({ maxLength: 10000 }), fc.array(fc.tuple(fc.nat(), fc.nat({ max: 3000 })), { maxLength: 40 }), fc.integer({ min: 0, max: 7 }), (data, pairs, offset) => {
+        const input = placeAt(data, offset);
+        const starts = Uint32Array.from(pairs, ([a]) => a % (input.length + 1));
+        const lengths = Uint32Array.from(pairs, ([, b], i) => b % (input.length - starts[i] + 1));
+        const a = new Uint8Array(32 * pairs.length);
+        const b = new Uint8Array(32 * pairs.length);
+        native!.blake3Many(input, starts, lengths, a);
+        fallbackBinding.blake3Many(input, starts, lengths, b);
+        expect(hex(a)).toBe(hex(b));
+        const bounds = Uint32Array.from(starts).sort();
+        const n = Math.max(0, bounds.length - 1);
+        const c = new Uint8Array(32 * n);
+        const d = new Uint8Array(32 * n);
+        native!.blake3Many(input, bounds, null, c);
+        fallbackBinding.blake3Many(input, bounds, null, d);
+        expect(hex(c)).toBe(hex(d));
+      }),
       { numRuns: 200 },
     );
   });

@@ -45,23 +45,18 @@ describe('crc32c properties', () => {
 
   it('batched equals one by one, with and without lengths', () => {
     fc.assert(
-      fc.property(
-        fc.uint8Array({ minLength: 1, maxLength: 5000 }),
-        fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 40 }),
-        fc.integer({ min: 0, max: 0xffffffff }),
-        (data, picks, seed) => {
-          const offsets = Uint32Array.from(picks, ([a]) => a % data.length);
-          const lengths = Uint32Array.from(picks, ([a, b]) => b % (data.length - (a % data.length) + 1));
-          const many = crc32cMany(data, offsets, lengths, { seed });
-          expect(Array.from(many)).toEqual(picks.map((_, i) => crc32c(data.subarray(offsets[i], offsets[i] + lengths[i]), seed)));
-          const bounds = Uint32Array.from([...offsets].sort((x, y) => x - y));
-          if (bounds.length > 0) {
-            const contiguous = crc32cMany(data, bounds);
-            expect(contiguous.length).toBe(bounds.length - 1);
-            for (let i = 0; i + 1 < bounds.length; i++) expect(contiguous[i]).toBe(crc32c(data.subarray(bounds[i], bounds[i + 1])));
-          }
-        },
-      ),
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 5000 }), fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 40 }), fc.integer({ min: 0, max: 0xffffffff }), (data, picks, seed) => {
+        const offsets = Uint32Array.from(picks, ([a]) => a % data.length);
+        const lengths = Uint32Array.from(picks, ([a, b]) => b % (data.length - (a % data.length) + 1));
+        const many = crc32cMany(data, offsets, lengths, { seed });
+        expect(Array.from(many)).toEqual(picks.map((_, i) => crc32c(data.subarray(offsets[i], offsets[i] + lengths[i]), seed)));
+        const bounds = Uint32Array.from([...offsets].sort((x, y) => x - y));
+        if (bounds.length > 0) {
+          const contiguous = crc32cMany(data, bounds);
+          expect(contiguous.length).toBe(bounds.length - 1);
+          for (let i = 0; i + 1 < bounds.length; i++) expect(contiguous[i]).toBe(crc32c(data.subarray(bounds[i], bounds[i + 1])));
+        }
+      }),
     );
   });
 
@@ -152,10 +147,6 @@ describe('crc32c bad input', () => {
 
   it.skipIf(!hasNative)('native binding called directly throws coded errors instead of crashing', () => {
     expectCode(() => native.binding.crc32c('abc' as never, 0), TypeError, 'ERR_INVALID_ARG_TYPE');
-    expectCode(
-      () => native.binding.crc32cMany(new Uint8Array(4), Uint32Array.of(0, 9), null, new Uint32Array(1), 0),
-      RangeError,
-      'ERR_OUT_OF_RANGE',
-    );
+    expectCode(() => native.binding.crc32cMany(new Uint8Array(4), Uint32Array.of(0, 9), null, new Uint32Array(1), 0), RangeError, 'ERR_OUT_OF_RANGE');
   });
 });

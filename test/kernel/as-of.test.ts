@@ -40,8 +40,18 @@ describe('as-of beats', () => {
     // the past and the present read as before
     expect(new TextDecoder().decode(x.valueAt(0))).toBe('zero');
     expect(new TextDecoder().decode(x.valueAt(now))).toBe('one');
-    expect(app.children(0).map((c) => c.name).sort()).toEqual(['h', 'l', 'x']);
-    expect(app.children(now).map((c) => c.name).sort()).toEqual(['h', 'l', 'x', 'y']);
+    expect(
+      app
+        .children(0)
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(['h', 'l', 'x']);
+    expect(
+      app
+        .children(now)
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(['h', 'l', 'x', 'y']);
     rt.advance(); // a beat reached later reads
     expect(app.child('y', now + 1)?.name).toBe('y');
   });

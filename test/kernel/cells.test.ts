@@ -14,7 +14,7 @@ function snapshot(rt: Runtime): string {
     },
     { raw: true },
   );
-  return lines.join('\n') + `\n#${rt.namepool.size}`;
+  return `${lines.join('\n')}\n#${rt.namepool.size}`;
 }
 
 /** Run `fn`, expect the coded error, and the tree unchanged. */
@@ -29,7 +29,7 @@ describe('runtime and root layout', () => {
     const rt = createRuntime();
     expect(rt.beat).toBe(0);
     expect(rt.root.children().map((c) => c.name)).toEqual([...ROOT_LAYOUT].sort());
-    for (const n of ROOT_LAYOUT) expect(rt.find('/' + n)?.path).toBe('/' + n);
+    for (const n of ROOT_LAYOUT) expect(rt.find(`/${n}`)?.path).toBe(`/${n}`);
     expect(rt.advance()).toBe(1);
     expect(rt.beat).toBe(1);
   });
@@ -429,7 +429,11 @@ describe('history details', () => {
     expect(rt.stats().arenaBytes).toBe(before.arena);
     expect(x.payloadBeats()).toEqual(before.beats);
     expect(x.modified).toBe(before.mod);
-    expect(snapshot(rt).split('\n').filter((l) => !/:(empty|v):/.test(l))).toEqual(before.tree.split('\n'));
+    expect(
+      snapshot(rt)
+        .split('\n')
+        .filter((l) => !/:(empty|v):/.test(l)),
+    ).toEqual(before.tree.split('\n'));
   });
 
   it('soft delete stamps the whole subtree: descendants refuse mutation and keep their past', () => {
@@ -484,7 +488,15 @@ describe('history details', () => {
     refuses(rt, 'ERR_OUT_OF_RANGE', () => o.add(8, { handle: { retain: () => void log.push('retain') } }));
     expect(target.shadows).toEqual([]);
     expect(log).toEqual([]);
-    refuses(rt, 'ERR_PROXY', () => d.add('p', { handle: { retain: () => { throw new Error('no'); } } }));
+    refuses(rt, 'ERR_PROXY', () =>
+      d.add('p', {
+        handle: {
+          retain: () => {
+            throw new Error('no');
+          },
+        },
+      }),
+    );
     refuses(rt, 'ERR_INVALID_ARG_TYPE', () => d.add('p', { stream: 5 as never }));
     refuses(rt, 'ERR_DELETED', () => {
       const t = d.add('t2');

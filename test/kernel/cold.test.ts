@@ -24,7 +24,20 @@ describe('cold cells (kernel/cold.ts)', () => {
   it('load on first access, part by part, and read like cells that were always there', () => {
     const rt = createRuntime();
     const table = new Map<number, { versions: ColdVersion[]; children: ColdChild[] }>([
-      [1, { versions: [{ beat: 0, kind: 'value', bytes: text('a') }, { beat: 2, kind: 'value', bytes: text('b') }, { beat: 3, kind: 'none' }], children: [{ name: 'kid', created: 1, deleted: -1, immutable: false, token: 2 }, { name: 'gone', created: 1, deleted: 2, immutable: false, token: 3 }] }],
+      [
+        1,
+        {
+          versions: [
+            { beat: 0, kind: 'value', bytes: text('a') },
+            { beat: 2, kind: 'value', bytes: text('b') },
+            { beat: 3, kind: 'none' },
+          ],
+          children: [
+            { name: 'kid', created: 1, deleted: -1, immutable: false, token: 2 },
+            { name: 'gone', created: 1, deleted: 2, immutable: false, token: 3 },
+          ],
+        },
+      ],
       [2, { versions: [{ beat: 1, kind: 'data', bytes: new Uint8Array(100).fill(1) }], children: [] }],
       [3, { versions: [], children: [] }],
     ]);

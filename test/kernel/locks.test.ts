@@ -26,7 +26,11 @@ describe('lock tokens: the holder mutates under its own lock, everyone else gets
     t.run(() => b.add('y'));
     expect(t.run(() => b.child('y')!.remove())).toBe(true);
     // the grant ends with run, also when fn throws
-    expect(() => t.run(() => { throw new Error('boom'); })).toThrow('boom');
+    expect(() =>
+      t.run(() => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
     expect(() => a.add('z')).toThrow(code('ERR_LOCKED'));
     // data is not store-locked
     expect(b.child('leaf')!.set('2')).toBe(true);

@@ -42,7 +42,12 @@ function addAll(parent: Cell, names: Array<string | number>): Array<{ input: str
 
 /** The copy holds each added cell under the same printed name, found by the same input, with the same payload. */
 function expectSameNames(copy: Cell, added: Array<{ input: string | number; cell: Cell }>): void {
-  expect(copy.children().map((c) => c.name).sort()).toEqual(added.map((a) => a.cell.name).sort());
+  expect(
+    copy
+      .children()
+      .map((c) => c.name)
+      .sort(),
+  ).toEqual(added.map((a) => a.cell.name).sort());
   for (const { input, cell } of added) {
     const back = copy.child(input);
     expect(back?.name).toBe(cell.name);
@@ -94,13 +99,19 @@ describe('names add accepts round-trip exactly', () => {
         const data = rt.find('/data')!;
         const app = data.add('app');
         const cells = addAll(app, names);
-        const branches = addAll(data, names.filter((n) => n !== 'app' && n !== 'persist' && n !== 'mailbox'));
+        const branches = addAll(
+          data,
+          names.filter((n) => n !== 'app' && n !== 'persist' && n !== 'mailbox'),
+        );
         rt.step();
         await rt.flush();
         await rt.close();
         const again = reopen(dir);
         expectSameNames(again.find('/data/app')!, cells);
-        const reopened = again.find('/data')!.children().filter((c) => c.name !== 'app' && c.name !== 'persist' && c.name !== 'mailbox');
+        const reopened = again
+          .find('/data')!
+          .children()
+          .filter((c) => c.name !== 'app' && c.name !== 'persist' && c.name !== 'mailbox');
         expect(reopened.map((c) => c.name).sort()).toEqual(branches.map((b) => b.cell.name).sort());
         for (const { input, cell } of branches) expect(again.find('/data')!.child(input)?.text).toBe(cell.text);
         await again.close();

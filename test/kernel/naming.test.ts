@@ -70,7 +70,10 @@ describe('DT encodings', () => {
     expect(namingOf(id.hi)).toBe(NAMING_ACRONYM);
     expect(idToBigInt(id.hi, id.lo)).toBe(acronymBig('CEP'));
     const acr = fc
-      .array(fc.integer({ min: 0x21, max: 0x5f }).map((c) => String.fromCharCode(c)), { minLength: 1, maxLength: 9 })
+      .array(
+        fc.integer({ min: 0x21, max: 0x5f }).map((c) => String.fromCharCode(c)),
+        { minLength: 1, maxLength: 9 },
+      )
       .map((a) => a.join(''))
       .filter((s) => !/^[0-9]+$/.test(s));
     fc.assert(
@@ -198,8 +201,8 @@ describe('names, paths and globs', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), (x, y) => {
         const t = x + y;
-        expect(globMatch(x + '*', t)).toBe(true);
-        expect(globMatch('*' + y, t)).toBe(true);
+        expect(globMatch(`${x}*`, t)).toBe(true);
+        expect(globMatch(`*${y}`, t)).toBe(true);
         expect(globMatch(t.replaceAll('*', ''), t.replaceAll('*', ''))).toBe(true);
       }),
     );

@@ -23,7 +23,10 @@ const bytesArb = fc.oneof(
 );
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ t: fc.constant('add' as const), name: fc.option(fc.integer({ min: 1, max: 12 }), { freq: 4 }), value: fc.option(bytesArb, { freq: 5 }), prepend: fc.boolean() }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({ t: fc.constant('add' as const), name: fc.option(fc.integer({ min: 1, max: 12 }), { freq: 4 }), value: fc.option(bytesArb, { freq: 5 }), prepend: fc.boolean() }),
+  },
   { weight: 4, arbitrary: fc.record({ t: fc.constant('set' as const), pick: fc.nat(), value: bytesArb }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('clear' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('remove' as const), pick: fc.nat() }) },

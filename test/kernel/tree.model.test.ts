@@ -8,12 +8,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createRuntime, type Cell } from '../../src/internal.js';
 
-type Op =
-  | { t: 'add'; at: number; veiled: boolean; value: number | null }
-  | { t: 'set'; at: number; value: number }
-  | { t: 'remove'; at: number }
-  | { t: 'unveil'; at: number }
-  | { t: 'advance' };
+type Op = { t: 'add'; at: number; veiled: boolean; value: number | null } | { t: 'set'; at: number; value: number } | { t: 'remove'; at: number } | { t: 'unveil'; at: number } | { t: 'advance' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ t: fc.constant('add' as const), at: fc.nat(), veiled: fc.boolean(), value: fc.option(fc.nat(3), { freq: 3 }) }) },
@@ -94,8 +89,7 @@ function run(ops: Op[]): void {
     }
   }
 
-  const visible = (n: Node, b: number | undefined) =>
-    !n.veiled && (b === undefined ? n.deleted < 0 : n.created <= b && (n.deleted < 0 || n.deleted > b));
+  const visible = (n: Node, b: number | undefined) => !n.veiled && (b === undefined ? n.deleted < 0 : n.created <= b && (n.deleted < 0 || n.deleted > b));
   const modelWalk = (b: number | undefined, raw: boolean): string[] => {
     const out: string[] = [];
     const walk = (n: Node) => {
@@ -120,7 +114,7 @@ function run(ops: Op[]): void {
   };
   for (let b = 0; b <= rt.beat; b++) {
     expect(realWalk(b, false), `traversal at beat ${b}`).toEqual(modelWalk(b, false));
-    for (const n of all.slice(1)) expect(rt.find(n.path, b) === n.cell, `find ${n.path} at ${b}`).toBe(visible(n, b) && modelWalk(b, false).some((l) => l.startsWith(n.path + '=')));
+    for (const n of all.slice(1)) expect(rt.find(n.path, b) === n.cell, `find ${n.path} at ${b}`).toBe(visible(n, b) && modelWalk(b, false).some((l) => l.startsWith(`${n.path}=`)));
   }
   expect(realWalk(undefined, false)).toEqual(modelWalk(undefined, false));
   expect(realWalk(undefined, true)).toEqual(modelWalk(undefined, true));

@@ -14,7 +14,8 @@ describe('thread CPU clock', () => {
     const asleep = binding.threadCpuMs() - c0;
     const wall = performance.now() - w0;
     expect(wall).toBeGreaterThanOrEqual(55);
-    if (native) expect(asleep).toBeLessThan(20); // a sleeping thread runs no CPU, however busy the machine
+    if (native)
+      expect(asleep).toBeLessThan(20); // a sleeping thread runs no CPU, however busy the machine
     else expect(asleep).toBeGreaterThanOrEqual(55);
     // busy work advances it, never by more than the wall time that passed
     const c1 = binding.threadCpuMs();
@@ -34,7 +35,8 @@ describe('thread CPU clock', () => {
     await new Promise((resolve) => w.once('message', resolve));
     await w.terminate();
     const here = binding.threadCpuMs() - c0;
-    if (nativeInfo().backend === 'native') expect(here).toBeLessThan(120); // the worker's 150 ms of work is not this thread's
+    if (nativeInfo().backend === 'native')
+      expect(here).toBeLessThan(120); // the worker's 150 ms of work is not this thread's
     else expect(here).toBeGreaterThanOrEqual(140); // the fallback's clock is the wall clock
   });
 });

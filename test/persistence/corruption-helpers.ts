@@ -192,7 +192,8 @@ export async function trial(dir: string, written: Written, kind: string, seed: n
     try {
       rt = open(dir, { ...STORE, repair: true });
     } catch (e2) {
-      if ((e2 as { code?: string }).code !== 'ERR_STORE_CORRUPT') return { outcome: 'unrepairable', beat: -2, failure: `repair failed with ${(e2 as { code?: string }).code}: ${(e2 as Error).message}`, damage: d };
+      if ((e2 as { code?: string }).code !== 'ERR_STORE_CORRUPT')
+        return { outcome: 'unrepairable', beat: -2, failure: `repair failed with ${(e2 as { code?: string }).code}: ${(e2 as Error).message}`, damage: d };
       return { outcome: 'unrepairable', beat: -2, failure: '', damage: d };
     }
     const q = rt.recovery.quarantine;

@@ -82,7 +82,12 @@ describe('what the store cannot keep is refused up front', () => {
     expect(() => data.add('bigbranch', { data: big, take: true })).toThrow(code('ERR_VALUE_TOO_LARGE'));
     expect(cell.text).toBe('small');
     expect(cell.payloadBeats()).toEqual([0]);
-    expect(data.child('app')!.children().map((c) => c.name)).toEqual(['blob']);
+    expect(
+      data
+        .child('app')!
+        .children()
+        .map((c) => c.name),
+    ).toEqual(['blob']);
     expect(data.child('bigbranch')).toBeUndefined();
     // a volatile branch and cells outside /data are not written: no limit there
     data.add('scratch').add('huge', { data: big, take: true });

@@ -81,42 +81,38 @@ function fields(line: string | undefined): Record<string, string> {
 const statusLines = (lines: string[]) => lines.filter((l) => l.startsWith('beat '));
 
 describe('cep run ledger (the main job)', () => {
-  it(
-    'runs with a live status line, stops cleanly on SIGINT / SIGTERM through op/shdn with a flush, and resumes exactly where it stopped',
-    async () => {
-      const dir = tempDir('ledger');
-      const first = await runLedger(dir, ['--rate', '3000', '--interval', '10'], (l) => statusLines(l).length >= 8 && Number(statusLines(l).at(-1)!.split(' ')[1]) > 20);
-      expect(first.stderr).toBe('');
-      expect(first.code).toBe(0);
-      expect(first.lines[0]).toMatch(/^new store /);
-      expect(statusLines(first.lines).at(-1)).toMatch(/^beat \d+ \| \d+ impulses\/s \| durable lag \d+ \| store \d+\.\d\d MB$/);
-      const stopped = fields(first.lines.at(-1));
-      expect(first.lines.at(-1)).toMatch(/^stopped \(SIGINT\) /);
-      expect(stopped.ok).toBe('true');
-      expect(stopped.total).toBe(stopped.expected);
-      expect(Number(stopped.durable)).toBeGreaterThanOrEqual(Number(stopped.beat)); // everything flushed
-      expect(Number(stopped.applied)).toBeGreaterThan(100);
+  it('runs with a live status line, stops cleanly on SIGINT / SIGTERM through op/shdn with a flush, and resumes exactly where it stopped', async () => {
+    const dir = tempDir('ledger');
+    const first = await runLedger(dir, ['--rate', '3000', '--interval', '10'], (l) => statusLines(l).length >= 8 && Number(statusLines(l).at(-1)!.split(' ')[1]) > 20);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.lines[0]).toMatch(/^new store /);
+    expect(statusLines(first.lines).at(-1)).toMatch(/^beat \d+ \| \d+ impulses\/s \| durable lag \d+ \| store \d+\.\d\d MB$/);
+    const stopped = fields(first.lines.at(-1));
+    expect(first.lines.at(-1)).toMatch(/^stopped \(SIGINT\) /);
+    expect(stopped.ok).toBe('true');
+    expect(stopped.total).toBe(stopped.expected);
+    expect(Number(stopped.durable)).toBeGreaterThanOrEqual(Number(stopped.beat)); // everything flushed
+    expect(Number(stopped.applied)).toBeGreaterThan(100);
 
-      const second = await runLedger(dir, ['--rate', '3000', '--interval', '10'], (l) => statusLines(l).length >= 4, 'SIGTERM');
-      expect(second.code).toBe(0);
-      const resumed = fields(second.lines[0]);
-      expect(second.lines[0]).toMatch(/^resumed /);
-      expect(resumed.fingerprint).toBe(stopped.fingerprint); // same balances, same generator state
-      expect(resumed.total).toBe(stopped.total);
-      expect(Number(resumed.beat)).toBe(Number(stopped.durable) + 1);
-      const again = fields(second.lines.at(-1));
-      expect(second.lines.at(-1)).toMatch(/^stopped \(SIGTERM\) /);
-      expect(again.ok).toBe('true');
-      expect(Number(again.applied)).toBeGreaterThan(Number(stopped.applied));
+    const second = await runLedger(dir, ['--rate', '3000', '--interval', '10'], (l) => statusLines(l).length >= 4, 'SIGTERM');
+    expect(second.code).toBe(0);
+    const resumed = fields(second.lines[0]);
+    expect(second.lines[0]).toMatch(/^resumed /);
+    expect(resumed.fingerprint).toBe(stopped.fingerprint); // same balances, same generator state
+    expect(resumed.total).toBe(stopped.total);
+    expect(Number(resumed.beat)).toBe(Number(stopped.durable) + 1);
+    const again = fields(second.lines.at(-1));
+    expect(second.lines.at(-1)).toMatch(/^stopped \(SIGTERM\) /);
+    expect(again.ok).toBe('true');
+    expect(Number(again.applied)).toBeGreaterThan(Number(stopped.applied));
 
-      // --ticks: stops by itself; the third start resumes the second's end
-      const third = await runLedger(dir, ['--rate', '1000', '--interval', '5', '--ticks', '5']);
-      expect(third.code).toBe(0);
-      expect(fields(third.lines[0]).fingerprint).toBe(again.fingerprint);
-      expect(fields(third.lines.at(-1)).ticks).toBe(String(Number(again.ticks) + 5));
-    },
-    90_000,
-  );
+    // --ticks: stops by itself; the third start resumes the second's end
+    const third = await runLedger(dir, ['--rate', '1000', '--interval', '5', '--ticks', '5']);
+    expect(third.code).toBe(0);
+    expect(fields(third.lines[0]).fingerprint).toBe(again.fingerprint);
+    expect(fields(third.lines.at(-1)).ticks).toBe(String(Number(again.ticks) + 5));
+  }, 90_000);
 
   it('a damaged store: cep run refuses it in one line (exit 1); cep store repair cuts it back; a torn tail is a one-line warning', async () => {
     const dir = tempDir('damaged');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createRuntime } from '../../src/runtime/create.js';
 import type { Cell } from '../../src/kernel/cell/cell.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
-import { PersistentRuntime } from '../../src/runtime/persistent.js';
+import type { PersistentRuntime } from '../../src/runtime/persistent.js';
 import { beatWhere } from '../beat/helpers.js';
 import { registerPersistEvents } from '../../src/persistence/service/records.js';
 import { dossiers, installApp, put, removeTempDirs, tempDir, topics } from './cps-helpers.js';
@@ -46,7 +46,9 @@ describe('verb dossiers are recorded inputs', () => {
     await other.close();
     const bad = join(tempDir('bad'), 'shared');
     cpSync(bundle, bad, { recursive: true });
-    const files = readdirSync(bad, { recursive: true, encoding: 'utf8' }).map((f) => join(bad, f)).filter((f) => statSync(f).isFile());
+    const files = readdirSync(bad, { recursive: true, encoding: 'utf8' })
+      .map((f) => join(bad, f))
+      .filter((f) => statSync(f).isFile());
     const big = files.sort((x, y) => statSync(y).size - statSync(x).size)[0];
     const bytes = readFileSync(big);
     bytes[bytes.length >> 1] ^= 0xff; // one byte of the largest file
@@ -114,7 +116,7 @@ describe('verb dossiers are recorded inputs', () => {
     expect(() => replay.find('/data/ref/pi')!.set('3')).toThrow(expect.objectContaining({ code: 'ERR_IMMUTABLE' }));
   });
 
-  it('in driven mode a verb\'s events wake the heartbeat: the dossier opens and closes without stepping by hand', async () => {
+  it("in driven mode a verb's events wake the heartbeat: the dossier opens and closes without stepping by hand", async () => {
     const rt = openRecorded(tempDir());
     put(rt, 'log', 'x', '1');
     rt.start({ intervalMs: 0 });

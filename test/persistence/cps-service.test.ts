@@ -280,7 +280,10 @@ describe('policies', () => {
     put(rt, 'small', 'x', '1');
     await rt.close();
     const again = open(dir, { branches: { big: { lazy: true } } });
-    const big = again.find('/data')!.childrenRaw().find((c) => c.name === 'big')!;
+    const big = again
+      .find('/data')!
+      .childrenRaw()
+      .find((c) => c.name === 'big')!;
     expect(big.isCold).toBe(true); // a cold stub: its cells load on first access (test/persistence/hydrate.test.ts)
     expect(contents(again, 'small')).toEqual({ x: '1' });
     expect(() => again.verbs.hydrate('big', { maxBytes: 64 })).toThrow(expect.objectContaining({ code: 'ERR_HYDRATE_BUDGET' }));

@@ -6,7 +6,7 @@
  */
 import { createRuntime, encodeBranch, readFrame } from '../../src/index.js';
 import { openFlatfileStore } from '../../src/persistence/flatfile/index.js';
-import { branchesOf, valueOf, CRASH_BRANCHES } from './crash-model.js';
+import { branchesOf, valueAtBeat, CRASH_BRANCHES } from './crash-model.js';
 
 const dir = process.env.CRASH_DIR!;
 const backend = process.env.CRASH_BACKEND ?? 'none';
@@ -25,7 +25,7 @@ async function loop(): Promise<void> {
     if (beat > start) rt.advance();
     store.beginBeat(beat);
     for (const b of branchesOf(beat)) {
-      cells.get(b)!.add(`e${beat}`, { value: valueOf(b, beat) });
+      cells.get(b)!.add(`e${beat}`, { value: valueAtBeat(b, beat) });
       const f = encodeBranch(cells.get(b)!, { mode: 'delta', beat, prevRoot: prev.get(b)! });
       store.putFrame(b, f);
       prev.set(b, readFrame(f).root);

@@ -11,7 +11,7 @@ export function branchesOf(beat: number): string[] {
 }
 
 /** The value cell `e<beat>` of `branch` holds at `beat` (sizes vary so writes of many sizes get torn). */
-export function valueOf(branch: string, beat: number): Uint8Array {
+export function valueAtBeat(branch: string, beat: number): Uint8Array {
   const size = 16 + ((beat * 7919 + branch.charCodeAt(0) * 31) % 6) * 24_000;
   const v = new Uint8Array(size);
   for (let i = 0; i < size; i++) v[i] = (beat * 13 + i + branch.charCodeAt(0)) & 0xff;

@@ -12,7 +12,7 @@ import { buildSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFrame } from '../../src/index.js';
 import { availableBackends } from '../../src/async/select.js';
-import { branchesOf, valueOf } from './crash-model.js';
+import { branchesOf, valueAtBeat } from './crash-model.js';
 import { open, rmDir, tempDir } from './helpers.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -74,41 +74,45 @@ export function engineCrashSuite(KILLS: number, seed = 0xc3f): void {
   afterAll(() => rmDir(work));
 
   describe('flatfile engine: SIGKILL at random moments', () => {
-    it(`keeps every reported beat and never a corrupt or partial one (${KILLS} kills over ${modes.join(', ')})`, async () => {
-      const dir = path.join(work, 'store');
-      const rand = rng(seed);
-      let checked = -1; // beats up to here were fully checked in an earlier round
-      let allReported = -1;
-      let cuts = 0;
-      for (let kill = 0; kill < KILLS; kill++) {
-        const backend = modes[kill % modes.length];
-        const { reported, opened } = await runAndKill(dir, backend, 1 + Math.floor(rand() * 4), Math.floor(rand() * 60));
-        expect(opened).toBeGreaterThanOrEqual(allReported); // the child resumed after everything reported before
-        if (reported.length > 0) allReported = reported[reported.length - 1];
+    it(
+      `keeps every reported beat and never a corrupt or partial one (${KILLS} kills over ${modes.join(', ')})`,
+      async () => {
+        const dir = path.join(work, 'store');
+        const rand = rng(seed);
+        let checked = -1; // beats up to here were fully checked in an earlier round
+        let allReported = -1;
+        let cuts = 0;
+        for (let kill = 0; kill < KILLS; kill++) {
+          const backend = modes[kill % modes.length];
+          const { reported, opened } = await runAndKill(dir, backend, 1 + Math.floor(rand() * 4), Math.floor(rand() * 60));
+          expect(opened).toBeGreaterThanOrEqual(allReported); // the child resumed after everything reported before
+          if (reported.length > 0) allReported = reported[reported.length - 1];
 
-        const store = open(dir);
-        cuts += store.recovery.cut.length;
-        const last = store.recovery.beat;
-        expect(last).toBeGreaterThanOrEqual(allReported);
-        expect(last).toBeGreaterThanOrEqual(checked); // nothing recovered before is ever lost
-        // exactly the model's branches at every beat, an unbroken sequence, each frame holding the model's value
-        const seen = new Map<number, string[]>();
-        for (const b of store.branches()) {
-          for (const f of store.frames(b, { from: checked + 1 })) {
-            seen.set(f.beat, [...(seen.get(f.beat) ?? []), b]);
-            const frame = readFrame(f.bytes);
-            const want = Buffer.from(valueOf(b, f.beat));
-            expect(frame.cells.some((c) => c.payload?.bytes !== undefined && want.equals(c.payload.bytes))).toBe(true);
+          const store = open(dir);
+          cuts += store.recovery.cut.length;
+          const last = store.recovery.beat;
+          expect(last).toBeGreaterThanOrEqual(allReported);
+          expect(last).toBeGreaterThanOrEqual(checked); // nothing recovered before is ever lost
+          // exactly the model's branches at every beat, an unbroken sequence, each frame holding the model's value
+          const seen = new Map<number, string[]>();
+          for (const b of store.branches()) {
+            for (const f of store.frames(b, { from: checked + 1 })) {
+              seen.set(f.beat, [...(seen.get(f.beat) ?? []), b]);
+              const frame = readFrame(f.bytes);
+              const want = Buffer.from(valueAtBeat(b, f.beat));
+              expect(frame.cells.some((c) => c.payload?.bytes !== undefined && want.equals(c.payload.bytes))).toBe(true);
+            }
           }
+          for (let beat = checked + 1; beat <= last; beat++) expect((seen.get(beat) ?? []).sort()).toEqual(branchesOf(beat));
+          expect([...seen.keys()].every((b) => b <= last)).toBe(true);
+          checked = last;
+          await store.close();
         }
-        for (let beat = checked + 1; beat <= last; beat++) expect((seen.get(beat) ?? []).sort()).toEqual(branchesOf(beat));
-        expect([...seen.keys()].every((b) => b <= last)).toBe(true);
-        checked = last;
-        await store.close();
-      }
-      expect(allReported).toBeGreaterThan(KILLS); // the children did real work between kills
-      // how many kills landed mid-write is up to timing; report it for the log
-      console.log(`crash test: ${KILLS} kills, ${checked + 1} beats kept, ${cuts} torn or uncommitted tails cut`);
-    }, 60_000 + KILLS * 10_000);
+        expect(allReported).toBeGreaterThan(KILLS); // the children did real work between kills
+        // how many kills landed mid-write is up to timing; report it for the log
+        console.log(`crash test: ${KILLS} kills, ${checked + 1} beats kept, ${cuts} torn or uncommitted tails cut`);
+      },
+      60_000 + KILLS * 10_000,
+    );
   });
 }

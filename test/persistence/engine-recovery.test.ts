@@ -163,9 +163,9 @@ describe('flatfile recovery', () => {
         restoreFiles(saved);
         const p = path.join(d, file);
         const bytes = fs.readFileSync(p);
-        bytes[at] ^= 1 << at % 8;
+        bytes[at] ^= 1 << (at % 8);
         fs.writeFileSync(p, bytes);
-        let s;
+        let s: ReturnType<typeof open>;
         try {
           s = open(d, NOPRE);
         } catch (e) {
@@ -246,4 +246,3 @@ describe('flatfile recovery', () => {
     await s.close();
   });
 });
-

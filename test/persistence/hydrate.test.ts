@@ -37,9 +37,7 @@ function dump(rt: Runtime, path: string): string[] {
       const past = beats.map((b) => `${b}:${Buffer.from(c.valueAt(b) ?? new Uint8Array()).toString('hex')}`);
       c.childrenRaw(); // loads a cold child list: the store is read below
       const s = c.store;
-      out.push(
-        [c.path, c.created, c.deleted, c.payloadKind, c.immutable, c.modified, past.join(','), s === null ? '-' : `${s.kind}/${s.indexing}/${s.autoNext}`].join(' '),
-      );
+      out.push([c.path, c.created, c.deleted, c.payloadKind, c.immutable, c.modified, past.join(','), s === null ? '-' : `${s.kind}/${s.indexing}/${s.autoNext}`].join(' '));
     },
     { raw: true },
   );
@@ -125,7 +123,17 @@ describe('lazy branches hydrate cell by cell', () => {
     expect(Buffer.from(cold.find('/data/big/6', 3)!.valueAt(3)!).toString()).toBe('group 6'); // as of a beat before its deletion
     expect(cold.find('/data/big/6')).toBeUndefined();
     expect(cold.find('/data/big/4')!.childCount()).toBe(whole.find('/data/big/4')!.childCount());
-    expect(cold.find('/data/big/list')!.children().map((c) => c.text)).toEqual(whole.find('/data/big/list')!.children().map((c) => c.text));
+    expect(
+      cold
+        .find('/data/big/list')!
+        .children()
+        .map((c) => c.text),
+    ).toEqual(
+      whole
+        .find('/data/big/list')!
+        .children()
+        .map((c) => c.text),
+    );
     expect(cold.find('/data/big/blob')!.valueAt(4)).toEqual(new Uint8Array(5000).fill(7)); // a chunked DATA version, from the checkpoint
     expect(cold.find('/data/big/blob')!.value).toEqual(new Uint8Array(6000).fill(9));
     expect(dump(cold, '/data/big')).toEqual(dump(whole, '/data/big'));

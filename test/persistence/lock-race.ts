@@ -111,7 +111,6 @@ function doubleOwners(owners: string, rounds: number): number[] {
 export const raceModes: Mode[] = Array.from({ length: RACERS }, (_, i) => (nativeProject && i % 2 === 0 ? 'native' : 'fallback'));
 export const modeNote = nativeProject ? 'native and fallback processes mixed' : 'fallback processes';
 
-
 /**
  * `rounds` rounds on one store: all racers open it at once, then every winner is SIGKILLed
  * while it holds the store and a spare racer of the same mode (started during the round)

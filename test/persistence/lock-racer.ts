@@ -21,7 +21,7 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
       fs.appendFileSync(`${dir}.owners`, `${tag} ${process.pid}\n`);
       say('won');
     } catch (e) {
-      say(`lost ${(e as { code?: string }).code ?? ""} ${(e as Error).message}`.trimEnd());
+      say(`lost ${(e as { code?: string }).code ?? ''} ${(e as Error).message}`.trimEnd());
     }
   } else if (cmd === 'close') {
     void store!.close().then(() => say('closed'));

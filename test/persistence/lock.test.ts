@@ -18,7 +18,11 @@ useRacers();
 const { fresh, clean } = tempDirs('cep-lock-');
 afterAll(clean);
 
-const lockFiles = (dir: string): string[] => fs.readdirSync(dir).filter((n) => n.startsWith('LOCK')).sort();
+const lockFiles = (dir: string): string[] =>
+  fs
+    .readdirSync(dir)
+    .filter((n) => n.startsWith('LOCK'))
+    .sort();
 /** An identity of a process that is gone: this process's pid namespace and boot, a pid with another start time. */
 const deadIdentity = (pid = process.pid): OwnerIdentity => ({ ...ownIdentity('fallback'), pid, start: '1' });
 
@@ -134,27 +138,35 @@ const unshareDenied = probe.status === 0 ? '' : ` (skipped: unshare is not permi
 const projectMode = nativeProject ? 'native' : 'fallback';
 
 describe(`store lock: pid namespaces${unshareDenied}`, () => {
-  it.skipIf(unshareDenied !== '')(`a restarted container: PID 1 SIGKILLed, a new PID 1 in a new namespace opens the store (${projectMode})`, async () => {
-    const dir = fresh();
-    for (let life = 0; life < 3; life++) {
-      const init = new Racer(projectMode, unshare);
-      expect(await init.ready).toBe('ready 1');
-      expect(await init.ask(`open ${dir} ${life}`)).toBe('won');
-      await init.kill();
-    }
-    expect(fs.readFileSync(`${dir}.owners`, 'utf8')).toBe('0 1\n1 1\n2 1\n');
-  }, 30_000);
+  it.skipIf(unshareDenied !== '')(
+    `a restarted container: PID 1 SIGKILLed, a new PID 1 in a new namespace opens the store (${projectMode})`,
+    async () => {
+      const dir = fresh();
+      for (let life = 0; life < 3; life++) {
+        const init = new Racer(projectMode, unshare);
+        expect(await init.ready).toBe('ready 1');
+        expect(await init.ask(`open ${dir} ${life}`)).toBe('won');
+        await init.kill();
+      }
+      expect(fs.readFileSync(`${dir}.owners`, 'utf8')).toBe('0 1\n1 1\n2 1\n');
+    },
+    30_000,
+  );
 
-  it.skipIf(unshareDenied !== '')('a live owner in another pid namespace keeps the store (fallback owner: its liveness socket answers)', async () => {
-    const dir = fresh();
-    const init = new Racer('fallback', unshare);
-    try {
-      expect(await init.ready).toBe('ready 1');
-      expect(await init.ask(`open ${dir} 0`)).toBe('won');
-      expect(() => open(dir)).toThrow(expect.objectContaining({ code: 'ERR_STORE_LOCKED' }));
-    } finally {
-      await init.kill();
-    }
-    await open(dir).close(); // and once it is killed, the store is free
-  }, 30_000);
+  it.skipIf(unshareDenied !== '')(
+    'a live owner in another pid namespace keeps the store (fallback owner: its liveness socket answers)',
+    async () => {
+      const dir = fresh();
+      const init = new Racer('fallback', unshare);
+      try {
+        expect(await init.ready).toBe('ready 1');
+        expect(await init.ask(`open ${dir} 0`)).toBe('won');
+        expect(() => open(dir)).toThrow(expect.objectContaining({ code: 'ERR_STORE_LOCKED' }));
+      } finally {
+        await init.kill();
+      }
+      await open(dir).close(); // and once it is killed, the store is free
+    },
+    30_000,
+  );
 });

@@ -50,13 +50,19 @@ function filesOf(dir: string): Map<string, string> {
 async function cep(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await storeCommand(args, (s) => (out += s + '\n'), (s) => (err += s + '\n'));
+  const code = await storeCommand(
+    args,
+    (s) => (out += `${s}\n`),
+    (s) => (err += `${s}\n`),
+  );
   return { code, out, err };
 }
 
 /** The CEI facts in the diagnostics mailbox: topic, note, and the path of the subject (a link to it) or ''. */
 function mirror(rt: PersistentRuntime): Array<{ topic: string; note: string; subject: string }> {
-  return rt.mailboxes.messages('/data/mailbox/diag').map((m) => ({ topic: m.child('topic')?.text ?? '', note: m.child('note')?.text ?? '', subject: m.child('subject')?.target?.path ?? m.child('subject_path')?.text ?? '' }));
+  return rt.mailboxes
+    .messages('/data/mailbox/diag')
+    .map((m) => ({ topic: m.child('topic')?.text ?? '', note: m.child('note')?.text ?? '', subject: m.child('subject')?.target?.path ?? m.child('subject_path')?.text ?? '' }));
 }
 
 describe('damaged stores', () => {
@@ -267,7 +273,7 @@ describe('damaged stores', () => {
   });
 
   describe('a compacted branch is rebuilt from its checkpoint (store.retain.compact)', () => {
-    it('damage before another branch\'s compaction base: verify says no repair can fix it, repair refuses (exit 1) and changes nothing', async () => {
+    it("damage before another branch's compaction base: verify says no repair can fix it, repair refuses (exit 1) and changes nothing", async () => {
       const dir = tempDir('below');
       placeStore(dir, written.files);
       const metaOf = (b: string): { baseBeat: number } => JSON.parse(fs.readFileSync(path.join(dir, 'branches', b, 'branch.meta'), 'utf8')) as { baseBeat: number };

@@ -44,7 +44,18 @@ describe('frames: applyFrame is atomic', () => {
         applyFrame(rt2, frames[last]);
         expect(dumpBranch(rt2.find('/data/app')!, last)).toEqual(dumpBranch(branch, last));
       }),
-      { numRuns: 120, examples: [[[[]], [[1457968176, 1], [1236778251, 3]]]] }, // the example: a failed apply once left an interned name behind
+      {
+        numRuns: 120,
+        examples: [
+          [
+            [[]],
+            [
+              [1457968176, 1],
+              [1236778251, 3],
+            ],
+          ],
+        ],
+      }, // the example: a failed apply once left an interned name behind
     );
     expect(failed).toBeGreaterThan(20);
   }, 60_000);

@@ -140,7 +140,19 @@ describe('frames: chunk trackers (both halves)', () => {
     ['a chunk past the total', [chunk(0, 8, 0, payload.slice(0, 10), payload)], 'ERR_FRAME_CHUNK'],
     ['a zero-length chunk', [chunk(0, 20, 0, payload, payload), chunk(1, 20, 20, [], payload)], 'ERR_FRAME_CHUNK'],
     ['a zero-length first chunk of a non-empty payload', [chunk(0, 20, 0, [], payload), chunk(1, 20, 0, payload, payload)], 'ERR_FRAME_CHUNK'],
-    ['a wrong fingerprint', [chunk(0, 20, 0, payload, payload.map((v) => v + 1))], 'ERR_FRAME_CHUNK'],
+    [
+      'a wrong fingerprint',
+      [
+        chunk(
+          0,
+          20,
+          0,
+          payload,
+          payload.map((v) => v + 1),
+        ),
+      ],
+      'ERR_FRAME_CHUNK',
+    ],
     ['a sequence starting past 0', [chunk(1, 20, 0, payload, payload)], 'ERR_FRAME_CHUNK'],
   ];
   for (const [what, chunks, want] of cases) {

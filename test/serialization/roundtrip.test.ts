@@ -100,10 +100,20 @@ describe('frames: round trip through delta frames', () => {
     const rt2 = createRuntime();
     applyFrame(rt2, encodeBranch(q, { beat: 0, mode: 'delta' }));
     applyFrame(rt2, encodeBranch(q, { beat: 1, mode: 'delta' }));
-    expect(rt2.find('/data/q')!.children().map((c) => c.name)).toEqual(['b', 'a', 'm', 'z']);
+    expect(
+      rt2
+        .find('/data/q')!
+        .children()
+        .map((c) => c.name),
+    ).toEqual(['b', 'a', 'm', 'z']);
     const rt3 = createRuntime();
     applyFrame(rt3, encodeBranch(q, { mode: 'snapshot' }));
-    expect(rt3.find('/data/q')!.children().map((c) => c.name)).toEqual(['b', 'a', 'm', 'z']);
+    expect(
+      rt3
+        .find('/data/q')!
+        .children()
+        .map((c) => c.name),
+    ).toEqual(['b', 'a', 'm', 'z']);
   });
 
   it('frames a branch recursively: grandchildren and their payloads travel', () => {

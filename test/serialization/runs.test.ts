@@ -128,7 +128,10 @@ describe('frames: cell runs', () => {
         expect(half.flatValidate(frame, diag), what).toBeNull();
         expect(diag[0], what).toBe(6); // FLAT_STATUS_MALFORMED
       }
-      expect(codeOf(() => readFrame(frame)), what).toBe('ERR_FRAME_MALFORMED');
+      expect(
+        codeOf(() => readFrame(frame)),
+        what,
+      ).toBe('ERR_FRAME_MALFORMED');
     }
     // the same records with consecutive runs read fine
     const ok = craft(

@@ -96,7 +96,11 @@ export class Cei {
     const pb = o?.pipeline;
     if (pb !== undefined) {
       if (pb === null || typeof pb !== 'object') throw invalidArgType('fact.origin.pipeline', 'an object', pb);
-      for (const [k, key] of [['pipelineId', 'pipeline_id'], ['stageId', 'stage_id'], ['dagRunId', 'dag_run_id']] as const) {
+      for (const [k, key] of [
+        ['pipelineId', 'pipeline_id'],
+        ['stageId', 'stage_id'],
+        ['dagRunId', 'dag_run_id'],
+      ] as const) {
         const v = optText(pb[k], `fact.origin.pipeline.${k}`);
         if (v !== undefined) pipe.push([key, v]);
       }
@@ -119,7 +123,8 @@ export class Cei {
     if (typeof mailbox !== 'string' || !mailbox.startsWith('/') || mailbox === '/') throw invalidArgType('fact.mailbox', 'an absolute path below /', mailbox);
     if (fact.dossier !== undefined) this.ops.dossier(fact.dossier); // must exist
     const payload = fact.payload;
-    if (payload !== undefined && (!(payload instanceof Cell) || payload.runtime !== this.rt || payload.isDeleted || payload.isFinalized)) throw invalidArgType('fact.payload', 'a live cell of this runtime', payload);
+    if (payload !== undefined && (!(payload instanceof Cell) || payload.runtime !== this.rt || payload.isDeleted || payload.isFinalized))
+      throw invalidArgType('fact.payload', 'a live cell of this runtime', payload);
     const rt = this.rt;
     const msg = this.mailboxes.post(mailbox, {}, (m) => {
       m.add('sev', { value: `sev:${sev}` });

@@ -81,7 +81,10 @@ export class Mailboxes {
     if (policy !== undefined) {
       const meta = box.child('meta') ?? box.add('meta');
       const pol = meta.child('policy') ?? meta.add('policy');
-      for (const [k, v] of [['ttl_beats', p.ttlBeats], ['ttl_ms', p.ttlMs]] as const) {
+      for (const [k, v] of [
+        ['ttl_beats', p.ttlBeats],
+        ['ttl_ms', p.ttlMs],
+      ] as const) {
         const old = pol.child(k);
         if (v === undefined) old?.remove();
         else if (old === undefined) pol.add(k, { value: String(v) });
@@ -108,8 +111,16 @@ export class Mailboxes {
       if (msgs.child(`env-${d}`) === undefined) name = `env-${d}`; // taken: fall back to the counter
     }
     const pol = this.policies.get(path) ?? {};
-    const [beats, bScope] = ttl.ttlBeats !== undefined ? [ttl.ttlBeats, 'message'] : pol.ttlBeats !== undefined ? [pol.ttlBeats, 'mailbox'] : this.topology.ttlBeats !== undefined ? [this.topology.ttlBeats, 'topology'] : [undefined, 'none'];
-    const [ms, tScope] = ttl.ttlMs !== undefined ? [ttl.ttlMs, 'message'] : pol.ttlMs !== undefined ? [pol.ttlMs, 'mailbox'] : this.topology.ttlMs !== undefined ? [this.topology.ttlMs, 'topology'] : [undefined, 'none'];
+    const [beats, bScope] =
+      ttl.ttlBeats !== undefined
+        ? [ttl.ttlBeats, 'message']
+        : pol.ttlBeats !== undefined
+          ? [pol.ttlBeats, 'mailbox']
+          : this.topology.ttlBeats !== undefined
+            ? [this.topology.ttlBeats, 'topology']
+            : [undefined, 'none'];
+    const [ms, tScope] =
+      ttl.ttlMs !== undefined ? [ttl.ttlMs, 'message'] : pol.ttlMs !== undefined ? [pol.ttlMs, 'mailbox'] : this.topology.ttlMs !== undefined ? [this.topology.ttlMs, 'topology'] : [undefined, 'none'];
     const rt = this.rt;
     return rt.build(msgs, name, undefined, (msg) => {
       fill(msg);

@@ -111,7 +111,21 @@ export class EnzymeRegistry {
     const old = this.enzyme(d.name);
     if (old !== undefined) {
       const diff =
-        old.signal !== d.signal ? 'signal' : old.match !== match ? 'match' : old.run !== d.run ? 'run' : !sameList(old.before, before) ? 'before' : !sameList(old.after, after) ? 'after' : old.label !== label ? 'label' : old.idempotent !== idem ? 'idempotent' : '';
+        old.signal !== d.signal
+          ? 'signal'
+          : old.match !== match
+            ? 'match'
+            : old.run !== d.run
+              ? 'run'
+              : !sameList(old.before, before)
+                ? 'before'
+                : !sameList(old.after, after)
+                  ? 'after'
+                  : old.label !== label
+                    ? 'label'
+                    : old.idempotent !== idem
+                      ? 'idempotent'
+                      : '';
       if (diff !== '') throw enzymeConflict(d.name, `${diff} differs`);
       return old;
     }

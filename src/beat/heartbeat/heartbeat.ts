@@ -73,7 +73,6 @@ export interface HasHeartbeat {
   readonly heartbeat: Heartbeat;
 }
 
-
 /** Default retention of diagnostics (facts would otherwise pile up under hostile input). */
 export const DIAG_TTL_BEATS = 4096;
 
@@ -382,7 +381,12 @@ export class Heartbeat<R extends Tree = Tree> {
       if (list.length === 0) continue;
       if (agenda.cycle !== null && !(cycles ??= new Set()).has(agenda)) {
         cycles.add(agenda);
-        this.cei.emit({ severity: 'usage', topic: 'enzyme/cycle', note: `dependency cycle among ${agenda.cycle.join(', ')}; they ran in specificity order`, origin: { signal: s, target: t ?? undefined } });
+        this.cei.emit({
+          severity: 'usage',
+          topic: 'enzyme/cycle',
+          note: `dependency cycle among ${agenda.cycle.join(', ')}; they ran in specificity order`,
+          origin: { signal: s, target: t ?? undefined },
+        });
       }
       ctx.signal = s;
       ctx.target = t;
@@ -394,7 +398,7 @@ export class Heartbeat<R extends Tree = Tree> {
       if (codes.length < list.length) codes = this.codes = new Int8Array(list.length * 2);
       for (let k = 0; k < list.length; k++) {
         const e = list[k];
-        if (skip !== undefined && skip.has(e.name)) {
+        if (skip?.has(e.name)) {
           codes[k] = -1;
           continue;
         }
@@ -416,7 +420,13 @@ export class Heartbeat<R extends Tree = Tree> {
         if (code === R_RETRY) retry = true;
         else if (code === R_FATAL && this.cei.count === facts) {
           // a fatal result the enzyme did not explain with a fact of its own
-          this.cei.emit({ severity: 'crit', topic: 'enzyme/fatal', note: note || `enzyme ${e.name} returned fatal`, origin: { enzyme: e.name, signal: s, target: t ?? undefined }, subject: t ?? undefined });
+          this.cei.emit({
+            severity: 'crit',
+            topic: 'enzyme/fatal',
+            note: note || `enzyme ${e.name} returned fatal`,
+            origin: { enzyme: e.name, signal: s, target: t ?? undefined },
+            subject: t ?? undefined,
+          });
         }
       }
       if (retry) this.retry(q, i, list, codes, info);
@@ -459,7 +469,7 @@ export class Heartbeat<R extends Tree = Tree> {
     if (beats !== undefined && (!Number.isSafeInteger(beats) || beats < 0)) throw outOfRange('beats', 'an integer >= 0', beats);
     let ran = 0;
     if (beats !== undefined) for (; ran < beats && !this.isHalted; ran++) this.step();
-    else while ((this.next.n > 0 || this.busy || this.replayer?.active === true) && ran < 1_000_000 && !this.isHalted) (this.step(), ran++);
+    else while ((this.next.n > 0 || this.busy || this.replayer?.active === true) && ran < 1_000_000 && !this.isHalted) this.step(), ran++;
     return ran;
   }
 
@@ -517,18 +527,16 @@ export class Heartbeat<R extends Tree = Tree> {
     const pending = this.participants.find((p) => !p.ready());
     if (pending !== undefined) {
       this.waiting = true;
-      void pending
-        .whenReady()
-        .then(
-          () => {
-            this.waiting = false;
-            if (this.running && this.soon === undefined && !this.waiting) this.tick();
-          },
-          (e: unknown) => {
-            this.waiting = false;
-            this.fail(e);
-          },
-        );
+      void pending.whenReady().then(
+        () => {
+          this.waiting = false;
+          if (this.running && this.soon === undefined && !this.waiting) this.tick();
+        },
+        (e: unknown) => {
+          this.waiting = false;
+          this.fail(e);
+        },
+      );
       return;
     }
     try {

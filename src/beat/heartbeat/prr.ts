@@ -83,14 +83,16 @@ export class Prr {
   /** Park (or drop, without retainOnPause) an impulse; returns true when parked. */
   park(s: string, t: string | null, p: StoredPayload, qos: number): boolean {
     if ((qos & QOS_RETAIN_ON_PAUSE) === 0) return false;
-    this.grant(() => this.mailboxes.post(PARKED_MAILBOX, {}, (m) => {
-      m.add('signal', { value: s });
-      if (t !== null) m.add('target', { value: t });
-      if (typeof p === 'string') m.add('payload', { value: p });
-      else if (p instanceof JsonPayload) m.add('payload_json', { value: p.json });
-      else if (p !== undefined) m.add('payload_bytes', { data: p });
-      m.add('qos', { value: String(qos) });
-    }));
+    this.grant(() =>
+      this.mailboxes.post(PARKED_MAILBOX, {}, (m) => {
+        m.add('signal', { value: s });
+        if (t !== null) m.add('target', { value: t });
+        if (typeof p === 'string') m.add('payload', { value: p });
+        else if (p instanceof JsonPayload) m.add('payload_json', { value: p.json });
+        else if (p !== undefined) m.add('payload_bytes', { data: p });
+        m.add('qos', { value: String(qos) });
+      }),
+    );
     return true;
   }
 

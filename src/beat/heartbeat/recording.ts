@@ -41,14 +41,33 @@ export function checkRecording(r: unknown): Recording {
   }
   for (let i = 0; i < x.beats.length; i++) {
     const b = x.beats[i];
-    if (b === null || typeof b !== 'object' || !Number.isSafeInteger(b.beat) || b.beat < 1 || (i > 0 && b.beat <= x.beats[i - 1].beat) || typeof b.ts !== 'string' || !/^\d+$/.test(b.ts) || !Array.isArray(b.sig) || b.sig.length !== b.tgt?.length || b.sig.length !== b.pay?.length || b.sig.length !== b.qos?.length) {
+    if (
+      b === null ||
+      typeof b !== 'object' ||
+      !Number.isSafeInteger(b.beat) ||
+      b.beat < 1 ||
+      (i > 0 && b.beat <= x.beats[i - 1].beat) ||
+      typeof b.ts !== 'string' ||
+      !/^\d+$/.test(b.ts) ||
+      !Array.isArray(b.sig) ||
+      b.sig.length !== b.tgt?.length ||
+      b.sig.length !== b.pay?.length ||
+      b.sig.length !== b.qos?.length
+    ) {
       throw invalidArgValue('replay', `beat entry ${i} is malformed`);
     }
     for (let k = 0; k < b.sig.length; k++) {
       const p = b.pay[k];
       const t = b.tgt[k];
       const json = p != null && typeof p === 'object' && !(p instanceof Uint8Array) && typeof (p as { json?: unknown }).json === 'string';
-      if (typeof b.sig[k] !== 'string' || (t !== null && typeof t !== 'string') || (p != null && typeof p !== 'string' && !(p instanceof Uint8Array) && !json) || !Number.isInteger(b.qos[k]) || b.qos[k] < 0 || b.qos[k] > 7) {
+      if (
+        typeof b.sig[k] !== 'string' ||
+        (t !== null && typeof t !== 'string') ||
+        (p != null && typeof p !== 'string' && !(p instanceof Uint8Array) && !json) ||
+        !Number.isInteger(b.qos[k]) ||
+        b.qos[k] < 0 ||
+        b.qos[k] > 7
+      ) {
         throw invalidArgValue('replay', `impulse ${k} of beat ${b.beat} is malformed`);
       }
     }
@@ -160,7 +179,14 @@ export class Recorder {
       const from = this.bImp[b];
       const to = b + 1 < n ? this.bImp[b + 1] : this.iSig.length;
       const ts = (BigInt(this.bTsHi[b]) << 32n) | BigInt(this.bTsLo[b]);
-      beats.push({ beat: this.bBeat[b], ts: ts.toString(), sig: this.iSig.slice(from, to), tgt: this.iTgt.slice(from, to), pay: this.iPay.slice(from, to) as RecordedBeat['pay'], qos: this.iQos.slice(from, to) });
+      beats.push({
+        beat: this.bBeat[b],
+        ts: ts.toString(),
+        sig: this.iSig.slice(from, to),
+        tgt: this.iTgt.slice(from, to),
+        pay: this.iPay.slice(from, to) as RecordedBeat['pay'],
+        qos: this.iQos.slice(from, to),
+      });
     }
     const decisions: RecordedDecision[] = [];
     for (let d = this.dHead; d < this.dBeat.length; d++) decisions.push({ beat: this.dBeat[d], kind: this.dKind[d], value: this.dValue[d] });

@@ -4,19 +4,7 @@
  * runtime's history log and VALUE bytes in its byte arena, so the hot path allocates only the
  * cell itself.
  */
-import {
-  cellDeleted,
-  immutable,
-  invalidArgType,
-  invalidName,
-  invalidState,
-  invalidStore,
-  locked,
-  nameExists,
-  outOfRange,
-  proxyFailed,
-  shadowed,
-} from '../../errors.js';
+import { cellDeleted, immutable, invalidArgType, invalidName, invalidState, invalidStore, locked, nameExists, outOfRange, proxyFailed, shadowed } from '../../errors.js';
 import { enc, encodeNumber, HALF, NUMERIC_NAME_MAX } from '../naming/id.js';
 import { DOM_CEP, Name, NAME_INTERN, NAME_PEEK, domainId, nameText, nm, parseName, releaseName, retainName } from '../naming/name.js';
 import { acquire, lockBlocker, release, type LockToken } from '../lock.js';
@@ -186,7 +174,7 @@ export class Cell {
     const parts: string[] = [];
     const pool = rtOf(this).namepool;
     for (let c: Cell = this; c.up !== null; c = c.up.owner) parts.push(nameText(c.dom, c.hi, c.lo, pool));
-    return '/' + parts.reverse().join('/');
+    return `/${parts.reverse().join('/')}`;
   }
 
   get type(): 'normal' | 'link' | 'proxy' {

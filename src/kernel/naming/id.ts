@@ -75,12 +75,18 @@ export function compareId(aHi: number, aLo: number, bHi: number, bLo: number): n
 function wordCode(ch: number): number {
   if (ch >= 0x61 && ch <= 0x7a) return ch - 0x60;
   switch (ch) {
-    case 0x3a: return 27; // ':'
-    case 0x5f: return 28; // '_'
-    case 0x2d: return 29; // '-'
-    case 0x2e: return 30; // '.'
-    case 0x2a: return 31; // '*'
-    default: return -1;
+    case 0x3a:
+      return 27; // ':'
+    case 0x5f:
+      return 28; // '_'
+    case 0x2d:
+      return 29; // '-'
+    case 0x2e:
+      return 30; // '.'
+    case 0x2a:
+      return 31; // '*'
+    default:
+      return -1;
   }
 }
 

@@ -46,7 +46,7 @@ function orderFor(indexing: Indexing, options: StoreOptions): OrderFn | null {
 
 /** Validate a store request; throws ERR_INVALID_STORE. Returns the indexing to use. */
 export function checkStore(kind: unknown, indexing: unknown, options: StoreOptions): Indexing {
-  if (typeof kind !== 'string' || !Object.prototype.hasOwnProperty.call(STORE_MATRIX, kind)) {
+  if (typeof kind !== 'string' || !Object.hasOwn(STORE_MATRIX, kind)) {
     throw invalidStore(`unknown store kind ${JSON.stringify(kind)} (one of ${Object.keys(STORE_MATRIX).join(', ')})`);
   }
   const allowed = STORE_MATRIX[kind as StoreKind];

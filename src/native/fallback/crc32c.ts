@@ -39,7 +39,7 @@ export function crc32cRaw(state: number, data: Uint8Array, start: number, end: n
   if (LITTLE_ENDIAN && end - start >= WORD_VIEW_MIN) {
     // Align to 4 bytes, then read four little-endian words per 16-byte step.
     for (; (data.byteOffset + i) & 3; i++) crc = (crc >>> 8) ^ t[(crc ^ data[i]) & 0xff];
-    const words = new Int32Array(data.buffer, data.byteOffset + i, (end - i) >>> 4 << 2);
+    const words = new Int32Array(data.buffer, data.byteOffset + i, ((end - i) >>> 4) << 2);
     crc = wordsRaw(crc, words);
     i += words.length << 2;
   } else {
@@ -94,13 +94,7 @@ export function crc32c(data: Uint8Array, crc: number): number {
 }
 
 /** One CRC32C per slice; see HashBinding.crc32cMany. */
-export function crc32cMany(
-  data: Uint8Array,
-  offsets: Uint32Array,
-  lengths: Uint32Array | null,
-  out: Uint32Array,
-  seed: number,
-): void {
+export function crc32cMany(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array | null, out: Uint32Array, seed: number): void {
   const init = ~seed;
   for (let i = 0; i < out.length; i++) {
     const start = offsets[i];

@@ -136,7 +136,7 @@ function crcOf(b: Uint8Array, start: number, end: number): number {
 
 /** Unsigned byte-wise comparison of b[ao, ao+al) and b[bo, bo+bl) (shorter first on a common prefix). */
 function compareBytes(b: Uint8Array, ao: number, al: number, bo: number, bl: number): number {
-  const n = al < bl ? al : bl;
+  const n = Math.min(al, bl);
   for (let i = 0; i < n; i++) {
     const d = b[ao + i] - b[bo + i];
     if (d !== 0) return d;

@@ -16,7 +16,6 @@ export type { AwaitOptions } from './slice-codec.js';
 
 export type EpisodeProfile = 'ro' | 'rw' | 'hybrid';
 
-
 /** The calls a slice body makes (function and module slices alike). */
 export interface SliceContext extends GuardContext {
   readonly eid: number;
@@ -80,7 +79,6 @@ export function newOutcome(state: unknown): SliceOutcome {
   return { action: 'none', oid: 0, want: '', ttl: 0, state, io: 0, over: false, guard: 0, cancel: false, error: '', ms: 0 };
 }
 
-
 /**
  * The context of a function slice (runtime thread, live reads). One per episode, reused by
  * each of its slices (`begin`): a slice allocates nothing. A context kept past its slice sees
@@ -142,7 +140,11 @@ export class FunctionContext implements SliceContext {
   }
 
   children(path: string): string[] {
-    return this.cell(path)?.children().map((c) => c.name) ?? [];
+    return (
+      this.cell(path)
+        ?.children()
+        .map((c) => c.name) ?? []
+    );
   }
 
   yield(): void {

@@ -90,7 +90,12 @@ export const EPISODE_HISTORY_WINDOW = 64;
 const CPU_DECISION = 'ep:cpu';
 const SIG_CANCEL = 'ep/cancel';
 /** Pipeline fields as CEI facts name them. */
-const PIPELINE_KEYS = [['pipelineId', 'pipeline_id'], ['stageId', 'stage_id'], ['dagRunId', 'dag_run_id'], ['hopIndex', 'hop_index']] as const;
+const PIPELINE_KEYS = [
+  ['pipelineId', 'pipeline_id'],
+  ['stageId', 'stage_id'],
+  ['dagRunId', 'dag_run_id'],
+  ['hopIndex', 'hop_index'],
+] as const;
 
 interface Episode {
   eid: number;
@@ -272,7 +277,8 @@ export class Episodes<R extends Tree = Tree> implements BeatParticipant {
     let fn: FunctionSlice | undefined;
     let module: Episode['module'];
     const s = options.slice;
-    if (typeof s === 'function') fn = s as FunctionSlice; // called with this.rt, which is an R
+    if (typeof s === 'function')
+      fn = s as FunctionSlice; // called with this.rt, which is an R
     else if (s !== null && typeof s === 'object' && typeof s.name === 'string') {
       if (profile !== 'ro') throw invalidArgValue('slice', 'module slices are read-only: use a function slice for rw and hybrid episodes');
       const href = this.href(s.module);
@@ -314,9 +320,34 @@ export class Episodes<R extends Tree = Tree> implements BeatParticipant {
     ops.window(eid, EPISODE_HISTORY_WINDOW);
     ops.state(eid, 'ist:plan');
     const ep: Episode = {
-      eid, ticket, path: d.path, signal, target, profile, budget, fn, module, reads: [...reads], state: options.state, io: 0, cpu: 0, cancel: false, lease: undefined, waitingOn: 0, awaitWatch: 0, done: false,
-      slices: 0, slicesWritten: 0, slicesCell: slicesCell!, yieldWatch: undefined, runBeat: 0, runRecorded: false, takenAt: -1,
-      sent: undefined, ahead: [], aheadOff: 0,
+      eid,
+      ticket,
+      path: d.path,
+      signal,
+      target,
+      profile,
+      budget,
+      fn,
+      module,
+      reads: [...reads],
+      state: options.state,
+      io: 0,
+      cpu: 0,
+      cancel: false,
+      lease: undefined,
+      waitingOn: 0,
+      awaitWatch: 0,
+      done: false,
+      slices: 0,
+      slicesWritten: 0,
+      slicesCell: slicesCell!,
+      yieldWatch: undefined,
+      runBeat: 0,
+      runRecorded: false,
+      takenAt: -1,
+      sent: undefined,
+      ahead: [],
+      aheadOff: 0,
     };
     this.live.set(eid, ep);
     this.byTicket.set(ticket, ep);

@@ -52,7 +52,6 @@ export interface RingOptions {
   sleepMs?: number;
 }
 
-
 // Atomics.waitAsync (V8 since Node 16) is missing from the ES2022 lib typings.
 const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t?: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
 
@@ -135,7 +134,11 @@ export class SliceRing {
       const at = this.data + s * 2 * this.o.bytes + this.o.bytes;
       const bytes = this.u8.slice(at, at + this.hdr[h + H_OUT]);
       const status = this.hdr[h + H_STATUS];
-      out.push(status === 0 ? { ok: true, value: bytes } : { ok: false, error: status === 2 ? `the slice's outcome of ${new TextDecoder().decode(bytes)} bytes exceeds sliceBytes` : new TextDecoder().decode(bytes) });
+      out.push(
+        status === 0
+          ? { ok: true, value: bytes }
+          : { ok: false, error: status === 2 ? `the slice's outcome of ${new TextDecoder().decode(bytes)} bytes exceeds sliceBytes` : new TextDecoder().decode(bytes) },
+      );
       this.released++;
     }
     Atomics.store(this.ctl, C_RELEASED, this.released);

@@ -316,9 +316,12 @@ export function runSlice(mod: Record<string, unknown>, input: Uint8Array, cpuMs:
   const node = (path: unknown): SnapNode | undefined => {
     if (typeof path !== 'string' || !path.startsWith('/')) throw invalidArgType('path', 'an absolute path', path);
     for (const r of roots) {
-      if (path !== r && !path.startsWith(r === '/' ? '/' : r + '/')) continue;
+      if (path !== r && !path.startsWith(r === '/' ? '/' : `${r}/`)) continue;
       let n: SnapNode | undefined = snap[r];
-      const rest = path.slice(r.length).split('/').filter((s) => s.length > 0);
+      const rest = path
+        .slice(r.length)
+        .split('/')
+        .filter((s) => s.length > 0);
       for (const s of rest) {
         n = n!.k === undefined ? undefined : n!.k[s];
         if (n === undefined) return undefined;
@@ -428,7 +431,7 @@ export function runSlice(mod: Record<string, unknown>, input: Uint8Array, cpuMs:
   } catch (e) {
     state = v8.serialize(undefined);
     out.action = 'fail';
-    out.error = 'the state is not structured-clone-safe: ' + message(e);
+    out.error = `the state is not structured-clone-safe: ${message(e)}`;
   }
   return encodeOutcome(out, state);
 }

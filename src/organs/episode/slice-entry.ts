@@ -12,7 +12,10 @@ const addon = query.get('addon');
 const cpuMs: () => number =
   addon === null
     ? () => performance.now()
-    : ((a: { threadCpuMs(): number }) => () => a.threadCpuMs())(createRequire(addon)(addon) as { threadCpuMs(): number });
+    : (
+        (a: { threadCpuMs(): number }) => () =>
+          a.threadCpuMs()
+      )(createRequire(addon)(addon) as { threadCpuMs(): number });
 
 /** Run one slice; the input is copied out of the shared ring first (the slice may keep what it reads). */
 export function runSlice(input: Uint8Array): Uint8Array {

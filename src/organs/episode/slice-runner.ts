@@ -13,7 +13,6 @@ import type { SliceOutcome } from './slice-codec.js';
 
 export type { SliceHead, SliceOutcome } from './slice-codec.js';
 
-
 /**
  * A module episode's state between slices, as the runner encoded it (`v8.serialize`): the
  * runtime thread never decodes it, it only passes the bytes on to the next slice's input. The

@@ -106,7 +106,7 @@ function jobRecord(r: JobResult | TaskResult): JobRecord {
     const bytes = r.digest ?? r.output;
     return [r.ticket, r.ok ? 1 : 0, r.status, r.value, bytes === undefined ? null : b64(bytes)];
   }
-  return [r.ticket, r.ok ? 1 : 0, r.ok ? 'ok' : (r.error as { code?: string } | undefined)?.code ?? 'failed', r.value?.length ?? 0, r.value === undefined ? null : b64(r.value)];
+  return [r.ticket, r.ok ? 1 : 0, r.ok ? 'ok' : ((r.error as { code?: string } | undefined)?.code ?? 'failed'), r.value?.length ?? 0, r.value === undefined ? null : b64(r.value)];
 }
 
 function toRecord(c: IoCompletion): CompletionRecord {
@@ -441,7 +441,11 @@ export class AsyncFabric {
       const wallOver = o.deadlineNs >= 0 && wallNs > BigInt(Math.floor(o.deadlineNs));
       if (!beatOver && !wallOver && !cancelAll) continue;
       this.#open.delete(seq);
-      const why = cancelAll ? `${this.#quiesce!.kind === 'paused' ? 'pause' : 'shutdown'} deadline beat ${this.#quiesce!.deadline}` : beatOver ? `beat deadline ${o.deadlineBeat}` : `wall-clock deadline ${o.deadlineNs} ns`;
+      const why = cancelAll
+        ? `${this.#quiesce!.kind === 'paused' ? 'pause' : 'shutdown'} deadline beat ${this.#quiesce!.deadline}`
+        : beatOver
+          ? `beat deadline ${o.deadlineBeat}`
+          : `wall-clock deadline ${o.deadlineNs} ns`;
       setText(o.cell, 'state', 'sts:cnl');
       setText(o.cell, 'errno', cancelAll ? 'ECANCELED' : 'ETIMEDOUT');
       setNum(o.cell, 'done_bt', beat);

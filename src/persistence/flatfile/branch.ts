@@ -149,7 +149,11 @@ export class BranchFiles {
     const out = new Uint8Array((to - from) * INDEX_ENTRY);
     const t = this.table;
     for (let i = from; i < to; i++) {
-      encodeIndexEntry({ beat: t.beats[i], offset: t.offsets[i], length: t.lengths[i], flags: t.flags[i], root: t.roots.subarray(i * ROOT_BYTES, (i + 1) * ROOT_BYTES) }, out, (i - from) * INDEX_ENTRY);
+      encodeIndexEntry(
+        { beat: t.beats[i], offset: t.offsets[i], length: t.lengths[i], flags: t.flags[i], root: t.roots.subarray(i * ROOT_BYTES, (i + 1) * ROOT_BYTES) },
+        out,
+        (i - from) * INDEX_ENTRY,
+      );
     }
     return out;
   }
@@ -192,7 +196,7 @@ export class BranchFiles {
     if (!readExactAt(fd, rec, 0, rec.length, table.offsets[i])) throw storeError('ERR_STORE_CORRUPT', `the frame of ${where} ends early on disk`);
     const bytes = rec.subarray(LOG_HEADER);
     if (crc(bytes) !== table.crcs[i] || readU32(rec, 12) !== table.crcs[i]) throw storeError('ERR_STORE_CORRUPT', `the frame of ${where} fails its CRC32C`);
-    let info;
+    let info: ReturnType<typeof frameInfo>;
     try {
       info = frameInfo(bytes);
     } catch (e) {
@@ -211,7 +215,8 @@ export class BranchFiles {
     const end = locator.file === 'log' ? this.logEnd : this.ckpEnd;
     const at = locator.offset + start;
     const out = new Uint8Array(length);
-    if (fd < 0 || start < 0 || length < 0 || at + length > end || !readExactAt(fd, out, 0, length, at)) throw storeError('ERR_STORE_CORRUPT', `${this.name}: no ${length} bytes at ${at} in its ${locator.file} file`);
+    if (fd < 0 || start < 0 || length < 0 || at + length > end || !readExactAt(fd, out, 0, length, at))
+      throw storeError('ERR_STORE_CORRUPT', `${this.name}: no ${length} bytes at ${at} in its ${locator.file} file`);
     return out;
   }
 

@@ -132,7 +132,9 @@ function readManifest(dir: string): ManifestJson {
     typeof m.root === 'string' &&
     /^[0-9a-f]{64}$/.test(m.root) &&
     Array.isArray(m.files) &&
-    m.files.every((f) => f !== null && typeof f === 'object' && typeof f.path === 'string' && Number.isSafeInteger(f.size) && f.size >= 0 && typeof f.blake3 === 'string' && /^[0-9a-f]{64}$/.test(f.blake3));
+    m.files.every(
+      (f) => f !== null && typeof f === 'object' && typeof f.path === 'string' && Number.isSafeInteger(f.size) && f.size >= 0 && typeof f.blake3 === 'string' && /^[0-9a-f]{64}$/.test(f.blake3),
+    );
   if (!ok) throw invalid(`${BUNDLE_MANIFEST} does not describe a ${BUNDLE_FORMAT} of version 1`);
   try {
     checkBranchName(m.branch);
@@ -149,7 +151,8 @@ function readManifest(dir: string): ManifestJson {
   }
   for (const need of BRANCH_FILES) if (!seen.has(need)) throw invalid(`the manifest does not list ${need}`);
   if (m.blobs === undefined) m.blobs = m.files.flatMap((f) => (CAS_PATH.test(f.path) ? [f.blake3] : []));
-  else if (!Array.isArray(m.blobs) || !m.blobs.every((k) => typeof k === 'string' && /^[0-9a-f]{64}$/.test(k)) || new Set(m.blobs).size !== m.blobs.length) throw invalid('the manifest\'s blobs are not distinct BLAKE3 keys');
+  else if (!Array.isArray(m.blobs) || !m.blobs.every((k) => typeof k === 'string' && /^[0-9a-f]{64}$/.test(k)) || new Set(m.blobs).size !== m.blobs.length)
+    throw invalid("the manifest's blobs are not distinct BLAKE3 keys");
   for (const key of m.blobs) if (!seen.has(casPath(key))) throw invalid(`its frames reference CAS blob ${key}, which it does not carry`);
   const carried = m.files.filter((f) => CAS_PATH.test(f.path)).length;
   if (carried !== m.blobs.length) throw invalid(`it carries ${carried} CAS blobs, its manifest names ${m.blobs.length}`);
@@ -188,7 +191,7 @@ function bundleMeta(dir: string, m: ManifestJson): BranchMeta {
 
 /** Checks every frame and checkpoint of the branch folder `dir` (CRC, chain, Merkle) and that its head is the manifest's. */
 function checkFrames(dir: string, m: ManifestJson): void {
-  let opened;
+  let opened: ReturnType<typeof openBranch>;
   try {
     opened = openBranch(dir);
   } catch (e) {

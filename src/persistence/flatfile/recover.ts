@@ -19,13 +19,28 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RecoveryReport } from '../engine.js';
-import { BranchFiles, checkBranchName } from './branch.js';
+import { type BranchFiles, checkBranchName } from './branch.js';
 import type { CasStore } from './cas.js';
 import { openBranch } from './load.js';
 import { fsyncDir, truncateTo } from './files.js';
 import { journalTailTorn, scanJournal } from './journal.js';
 import { classifyLogTail, type LogScan } from './log-scan.js';
-import { BRANCH_META, BRANCHES_DIR, CAS_DIR, CAS_MANIFEST, CHECKPOINTS_LOG, FRAMES_LOG, GAP_FAR, GAP_NONE, JOURNAL_FILE, LOG_SNAPSHOT, LOG_SOLO, ROOT_BYTES, sameRoot, type JournalRecord } from './layout.js';
+import {
+  BRANCH_META,
+  BRANCHES_DIR,
+  CAS_DIR,
+  CAS_MANIFEST,
+  CHECKPOINTS_LOG,
+  FRAMES_LOG,
+  GAP_FAR,
+  GAP_NONE,
+  JOURNAL_FILE,
+  LOG_SNAPSHOT,
+  LOG_SOLO,
+  ROOT_BYTES,
+  sameRoot,
+  type JournalRecord,
+} from './layout.js';
 import { Quarantine } from './quarantine.js';
 import { storeError } from '../../errors.js';
 
@@ -168,7 +183,8 @@ function recoverOpened(storeDir: string, branchesDir: string, journalFd: number,
       // a torn record is of the last transaction: newer than every seal; one at or below its branch's seal is damage
       const lost = tail.beat > lastGood ? tail.beat : -1;
       if (lost >= 0 && lost > b.unboundTo) tornBeats.push(lost);
-      else if (lost >= 0 || lastGood < b.unboundTo) damage.push({ branch: b.name, file: rel(folder, FRAMES_LOG), offset: log.end, fromBeat: lost >= 0 ? lost : lastGood + 1, reason: `${log.reason} below the seal` });
+      else if (lost >= 0 || lastGood < b.unboundTo)
+        damage.push({ branch: b.name, file: rel(folder, FRAMES_LOG), offset: log.end, fromBeat: lost >= 0 ? lost : lastGood + 1, reason: `${log.reason} below the seal` });
     }
     if (!classifyLogTail(b.fdCkp, ckp).torn) damage.push({ branch: b.name, file: rel(folder, CHECKPOINTS_LOG), offset: ckp.end, fromBeat: -1, reason: ckp.reason });
   }
@@ -216,7 +232,13 @@ function recoverOpened(storeDir: string, branchesDir: string, journalFd: number,
     for (const b of branches.values()) {
       const provenBy = b.meta.sealedBeat >= cutBeat ? 'sealedBeat' : b.meta.baseBeat >= cutBeat ? 'baseBeat' : b.checkpoints.lastBeat >= cutBeat ? 'checkpoint' : '';
       if (provenBy !== '') {
-        damage.push({ branch: b.name, file: rel(scans.get(b.name)!.folder, provenBy === 'checkpoint' ? CHECKPOINTS_LOG : BRANCH_META), offset: -1, fromBeat: cutBeat, reason: `durable (${provenBy})` });
+        damage.push({
+          branch: b.name,
+          file: rel(scans.get(b.name)!.folder, provenBy === 'checkpoint' ? CHECKPOINTS_LOG : BRANCH_META),
+          offset: -1,
+          fromBeat: cutBeat,
+          reason: `durable (${provenBy})`,
+        });
         break;
       }
     }
@@ -228,7 +250,8 @@ function recoverOpened(storeDir: string, branchesDir: string, journalFd: number,
     damage.push({ branch: lost.name, file: rel(scans.get(lost.name)!.folder, CHECKPOINTS_LOG), offset: -1, fromBeat: -1, reason: `no checkpoint at or after baseBeat ${lost.meta.baseBeat}` });
   }
   // ...and no repair can bring it back
-  if (lost !== undefined) report.unrepairable = `branch "${lost.name}" was compacted up to beat ${lost.meta.baseBeat} and keeps no checkpoint${cutBeat === Infinity ? '' : ` before beat ${cutBeat}`} to rebuild it from`;
+  if (lost !== undefined)
+    report.unrepairable = `branch "${lost.name}" was compacted up to beat ${lost.meta.baseBeat} and keeps no checkpoint${cutBeat === Infinity ? '' : ` before beat ${cutBeat}`} to rebuild it from`;
   const damaged = damage.length > 0;
   while (committed.length > 0 && committed[committed.length - 1] >= cutBeat) committed.pop();
   const lastWritten = committed.length > 0 ? committed[committed.length - 1] : -1;
@@ -266,13 +289,25 @@ function recoverOpened(storeDir: string, branchesDir: string, journalFd: number,
     journalCap = journalEnd;
   }
   if (cas.tail.size > cas.tail.end) {
-    cuts.push({ fd: cas.manifestFd, file: `${CAS_DIR}/${CAS_MANIFEST}`, branch: '', from: cas.tail.end, size: cas.tail.size, fromBeat: -1, reason: cas.tail.torn ? 'torn' : 'crc', apply: () => cas.cutTail() });
+    cuts.push({
+      fd: cas.manifestFd,
+      file: `${CAS_DIR}/${CAS_MANIFEST}`,
+      branch: '',
+      from: cas.tail.end,
+      size: cas.tail.size,
+      fromBeat: -1,
+      reason: cas.tail.torn ? 'torn' : 'crc',
+      apply: () => cas.cutTail(),
+    });
   }
   for (const c of cuts) report.cut.push({ branch: c.branch, bytes: c.size - c.from, fromBeat: c.fromBeat, reason: c.reason, file: c.file });
 
   if (damaged && mode === 'open') {
     const what = damage.map((d) => `${d.file}${d.offset >= 0 ? ` at byte ${d.offset}` : ''} (${d.reason}${d.fromBeat >= 0 ? `, beat ${d.fromBeat}` : ''})`).join('; ');
-    const next = report.unrepairable !== undefined ? `no repair can fix it: ${report.unrepairable}` : `a repair would cut every branch back to beat ${report.beat} (open with repair: true, or run cep store repair)`;
+    const next =
+      report.unrepairable !== undefined
+        ? `no repair can fix it: ${report.unrepairable}`
+        : `a repair would cut every branch back to beat ${report.beat} (open with repair: true, or run cep store repair)`;
     throw Object.assign(storeError('ERR_STORE_CORRUPT', `the store is damaged: ${what}; ${next}`), { report });
   }
   if (mode === 'check') return { branches, journalEnd, journalCap, beats: committed.length, lastWritten, report };
@@ -298,7 +333,16 @@ function recoverOpened(storeDir: string, branchesDir: string, journalFd: number,
  * Plans cutting `table` and its file at the first beat >= `cutBeat` or the scan's bad tail.
  * Returns the file's end and its room (zeros after a clean end are preallocated room, kept).
  */
-function planCut(report: RecoveryReport, branch: string, file: string, fd: number, table: LogScan['table'], scan: LogScan, cutBeat: number, laterReason: string): { end: number; cap: number; cut?: Cut } {
+function planCut(
+  report: RecoveryReport,
+  branch: string,
+  file: string,
+  fd: number,
+  table: LogScan['table'],
+  scan: LogScan,
+  cutBeat: number,
+  laterReason: string,
+): { end: number; cap: number; cut?: Cut } {
   const keep = table.lowerBound(cutBeat);
   const end = keep < table.count ? table.offsets[keep] : scan.end;
   if (keep === table.count && scan.reason === '') return { end, cap: scan.size };

@@ -313,9 +313,7 @@ export class FlatfileEngine implements StorageEngine {
     }
     this.#state = 'committing';
     const last = this.#beat;
-    const beats: BeatFrames[] = this.#txn
-      .map(({ beat, staged }) => ({ beat, frames: [...staged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) }))
-      .filter((b) => b.frames.length > 0);
+    const beats: BeatFrames[] = this.#txn.map(({ beat, staged }) => ({ beat, frames: [...staged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) })).filter((b) => b.frames.length > 0);
     this.#txn = [];
     return this.#exclusive(async () => {
       try {

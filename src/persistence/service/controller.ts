@@ -74,7 +74,6 @@ export class BranchController {
     this.stale = true;
   }
 
-
   /**
    * The branch cell under `/data` now. Another cell than the one framed so far (the name added
    * again after a removal) starts a new chain content-wise: its next frame is a snapshot, so

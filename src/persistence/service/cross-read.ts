@@ -42,7 +42,13 @@ export function readAcross(svc: PersistenceService, ctx: EnzymeContext, consumer
   if (risk === null) return rt.find(path);
   const origin = { enzyme: ctx.enzyme, signal: ctx.signal, target: ctx.target ?? undefined };
   if (!policy.allowVolatileReads) {
-    ctx.cei({ severity: 'usage', topic: 'cell.cross_read', note: `${consumer} may not read ${risk} branch ${source} (${verb} ${path}); allowVolatileReads is off`, origin, subject: `/data/${consumer}` });
+    ctx.cei({
+      severity: 'usage',
+      topic: 'cell.cross_read',
+      note: `${consumer} may not read ${risk} branch ${source} (${verb} ${path}); allowVolatileReads is off`,
+      origin,
+      subject: `/data/${consumer}`,
+    });
     throw persistError('ERR_PERSIST_CROSS_READ', `branch ${consumer} (${policy.mode}) may not read ${risk} branch ${source}: set allowVolatileReads to allow it`);
   }
   // the decision is recorded (and replayed: a replay without it stops with ERR_REPLAY_MISMATCH)

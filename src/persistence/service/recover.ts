@@ -145,7 +145,8 @@ export function loadInLinkOrder(rt: Tree, engine: StorageEngine, names: readonly
       }
     }
     if (more.size === 0) {
-      if (absent !== undefined) throw persistError('ERR_PERSIST_LINK', `a branch links into a branch the store does not hold (${absent}: volatile, or never written): ${(stuck[0].error as Error).message}`);
+      if (absent !== undefined)
+        throw persistError('ERR_PERSIST_LINK', `a branch links into a branch the store does not hold (${absent}: volatile, or never written): ${(stuck[0].error as Error).message}`);
       if (cycle === undefined) throw stuck[0].error;
       // links in a cycle across branches: rebuild those branches together, frames in beat order
       // (a link was made at a beat when its target existed, so that order always finds it)

@@ -511,7 +511,13 @@ export class PersistenceService {
     c.framed(beat, root, bytes.length, cause);
     if (removal) c.removed();
     this.settleWaiters(c.name, beat);
-    if (cause !== 'durable') this.report({ severity: 'debug', topic: 'persist.flush.begin', note: `${c.name}: ${delta ? 'delta' : 'snapshot'} of beat ${beat} (${bytes.length} bytes, cause ${cause})`, subject: `/data/${c.name}` });
+    if (cause !== 'durable')
+      this.report({
+        severity: 'debug',
+        topic: 'persist.flush.begin',
+        note: `${c.name}: ${delta ? 'delta' : 'snapshot'} of beat ${beat} (${bytes.length} bytes, cause ${cause})`,
+        subject: `/data/${c.name}`,
+      });
     return { branch: c.name, bytes, root, cause };
   }
 
@@ -556,7 +562,11 @@ export class PersistenceService {
       this.controllers.get(name)?.failed(this.headOf(name), failed.beat, error, true);
       this.report({ severity: 'warn', topic: 'persist.flush.fail', note: `${name}: ${code}: ${message}`, subject: `/data/${name}` });
     }
-    this.report({ severity: 'crit', topic: 'persist.commit', note: `beat ${failed.beat} was not committed (${code}: ${message}); ${dropped.length} later beat(s) dropped; their branches start over from snapshots` });
+    this.report({
+      severity: 'crit',
+      topic: 'persist.commit',
+      note: `beat ${failed.beat} was not committed (${code}: ${message}); ${dropped.length} later beat(s) dropped; their branches start over from snapshots`,
+    });
   }
 
   /**

@@ -39,7 +39,15 @@ describe('budgets and staging', () => {
       const rt = runtime();
       rt.find('/data')!.add('blob', { value: new Uint8Array(500) });
       await rt.episodes.load(SLICES);
-      const { eid } = rt.episodes.start({ signal: 'app/r', target: '/data', profile: 'ro', budget: { ioBytes: 1200 }, state: { account, slices: 0 }, slice: { module: SLICES, name: 'reader' }, reads: ['/data/blob'] });
+      const { eid } = rt.episodes.start({
+        signal: 'app/r',
+        target: '/data',
+        profile: 'ro',
+        budget: { ioBytes: 1200 },
+        state: { account, slices: 0 },
+        slice: { module: SLICES, name: 'reader' },
+        reads: ['/data/blob'],
+      });
       rt.run({ beats: 12 });
       expect(rt.ops.info(eid).status).toBe(account ? 'sts:cxl' : 'sts:ok');
       expect(topics(rt).includes('ep:bud/io')).toBe(account);
@@ -50,18 +58,21 @@ describe('budgets and staging', () => {
     const make = (replay?: ReturnType<ReturnType<typeof createRuntime>['recording']>) => {
       let t = 1n;
       const rt = createRuntime({ clock: () => (t += 1000n), replay });
-      onGo(rt, (ctx) =>
-        void ctx.rt.episodes.start({
-          signal: 'app/cpu',
-          target: '/data',
-          profile: 'ro',
-          budget: { sliceCpuMs: 2 },
-          slice: (c) => {
-            const until = performance.now() + 5;
-            while (performance.now() < until);
-            c.yield();
-          },
-        }));
+      onGo(
+        rt,
+        (ctx) =>
+          void ctx.rt.episodes.start({
+            signal: 'app/cpu',
+            target: '/data',
+            profile: 'ro',
+            budget: { sliceCpuMs: 2 },
+            slice: (c) => {
+              const until = performance.now() + 5;
+              while (performance.now() < until);
+              c.yield();
+            },
+          }),
+      );
       return rt;
     };
     const rt = make();
@@ -233,7 +244,15 @@ describe('CPU budgets of module slices', () => {
     try {
       rt.find('/data')!.add('nums').add('a', { value: '1' });
       await rt.episodes.load(NAP);
-      const { eid } = rt.episodes.start({ signal: 'app/nap', target: '/data/nums', profile: 'ro', budget: { sliceCpuMs: 20 }, state: { ms: 60 }, slice: { module: NAP, name: 'nap' }, reads: ['/data/nums'] });
+      const { eid } = rt.episodes.start({
+        signal: 'app/nap',
+        target: '/data/nums',
+        profile: 'ro',
+        budget: { sliceCpuMs: 20 },
+        state: { ms: 60 },
+        slice: { module: NAP, name: 'nap' },
+        reads: ['/data/nums'],
+      });
       await rt.episodes.run();
       const native = nativeInfo().backend === 'native';
       expect(rt.ops.info(eid).status).toBe(native ? 'sts:ok' : 'sts:cxl'); // the fallback charges wall time
@@ -248,8 +267,19 @@ describe('CPU budgets of module slices', () => {
       const rt = runtime({ executor, threads: 1, replay });
       rt.find('/data')!.add('nums').add('a', { value: '1' });
       await rt.episodes.load(SLICES);
-      onGo(rt, (ctx) =>
-        void ctx.rt.episodes.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', budget: { sliceCpuMs: 0.01 }, state: { h: 1, iters: 3_000_000, left: 5 }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] }));
+      onGo(
+        rt,
+        (ctx) =>
+          void ctx.rt.episodes.start({
+            signal: 'app/spin',
+            target: '/data/nums',
+            profile: 'ro',
+            budget: { sliceCpuMs: 0.01 },
+            state: { h: 1, iters: 3_000_000, left: 5 },
+            slice: { module: SLICES, name: 'spin' },
+            reads: ['/data/nums'],
+          }),
+      );
       return rt;
     };
     const rt = await make();

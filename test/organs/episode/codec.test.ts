@@ -3,22 +3,29 @@ import { describe, expect, it } from 'vitest';
 import * as v8 from 'node:v8';
 import { toBytes } from '../../../src/kernel/cell/payload.js';
 import { u64le, u64leOf } from '../../../src/beat/heartbeat/encode.js';
+import type { SliceContext } from '../../../src/organs/episode/context.js';
 import { decodeOutcome, encodeHead, encodeInput, encodeState, EncodedState, runModuleSlice } from '../../../src/organs/episode/slice-runner.js';
 
 /** A slice module for the runner: each export records what it saw in its state and decides. */
 const mod: Record<string, unknown> = {
-  echo(ctx: any) {
-    ctx.state = { ctx: { eid: ctx.eid, ticket: ctx.ticket, beat: ctx.beat, signal: ctx.signal, target: ctx.target }, text: ctx.text('/r/a'), kids: ctx.children('/r'), was: ctx.state, cancelled: ctx.checkCancel() };
+  echo(ctx: SliceContext) {
+    ctx.state = {
+      ctx: { eid: ctx.eid, ticket: ctx.ticket, beat: ctx.beat, signal: ctx.signal, target: ctx.target },
+      text: ctx.text('/r/a'),
+      kids: ctx.children('/r'),
+      was: ctx.state,
+      cancelled: ctx.checkCancel(),
+    };
     ctx.accountIO(3);
     ctx.yield();
   },
-  awaitBad(ctx: any) {
-    ctx.await(7, { want: 42, ttl: '5' });
+  awaitBad(ctx: SliceContext) {
+    ctx.await(7, { want: 42, ttl: '5' } as never); // wrong types on purpose: the codec refuses them
   },
-  awaitOk(ctx: any) {
+  awaitOk(ctx: SliceContext) {
     ctx.await(7, { want: 'ist:ok', ttl: 9 });
   },
-  mutate(ctx: any) {
+  mutate(ctx: SliceContext) {
     ctx.set('/r/a', 'x');
     ctx.requestCancel();
     ctx.close();
@@ -26,7 +33,7 @@ const mod: Record<string, unknown> = {
   throws() {
     throw new Error('slice bug é');
   },
-  badState(ctx: any) {
+  badState(ctx: SliceContext) {
     ctx.state = { f: () => 1 };
   },
 };
@@ -55,7 +62,9 @@ const snapshot = (): Uint8Array => {
 };
 
 const run = (name: string, state: unknown, opts: { ioLeft?: number; cancelled?: boolean } = {}) =>
-  decodeOutcome(runModuleSlice(mod, encodeInput(encodeHead({ name, eid: 12, ticket: 3, signal: 'sig/é', target: '/t' }), 5, opts.ioLeft ?? -1, opts.cancelled ?? false, snapshot(), encodeState(state))));
+  decodeOutcome(
+    runModuleSlice(mod, encodeInput(encodeHead({ name, eid: 12, ticket: 3, signal: 'sig/é', target: '/t' }), 5, opts.ioLeft ?? -1, opts.cancelled ?? false, snapshot(), encodeState(state))),
+  );
 const stateOf = (s: unknown) => v8.deserialize((s as EncodedState).bytes);
 
 describe('the slice codec', () => {
@@ -106,6 +115,10 @@ describe('cheaper payload encodings give the same bytes', () => {
 
   it('toBytes of a string equals its UTF-8 bytes, ASCII or not, short or long', () => {
     const enc = new TextEncoder();
-    fc.assert(fc.property(fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), fc.string({ minLength: 60, maxLength: 70 })), (s) => Buffer.from(toBytes(s)).equals(enc.encode(s))));
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), fc.string({ minLength: 60, maxLength: 70 })), (s) =>
+        Buffer.from(toBytes(s)).equals(enc.encode(s)),
+      ),
+    );
   });
 });

@@ -36,18 +36,21 @@ describe('the episode-wide CPU budget (cpuMs)', () => {
     const make = (replay?: Recording) => {
       const rt = runtime({ replay });
       const seen: boolean[] = [];
-      onGo(rt, (ctx) =>
-        void ctx.rt.episodes.start({
-          signal: 'app/cpu',
-          target: '/data',
-          profile: 'ro',
-          budget: { cpuMs: CPU_MS },
-          slice: (c) => {
-            burn(SLICE_MS);
-            seen.push(c.checkCancel());
-            c.yield();
-          },
-        }));
+      onGo(
+        rt,
+        (ctx) =>
+          void ctx.rt.episodes.start({
+            signal: 'app/cpu',
+            target: '/data',
+            profile: 'ro',
+            budget: { cpuMs: CPU_MS },
+            slice: (c) => {
+              burn(SLICE_MS);
+              seen.push(c.checkCancel());
+              c.yield();
+            },
+          }),
+      );
       return { rt, seen };
     };
     const { rt, seen } = make();
@@ -131,7 +134,15 @@ describe('per-slice I/O budget (sliceIoBytes)', () => {
         },
       });
       await rt.episodes.load(SLICES);
-      const mod = rt.episodes.start({ signal: 'app/mr', target: '/data', profile: 'ro', budget: { sliceIoBytes: 400, ioBytes: 1 << 20 }, state: { account, slices: 0 }, slice: { module: SLICES, name: 'reader' }, reads: ['/data/blob'] });
+      const mod = rt.episodes.start({
+        signal: 'app/mr',
+        target: '/data',
+        profile: 'ro',
+        budget: { sliceIoBytes: 400, ioBytes: 1 << 20 },
+        state: { account, slices: 0 },
+        slice: { module: SLICES, name: 'reader' },
+        reads: ['/data/blob'],
+      });
       rt.run({ beats: 8 });
       expect(rt.ops.info(fn.eid).status).toBe(account ? 'sts:cxl' : 'sts:ok');
       expect(rt.ops.info(mod.eid).status).toBe(account ? 'sts:cxl' : 'sts:ok');
@@ -153,9 +164,20 @@ describe('guard helpers exported from cep in module slices', () => {
     const rt = runtime({ executor, threads: 1 });
     try {
       await rt.episodes.load(GUARDS);
-      const { eid } = rt.episodes.start({ signal: 'app/guard', target: '/data', profile: 'ro', budget: { ioBytes: 100 }, state: { log, chunk: 60 }, slice: { module: GUARDS, name: 'guarded' }, reads: ['/data'] });
+      const { eid } = rt.episodes.start({
+        signal: 'app/guard',
+        target: '/data',
+        profile: 'ro',
+        budget: { ioBytes: 100 },
+        state: { log, chunk: 60 },
+        slice: { module: GUARDS, name: 'guarded' },
+        reads: ['/data'],
+      });
       await rt.episodes.run();
-      const seen = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, boolean>);
+      const seen = readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, boolean>);
       expect(seen).toEqual([{ worker: executor === 'threaded', rw: false, io1: true, cancel1: false, io2: false, cancel2: true }]);
       expect(rt.episodes.offloaded).toBe(executor === 'threaded' ? 1 : 0);
       expect(rt.ops.info(eid)).toMatchObject({ state: 'ist:cxl', status: 'sts:cxl' });
@@ -188,7 +210,16 @@ describe('CEI facts of the engine', () => {
     start('ep:stage', 'app/stage', '/data/x', 'rw', (ctx) => void ctx.streamWrite('/data/nowhere', 0, new Uint8Array([1])));
     start('ep:lease', 'app/lease', '/data/missing', 'rw', (ctx) => ctx.close());
     rt.run({ beats: 6 });
-    const origin = { 'ep:pro/ro': ['app/ro', '/data/x'], 'ep:bud/io': ['app/io', '/data'], 'ep:bud/cpu': ['app/cpu', '/data'], 'ep:fail': ['app/fail', '/data'], 'ep:await': ['app/await', '/data'], 'ep:tmo': ['app/tmo', '/data'], 'ep:stage': ['app/stage', '/data/x'], 'ep:lease': ['app/lease', '/data/missing'] } as const;
+    const origin = {
+      'ep:pro/ro': ['app/ro', '/data/x'],
+      'ep:bud/io': ['app/io', '/data'],
+      'ep:bud/cpu': ['app/cpu', '/data'],
+      'ep:fail': ['app/fail', '/data'],
+      'ep:await': ['app/await', '/data'],
+      'ep:tmo': ['app/tmo', '/data'],
+      'ep:stage': ['app/stage', '/data/x'],
+      'ep:lease': ['app/lease', '/data/missing'],
+    } as const;
     for (const [topic, [signal, target]] of Object.entries(origin)) {
       expect({ topic, facts: factsOf(rt, topic) }).toEqual({ topic, facts: [{ subject: `/rt/ops/${eids.get(topic)}`, signal, target }] });
     }
@@ -230,7 +261,12 @@ describe('promote() against another holder of the lease', () => {
     expect(log).toEqual(['1:refused:false', '2:refused:false', '3:promoted:true:true']);
     expect(x.text).toBe('wwwh');
     expect(topics(rt).filter((t) => t === 'ep:pro/ro')).toHaveLength(2);
-    const lease = rt.ops.dossier(hy.eid).child('episode')!.child('lease')!.children().map((c) => c.text);
+    const lease = rt.ops
+      .dossier(hy.eid)
+      .child('episode')!
+      .child('lease')!
+      .children()
+      .map((c) => c.text);
     expect(lease).toEqual(['promote@3', 'demote@3']);
     expect(rt.ops.dossier(rw.eid).child('episode')!.child('lease')).toBeUndefined(); // an RW lease is not a promotion
     // the slice that ends the yield cycle records ist:run, and the promotion records it again
@@ -303,8 +339,24 @@ describe('determinism of a mix with awaits, I/O budgets and cancels', () => {
       let q = 0;
       eps.start({ signal: 'app/quit', target: '/data', profile: 'ro', slice: (c) => (++q === 2 ? (c.requestCancel(), c.yield()) : c.yield()) });
       // module slices: one overruns its I/O budget, one reads without accounting, one spins, one runs until cancelled by ticket
-      eps.start({ signal: 'app/io', target: '/data/blob', profile: 'ro', budget: { ioBytes: 1200 }, state: { account: true, slices: 0 }, slice: { module: SLICES, name: 'reader' }, reads: ['/data/blob'] });
-      eps.start({ signal: 'app/read', target: '/data/blob', profile: 'ro', budget: { sliceIoBytes: 100 }, state: { account: false, slices: 0 }, slice: { module: SLICES, name: 'reader' }, reads: ['/data/blob'] });
+      eps.start({
+        signal: 'app/io',
+        target: '/data/blob',
+        profile: 'ro',
+        budget: { ioBytes: 1200 },
+        state: { account: true, slices: 0 },
+        slice: { module: SLICES, name: 'reader' },
+        reads: ['/data/blob'],
+      });
+      eps.start({
+        signal: 'app/read',
+        target: '/data/blob',
+        profile: 'ro',
+        budget: { sliceIoBytes: 100 },
+        state: { account: false, slices: 0 },
+        slice: { module: SLICES, name: 'reader' },
+        reads: ['/data/blob'],
+      });
       eps.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 5000 + k, left: 2 + (k % 3) }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] });
       long.push(eps.start({ signal: 'app/watch', target: '/data/flag', profile: 'ro', slice: { module: SLICES, name: 'watch' }, reads: ['/data/flag'] }).ticket);
     });

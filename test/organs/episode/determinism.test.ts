@@ -84,7 +84,14 @@ describe('determinism', () => {
       await rt.episodes.load(SLICES);
       const eids: number[] = [];
       for (let k = 0; k < 300; k++) {
-        const { eid } = rt.episodes.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 50 + k, left: 1 + (k % 3) }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] });
+        const { eid } = rt.episodes.start({
+          signal: 'app/spin',
+          target: '/data/nums',
+          profile: 'ro',
+          state: { h: k, iters: 50 + k, left: 1 + (k % 3) },
+          slice: { module: SLICES, name: 'spin' },
+          reads: ['/data/nums'],
+        });
         eids.push(eid);
       }
       try {
@@ -107,7 +114,10 @@ describe('determinism', () => {
     rt.find('/data')!.add('nums').add('n1', { value: '1' });
     await rt.episodes.load(SLICES);
     const eids: number[] = [];
-    for (let k = 0; k < 100; k++) eids.push(rt.episodes.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 200_000, left: 2 }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] }).eid);
+    for (let k = 0; k < 100; k++)
+      eids.push(
+        rt.episodes.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 200_000, left: 2 }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] }).eid,
+      );
     rt.step(); // 100 submitted: 32 published to the workers' ring (16 slots per thread), the rest in the backlog
     expect(rt.episodes.offloaded).toBe(100);
     await rt.episodes.close();
@@ -127,7 +137,11 @@ describe('determinism', () => {
     await rt.episodes.load(SLICES);
     try {
       const dead = rt.episodes.start({ signal: 'app/die', target: '/data/nums', profile: 'ro', slice: { module: SLICES, name: 'die' }, reads: ['/data/nums'] });
-      const rest = Array.from({ length: 6 }, (_, k) => rt.episodes.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 1000, left: 3 }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] }).eid);
+      const rest = Array.from(
+        { length: 6 },
+        (_, k) =>
+          rt.episodes.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 1000, left: 3 }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] }).eid,
+      );
       await rt.episodes.run();
       expect(rt.ops.info(dead.eid)).toMatchObject({ state: 'ist:fail', status: 'sts:fail' });
       expect(rest.map((e) => rt.ops.info(e).status)).toEqual(Array(6).fill('sts:ok'));

@@ -8,7 +8,10 @@ describe('driven mode', () => {
       const nums = rt.find('/data')!.add('nums');
       for (let i = 1; i <= 4; i++) nums.add(`n${i}`, { value: String(i) });
       await rt.episodes.load(SLICES);
-      const eids = [1, 2, 3].map((k) => rt.episodes.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 50_000, left: 3 }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] }).eid);
+      const eids = [1, 2, 3].map(
+        (k) =>
+          rt.episodes.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 50_000, left: 3 }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] }).eid,
+      );
       const sum = rt.episodes.start({ signal: 'app/sum', target: '/data/nums', profile: 'ro', slice: { module: SLICES, name: 'sum' }, reads: ['/data/nums'] }).eid;
       rt.start({ intervalMs: 0 });
       await beatWhere(rt, () => rt.episodes.active === 0);

@@ -64,7 +64,13 @@ describe('episodes: dossiers and states', () => {
     rt.registerEnzyme({ name: 'bump', signal: 'app/bump', run: (ctx) => void ctx.rt.ops.state(job, `ist:s${ctx.beat}`) });
     rt.bind('/data', 'bump');
     // an episode that awaits a new state of `job` at every slice: two history entries per slice
-    const { eid } = rt.episodes.start({ signal: 'app/w', target: '/data', profile: 'ro', state: 0, slice: (ctx) => ((ctx.state = (ctx.state as number) + 1) < 100 ? ctx.await(job, { want: `ist:s${ctx.beat + 1}`, ttl: 5 }) : ctx.close()) });
+    const { eid } = rt.episodes.start({
+      signal: 'app/w',
+      target: '/data',
+      profile: 'ro',
+      state: 0,
+      slice: (ctx) => ((ctx.state = (ctx.state as number) + 1) < 100 ? ctx.await(job, { want: `ist:s${ctx.beat + 1}`, ttl: 5 }) : ctx.close()),
+    });
     for (let b = 0; b < 220; b++) {
       rt.enqueue('app/bump', '/data');
       rt.step();

@@ -141,7 +141,12 @@ describe('RO guard, leases, execution context', () => {
     expect(log).toEqual([false, true, true, true, true, true, false]);
     expect(x.text).toBe('still');
     expect(topics(rt).filter((t) => t === 'ep:pro/ro')).toHaveLength(2);
-    const lease = rt.ops.dossier(eid).child('episode')!.child('lease')!.children().map((c) => c.text);
+    const lease = rt.ops
+      .dossier(eid)
+      .child('episode')!
+      .child('lease')!
+      .children()
+      .map((c) => c.text);
     expect(lease).toEqual(['promote@1', 'demote@2']);
     expect(x.set('free')).toBe(true);
   });

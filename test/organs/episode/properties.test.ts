@@ -80,7 +80,11 @@ describe('episode properties', () => {
       fc.property(fc.array(plan, { minLength: 1, maxLength: 5 }), (plans) => {
         const rt = world(plans);
         drive(rt, plans, true);
-        const eids = rt.find('/rt/ops')!.children().map((c) => Number(c.name)).filter((e) => rt.ops.info(e).verb === 'op/ep');
+        const eids = rt
+          .find('/rt/ops')!
+          .children()
+          .map((c) => Number(c.name))
+          .filter((e) => rt.ops.info(e).verb === 'op/ep');
         expect(eids).toHaveLength(plans.length);
         for (const e of eids) {
           const st = rt.ops.info(e);

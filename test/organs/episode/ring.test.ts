@@ -28,7 +28,13 @@ function ring(threads: number, slots: number, onResults: (r: RingResult[]) => vo
 const input = (k: number): Uint8Array => Uint8Array.of(k % 7, k & 0xff, k >> 8, 42);
 
 describe('slice ring', () => {
-  for (const [threads, slots, n] of [[1, 4, 1], [2, 32, 3], [2, 8, 9], [3, 12, 40], [2, 32, 100]] as const) {
+  for (const [threads, slots, n] of [
+    [1, 4, 1],
+    [2, 32, 3],
+    [2, 8, 9],
+    [3, 12, 40],
+    [2, 32, 100],
+  ] as const) {
     it(`gives back every outcome once, in publication order (${threads} threads, ${slots} slots, ${n} slices)`, async () => {
       const got: Uint8Array[] = [];
       let done!: () => void;
@@ -100,9 +106,7 @@ describe('closing the ring', () => {
     writeFileSync(file, script(pathToFileURL(resolve('dist/organs/episode/ring.js')).href));
     for (let i = 0; i < 4; i++) {
       const r = await new Promise<{ code: number; out: string }>((done) =>
-        execFile(process.execPath, [file], { timeout: 30_000 }, (e, out, err) =>
-          done({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out: out + err }),
-        ),
+        execFile(process.execPath, [file], { timeout: 30_000 }, (e, out, err) => done({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out: out + err })),
       );
       expect(r, r.out).toEqual({ code: 0, out: 'closed 0\n' });
     }

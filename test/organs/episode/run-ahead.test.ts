@@ -11,7 +11,16 @@ async function world(executor: 'stub' | 'threaded'): Promise<{ rt: Runtime; spin
   const spins: number[] = [];
   const watchers: number[] = [];
   for (let k = 0; k < 40; k++) {
-    spins.push(rt.episodes.start({ signal: 'app/spin', target: '/data/nums', profile: 'ro', state: { h: k, iters: 2000 + k, left: 1 + (k % 4) }, slice: { module: SLICES, name: 'spin' }, reads: ['/data/nums'] }).eid);
+    spins.push(
+      rt.episodes.start({
+        signal: 'app/spin',
+        target: '/data/nums',
+        profile: 'ro',
+        state: { h: k, iters: 2000 + k, left: 1 + (k % 4) },
+        slice: { module: SLICES, name: 'spin' },
+        reads: ['/data/nums'],
+      }).eid,
+    );
   }
   for (let k = 0; k < 4; k++) watchers.push(rt.episodes.start({ signal: 'app/watch', target: '/data/flag', profile: 'ro', slice: { module: SLICES, name: 'watch' }, reads: ['/data/flag'] }).eid);
   return { rt, spins, watchers };

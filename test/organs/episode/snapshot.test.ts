@@ -43,8 +43,8 @@ describe('read snapshots compared as bytes (run-ahead adoption)', () => {
     const tree = snapshotReads(rt, ['/data/a', '/data/b', '/data/none', '/data/a']);
     expect(Object.keys(tree)).toEqual(['/data/a', '/data/b']);
     expect(Buffer.from(tree['/data/a'].v!).toString()).toBe('one');
-    expect([...tree['/data/a'].k!['é'].v!]).toEqual([0, 255]);
-    expect(tree['/data/a'].k!['é'].k).toBeUndefined();
+    expect([...tree['/data/a'].k!.é.v!]).toEqual([0, 255]);
+    expect(tree['/data/a'].k!.é.k).toBeUndefined();
     expect(tree['/data/b']).toEqual({});
     expect(decodeSnapshot(encodeSnapshot(rt, []))).toEqual({});
   });

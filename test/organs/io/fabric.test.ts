@@ -163,7 +163,7 @@ describe.each(availableBackends())('op/io fabric on %s', (backend) => {
     const recorded = (seq: number): Promise<void> =>
       new Promise((res) => {
         const off = rt.onCommit(() => {
-          if (rt.find(`/rt/async/io_req/${seq}`) !== undefined) (off(), res());
+          if (rt.find(`/rt/async/io_req/${seq}`) !== undefined) off(), res();
         });
       });
     const l = io.request('net', (r) => r.listen({ host: '127.0.0.1', port: 0 }));
@@ -227,7 +227,11 @@ describe.each(availableBackends())('op/io fabric on %s', (backend) => {
     expect(text(rt, `/rt/async/io_req/${a}/signal`)).toBe('op/tmo');
     expect(got).toEqual([`op/tmo:${a}`]);
     expect(text(rt, '/rt/analytics/async/reactor:io/timeouts')).toBe('2');
-    expect(ceiFacts(rt).filter((f) => f.topic === 'persist.async.tmo').map((f) => f.subject)).toEqual([`/rt/async/io_req/${b}`, `/rt/async/io_req/${a}`]);
+    expect(
+      ceiFacts(rt)
+        .filter((f) => f.topic === 'persist.async.tmo')
+        .map((f) => f.subject),
+    ).toEqual([`/rt/async/io_req/${b}`, `/rt/async/io_req/${a}`]);
     // The accepts are still parked in the reactor; their late cancellation is counted, not applied.
     await rt.reactor!.close();
     rt.step();
@@ -281,8 +285,17 @@ describe.each(availableBackends())('op/io fabric on %s', (backend) => {
     const last = rt.beat - 1;
     expect(text(rt, `/rt/async/io_req/${rd}/progress`)).toBe('11');
     const digests = Array.from({ length: last }, (_, i) => rt.digest(i + 1)!);
-    const reqs = rt.find('/rt/async/io_req')!.children().map((c) => c.name.toString());
-    const snapshot = (r: Runtime): string[] => reqs.flatMap((q) => r.find(`/rt/async/io_req/${q}`)!.children().map((c) => `${q}/${c.name.toString()}=${c.text}`));
+    const reqs = rt
+      .find('/rt/async/io_req')!
+      .children()
+      .map((c) => c.name.toString());
+    const snapshot = (r: Runtime): string[] =>
+      reqs.flatMap((q) =>
+        r
+          .find(`/rt/async/io_req/${q}`)!
+          .children()
+          .map((c) => `${q}/${c.name.toString()}=${c.text}`),
+      );
     const want = snapshot(rt);
     const recording = rt.recording();
     tmp.cleanup(); // the file is gone: a replay that touched the disk would fail
@@ -325,7 +338,7 @@ describe.each(['native', 'ts'] as const)('executor and worker pool results in th
       const doneAll = new Promise<void>((res) => {
         const off = rt.onCommit(() => {
           const all = [...tickets.map((t) => `/rt/async/jobs/exec/${t}`), `/rt/async/jobs/js/${jsTicket}`];
-          if (all.every((p) => text(rt, `${p}/state`) === 'ist:ok')) (off(), res());
+          if (all.every((p) => text(rt, `${p}/state`) === 'ist:ok')) off(), res();
         });
       });
       rt.start({ intervalMs: 0 }); // driven: sources wake it as results arrive

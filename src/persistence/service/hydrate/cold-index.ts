@@ -213,10 +213,10 @@ export class ColdIndex {
         const f = cells[i];
         if (f.type === 'link') throw new ColdUnsupported(`${branch} holds links`);
         if (f.store !== undefined && f.store.indexing !== 'insertion' && f.store.indexing !== 'name') throw new ColdUnsupported(`${branch} holds a store ordered by ${f.store.indexing}`);
-        let node: number;
         if (i === 0) {
           const path = f.path!;
-          if (path.length !== 2 || frameNameText(frame, path[0]) !== 'data' || frameNameText(frame, path[1]) !== branch) throw new ColdUnsupported(`a frame of ${branch} is not rooted at /data/${branch}`);
+          if (path.length !== 2 || frameNameText(frame, path[0]) !== 'data' || frameNameText(frame, path[1]) !== branch)
+            throw new ColdUnsupported(`a frame of ${branch} is not rooted at /data/${branch}`);
           if (root < 0) {
             if (f.anchor) throw new ColdUnsupported(`${branch} starts with a delta`);
             root = this.newNode(-1, branch, f);
@@ -240,7 +240,7 @@ export class ColdIndex {
           ord[i] = existing;
           continue;
         }
-        node = this.newNode(parent, name, f);
+        const node = this.newNode(parent, name, f);
         this.link(parent, node, delta && front.has(i));
         const byName = live.get(parent);
         if (byName !== undefined && f.deleted < 0 && !byName.has(name)) byName.set(name, node);

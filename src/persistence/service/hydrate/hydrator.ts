@@ -172,7 +172,7 @@ export class Hydrator {
       node = ix.childNamed(node, seg);
       if (node < 0) throw notFound(path);
     }
-    if (cell !== undefined && cell.isCold) node = this.tokenOf(cell);
+    if (cell?.isCold) node = this.tokenOf(cell);
     const depth = this.planTarget(cell, node, prefetch, steps);
     return this.run(steps, depth, budget, path);
   }
@@ -294,7 +294,8 @@ export class Hydrator {
         const f = this.frame(ix.vFrame[v]);
         const cellAt = f.cells[ix.vAt[v]];
         const p = ix.vHistory[v] < 0 ? cellAt?.payload : cellAt?.history[ix.vHistory[v]];
-        if (p === undefined || p.bytes === undefined || p.beat !== beat) throw hydrateError('ERR_HYDRATE_FAIL', `the frame of beat ${ix.frames[ix.vFrame[v]].beat} no longer holds the version of beat ${beat}`);
+        if (p === undefined || p.bytes === undefined || p.beat !== beat)
+          throw hydrateError('ERR_HYDRATE_FAIL', `the frame of beat ${ix.frames[ix.vFrame[v]].beat} no longer holds the version of beat ${beat}`);
         bytes = p.bytes.slice();
       }
       out.push({ beat, kind, bytes });
@@ -308,7 +309,8 @@ export class Hydrator {
     if (last !== undefined && last.frame === frame && last.offset === offset) return last.bytes;
     const f = this.index.frames[frame];
     const bytes = this.engine.readRange!(f.branch, f.locator!, offset, length);
-    if (length < 4 || crc32c(bytes.subarray(0, length - 4)) !== readU32LE(bytes, length - 4)) throw hydrateError('ERR_HYDRATE_FAIL', `a record of the frame of beat ${f.beat} (offset ${offset}) fails its CRC32C`);
+    if (length < 4 || crc32c(bytes.subarray(0, length - 4)) !== readU32LE(bytes, length - 4))
+      throw hydrateError('ERR_HYDRATE_FAIL', `a record of the frame of beat ${f.beat} (offset ${offset}) fails its CRC32C`);
     this.lastRecord = { frame, offset, bytes };
     return bytes;
   }
