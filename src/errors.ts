@@ -176,7 +176,7 @@ export function proxyFailed(path: string, op: string, cause?: unknown): Error & 
   return withCode(new Error(`The adapter of ${path} refused ${op}${detail}`, cause === undefined ? undefined : { cause }), 'ERR_PROXY');
 }
 
-// ---- heartbeat, enzymes, OPS, CEI, replay (src/kernel/heartbeat/, enzyme/, ops/, cei/) ------
+// ---- heartbeat, enzymes, OPS, CEI, replay (src/beat/) ------
 
 /** An enzyme name is already registered with a different descriptor. */
 export function enzymeConflict(name: string, reason: string): Error & CepError {
@@ -258,7 +258,7 @@ export function workerCrashed(reason: string): Error & CepError {
   return withCode(new Error(`A pool worker crashed: ${reason}`), 'ERR_WORKER_CRASHED');
 }
 
-// ---- episodes (src/kernel/episode/) --------------------------------------------------------
+// ---- episodes (src/organs/episode/) --------------------------------------------------------
 
 /** `step()` while episode slice results are still out on worker threads. */
 export function beatNotReady(): Error & CepError {

@@ -54,7 +54,8 @@ export class Runtime extends Tree {
 
   /**
    * The one lifecycle call: stop driven mode, shut down through `op/shdn`, stop the episodes'
-   * worker threads, close the reactor this runtime started; nothing of it keeps the process
+   * worker threads, detach the I/O fabric (from the reactor and the attached executors and
+   * pools, which stay the caller's), close the reactor this runtime started; nothing of it keeps the process
    * alive afterwards. The tree stays readable; writes, beats and impulses after it throw coded
    * errors (ERR_HALTED). Closing again returns the same promise.
    */
@@ -67,6 +68,7 @@ export class Runtime extends Tree {
     this.stop();
     this.shutdown();
     await this.episodeEngine?.close();
+    this.io?.close();
     if (this.ownsReactor) await this.reactor!.close();
     this.writesRefused ??= () => halted('change the tree of a closed runtime');
   }

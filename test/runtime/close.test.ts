@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { createReactor } from '../../src/async/reactor.js';
 import { createRuntime } from '../../src/runtime/create.js';
 
 const code = (fn: () => unknown): string | undefined => {
@@ -56,6 +57,8 @@ describe('rt.close()', () => {
     expect(code(() => a.set('2'))).toBe('ERR_HALTED');
     expect(code(() => rt.find('/data')!.add('b'))).toBe('ERR_HALTED');
     expect(code(() => rt.step())).toBe('ERR_HALTED');
+    expect(code(() => rt.run())).toBe('ERR_HALTED');
+    expect(code(() => rt.start())).toBe('ERR_HALTED');
     expect(code(() => rt.enqueue('app/x', '/data'))).toBe('ERR_HALTED');
     expect(a.text).toBe('1');
   });
@@ -71,5 +74,27 @@ describe('rt.close()', () => {
     expect(again.find('/data/n')!.text).toBe('x');
     await again.close();
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('detaches the I/O fabric from a reactor given in: the reactor stays open and no longer wakes the closed runtime', async () => {
+    const reactor = createReactor({ backend: 'portable' });
+    const rt = createRuntime({ reactor });
+    let wakes = 0;
+    const wake = rt.heartbeat.wake.bind(rt.heartbeat);
+    rt.heartbeat.wake = () => {
+      wakes++;
+      wake();
+    };
+    reactor.nop();
+    await reactor.whenReady();
+    reactor.drain();
+    expect(wakes).toBeGreaterThan(0); // attached: a completion wakes the heartbeat
+    await rt.close();
+    wakes = 0;
+    reactor.nop();
+    await reactor.whenReady(); // the reactor is the caller's: still open
+    expect(reactor.drain().length).toBe(1);
+    expect(wakes).toBe(0);
+    await reactor.close();
   });
 });

@@ -467,6 +467,7 @@ export class Heartbeat<R extends Tree = Tree> {
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
     const beats = options.beats;
     if (beats !== undefined && (!Number.isSafeInteger(beats) || beats < 0)) throw outOfRange('beats', 'an integer >= 0', beats);
+    if (this.isHalted) throw halted('run');
     let ran = 0;
     if (beats !== undefined) for (; ran < beats && !this.isHalted; ran++) this.step();
     else while ((this.next.n > 0 || this.busy || this.replayer?.active === true) && ran < 1_000_000 && !this.isHalted) this.step(), ran++;

@@ -167,8 +167,21 @@ export class AsyncFabric {
     for (const m of METRICS) setNum(this.metrics, m, 0);
     hb.registerEnzyme({ name: IO_ENZYME, signal: 'op/io', match: 'prefix', run: (ctx) => this.#apply(ctx) });
     // Capture hands the beat what the reactor finished; a driven runtime beats when it arrives.
-    hb.onCapture(() => this.#capture());
-    reactor.onReady(() => hb.wake());
+    this.#unhook.push(hb.onCapture(() => this.#capture()));
+    this.#unhook.push(reactor.onReady(() => hb.wake()));
+  }
+
+  /** Listeners on the heartbeat, the reactor and the attached sources, undone by `close()`. */
+  readonly #unhook: (() => void)[] = [];
+
+  /**
+   * Detaches from the heartbeat, the reactor and every attached source (`rt.close()` calls it
+   * before it closes a reactor the runtime started). The reactor and the sources stay open: a
+   * reactor given to `createRuntime` and the executors and pools given to `attach` are the
+   * caller's to close. Closing twice is harmless.
+   */
+  close(): void {
+    for (const undo of this.#unhook.splice(0)) undo();
   }
 
   /** Registers a channel (recorded at the next beat); on the portable backend (the blocking shim) it is flagged and reported. */
@@ -210,7 +223,7 @@ export class AsyncFabric {
     if (source === null || typeof source !== 'object' || typeof (source as { drain?: unknown }).drain !== 'function') throw invalidArgType('source', 'an Executor or a WorkerPool', source);
     if (this.#sources.has(name)) throw invalidArgValue('name', `job source ${name} already exists`);
     this.#sources.set(name, source);
-    source.onReady(() => this.hb.wake());
+    this.#unhook.push(source.onReady(() => this.hb.wake()));
   }
 
   /**
