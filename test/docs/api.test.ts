@@ -1,7 +1,7 @@
 /**
  * docs/api.md documents every export of src/index.ts, values and types. The convention (stated
  * at the top of api.md): an export is documented by a heading whose text starts with the name in
- * backticks (`### \`crc32c(data, seed?)\``, `### \`Cell\``, optionally `new Name(...)`).
+ * backticks: "### `crc32c(data, seed?)`", "### `Cell`", optionally "### `new Name(...)`".
  */
 import fs from 'node:fs';
 import path from 'node:path';
