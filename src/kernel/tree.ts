@@ -42,7 +42,7 @@ export const ROOT_LAYOUT = ['sys', 'rt', 'journal', 'env', 'cas', 'lib', 'data',
 export interface TreeOptions {
   /** Store kind for children stores created implicitly by `add` (default 'hash'). */
   defaultStore?: StoreKind;
-  /** Indexing for those stores (default: 'name'). */
+  /** Indexing for those stores (default: the store kind's first in STORE_MATRIX; 'name' for 'hash'). */
   defaultIndexing?: Indexing;
   /** Create the root layout (default true). */
   layout?: boolean;
