@@ -23,7 +23,7 @@ import { type BranchFiles, checkBranchName } from './branch.js';
 import type { CasStore } from './cas.js';
 import { openBranch } from './load.js';
 import { fsyncDir, truncateTo } from './files.js';
-import { journalTailTorn, scanJournal } from './journal.js';
+import { journalTailTorn, scanJournal, type JournalScan } from './journal.js';
 import { classifyLogTail, type LogScan } from './log-scan.js';
 import {
   BRANCH_META,
@@ -142,58 +142,137 @@ export function recover(storeDir: string, journalFd: number, cas: CasStore, opti
   }
 }
 
-function recoverOpened(storeDir: string, branchesDir: string, journalFd: number, cas: CasStore, options: RecoverOptions, branches: Map<string, BranchFiles>): Recovered {
-  const { verify, mode } = options;
-  const scans = new Map<string, { log: LogScan; ckp: LogScan; folder: string }>();
-  const report: RecoveryReport = { beat: -1, cut: [], scannedBytes: 0, damage: [] };
-  const damage = report.damage!;
+/** The scanned logs of a branch and the folder they are in. */
+interface BranchScan {
+  log: LogScan;
+  ckp: LogScan;
+  folder: string;
+}
+
+type Damage = NonNullable<RecoveryReport['damage']>[number];
+
+/** What recovery has found so far, shared by its steps. */
+interface Findings {
+  branches: Map<string, BranchFiles>;
+  scans: Map<string, BranchScan>;
+  report: RecoveryReport;
+  /** `report.damage` (dropped from the report at the end when empty). */
+  damage: Damage[];
   /** Beats torn records were of (crash artefacts): nothing at or after them is kept. */
-  const tornBeats: number[] = [];
-  const rel = (folder: string, file: string): string => `${BRANCHES_DIR}/${folder}/${file}`;
+  tornBeats: number[];
+}
+
+/** Where each file ends once cut (and the room kept after it), and every byte range to cut. */
+interface CutPlan {
+  cuts: Cut[];
+  ends: Map<string, { logEnd: number; logCap: number; ckpEnd: number }>;
+  journalEnd: number;
+  journalCap: number;
+}
+
+/** A file of a branch folder, as the report names it (relative to the store). */
+function branchFile(folder: string, file: string): string {
+  return `${BRANCHES_DIR}/${folder}/${file}`;
+}
+
+/** The steps of `recover`, in order (docs/flatfile.md, "Recovery"); every branch opened goes into `branches`. */
+function recoverOpened(storeDir: string, branchesDir: string, journalFd: number, cas: CasStore, options: RecoverOptions, branches: Map<string, BranchFiles>): Recovered {
+  const report: RecoveryReport = { beat: -1, cut: [], scannedBytes: 0, damage: [] };
+  const f: Findings = { branches, scans: new Map(), report, damage: report.damage!, tornBeats: [] };
+  scanBranches(branchesDir, options, f);
+  const journal = scanStoreWideFiles(journalFd, cas, f);
+  const { committed, walkCut } = walkCommitted(beatCandidates(journal, branches), branches);
+  const { cutBeat, tornCut } = cutPoint(walkCut, f);
+  noteDurableCut(f, cutBeat);
+  noteLostBase(f, cutBeat);
+  const damaged = f.damage.length > 0;
+  while (committed.length > 0 && committed[committed.length - 1] >= cutBeat) committed.pop();
+  const lastWritten = committed.length > 0 ? committed[committed.length - 1] : -1;
+  const keep = keptJournalRecords(journal, cutBeat);
+  noteKeptBeat(f, journal, keep, cutBeat);
+  // intact records after a damage-driven cut point are reported as 'damage'
+  const plan = planCuts(f, journal, journalFd, cas, cutBeat, keep, cutBeat < tornCut ? 'damage' : 'uncommitted');
+  if (damaged && options.mode === 'open') throw damageRefusal(report);
+  const recovered: Recovered = { branches, journalEnd: plan.journalEnd, journalCap: plan.journalCap, beats: committed.length, lastWritten, report };
+  if (options.mode === 'check') return recovered;
+  if (damaged) quarantineCuts(storeDir, report, plan.cuts);
+  applyCuts(branches, plan, cutBeat);
+  if (!damaged) delete report.damage;
+  return recovered;
+}
+
+/** Every branch folder, in name order: settled when a crash left it unfinished, else opened, scanned and its tails classified. */
+function scanBranches(branchesDir: string, options: RecoverOptions, f: Findings): void {
   for (const folder of fs.readdirSync(branchesDir).sort()) {
     const dir = path.join(branchesDir, folder);
-    if (mode === 'check' && folder.includes('.')) continue; // a swap a plain open settles (branch folders never hold '.')
+    if (options.mode === 'check' && folder.includes('.')) continue; // a swap a plain open settles (branch folders never hold '.')
     if (!fs.existsSync(path.join(dir, BRANCH_META))) {
-      // a crash between creating the folder and its meta: no frame was written yet
-      if (!unfinishedBranch(dir)) throw storeError('ERR_STORE_CORRUPT', `the branch folder ${dir} holds files but no ${BRANCH_META}`);
-      report.cut.push({ branch: decodedName(folder), bytes: 0, fromBeat: -1, reason: 'unfinished', file: `${BRANCHES_DIR}/${folder}` });
-      if (mode !== 'check') {
-        fs.rmSync(dir, { recursive: true, force: true });
-        fsyncDir(branchesDir);
-      }
+      settleUnfinishedFolder(branchesDir, folder, options.mode, f.report);
       continue;
     }
-    if (mode !== 'check') fs.rmSync(path.join(dir, `${BRANCH_META}.tmp`), { force: true }); // a meta write a crash interrupted
-    const { b, log, ckp } = openBranch(dir, options.chunk);
-    if (branches.has(b.name)) {
-      b.close();
-      throw storeError('ERR_STORE_CORRUPT', `two folders hold branch "${b.name}"`);
-    }
-    branches.set(b.name, b);
-    scans.set(b.name, { log, ckp, folder });
-    report.scannedBytes += log.end + ckp.end;
-    trimInvalid(b, b.table, b.fdLog, log, verify);
-    trimInvalid(b, b.checkpoints, b.fdCkp, ckp, verify);
-    // the first beat this branch lost, when a crash or damage cut its log short
-    const tail = classifyLogTail(b.fdLog, log);
-    const lastGood = b.table.count > 0 ? b.table.lastBeat : b.meta.baseBeat;
-    if (!tail.torn) {
-      damage.push({ branch: b.name, file: rel(folder, FRAMES_LOG), offset: log.end, fromBeat: tail.beat > lastGood && log.reason !== 'order' ? tail.beat : lastGood + 1, reason: log.reason });
-    } else if (log.reason !== '') {
-      // a torn record is of the last transaction: newer than every seal; one at or below its branch's seal is damage
-      const lost = tail.beat > lastGood ? tail.beat : -1;
-      if (lost >= 0 && lost > b.unboundTo) tornBeats.push(lost);
-      else if (lost >= 0 || lastGood < b.unboundTo)
-        damage.push({ branch: b.name, file: rel(folder, FRAMES_LOG), offset: log.end, fromBeat: lost >= 0 ? lost : lastGood + 1, reason: `${log.reason} below the seal` });
-    }
-    if (!classifyLogTail(b.fdCkp, ckp).torn) damage.push({ branch: b.name, file: rel(folder, CHECKPOINTS_LOG), offset: ckp.end, fromBeat: -1, reason: ckp.reason });
+    const b = openScannedBranch(dir, folder, options, f);
+    classifyBranchTails(b, f.scans.get(b.name)!, f);
   }
-  const journal = scanJournal(journalFd);
-  report.scannedBytes += journal.end;
-  if (!journalTailTorn(journalFd, journal)) damage.push({ branch: '', file: JOURNAL_FILE, offset: journal.end, fromBeat: -1, reason: journal.reason });
-  if (!cas.tail.torn) damage.push({ branch: '', file: `${CAS_DIR}/${CAS_MANIFEST}`, offset: cas.tail.end, fromBeat: -1, reason: 'crc' });
+}
 
-  // every beat some file claims, ascending; the first incomplete one is the cut point
+/**
+ * A branch folder without branch.meta: a crash between creating the folder and its meta (no
+ * frame was written yet) is removed and reported as an 'unfinished' cut; anything else is refused.
+ */
+function settleUnfinishedFolder(branchesDir: string, folder: string, mode: RecoverOptions['mode'], report: RecoveryReport): void {
+  const dir = path.join(branchesDir, folder);
+  if (!unfinishedBranch(dir)) throw storeError('ERR_STORE_CORRUPT', `the branch folder ${dir} holds files but no ${BRANCH_META}`);
+  report.cut.push({ branch: decodedName(folder), bytes: 0, fromBeat: -1, reason: 'unfinished', file: `${BRANCHES_DIR}/${folder}` });
+  if (mode !== 'check') {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fsyncDir(branchesDir);
+  }
+}
+
+/** Opens a branch folder and scans its logs (the newest frames fully validated), recording both in `f`. */
+function openScannedBranch(dir: string, folder: string, options: RecoverOptions, f: Findings): BranchFiles {
+  if (options.mode !== 'check') fs.rmSync(path.join(dir, `${BRANCH_META}.tmp`), { force: true }); // a meta write a crash interrupted
+  const { b, log, ckp } = openBranch(dir, options.chunk);
+  if (f.branches.has(b.name)) {
+    b.close();
+    throw storeError('ERR_STORE_CORRUPT', `two folders hold branch "${b.name}"`);
+  }
+  f.branches.set(b.name, b);
+  f.scans.set(b.name, { log, ckp, folder });
+  f.report.scannedBytes += log.end + ckp.end;
+  trimInvalid(b, b.table, b.fdLog, log, options.verify);
+  trimInvalid(b, b.checkpoints, b.fdCkp, ckp, options.verify);
+  return b;
+}
+
+/** Classifies what follows the good prefix of a branch's logs: a torn tail (its beat noted in `tornBeats`) or damage. */
+function classifyBranchTails(b: BranchFiles, { log, ckp, folder }: BranchScan, f: Findings): void {
+  // the first beat this branch lost, when a crash or damage cut its log short
+  const tail = classifyLogTail(b.fdLog, log);
+  const lastGood = b.table.count > 0 ? b.table.lastBeat : b.meta.baseBeat;
+  if (!tail.torn) {
+    f.damage.push({ branch: b.name, file: branchFile(folder, FRAMES_LOG), offset: log.end, fromBeat: tail.beat > lastGood && log.reason !== 'order' ? tail.beat : lastGood + 1, reason: log.reason });
+  } else if (log.reason !== '') {
+    // a torn record is of the last transaction: newer than every seal; one at or below its branch's seal is damage
+    const lost = tail.beat > lastGood ? tail.beat : -1;
+    if (lost >= 0 && lost > b.unboundTo) f.tornBeats.push(lost);
+    else if (lost >= 0 || lastGood < b.unboundTo)
+      f.damage.push({ branch: b.name, file: branchFile(folder, FRAMES_LOG), offset: log.end, fromBeat: lost >= 0 ? lost : lastGood + 1, reason: `${log.reason} below the seal` });
+  }
+  if (!classifyLogTail(b.fdCkp, ckp).torn) f.damage.push({ branch: b.name, file: branchFile(folder, CHECKPOINTS_LOG), offset: ckp.end, fromBeat: -1, reason: ckp.reason });
+}
+
+/** Scans journal.log; its tail and the CAS manifest's (scanned when the CAS opened) are damage unless torn. */
+function scanStoreWideFiles(journalFd: number, cas: CasStore, f: Findings): JournalScan {
+  const journal = scanJournal(journalFd);
+  f.report.scannedBytes += journal.end;
+  if (!journalTailTorn(journalFd, journal)) f.damage.push({ branch: '', file: JOURNAL_FILE, offset: journal.end, fromBeat: -1, reason: journal.reason });
+  if (!cas.tail.torn) f.damage.push({ branch: '', file: `${CAS_DIR}/${CAS_MANIFEST}`, offset: cas.tail.end, fromBeat: -1, reason: 'crc' });
+  return journal;
+}
+
+/** Every beat some file claims: its journal record and its frames past each branch's unbound beats. */
+function beatCandidates(journal: JournalScan, branches: Map<string, BranchFiles>): Map<number, Candidate> {
   const candidates = new Map<number, Candidate>();
   const at = (beat: number): Candidate => {
     let c = candidates.get(beat);
@@ -205,128 +284,174 @@ function recoverOpened(storeDir: string, branchesDir: string, journalFd: number,
     const t = b.table;
     for (let i = t.lowerBound(b.unboundTo + 1); i < t.count; i++) at(t.beats[i]).frames.push({ branch: b, i });
   }
+  return candidates;
+}
+
+/**
+ * Walks the claimed beats in ascending order: the committed ones, up to the first that is not
+ * in sequence and complete (`walkCut`; Infinity when every one is).
+ */
+function walkCommitted(candidates: Map<number, Candidate>, branches: Map<string, BranchFiles>): { committed: number[]; walkCut: number } {
   // beats at or below `forgotten` were compacted away or imported over: a gap back to one is not checked
   let forgotten = -1;
   for (const b of branches.values()) forgotten = Math.max(forgotten, b.unboundTo);
-  let walkCut = Infinity;
   const committed: number[] = [];
   let prev = -1;
   for (const beat of [...candidates.keys()].sort((x, y) => x - y)) {
     const c = candidates.get(beat)!;
-    const gap = gapOfCandidate(c);
-    const chained = gap === GAP_FAR || (gap === GAP_NONE ? prev === -1 : gap > 0 && (beat - gap === prev || (beat - gap <= forgotten && prev <= forgotten)));
-    if (!chained || !complete(beat, c, branches)) {
-      walkCut = beat;
-      break;
-    }
+    if (!inSequence(beat, gapOfCandidate(c), prev, forgotten) || !complete(beat, c, branches)) return { committed, walkCut: beat };
     prev = beat;
     committed.push(beat);
   }
-  // the cut beat: the walk's, or earlier where a damaged log lost a beat
-  let cutBeat = walkCut;
-  for (const beat of tornBeats) cutBeat = Math.min(cutBeat, beat);
-  const tornCut = cutBeat;
-  for (const d of damage) if (d.fromBeat >= 0) cutBeat = Math.min(cutBeat, d.fromBeat);
-  // a cut at or below a beat other files prove durable is damage, not a crash artefact
-  if (cutBeat !== Infinity && damage.length === 0) {
-    for (const b of branches.values()) {
-      const provenBy = b.meta.sealedBeat >= cutBeat ? 'sealedBeat' : b.meta.baseBeat >= cutBeat ? 'baseBeat' : b.checkpoints.lastBeat >= cutBeat ? 'checkpoint' : '';
-      if (provenBy !== '') {
-        damage.push({
-          branch: b.name,
-          file: rel(scans.get(b.name)!.folder, provenBy === 'checkpoint' ? CHECKPOINTS_LOG : BRANCH_META),
-          offset: -1,
-          fromBeat: cutBeat,
-          reason: `durable (${provenBy})`,
-        });
-        break;
-      }
+  return { committed, walkCut: Infinity };
+}
+
+/** Whether `beat`, whose records carry `gap`, follows `prev`, the committed beat before it. */
+function inSequence(beat: number, gap: number, prev: number, forgotten: number): boolean {
+  return gap === GAP_FAR || (gap === GAP_NONE ? prev === -1 : gap > 0 && (beat - gap === prev || (beat - gap <= forgotten && prev <= forgotten)));
+}
+
+/**
+ * The cut beat: the walk's, or earlier where a torn record or damage lost a beat; and
+ * `tornCut`, the one without damage (a cut point before it is damage-driven).
+ */
+function cutPoint(walkCut: number, f: Findings): { cutBeat: number; tornCut: number } {
+  let tornCut = walkCut;
+  for (const beat of f.tornBeats) tornCut = Math.min(tornCut, beat);
+  let cutBeat = tornCut;
+  for (const d of f.damage) if (d.fromBeat >= 0) cutBeat = Math.min(cutBeat, d.fromBeat);
+  return { cutBeat, tornCut };
+}
+
+/** Where no damage was found: a cut at or below a beat other files prove durable is damage, not a crash artefact. */
+function noteDurableCut(f: Findings, cutBeat: number): void {
+  if (cutBeat === Infinity || f.damage.length > 0) return;
+  for (const b of f.branches.values()) {
+    const provenBy = b.meta.sealedBeat >= cutBeat ? 'sealedBeat' : b.meta.baseBeat >= cutBeat ? 'baseBeat' : b.checkpoints.lastBeat >= cutBeat ? 'checkpoint' : '';
+    if (provenBy !== '') {
+      f.damage.push({
+        branch: b.name,
+        file: branchFile(f.scans.get(b.name)!.folder, provenBy === 'checkpoint' ? CHECKPOINTS_LOG : BRANCH_META),
+        offset: -1,
+        fromBeat: cutBeat,
+        reason: `durable (${provenBy})`,
+      });
+      return;
     }
   }
-  // a compacted branch is rebuilt from the checkpoint its compaction synced before the swap:
-  // whatever its tail looks like (a checkpoints.log cut short reads as torn), losing it is damage
-  const lost = baseLost(branches, cutBeat);
-  if (lost !== undefined && damage.length === 0) {
-    damage.push({ branch: lost.name, file: rel(scans.get(lost.name)!.folder, CHECKPOINTS_LOG), offset: -1, fromBeat: -1, reason: `no checkpoint at or after baseBeat ${lost.meta.baseBeat}` });
-  }
-  // ...and no repair can bring it back
-  if (lost !== undefined)
-    report.unrepairable = `branch "${lost.name}" was compacted up to beat ${lost.meta.baseBeat} and keeps no checkpoint${cutBeat === Infinity ? '' : ` before beat ${cutBeat}`} to rebuild it from`;
-  const damaged = damage.length > 0;
-  while (committed.length > 0 && committed[committed.length - 1] >= cutBeat) committed.pop();
-  const lastWritten = committed.length > 0 ? committed[committed.length - 1] : -1;
+}
 
-  // the newest beat kept anywhere: what a cut tail of unknown beat is reported from (the next one)
-  let keep = journal.records.findIndex((r) => r.beat >= cutBeat);
-  if (keep < 0) keep = journal.records.length;
+/**
+ * A compacted branch is rebuilt from the checkpoint its compaction synced before the swap:
+ * whatever its tail looks like (a checkpoints.log cut short reads as torn), losing it is
+ * damage, and no repair can bring it back (`report.unrepairable`).
+ */
+function noteLostBase(f: Findings, cutBeat: number): void {
+  const lost = baseLost(f.branches, cutBeat);
+  if (lost === undefined) return;
+  if (f.damage.length === 0) {
+    f.damage.push({
+      branch: lost.name,
+      file: branchFile(f.scans.get(lost.name)!.folder, CHECKPOINTS_LOG),
+      offset: -1,
+      fromBeat: -1,
+      reason: `no checkpoint at or after baseBeat ${lost.meta.baseBeat}`,
+    });
+  }
+  f.report.unrepairable = `branch "${lost.name}" was compacted up to beat ${lost.meta.baseBeat} and keeps no checkpoint${cutBeat === Infinity ? '' : ` before beat ${cutBeat}`} to rebuild it from`;
+}
+
+/** How many journal records (a prefix) are of beats before `cutBeat`. */
+function keptJournalRecords(journal: JournalScan, cutBeat: number): number {
+  const keep = journal.records.findIndex((r) => r.beat >= cutBeat);
+  return keep < 0 ? journal.records.length : keep;
+}
+
+/** Sets `report.beat`, the newest beat kept anywhere: what a cut tail of unknown beat is reported from (the next one). */
+function noteKeptBeat(f: Findings, journal: JournalScan, keep: number, cutBeat: number): void {
+  const report = f.report;
   if (keep > 0) report.beat = journal.records[keep - 1].beat;
-  for (const b of branches.values()) {
+  for (const b of f.branches.values()) {
     for (const t of [b.table, b.checkpoints]) {
       const k = t.lowerBound(cutBeat);
       if (k > 0) report.beat = Math.max(report.beat, t.beats[k - 1]);
     }
     if (b.meta.sealedBeat < cutBeat) report.beat = Math.max(report.beat, b.meta.sealedBeat);
   }
+}
 
-  // plan every cut; intact records after a damage-driven cut point are reported as 'damage'
+/** Plans every cut (branch logs, journal, CAS manifest) and lists each in `report.cut`. */
+function planCuts(f: Findings, journal: JournalScan, journalFd: number, cas: CasStore, cutBeat: number, keep: number, laterReason: string): CutPlan {
+  const { report } = f;
   const cuts: Cut[] = [];
-  const laterReason = cutBeat < tornCut ? 'damage' : 'uncommitted';
-  const ends = new Map<string, { logEnd: number; logCap: number; ckpEnd: number }>();
-  for (const b of branches.values()) {
-    const { log, ckp, folder } = scans.get(b.name)!;
-    const logCut = planCut(report, b.name, rel(folder, FRAMES_LOG), b.fdLog, b.table, log, cutBeat, laterReason);
-    const ckpCut = planCut(report, b.name, rel(folder, CHECKPOINTS_LOG), b.fdCkp, b.checkpoints, ckp, cutBeat, laterReason);
+  const ends: CutPlan['ends'] = new Map();
+  for (const b of f.branches.values()) {
+    const { log, ckp, folder } = f.scans.get(b.name)!;
+    const logCut = planCut(report, b.name, branchFile(folder, FRAMES_LOG), b.fdLog, b.table, log, cutBeat, laterReason);
+    const ckpCut = planCut(report, b.name, branchFile(folder, CHECKPOINTS_LOG), b.fdCkp, b.checkpoints, ckp, cutBeat, laterReason);
     ends.set(b.name, { logEnd: logCut.end, logCap: logCut.cap, ckpEnd: ckpCut.end });
     if (logCut.cut !== undefined) cuts.push(logCut.cut);
     if (ckpCut.cut !== undefined) cuts.push(ckpCut.cut);
   }
-  const journalEnd = keep < journal.records.length ? journal.offsets[keep] : journal.end;
-  let journalCap = journal.size; // zeros after the end are preallocated room
-  if (keep < journal.records.length || journal.reason !== '') {
-    const fromBeat = keep < journal.records.length ? journal.records[keep].beat : report.beat + 1;
-    const reason = keep < journal.records.length ? laterReason : journal.reason;
-    cuts.push({ fd: journalFd, file: JOURNAL_FILE, branch: '', from: journalEnd, size: journal.size, fromBeat, reason, apply: () => truncateTo(journalFd, journalEnd) });
-    journalCap = journalEnd;
-  }
-  if (cas.tail.size > cas.tail.end) {
-    cuts.push({
-      fd: cas.manifestFd,
-      file: `${CAS_DIR}/${CAS_MANIFEST}`,
-      branch: '',
-      from: cas.tail.end,
-      size: cas.tail.size,
-      fromBeat: -1,
-      reason: cas.tail.torn ? 'torn' : 'crc',
-      apply: () => cas.cutTail(),
-    });
-  }
+  const journalCut = planJournalCut(report, journal, journalFd, keep, laterReason);
+  if (journalCut.cut !== undefined) cuts.push(journalCut.cut);
+  if (cas.tail.size > cas.tail.end) cuts.push(manifestCut(cas));
   for (const c of cuts) report.cut.push({ branch: c.branch, bytes: c.size - c.from, fromBeat: c.fromBeat, reason: c.reason, file: c.file });
+  return { cuts, ends, journalEnd: journalCut.end, journalCap: journalCut.cap };
+}
 
-  if (damaged && mode === 'open') {
-    const what = damage.map((d) => `${d.file}${d.offset >= 0 ? ` at byte ${d.offset}` : ''} (${d.reason}${d.fromBeat >= 0 ? `, beat ${d.fromBeat}` : ''})`).join('; ');
-    const next =
-      report.unrepairable !== undefined
-        ? `no repair can fix it: ${report.unrepairable}`
-        : `a repair would cut every branch back to beat ${report.beat} (open with repair: true, or run cep store repair)`;
-    throw Object.assign(storeError('ERR_STORE_CORRUPT', `the store is damaged: ${what}; ${next}`), { report });
-  }
-  if (mode === 'check') return { branches, journalEnd, journalCap, beats: committed.length, lastWritten, report };
-  if (damaged) {
-    if (report.unrepairable !== undefined) throw Object.assign(storeError('ERR_STORE_CORRUPT', `cannot repair: ${report.unrepairable}`), { report });
-    const q = new Quarantine(storeDir);
-    for (const c of cuts) q.keep(c.fd, c.file, c.from, c.size, { branch: c.branch, fromBeat: c.fromBeat, reason: c.reason });
-    report.quarantine = q.finish();
-  }
-  for (const c of cuts) c.apply();
+/** Plans cutting journal.log after its first `keep` records or its bad tail (zeros after a clean end are preallocated room, kept). */
+function planJournalCut(report: RecoveryReport, journal: JournalScan, fd: number, keep: number, laterReason: string): { end: number; cap: number; cut?: Cut } {
+  const cutsRecords = keep < journal.records.length;
+  const end = cutsRecords ? journal.offsets[keep] : journal.end;
+  if (!cutsRecords && journal.reason === '') return { end, cap: journal.size };
+  const fromBeat = cutsRecords ? journal.records[keep].beat : report.beat + 1;
+  const reason = cutsRecords ? laterReason : journal.reason;
+  return { end, cap: end, cut: { fd, file: JOURNAL_FILE, branch: '', from: end, size: journal.size, fromBeat, reason, apply: () => truncateTo(fd, end) } };
+}
+
+/** The cut of the CAS manifest's bad tail. */
+function manifestCut(cas: CasStore): Cut {
+  return {
+    fd: cas.manifestFd,
+    file: `${CAS_DIR}/${CAS_MANIFEST}`,
+    branch: '',
+    from: cas.tail.end,
+    size: cas.tail.size,
+    fromBeat: -1,
+    reason: cas.tail.torn ? 'torn' : 'crc',
+    apply: () => cas.cutTail(),
+  };
+}
+
+/** The ERR_STORE_CORRUPT a plain open refuses damage with: what is damaged, and what a repair would do (or why none can). */
+function damageRefusal(report: RecoveryReport): Error {
+  const what = report.damage!.map((d) => `${d.file}${d.offset >= 0 ? ` at byte ${d.offset}` : ''} (${d.reason}${d.fromBeat >= 0 ? `, beat ${d.fromBeat}` : ''})`).join('; ');
+  const next =
+    report.unrepairable !== undefined
+      ? `no repair can fix it: ${report.unrepairable}`
+      : `a repair would cut every branch back to beat ${report.beat} (open with repair: true, or run cep store repair)`;
+  return Object.assign(storeError('ERR_STORE_CORRUPT', `the store is damaged: ${what}; ${next}`), { report });
+}
+
+/** A repair: refused when no consistent state is left, else every byte range it cuts is copied into a new quarantine folder. */
+function quarantineCuts(storeDir: string, report: RecoveryReport, cuts: Cut[]): void {
+  if (report.unrepairable !== undefined) throw Object.assign(storeError('ERR_STORE_CORRUPT', `cannot repair: ${report.unrepairable}`), { report });
+  const q = new Quarantine(storeDir);
+  for (const c of cuts) q.keep(c.fd, c.file, c.from, c.size, { branch: c.branch, fromBeat: c.fromBeat, reason: c.reason });
+  report.quarantine = q.finish();
+}
+
+/** Cuts every planned byte range and every branch's tables at `cutBeat`, then brings each frames.idx in line. */
+function applyCuts(branches: Map<string, BranchFiles>, plan: CutPlan, cutBeat: number): void {
+  for (const c of plan.cuts) c.apply();
   for (const b of branches.values()) {
-    const e = ends.get(b.name)!;
+    const e = plan.ends.get(b.name)!;
     b.table.truncate(b.table.lowerBound(cutBeat));
     b.checkpoints.truncate(b.checkpoints.lowerBound(cutBeat));
     [b.logEnd, b.logCap, b.ckpEnd] = [e.logEnd, e.logCap, e.ckpEnd];
     b.repairIndex();
   }
-  if (!damaged) delete report.damage;
-  return { branches, journalEnd, journalCap, beats: committed.length, lastWritten, report };
 }
 
 /**
