@@ -303,17 +303,16 @@ export function checkAwait(oid: unknown, options: AwaitOptions | undefined): { w
 
 const message = (e: unknown): string => String((e as Error | undefined)?.message || e);
 
+/** A blank outcome: a slice that chose nothing, accounted nothing. */
+const blankOutcome = (): Outcome => ({ action: 'none', oid: 0, want: '', ttl: 0, io: 0, over: false, guard: 0, cancel: false, error: '', ms: 0 });
+
 /**
- * Run slice function `inp.name` of `mod` on an encoded input; `cpuMs` is the running thread's
- * CPU clock (milliseconds), read around the slice.
+ * The node at `path` in the snapshot (undefined: not there); throws for a path that is not
+ * absolute or not under a root the slice declared it reads.
  */
-export function runSlice(mod: Record<string, unknown>, input: Uint8Array, cpuMs: () => number): Uint8Array {
-  const inp = decodeInput(input);
-  const out: Outcome = { action: 'none', oid: 0, want: '', ttl: 0, io: 0, over: false, guard: 0, cancel: false, error: '', ms: 0 };
-  let cancelled = inp.cancelled;
-  const snap = inp.snap;
+function snapshotLookup(snap: Record<string, SnapNode>): (path: unknown) => SnapNode | undefined {
   const roots = Object.keys(snap);
-  const node = (path: unknown): SnapNode | undefined => {
+  return (path) => {
     if (typeof path !== 'string' || !path.startsWith('/')) throw invalidArgType('path', 'an absolute path', path);
     for (const r of roots) {
       if (path !== r && !path.startsWith(r === '/' ? '/' : `${r}/`)) continue;
@@ -330,6 +329,15 @@ export function runSlice(mod: Record<string, unknown>, input: Uint8Array, cpuMs:
     }
     throw outOfRange('path', 'under the paths this slice declared it reads', path);
   };
+}
+
+/**
+ * The context a module slice gets: reads from its snapshot, its choice and accounting written
+ * to `out`; mutation helpers refuse (a module slice is read-only), counted in `out.guard`.
+ */
+function moduleContext(inp: Input, out: Outcome) {
+  let cancelled = inp.cancelled;
+  const node = snapshotLookup(inp.snap);
   const act = (a: SliceAction): void => {
     out.action = a;
   };
@@ -409,14 +417,22 @@ export function runSlice(mod: Record<string, unknown>, input: Uint8Array, cpuMs:
       return false;
     },
   };
-  const fn = mod[inp.name];
+  return ctx;
+}
+
+/**
+ * Call slice function `name` of `mod` with `ctx` published in the execution context slot (so
+ * the guard helpers find it), timed with `cpuMs`; a throw (or no such function) fails the slice.
+ */
+function callSlice(mod: Record<string, unknown>, name: string, ctx: object, out: Outcome, cpuMs: () => number): void {
+  const fn = mod[name];
   const slot = Symbol.for('cep.episode.context');
   const global = globalThis as unknown as Record<symbol, unknown>;
   const prev = global[slot];
   global[slot] = ctx;
   const t0 = cpuMs();
   try {
-    if (typeof fn !== 'function') throw notFound(`slice function ${inp.name} in the module`);
+    if (typeof fn !== 'function') throw notFound(`slice function ${name} in the module`);
     fn(ctx);
   } catch (e) {
     out.action = 'fail';
@@ -425,13 +441,27 @@ export function runSlice(mod: Record<string, unknown>, input: Uint8Array, cpuMs:
     global[slot] = prev;
   }
   out.ms = cpuMs() - t0;
-  let state: Uint8Array;
+}
+
+/** The state the slice left, serialized; one that is not structured-clone-safe fails the slice (and is dropped). */
+function serializeState(state: unknown, out: Outcome): Uint8Array {
   try {
-    state = v8.serialize(ctx.state);
+    return v8.serialize(state);
   } catch (e) {
-    state = v8.serialize(undefined);
     out.action = 'fail';
     out.error = `the state is not structured-clone-safe: ${message(e)}`;
+    return v8.serialize(undefined);
   }
-  return encodeOutcome(out, state);
+}
+
+/**
+ * Run slice function `inp.name` of `mod` on an encoded input; `cpuMs` is the running thread's
+ * CPU clock (milliseconds), read around the slice.
+ */
+export function runSlice(mod: Record<string, unknown>, input: Uint8Array, cpuMs: () => number): Uint8Array {
+  const inp = decodeInput(input);
+  const out = blankOutcome();
+  const ctx = moduleContext(inp, out);
+  callSlice(mod, inp.name, ctx, out, cpuMs);
+  return encodeOutcome(out, serializeState(ctx.state, out));
 }
