@@ -129,7 +129,7 @@ export class Tree {
     if (options.layout !== false) for (const name of ROOT_LAYOUT) root.add(name);
   }
 
-  /** @internal Advance to the next beat; returns it (the heartbeat calls it). */
+  /** Advance to the next beat without running one; returns it (low level: the heartbeat calls it each beat; kernel-only code and frame tooling use it). */
   advance(): number {
     const b = ++this.#beat;
     const keep = this.historyBeats;
