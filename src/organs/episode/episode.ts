@@ -56,18 +56,8 @@ export interface EpisodeModule {
   head: Uint8Array | undefined;
 }
 
-export interface Episode {
-  eid: number;
-  ticket: number;
-  path: string;
-  signal: string;
-  target: string;
-  profile: EpisodeProfile;
-  budget: EpisodeBudget;
-  fn: FunctionSlice | undefined;
-  module: EpisodeModule | undefined;
-  reads: string[];
-  state: unknown;
+/** An episode: what it was started with, and what it has run and holds. */
+export interface Episode extends EpisodeFields {
   io: number;
   cpu: number;
   /** Cancellation asked for (ticket, requestCancel, budget): ends `sts:cxl`. */
@@ -83,7 +73,6 @@ export interface Episode {
   /** Slices run so far; the dossier's `episode/slices` is brought up to date at each recorded state. */
   slices: number;
   slicesWritten: number;
-  slicesCell: Cell;
   /** The standing watcher of the yield cycle: set while the recorded state is `ist:yield`. */
   yieldWatch: Cell | undefined;
   /** The beat the current slice started (was submitted, for a module slice). */
@@ -134,17 +123,8 @@ export interface EpisodeFields {
 /** A new episode's record: nothing run, nothing held. */
 export function newEpisode(f: EpisodeFields): Episode {
   return {
-    eid: f.eid,
-    ticket: f.ticket,
-    path: f.path,
-    signal: f.signal,
-    target: f.target,
-    profile: f.profile,
-    budget: f.budget,
-    fn: f.fn,
-    module: f.module,
+    ...f,
     reads: [...f.reads],
-    state: f.state,
     io: 0,
     cpu: 0,
     cancel: false,
@@ -154,7 +134,6 @@ export function newEpisode(f: EpisodeFields): Episode {
     done: false,
     slices: 0,
     slicesWritten: 0,
-    slicesCell: f.slicesCell,
     yieldWatch: undefined,
     runBeat: 0,
     runRecorded: false,
