@@ -112,69 +112,87 @@ function nameText(frame: Frame, rt: Tree, n: FrameName): string {
 function orderCreations(events: { i: number }[], from: number, to: number, cells: FrameCell[], front: Set<number>, insertion: Uint8Array, extraEdges: [number, number][]): void {
   const m = to - from;
   if (m < 2) return;
+  const { succ, indeg } = creationGraph(events, from, m, cells, front, insertion, extraEdges);
+  const heap: number[] = []; // ready run indexes, smallest first
+  for (let k = 0; k < m; k++) if (indeg[k] === 0) heapPush(heap, k);
+  const run = events.slice(from, to);
+  let out = from;
+  while (heap.length > 0) {
+    const k = heapPop(heap);
+    events[out++] = run[k];
+    for (const x of succ[k]) if (--indeg[x] === 0) heapPush(heap, x);
+  }
+  if (out !== to) applyError('the frame orders its cells in a cycle (links, parents and store order disagree)');
+}
+
+/** The edges between the `m` creations of one run (events[from, from + m)), by run index: successors and in-degrees. */
+function creationGraph(
+  events: { i: number }[],
+  from: number,
+  m: number,
+  cells: FrameCell[],
+  front: Set<number>,
+  insertion: Uint8Array,
+  extraEdges: [number, number][],
+): { succ: number[][]; indeg: Int32Array } {
   const pos = new Map<number, number>(); // frame ordinal -> index in the run
   for (let k = 0; k < m; k++) pos.set(events[from + k].i, k);
   const succ: number[][] = Array.from({ length: m }, () => []);
   const indeg = new Int32Array(m);
-  const edge = (a: number | undefined, b: number): void => {
-    if (a === undefined || a === b) return;
-    succ[a].push(b);
-    indeg[b]++;
-  };
   const lastFront = new Map<number, number>();
   const lastAppend = new Map<number, number>();
   for (let k = 0; k < m; k++) {
     const i = events[from + k].i;
     const parent = cells[i].parent;
-    edge(pos.get(parent), k);
+    addEdge(succ, indeg, pos.get(parent), k);
     if (parent >= 0 && insertion[parent] === 1) {
       const chain = front.has(i) ? lastFront : lastAppend;
-      edge(chain.get(parent), k);
+      addEdge(succ, indeg, chain.get(parent), k);
       chain.set(parent, k);
     }
   }
   for (const [a, b] of extraEdges) {
     const to = pos.get(b);
-    if (to !== undefined) edge(pos.get(a), to);
+    if (to !== undefined) addEdge(succ, indeg, pos.get(a), to);
   }
-  // a binary heap of ready run indexes (smallest first)
-  const heap: number[] = [];
-  const push = (x: number): void => {
-    heap.push(x);
-    for (let c = heap.length - 1; c > 0; ) {
-      const p = (c - 1) >> 1;
-      if (heap[p] <= heap[c]) break;
-      [heap[p], heap[c]] = [heap[c], heap[p]];
-      c = p;
-    }
-  };
-  const pop = (): number => {
-    const top = heap[0];
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
-      for (let c = 0; ; ) {
-        const l = 2 * c + 1;
-        const r = l + 1;
-        let s = c;
-        if (l < heap.length && heap[l] < heap[s]) s = l;
-        if (r < heap.length && heap[r] < heap[s]) s = r;
-        if (s === c) break;
-        [heap[s], heap[c]] = [heap[c], heap[s]];
-        c = s;
-      }
-    }
-    return top;
-  };
-  for (let k = 0; k < m; k++) if (indeg[k] === 0) push(k);
-  const run = events.slice(from, to);
-  let out = from;
-  while (heap.length > 0) {
-    const k = pop();
-    events[out++] = run[k];
-    for (const x of succ[k]) if (--indeg[x] === 0) push(x);
+  return { succ, indeg };
+}
+
+function addEdge(succ: number[][], indeg: Int32Array, a: number | undefined, b: number): void {
+  if (a === undefined || a === b) return;
+  succ[a].push(b);
+  indeg[b]++;
+}
+
+/** Push onto a binary min-heap. */
+function heapPush(heap: number[], x: number): void {
+  heap.push(x);
+  for (let c = heap.length - 1; c > 0; ) {
+    const p = (c - 1) >> 1;
+    if (heap[p] <= heap[c]) break;
+    [heap[p], heap[c]] = [heap[c], heap[p]];
+    c = p;
   }
-  if (out !== to) applyError('the frame orders its cells in a cycle (links, parents and store order disagree)');
+}
+
+/** Pop the smallest of a non-empty binary min-heap. */
+function heapPop(heap: number[]): number {
+  const top = heap[0];
+  const last = heap.pop()!;
+  if (heap.length > 0) {
+    heap[0] = last;
+    for (let c = 0; ; ) {
+      const l = 2 * c + 1;
+      const r = l + 1;
+      let s = c;
+      if (l < heap.length && heap[l] < heap[s]) s = l;
+      if (r < heap.length && heap[r] < heap[s]) s = r;
+      if (s === c) break;
+      [heap[s], heap[c]] = [heap[c], heap[s]];
+      c = s;
+    }
+  }
+  return top;
 }
 
 const ONLY: FramePayload[] = [];
@@ -246,199 +264,346 @@ export function applyFrame(rt: Tree, bytes: Uint8Array, options?: ApplyOptions):
   let applied = appliedRoots.get(rt);
   if (applied === undefined) appliedRoots.set(rt, (applied = new Set()));
   if (applied.has(rootHex)) applyError('this frame was applied to this runtime before');
-  const cells = frame.cells;
-  if (cells.length === 0) malformed('a frame without its branch root');
-  const delta = frame.mode === 'delta';
-  if (delta && frame.beat < rt.beat) applyError(`the frame is for beat ${frame.beat}, the runtime is at beat ${rt.beat}`);
+  if (frame.cells.length === 0) malformed('a frame without its branch root');
+  if (frame.mode === 'delta' && frame.beat < rt.beat) applyError(`the frame is for beat ${frame.beat}, the runtime is at beat ${rt.beat}`);
+  const a = new FrameApply(rt, frame);
+  // plan: nothing changes until every check has passed
+  a.planCells();
+  a.checkNames();
+  a.resolveOutsideLinks();
+  // then the events, in beat order, and their replay
+  a.schedule();
+  a.replayAtomically();
+  if (frame.beat > rt.beat) setBeat(rt, frame.beat);
+  applied.add(rootHex);
+  return { beat: frame.beat, root: frame.root, created: a.toCreate.length, changed: a.changed, mode: frame.mode, history: frame.history };
+}
 
-  // ---- plan: nothing changes until every check has passed ----
-  const plan: Plan = { cell: [], text: [] };
-  const n = cells.length;
-  const toCreate: number[] = [];
-  const linkTargets = new Map<number, NonNullable<FramePayload['target']>>();
-  const root = cells[0];
-  const rootPath = root.path!;
-  if (rootPath.length === 0) {
-    plan.cell[0] = rt.root;
-    plan.text[0] = '/';
-  } else {
+type LinkTarget = NonNullable<FramePayload['target']>;
+
+/** One replay event: a creation, a payload version, a relink or a deletion of frame cell `i`. */
+type Event = { beat: number; phase: number; i: number; v?: FramePayload };
+
+// Phases within one beat: a cell's last payload before its deletion, deletions of older cells
+// (so a name can be reused), creations, other payload versions, deletions of cells created in
+// the same beat.
+const P_SET_DYING = 0;
+const P_DELETE_OLD = 1;
+const P_CREATE = 2;
+const P_RELINK = 2.5; // a new link whose target is created in the frame: point it there
+const P_SET = 3;
+const P_DELETE_NEW = 4;
+
+function setPhase(f: FrameCell, beat: number): number {
+  return f.deleted === beat && f.type !== 'link' ? P_SET_DYING : P_SET;
+}
+
+/** The beats a frame cell lives: [created, deleted). */
+function lifetime(f: FrameCell): [number, number] {
+  return [f.created, f.deleted < 0 ? Infinity : f.deleted];
+}
+
+/**
+ * One applyFrame call: the plan (the runtime cell and name text of each frame cell, what is
+ * to be created), the events it makes, and their replay.
+ */
+class FrameApply {
+  readonly plan: Plan = { cell: [], text: [] };
+  /** Frame ordinals of the cells to create, in frame order. */
+  readonly toCreate: number[] = [];
+  /** Existing cells the frame changes (payload or deletion). */
+  changed = 0;
+  private readonly cells: FrameCell[];
+  private readonly n: number;
+  private readonly delta: boolean;
+  private readonly rootPath: FrameName[];
+  /** 1 for the cells to create. */
+  private readonly isNew: Uint8Array;
+  /** The targets of the link payloads the frame carries, by frame ordinal. */
+  private readonly linkTargets = new Map<number, LinkTarget>();
+  /** Link targets outside the frame, resolved while planning. */
+  private readonly outside = new Map<number, Cell>();
+  /** New cells whose name must be free in an existing parent of unique names: [parent, text]. */
+  private readonly freshChecks: [Cell, string][] = [];
+  /** parent/name of new cells in unique stores -> first ordinal. */
+  private readonly firstHolder = new Map<string, number>();
+  /** Names held more than once: [created, deleted) each. */
+  private readonly intervals = new Map<string, [number, number][]>();
+  /** Children to create first (order_delta). */
+  private readonly front = new Set<number>();
+  /** The event beat of each creation (-1: none). */
+  private readonly createdAt: Float64Array;
+  /** The frame's tree (made once the stamps are checked). */
+  private tree!: FrameTree;
+  /** Cells whose deletion goes late in its beat (after creations below it or links into it). */
+  private lateDelete: Uint8Array = new Uint8Array(0);
+  /** Cells a creation replaces: siblings of the same name deleted in its beat, removed just before it. */
+  private readonly replaces = new Map<number, number[]>();
+  /** Extra creation order: [a, b] creates a before b. */
+  private readonly extraEdges: [number, number][] = [];
+  private readonly events: Event[] = [];
+  /** Created cells whose parent existed before the frame (what a rollback removes). */
+  private readonly made: Cell[] = [];
+
+  constructor(
+    private readonly rt: Tree,
+    private readonly frame: Frame,
+  ) {
+    this.cells = frame.cells;
+    this.n = this.cells.length;
+    this.delta = frame.mode === 'delta';
+    this.rootPath = this.cells[0].path!;
+    this.isNew = new Uint8Array(this.n);
+    this.createdAt = new Float64Array(this.n).fill(-1);
+  }
+
+  /** The runtime parent of the branch root (checked to exist while planning). */
+  private rootParent(): Cell {
+    return findPath(this.frame, this.rt, this.rootPath.slice(0, -1))!;
+  }
+
+  // ---- plan ----
+
+  /** Locate every frame cell in the runtime and check what the frame does to it. */
+  planCells(): void {
+    const { cells, plan } = this;
+    this.planRoot();
+    for (let i = 0; i < this.n; i++) {
+      const f = cells[i];
+      if (i > 0) this.locate(i, f);
+      const c = plan.cell[i];
+      if (f.anchor) {
+        if (c === undefined) applyError(`an anchor (${plan.text[i]}) is not in the runtime`);
+        continue;
+      }
+      if (f.payload?.kind === 'link') this.linkTargets.set(i, f.payload.target!);
+      if (c === undefined) this.checkNew(i, f);
+      else this.checkExisting(i, f, c);
+    }
+  }
+
+  /** The branch root: the runtime root, or found by its path (or to be created below an existing parent). */
+  private planRoot(): void {
+    const { frame, rt, plan, rootPath } = this;
+    if (rootPath.length === 0) {
+      plan.cell[0] = rt.root;
+      plan.text[0] = '/';
+      return;
+    }
     plan.text[0] = nameText(frame, rt, rootPath[rootPath.length - 1]);
     plan.cell[0] = findPath(frame, rt, rootPath);
     if (plan.cell[0] === undefined) {
-      if (root.anchor) applyError('the branch root is not in the runtime');
+      if (this.cells[0].anchor) applyError('the branch root is not in the runtime');
       if (findPath(frame, rt, rootPath.slice(0, -1)) === undefined) applyError("the branch root's parent is not in the runtime");
     }
   }
-  const isNew = new Uint8Array(n);
-  const freshChecks: [Cell, string][] = [];
-  const firstHolder = new Map<string, number>(); // parent/name of new cells in unique stores -> first ordinal
-  const intervals = new Map<string, [number, number][]>(); // names held more than once: [created, deleted) each
-  const lifetime = (f: FrameCell): [number, number] => [f.created, f.deleted < 0 ? Infinity : f.deleted];
-  for (let i = 0; i < n; i++) {
-    const f = cells[i];
-    if (i > 0) {
-      plan.text[i] = nameText(frame, rt, f.name!);
-      const parent = plan.cell[f.parent];
-      const fresh = parent === undefined || (delta && f.created === frame.beat);
-      plan.cell[i] = fresh ? undefined : childAt(parent, plan.text[i], f.dup ?? 0);
-      if (fresh && parent !== undefined && !f.anchor) freshChecks.push([parent, plan.text[i]]);
-    }
-    const c = plan.cell[i];
-    if (f.anchor) {
-      if (c === undefined) applyError(`an anchor (${plan.text[i]}) is not in the runtime`);
-      continue;
-    }
-    if (f.payload?.kind === 'link') linkTargets.set(i, f.payload.target!);
-    if (c === undefined) {
-      if (delta && f.created !== frame.beat && f.parent >= 0 && plan.cell[f.parent] !== undefined) applyError(`${plan.text[i]} (created at beat ${f.created}) is missing from the runtime`);
-      if (!delta && f.created < rt.beat) applyError(`${plan.text[i]} was created at beat ${f.created}, before the runtime's beat ${rt.beat}`);
-      if (f.deleted >= 0 && f.deleted < f.created) malformed(`${plan.text[i]} is deleted before it is created`);
-      if ((f.type === 'link') !== (f.payload?.kind === 'link')) malformed(`${plan.text[i]} is a link without a target, or a target without a link`);
-      if (f.payload !== undefined) payloadBytes(f.payload, plan.text[i]);
-      for (const h of f.history) payloadBytes(h, plan.text[i]);
-      const parent = f.parent < 0 ? undefined : plan.cell[f.parent];
-      if (parent !== undefined) parent.assertStructureMutable();
-      const parentStore = f.parent < 0 ? undefined : cells[f.parent].store;
-      if (parent !== undefined ? uniqueStore(parent.store, rt) : parentStore === undefined || parentStore.kind === 'hash' || parentStore.indexing === 'name') {
-        // names are nearly always unique: keep the first holder, make a list only on a repeat
-        const key = `${f.parent}/${plan.text[i]}`;
-        const first = firstHolder.get(key);
-        if (first === undefined) firstHolder.set(key, i);
-        else {
-          let list = intervals.get(key);
-          if (list === undefined) intervals.set(key, (list = [lifetime(cells[first])]));
-          list.push(lifetime(f));
-        }
-      }
-      isNew[i] = 1;
-      toCreate.push(i);
-    } else {
-      if (f.payload !== undefined) {
-        payloadBytes(f.payload, plan.text[i]);
-        c.assertDataMutable();
-      }
-      if (f.deleted >= 0 && c.deleted < 0 && c.up !== null) c.up.owner.assertStructureMutable();
-    }
+
+  /** Name cell `i` and find it below its parent, unless it is fresh (its parent is new, or a delta creates it). */
+  private locate(i: number, f: FrameCell): void {
+    const plan = this.plan;
+    plan.text[i] = nameText(this.frame, this.rt, f.name!);
+    const parent = plan.cell[f.parent];
+    const fresh = parent === undefined || (this.delta && f.created === this.frame.beat);
+    plan.cell[i] = fresh ? undefined : childAt(parent, plan.text[i], f.dup ?? 0);
+    if (fresh && parent !== undefined && !f.anchor) this.freshChecks.push([parent, plan.text[i]]);
   }
-  const dying = new Set<Cell>();
-  for (let i = 0; i < n; i++) if (plan.cell[i] !== undefined && cells[i].deleted >= 0) dying.add(plan.cell[i]!);
-  for (const [parent, text] of freshChecks) {
-    const live = parent.child(text);
-    if (live !== undefined && !dying.has(live) && uniqueStore(parent.store, rt)) applyError(`${text} already exists: was the frame applied before?`);
+
+  /** A cell to create: its stamps fit the runtime, its payloads are open, its parent takes children. */
+  private checkNew(i: number, f: FrameCell): void {
+    const { frame, rt, plan, cells, delta } = this;
+    const text = plan.text[i];
+    if (delta && f.created !== frame.beat && f.parent >= 0 && plan.cell[f.parent] !== undefined) applyError(`${text} (created at beat ${f.created}) is missing from the runtime`);
+    if (!delta && f.created < rt.beat) applyError(`${text} was created at beat ${f.created}, before the runtime's beat ${rt.beat}`);
+    if (f.deleted >= 0 && f.deleted < f.created) malformed(`${text} is deleted before it is created`);
+    if ((f.type === 'link') !== (f.payload?.kind === 'link')) malformed(`${text} is a link without a target, or a target without a link`);
+    if (f.payload !== undefined) payloadBytes(f.payload, text);
+    for (const h of f.history) payloadBytes(h, text);
+    const parent = f.parent < 0 ? undefined : plan.cell[f.parent];
+    if (parent !== undefined) parent.assertStructureMutable();
+    const parentStore = f.parent < 0 ? undefined : cells[f.parent].store;
+    if (parent !== undefined ? uniqueStore(parent.store, rt) : parentStore === undefined || parentStore.kind === 'hash' || parentStore.indexing === 'name') {
+      this.noteUniqueName(i, f);
+    }
+    this.isNew[i] = 1;
+    this.toCreate.push(i);
   }
-  for (const [key, list] of intervals) {
-    list.sort((a, b) => a[0] - b[0]);
-    for (let k = 1; k < list.length; k++) if (list[k][0] < list[k - 1][1]) malformed(`two live cells named ${key.slice(key.indexOf('/') + 1)} under one parent`);
-  }
-  // link targets: a cell of this frame, or a path the runtime resolves now
-  const outside = new Map<number, Cell>();
-  for (const [i, target] of linkTargets) {
-    if ('path' in target) {
-      const t = resolvePath(frame, rt, target.path);
-      if (t === undefined) applyError(`the link ${plan.text[i]} points at a cell that is not in the runtime`);
-      outside.set(i, t); // resolved now: later creations must not shift same-name indexes
+
+  /** Names are nearly always unique: keep the first holder, make a list of lifetimes only on a repeat. */
+  private noteUniqueName(i: number, f: FrameCell): void {
+    const key = `${f.parent}/${this.plan.text[i]}`;
+    const first = this.firstHolder.get(key);
+    if (first === undefined) this.firstHolder.set(key, i);
+    else {
+      let list = this.intervals.get(key);
+      if (list === undefined) this.intervals.set(key, (list = [lifetime(this.cells[first])]));
+      list.push(lifetime(f));
     }
   }
 
-  // ---- replay: events in beat order ----
-  // phases within one beat: a cell's last payload before its deletion, deletions of older
-  // cells (so a name can be reused), creations, other payload versions, deletions of cells
-  // created in the same beat
-  const P_SET_DYING = 0;
-  const P_DELETE_OLD = 1;
-  const P_CREATE = 2;
-  const P_RELINK = 2.5; // a new link whose target is created in the frame: point it there
-  const P_SET = 3;
-  const P_DELETE_NEW = 4;
-  type Event = { beat: number; phase: number; i: number; v?: FramePayload };
-  const setPhase = (f: FrameCell, beat: number): number => (f.deleted === beat && f.type !== 'link' ? P_SET_DYING : P_SET);
-  const events: Event[] = [];
-  const front = new Set<number>();
-  for (const f of cells) for (const j of f.front ?? []) front.add(j);
-  if (delta) for (const j of front) if (plan.cell[j] !== undefined) malformed('order_delta lists a cell that is not created by the frame');
-  const createdAt = new Float64Array(n).fill(-1); // event beat of each creation
-  for (const i of toCreate) createdAt[i] = delta ? frame.beat : cells[i].created;
-  // stamps must describe a possible history: a child after its parent, before its parent goes,
-  // payload versions while the cell lives, nothing after the frame's beat
-  for (const i of toCreate) {
-    const f = cells[i];
-    const p = f.parent;
-    if (createdAt[i] > frame.beat || f.deleted > frame.beat) malformed(`${plan.text[i]} is stamped after the frame's beat`);
-    if (p >= 0 && isNew[p] === 1 && (createdAt[i] < createdAt[p] || (cells[p].deleted >= 0 && createdAt[i] > cells[p].deleted))) {
-      malformed(`${plan.text[i]} is created outside its parent's lifetime`);
+  /** An existing cell: a new payload needs it open and mutable, a deletion its parent's structure mutable. */
+  private checkExisting(i: number, f: FrameCell, c: Cell): void {
+    if (f.payload !== undefined) {
+      payloadBytes(f.payload, this.plan.text[i]);
+      c.assertDataMutable();
     }
-    for (const v of versionsOf(f)) {
-      if (v.beat > frame.beat || (f.deleted >= 0 && v.beat > f.deleted)) malformed(`${plan.text[i]} has a payload version outside its lifetime`);
+    if (f.deleted >= 0 && c.deleted < 0 && c.up !== null) c.up.owner.assertStructureMutable();
+  }
+
+  /** New names are free (unless the frame deletes their holder), and no two live cells share a unique name. */
+  checkNames(): void {
+    const { plan, cells, rt } = this;
+    const dying = new Set<Cell>();
+    for (let i = 0; i < this.n; i++) if (plan.cell[i] !== undefined && cells[i].deleted >= 0) dying.add(plan.cell[i]!);
+    for (const [parent, text] of this.freshChecks) {
+      const live = parent.child(text);
+      if (live !== undefined && !dying.has(live) && uniqueStore(parent.store, rt)) applyError(`${text} already exists: was the frame applied before?`);
+    }
+    for (const [key, list] of this.intervals) {
+      list.sort((a, b) => a[0] - b[0]);
+      for (let k = 1; k < list.length; k++) if (list[k][0] < list[k - 1][1]) malformed(`two live cells named ${key.slice(key.indexOf('/') + 1)} under one parent`);
     }
   }
-  // ancestors are found through the frame's tree, never by a walk up per cell (any depth stays linear)
-  const tree = new FrameTree(Int32Array.from(cells, (f) => f.parent));
-  // a deletion that goes late: marked on the cells that are (or are above) a cell asked about,
-  // deleted in the beat asked about (deletions only: keys of live cells are never asked)
-  const late = new CellRequests(n);
-  for (const i of toCreate) {
-    // a cell deleted in a beat where a descendant is created goes after that creation
-    if (cells[i].parent >= 0) late.add(cells[i].parent, createdAt[i]);
-    const t = linkTargets.get(i);
-    // a link made in the beat its target (or an ancestor of it) goes
-    if (t !== undefined && 'ordinal' in t) late.add(t.ordinal, createdAt[i]);
-  }
-  // a link retargeted in the beat its target (or the link itself) goes: retarget first
-  for (const [i, t] of linkTargets) {
-    const beats = [frame.beat, cells[i].payload!.beat, createdAt[i]];
-    if ('ordinal' in t) beats.push(Math.max(createdAt[i], createdAt[t.ordinal]));
-    for (const b of beats) {
-      late.add(i, b);
-      if ('ordinal' in t) late.add(t.ordinal, b);
+
+  /** Link targets outside the frame: a path the runtime resolves now (later creations must not shift same-name indexes). */
+  resolveOutsideLinks(): void {
+    for (const [i, target] of this.linkTargets) {
+      if ('path' in target) {
+        const t = resolvePath(this.frame, this.rt, target.path);
+        if (t === undefined) applyError(`the link ${this.plan.text[i]} points at a cell that is not in the runtime`);
+        this.outside.set(i, t);
+      }
     }
   }
-  const lateDelete = markAncestors(tree, (a) => cells[a].deleted, late);
-  const deletePhase = (i: number, beat: number): number => (lateDelete[i] === 1 || createdAt[i] === beat ? P_DELETE_NEW : P_DELETE_OLD);
-  // In a store of unique names, a cell created in a beat may take the name of a sibling the
-  // frame deletes in that same beat (created then, or earlier). The sibling goes just before
-  // its namesake is made, after whatever the frame creates below it in that beat.
-  const uniqueParent = (p: number): boolean => {
+
+  // ---- schedule: events in beat order ----
+
+  /** Check the stamps, then make every event and put them in replay order. */
+  schedule(): void {
+    this.collectFront();
+    for (const i of this.toCreate) this.createdAt[i] = this.delta ? this.frame.beat : this.cells[i].created;
+    this.checkStamps();
+    // ancestors are found through the frame's tree, never by a walk up per cell (any depth stays linear)
+    this.tree = new FrameTree(Int32Array.from(this.cells, (f) => f.parent));
+    this.markLateDeletions();
+    const goneBy = this.findReplacements();
+    if (goneBy.size > 0) this.replacementEdges(goneBy);
+    this.creationEvents();
+    this.changeEvents();
+    this.sortEvents();
+    this.orderCreationRuns();
+  }
+
+  /** The children order_delta puts first; a delta lists only cells it creates. */
+  private collectFront(): void {
+    for (const f of this.cells) for (const j of f.front ?? []) this.front.add(j);
+    if (this.delta) for (const j of this.front) if (this.plan.cell[j] !== undefined) malformed('order_delta lists a cell that is not created by the frame');
+  }
+
+  /**
+   * Stamps must describe a possible history: a child after its parent, before its parent goes,
+   * payload versions while the cell lives, nothing after the frame's beat.
+   */
+  private checkStamps(): void {
+    const { cells, createdAt, isNew, frame, plan } = this;
+    for (const i of this.toCreate) {
+      const f = cells[i];
+      const p = f.parent;
+      if (createdAt[i] > frame.beat || f.deleted > frame.beat) malformed(`${plan.text[i]} is stamped after the frame's beat`);
+      if (p >= 0 && isNew[p] === 1 && (createdAt[i] < createdAt[p] || (cells[p].deleted >= 0 && createdAt[i] > cells[p].deleted))) {
+        malformed(`${plan.text[i]} is created outside its parent's lifetime`);
+      }
+      for (const v of versionsOf(f)) {
+        if (v.beat > frame.beat || (f.deleted >= 0 && v.beat > f.deleted)) malformed(`${plan.text[i]} has a payload version outside its lifetime`);
+      }
+    }
+  }
+
+  /**
+   * A deletion that goes late: marked on the cells that are (or are above) a cell asked about,
+   * deleted in the beat asked about (deletions only: keys of live cells are never asked).
+   */
+  private markLateDeletions(): void {
+    const { cells, createdAt } = this;
+    const late = new CellRequests(this.n);
+    for (const i of this.toCreate) {
+      // a cell deleted in a beat where a descendant is created goes after that creation
+      if (cells[i].parent >= 0) late.add(cells[i].parent, createdAt[i]);
+      const t = this.linkTargets.get(i);
+      // a link made in the beat its target (or an ancestor of it) goes
+      if (t !== undefined && 'ordinal' in t) late.add(t.ordinal, createdAt[i]);
+    }
+    // a link retargeted in the beat its target (or the link itself) goes: retarget first
+    for (const [i, t] of this.linkTargets) {
+      const beats = [this.frame.beat, cells[i].payload!.beat, createdAt[i]];
+      if ('ordinal' in t) beats.push(Math.max(createdAt[i], createdAt[t.ordinal]));
+      for (const b of beats) {
+        late.add(i, b);
+        if ('ordinal' in t) late.add(t.ordinal, b);
+      }
+    }
+    this.lateDelete = markAncestors(this.tree, (a) => cells[a].deleted, late);
+  }
+
+  private deletePhase(i: number, beat: number): number {
+    return this.lateDelete[i] === 1 || this.createdAt[i] === beat ? P_DELETE_NEW : P_DELETE_OLD;
+  }
+
+  /** Whether the children of frame cell `p` (the runtime root's, for -1) keep live names unique. */
+  private uniqueParent(p: number): boolean {
     if (p < 0) return true;
-    const existing = plan.cell[p];
+    const existing = this.plan.cell[p];
     if (existing !== undefined && existing.store !== null) return existing.store.unique;
-    const desc = cells[p].store;
-    return desc !== undefined ? desc.kind === 'hash' || desc.indexing === 'name' : uniqueStore(null, rt);
-  };
-  const dyingByName = new Map<string, number[]>(); // parent/beat/name -> cells deleted then
-  for (let j = 1; j < n; j++) {
-    const f = cells[j];
-    if (f.anchor || f.deleted < 0 || !uniqueParent(f.parent)) continue;
-    const key = `${f.parent}/${f.deleted}/${plan.text[j]}`;
-    let list = dyingByName.get(key);
-    if (list === undefined) dyingByName.set(key, (list = []));
-    list.push(j);
+    const desc = this.cells[p].store;
+    return desc !== undefined ? desc.kind === 'hash' || desc.indexing === 'name' : uniqueStore(null, this.rt);
   }
-  const replaces = new Map<number, number[]>();
-  const goneBy = new Map<number, number>(); // a replaced cell -> the namesake replacing it
-  for (const i of toCreate) {
-    // namesakes that came before it: older cells, or ones the frame made earlier in this beat
-    if (dyingByName.size === 0) break;
-    const gone = dyingByName.get(`${cells[i].parent}/${createdAt[i]}/${plan.text[i]}`)?.filter((j) => j !== i && (isNew[j] === 0 || createdAt[j] < createdAt[i] || j < i));
-    if (gone === undefined || gone.length === 0) continue;
-    replaces.set(i, gone);
-    for (const j of gone) goneBy.set(j, i);
+
+  /**
+   * In a store of unique names, a cell created in a beat may take the name of a sibling the
+   * frame deletes in that same beat (created then, or earlier). The sibling goes just before
+   * its namesake is made, after whatever the frame creates below it in that beat. Fills
+   * `replaces`; returns each replaced cell's namesake.
+   */
+  private findReplacements(): Map<number, number> {
+    const { cells, plan, createdAt, isNew } = this;
+    const dyingByName = new Map<string, number[]>(); // parent/beat/name -> cells deleted then
+    for (let j = 1; j < this.n; j++) {
+      const f = cells[j];
+      if (f.anchor || f.deleted < 0 || !this.uniqueParent(f.parent)) continue;
+      const key = `${f.parent}/${f.deleted}/${plan.text[j]}`;
+      let list = dyingByName.get(key);
+      if (list === undefined) dyingByName.set(key, (list = []));
+      list.push(j);
+    }
+    const goneBy = new Map<number, number>(); // a replaced cell -> the namesake replacing it
+    for (const i of this.toCreate) {
+      // namesakes that came before it: older cells, or ones the frame made earlier in this beat
+      if (dyingByName.size === 0) break;
+      const gone = dyingByName.get(`${cells[i].parent}/${createdAt[i]}/${plan.text[i]}`)?.filter((j) => j !== i && (isNew[j] === 0 || createdAt[j] < createdAt[i] || j < i));
+      if (gone === undefined || gone.length === 0) continue;
+      this.replaces.set(i, gone);
+      for (const j of gone) goneBy.set(j, i);
+    }
+    return goneBy;
   }
-  const extraEdges: [number, number][] = [];
-  if (goneBy.size > 0) {
-    // What is made below a replaced cell (or itself), or links to it (or below it), comes before
-    // its namesake made in the same beat. Only the nearest such replaced cell gives an edge: that
-    // namesake lies below the next one up, so its own edge orders the rest (same closure).
-    const before = new CellRequests(n);
-    for (const j of toCreate) {
+
+  /**
+   * What is made below a replaced cell (or itself), or links to it (or below it), comes before
+   * its namesake made in the same beat. Only the nearest such replaced cell gives an edge: that
+   * namesake lies below the next one up, so its own edge orders the rest (same closure).
+   */
+  private replacementEdges(goneBy: Map<number, number>): void {
+    const { createdAt, extraEdges } = this;
+    const before = new CellRequests(this.n);
+    for (const j of this.toCreate) {
       before.add(j, createdAt[j], j);
-      const t = linkTargets.get(j);
+      const t = this.linkTargets.get(j);
       if (t !== undefined && 'ordinal' in t) before.add(t.ordinal, createdAt[j], j);
     }
     const keyOf = (a: number): number => {
       const k = goneBy.get(a);
       return k === undefined ? -1 : createdAt[k];
     };
-    tree.walkKeyed(keyOf, (x, onPath) => {
+    this.tree.walkKeyed(keyOf, (x, onPath) => {
       for (let r = before.head[x]; r >= 0; r = before.next[r]) {
         const list = onPath.get(before.key[r]);
         if (list === undefined) continue;
@@ -452,162 +617,215 @@ export function applyFrame(rt: Tree, bytes: Uint8Array, options?: ApplyOptions):
       }
     });
   }
-  for (const i of toCreate) {
-    const f = cells[i];
-    const t = createdAt[i];
-    events.push({ beat: t, phase: P_CREATE, i });
-    const target = linkTargets.get(i);
-    if (target !== undefined && 'ordinal' in target && isNew[target.ordinal] === 1) {
-      events.push({ beat: Math.max(t, createdAt[target.ordinal]), phase: P_RELINK, i, v: f.payload });
+
+  /** The events of each new cell: its creation, a relink to a target made by the frame, later payload versions, its deletion. */
+  private creationEvents(): void {
+    const { cells, createdAt, events } = this;
+    for (const i of this.toCreate) {
+      const f = cells[i];
+      const t = createdAt[i];
+      events.push({ beat: t, phase: P_CREATE, i });
+      const target = this.linkTargets.get(i);
+      if (target !== undefined && 'ordinal' in target && this.isNew[target.ordinal] === 1) {
+        events.push({ beat: Math.max(t, createdAt[target.ordinal]), phase: P_RELINK, i, v: f.payload });
+      }
+      if (!this.delta || f.history.length > 0) {
+        for (const v of versionsOf(f)) if (v.beat > t) events.push({ beat: v.beat, phase: setPhase(f, v.beat), i, v });
+      }
+      if (f.deleted >= 0) events.push({ beat: Math.max(f.deleted, t), phase: this.deletePhase(i, Math.max(f.deleted, t)), i });
     }
-    if (!delta || f.history.length > 0) {
-      for (const v of versionsOf(f)) if (v.beat > t) events.push({ beat: v.beat, phase: setPhase(f, v.beat), i, v });
-    }
-    if (f.deleted >= 0) events.push({ beat: Math.max(f.deleted, t), phase: deletePhase(i, Math.max(f.deleted, t)), i });
-  }
-  let changed = 0;
-  for (let i = 0; i < n; i++) {
-    const f = cells[i];
-    const c = plan.cell[i];
-    if (c === undefined || f.anchor) continue;
-    let touched = false;
-    if (f.payload !== undefined) {
-      events.push({ beat: frame.beat, phase: setPhase(f, frame.beat), i, v: f.payload });
-      touched = true;
-    }
-    if (f.deleted >= 0 && c.deleted < 0) {
-      events.push({ beat: f.deleted, phase: deletePhase(i, f.deleted), i });
-      touched = true;
-    }
-    if (touched) changed++;
-  }
-  // creations in frame (pre-)order, parents first; the children a parent's order_delta puts
-  // first are created together, at the first one's place, in reverse store order (each is
-  // prepended). Other events in frame order.
-  const place = new Float64Array(n);
-  const rank = new Int32Array(n);
-  for (let i = 0; i < n; i++) place[i] = i;
-  for (const f of cells) {
-    const list = f.front ?? [];
-    const firstAt = new Map<number, number>(); // creation beat -> first front ordinal
-    list.forEach((j, k) => {
-      if (!firstAt.has(createdAt[j])) firstAt.set(createdAt[j], j);
-      place[j] = firstAt.get(createdAt[j])!;
-      rank[j] = -(k + 1);
-    });
-  }
-  events.sort((a, b) => a.beat - b.beat || a.phase - b.phase || (a.phase === P_CREATE ? place[a.i] - place[b.i] || rank[a.i] - rank[b.i] : 0) || a.i - b.i);
-  const insertion = new Uint8Array(n); // parents whose children keep insertion order
-  for (let i = 0; i < n; i++) {
-    const store = plan.cell[i]?.store ?? null;
-    insertion[i] = (store !== null ? store.indexing : (cells[i].store?.indexing ?? rt.defaultIndexing)) === 'insertion' ? 1 : 0;
-  }
-  for (let k = 0; k < events.length; ) {
-    let end = k;
-    while (end < events.length && events[end].beat === events[k].beat && events[end].phase === events[k].phase) end++;
-    if (events[k].phase === P_CREATE) orderCreations(events, k, end, cells, front, insertion, extraEdges);
-    k = end;
   }
 
-  // stores indexed by name order references by namepool id (intern order): interning the
-  // frame's references in its id order first reproduces that order in a fresh runtime
-  const held: [number, number][] = [];
-  const namesMark = rt.namepool.size + 1; // the first id this apply may hand out
-  for (const id of [...frame.names.keys()].sort((a, b) => a - b)) {
-    const entry = frame.names.get(id)!;
-    if (entry.glob || referenceTextProblem(entry.text) !== null) continue;
-    const ref = rt.namepool.internReference(entry.text, false);
-    held.push([REFERENCE_HI | Math.floor(ref / HALF), ref % HALF]);
-  }
-  const targetOf = (i: number, t: NonNullable<FramePayload['target']>): Cell | undefined => ('ordinal' in t ? plan.cell[t.ordinal] : outside.get(i));
-  const initial = (f: FrameCell, t: number): FramePayload | undefined => {
-    let best: FramePayload | undefined;
-    for (const v of versionsOf(f)) if (v.beat <= t || delta) best = v;
-    return best;
-  };
-  // everything the replay can change is saved first: a frame crafted to get past the planning
-  // checks still fails atomically (undo.ts)
-  const undo = new ReplayUndo(rt);
-  undo.shadowsOf(rt.root); // links made before their target point at the root meanwhile
-  if (plan.cell[0] === undefined) undo.cell(findPath(frame, rt, rootPath.slice(0, -1))!);
-  for (let i = 0; i < n; i++) {
-    const c = plan.cell[i];
-    if (c === undefined) continue;
-    undo.shadowsOf(c);
-    if (cells[i].deleted >= 0 && c.deleted < 0) undo.dying(c);
-  }
-  for (const t of outside.values()) undo.shadowsOf(t);
-  const made: Cell[] = []; // created cells whose parent existed before the frame
-  try {
-    replay(events);
-  } catch (e) {
-    undo.rollback(made);
-    for (const [hi, lo] of held) rt.namepool.releaseId(hi, lo);
-    rt.namepool.forgetRetiredFrom(namesMark); // a failed apply hands out no ids
-    if ((e as { code?: string }).code?.startsWith('ERR_') === true) throw e;
-    throw frameError('ERR_FRAME_APPLY', `the frame cannot be replayed: ${(e as Error).message}`);
-  }
-  for (const [hi, lo] of held) rt.namepool.releaseId(hi, lo);
-  if (frame.beat > rt.beat) setBeat(rt, frame.beat);
-  applied.add(rootHex);
-  return { beat: frame.beat, root: frame.root, created: toCreate.length, changed, mode: frame.mode, history: frame.history };
-
-  /** Point links created by the frame at `j` (or below it) now, ahead of their relink events. */
-  function relinkInto(j: number): void {
-    for (const [i, t] of linkTargets) {
-      if (!('ordinal' in t) || isNew[t.ordinal] !== 1) continue;
-      const link = plan.cell[i];
-      const target = plan.cell[t.ordinal];
-      if (link === undefined || target === undefined || target.deleted >= 0 || link.target === target) continue;
-      if (tree.within(t.ordinal, j)) link.relink(target);
+  /** The events of existing cells (a new payload, a deletion); counts the cells changed. */
+  private changeEvents(): void {
+    const { cells, plan, events, frame } = this;
+    for (let i = 0; i < this.n; i++) {
+      const f = cells[i];
+      const c = plan.cell[i];
+      if (c === undefined || f.anchor) continue;
+      let touched = false;
+      if (f.payload !== undefined) {
+        events.push({ beat: frame.beat, phase: setPhase(f, frame.beat), i, v: f.payload });
+        touched = true;
+      }
+      if (f.deleted >= 0 && c.deleted < 0) {
+        events.push({ beat: f.deleted, phase: this.deletePhase(i, f.deleted), i });
+        touched = true;
+      }
+      if (touched) this.changed++;
     }
+  }
+
+  /**
+   * Events by beat and phase; creations in frame (pre-)order, parents first; the children a
+   * parent's order_delta puts first are created together, at the first one's place, in reverse
+   * store order (each is prepended). Other events in frame order.
+   */
+  private sortEvents(): void {
+    const { cells, createdAt, n } = this;
+    const place = new Float64Array(n);
+    const rank = new Int32Array(n);
+    for (let i = 0; i < n; i++) place[i] = i;
+    for (const f of cells) {
+      const list = f.front ?? [];
+      const firstAt = new Map<number, number>(); // creation beat -> first front ordinal
+      list.forEach((j, k) => {
+        if (!firstAt.has(createdAt[j])) firstAt.set(createdAt[j], j);
+        place[j] = firstAt.get(createdAt[j])!;
+        rank[j] = -(k + 1);
+      });
+    }
+    this.events.sort((a, b) => a.beat - b.beat || a.phase - b.phase || (a.phase === P_CREATE ? place[a.i] - place[b.i] || rank[a.i] - rank[b.i] : 0) || a.i - b.i);
+  }
+
+  /** Each beat's creations ordered by parents, links and store order (orderCreations). */
+  private orderCreationRuns(): void {
+    const { cells, plan, events, n } = this;
+    const insertion = new Uint8Array(n); // parents whose children keep insertion order
+    for (let i = 0; i < n; i++) {
+      const store = plan.cell[i]?.store ?? null;
+      insertion[i] = (store !== null ? store.indexing : (cells[i].store?.indexing ?? this.rt.defaultIndexing)) === 'insertion' ? 1 : 0;
+    }
+    for (let k = 0; k < events.length; ) {
+      let end = k;
+      while (end < events.length && events[end].beat === events[k].beat && events[end].phase === events[k].phase) end++;
+      if (events[k].phase === P_CREATE) orderCreations(events, k, end, cells, this.front, insertion, this.extraEdges);
+      k = end;
+    }
+  }
+
+  // ---- replay ----
+
+  /**
+   * Replay the events. Everything the replay can change is saved first: a frame crafted to
+   * get past the planning checks still fails atomically (undo.ts), and hands out no ids.
+   */
+  replayAtomically(): void {
+    const namesMark = this.rt.namepool.size + 1; // the first id this apply may hand out
+    const held = this.internReferences();
+    const undo = this.saveForUndo();
+    try {
+      this.replay();
+    } catch (e) {
+      undo.rollback(this.made);
+      for (const [hi, lo] of held) this.rt.namepool.releaseId(hi, lo);
+      this.rt.namepool.forgetRetiredFrom(namesMark);
+      if ((e as { code?: string }).code?.startsWith('ERR_') === true) throw e;
+      throw frameError('ERR_FRAME_APPLY', `the frame cannot be replayed: ${(e as Error).message}`);
+    }
+    for (const [hi, lo] of held) this.rt.namepool.releaseId(hi, lo);
+  }
+
+  /**
+   * Stores indexed by name order references by namepool id (intern order): interning the
+   * frame's references in its id order first reproduces that order in a fresh runtime.
+   * Returns the ids held meanwhile.
+   */
+  private internReferences(): [number, number][] {
+    const held: [number, number][] = [];
+    const names = this.frame.names;
+    for (const id of [...names.keys()].sort((a, b) => a - b)) {
+      const entry = names.get(id)!;
+      if (entry.glob || referenceTextProblem(entry.text) !== null) continue;
+      const ref = this.rt.namepool.internReference(entry.text, false);
+      held.push([REFERENCE_HI | Math.floor(ref / HALF), ref % HALF]);
+    }
+    return held;
+  }
+
+  private saveForUndo(): ReplayUndo {
+    const { rt, plan, cells } = this;
+    const undo = new ReplayUndo(rt);
+    undo.shadowsOf(rt.root); // links made before their target point at the root meanwhile
+    if (plan.cell[0] === undefined) undo.cell(this.rootParent());
+    for (let i = 0; i < this.n; i++) {
+      const c = plan.cell[i];
+      if (c === undefined) continue;
+      undo.shadowsOf(c);
+      if (cells[i].deleted >= 0 && c.deleted < 0) undo.dying(c);
+    }
+    for (const t of this.outside.values()) undo.shadowsOf(t);
+    return undo;
   }
 
   /** Run the events (creations, payload versions, deletions), then stores and immutability. */
-  function replay(events: Event[]): void {
+  private replay(): void {
+    const { events, plan, rt } = this;
     for (let k = 0; k < events.length; k++) {
       const e = events[k];
       if (e.beat > rt.beat) setBeat(rt, e.beat);
-      const f = cells[e.i];
-      if (e.phase === P_CREATE) {
-        for (const j of replaces.get(e.i) ?? []) {
-          relinkInto(j); // links made to it in the source while it lived (the namesake takes its name now)
-          plan.cell[j]?.remove();
-        }
-        const parent = e.i === 0 ? findPath(frame, rt, rootPath.slice(0, -1))! : plan.cell[f.parent]!;
-        const v = initial(f, e.beat);
-        const init: Parameters<Cell['add']>[1] = { prepend: front.has(e.i) };
-        if (f.store !== undefined) {
-          init.store = f.store.kind;
-          init.indexing = f.store.indexing;
-        }
-        let late: FramePayload | undefined;
-        if (f.type === 'link') {
-          // a target made later (in this beat or after) is reached by the relink event below;
-          // until then the link points at the runtime root
-          init.link = targetOf(e.i, f.payload!.target!) ?? rt.root;
-        } else if (v !== undefined && v.kind === 'value' && v.bytes!.length <= VALUE_INLINE_DEFAULT) init.value = v.bytes!;
-        else if (v !== undefined && v.kind === 'data') {
-          init.data = v.bytes!.slice();
-          init.take = true;
-        } else if (v !== undefined && v.kind === 'value') late = v;
-        const c = parent.add(plan.text[e.i], init);
-        if (late !== undefined) c.setValue(late.bytes!);
-        if (f.store !== undefined && c.store !== null) c.store.autoNext = Math.max(c.store.autoNext, f.store.autoNext);
-        plan.cell[e.i] = c;
-        if (f.parent < 0 || isNew[f.parent] === 0) made.push(c);
-      } else if (e.phase === P_RELINK && plan.cell[e.i]!.target === targetOf(e.i, e.v!.target!)) {
+      if (e.phase === P_CREATE) this.create(e);
+      else if (e.phase === P_RELINK && plan.cell[e.i]!.target === this.targetOf(e.i, e.v!.target!)) {
         // the link was created pointing there (its target existed then); the target may have
         // gone since, in the same beat, as it did in the source: nothing to do
       } else if (e.phase === P_SET || e.phase === P_SET_DYING || e.phase === P_RELINK) {
-        if (e.v!.kind === 'link') plan.cell[e.i]!.relink(targetOf(e.i, e.v!.target!)!);
+        if (e.v!.kind === 'link') plan.cell[e.i]!.relink(this.targetOf(e.i, e.v!.target!)!);
         else writeVersion(plan.cell[e.i]!, e.v!, e.v!.kind === 'value' || e.v!.kind === 'data' ? e.v!.bytes : undefined);
       } else {
         plan.cell[e.i]!.remove();
       }
     }
-    // stores described for existing cells, immutability last
-    for (let i = 0; i < n; i++) {
+    this.finishStores();
+  }
+
+  private targetOf(i: number, t: LinkTarget): Cell | undefined {
+    return 'ordinal' in t ? this.plan.cell[t.ordinal] : this.outside.get(i);
+  }
+
+  /** The payload version a cell is created with at beat `t` (a delta's: the newest). */
+  private initial(f: FrameCell, t: number): FramePayload | undefined {
+    let best: FramePayload | undefined;
+    for (const v of versionsOf(f)) if (v.beat <= t || this.delta) best = v;
+    return best;
+  }
+
+  /** Create frame cell `e.i`, after removing the siblings it replaces, with its store and first payload. */
+  private create(e: Event): void {
+    const { plan, cells } = this;
+    const f = cells[e.i];
+    for (const j of this.replaces.get(e.i) ?? []) {
+      this.relinkInto(j); // links made to it in the source while it lived (the namesake takes its name now)
+      plan.cell[j]?.remove();
+    }
+    const parent = e.i === 0 ? this.rootParent() : plan.cell[f.parent]!;
+    const v = this.initial(f, e.beat);
+    const init: Parameters<Cell['add']>[1] = { prepend: this.front.has(e.i) };
+    if (f.store !== undefined) {
+      init.store = f.store.kind;
+      init.indexing = f.store.indexing;
+    }
+    let late: FramePayload | undefined;
+    if (f.type === 'link') {
+      // a target made later (in this beat or after) is reached by the relink event;
+      // until then the link points at the runtime root
+      init.link = this.targetOf(e.i, f.payload!.target!) ?? this.rt.root;
+    } else if (v !== undefined && v.kind === 'value' && v.bytes!.length <= VALUE_INLINE_DEFAULT) init.value = v.bytes!;
+    else if (v !== undefined && v.kind === 'data') {
+      init.data = v.bytes!.slice();
+      init.take = true;
+    } else if (v !== undefined && v.kind === 'value') late = v;
+    const c = parent.add(plan.text[e.i], init);
+    if (late !== undefined) c.setValue(late.bytes!);
+    if (f.store !== undefined && c.store !== null) c.store.autoNext = Math.max(c.store.autoNext, f.store.autoNext);
+    plan.cell[e.i] = c;
+    if (f.parent < 0 || this.isNew[f.parent] === 0) this.made.push(c);
+  }
+
+  /** Point links created by the frame at `j` (or below it) now, ahead of their relink events. */
+  private relinkInto(j: number): void {
+    for (const [i, t] of this.linkTargets) {
+      if (!('ordinal' in t) || this.isNew[t.ordinal] !== 1) continue;
+      const link = this.plan.cell[i];
+      const target = this.plan.cell[t.ordinal];
+      if (link === undefined || target === undefined || target.deleted >= 0 || link.target === target) continue;
+      if (this.tree.within(t.ordinal, j)) link.relink(target);
+    }
+  }
+
+  /** Stores described for existing cells, immutability last. */
+  private finishStores(): void {
+    const { cells, plan, rt } = this;
+    for (let i = 0; i < this.n; i++) {
       const f = cells[i];
       const c = plan.cell[i]!;
       if (f.store !== undefined) {

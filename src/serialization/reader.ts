@@ -287,9 +287,35 @@ function hex(b: Uint8Array): string {
   return s;
 }
 
+/** The trailer's fields (docs/FORMAT.md): what the frame is, as the decoded Frame states it. */
+interface Trailer {
+  beat: number;
+  mode: number;
+  compression: number;
+  aeadSel: number;
+  caps: number;
+  pWindow: number;
+  mWindow: number;
+  prevRoot: Uint8Array;
+  root: Uint8Array;
+}
+
 /** Decode a validated frame's records (see readFrame). */
 function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | null): Frame {
   const count = index.length / FLAT_INDEX_STRIDE - 1;
+  const trailer = readTrailer(frame, index, count);
+  if (cipher !== null && trailer.aeadSel !== AEAD_NONE && cipher.selector !== trailer.aeadSel) {
+    throw frameError('ERR_FRAME_AEAD', 'the frame is sealed with a different cipher than the one given');
+  }
+  const d = new RecordDecoder(frame, cipher, trailer.aeadSel, new CellTable(frame, describedCells(frame, index, count)));
+  d.records(index, count);
+  d.finishChunks();
+  checkReferences(d.cells);
+  return frameOf(frame, index, trailer, d.cells, d.names);
+}
+
+/** The trailer record (the index's last entry; validated by the binding). */
+function readTrailer(frame: Uint8Array, index: Uint32Array, count: number): Trailer {
   const t = count * FLAT_INDEX_STRIDE;
   const tb = new Body(frame, index[t + 3], index[t + 3] + index[t + 4]);
   const beat = tb.varint();
@@ -304,250 +330,29 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
   const mWindow = tb.varint();
   const prevRoot = tb.bytes(32).slice();
   const root = tb.bytes(32).slice();
-  if (cipher !== null && aeadSel !== AEAD_NONE && cipher.selector !== aeadSel) {
-    throw frameError('ERR_FRAME_AEAD', 'the frame is sealed with a different cipher than the one given');
-  }
+  return { beat, mode, compression, aeadSel, caps, pWindow, mWindow, prevRoot, root };
+}
 
-  const body = new Body(frame, 0, 0);
-  let described = 0; // how many cells the runs describe (validated: each run holds 1 to 4096)
+/** How many cells the cell_desc runs describe (validated: each run holds 1 to 4096). */
+function describedCells(frame: Uint8Array, index: Uint32Array, count: number): number {
+  let described = 0;
   for (let r = 0; r < count * FLAT_INDEX_STRIDE; r += FLAT_INDEX_STRIDE) {
     if (frame[index[r]] === FLAT_T_CELL) described += frame[index[r + 3]] | (frame[index[r + 3] + 1] << 8);
   }
-  const cells = new CellTable(frame, described);
-  const names = new Map<number, { text: string; glob: boolean }>();
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
-  let chunkBuf: Uint8Array | null = null; // the payload being assembled from chunks
-  let chunkFilled = 0;
-  let chunkSealed = false;
-  let chunkFp: Uint8Array | null = null;
-  let chunkTarget: FramePayload | null = null;
-  let chunkKind = 0;
-  let chunkSeen = false;
+  return described;
+}
 
-  const finishChunks = (): void => {
-    if (chunkTarget === null) return;
-    if (!chunkSeen || chunkFilled !== chunkBuf!.length) throw frameError('ERR_FRAME_MALFORMED', 'a payload announced in chunks is missing or incomplete');
-    if (chunkSealed && cipher !== null) {
-      const fp = new Uint8Array(32);
-      cipher.fingerprint(chunkBuf!, fp, 0);
-      for (let i = 0; i < 32; i++) if (fp[i] !== chunkFp![i]) throw frameError('ERR_FRAME_AEAD', 'an opened payload does not match its keyed fingerprint');
-    }
-    if (!chunkSealed || cipher !== null) chunkTarget.bytes = chunkBuf!;
-    chunkTarget = null;
-    chunkBuf = null;
-  };
-
-  for (let i = 0; i <= count; i++) {
-    const r = i * FLAT_INDEX_STRIDE;
-    const start = index[r];
-    const keyOff = index[r + 1];
-    const klen = index[r + 2];
-    const type = frame[start];
-    const sealed = (frame[start + 2] & RECORD_SEALED) !== 0;
-    const bodyEnd = index[r + 3] + index[r + 4];
-    if (type === FLAT_T_TRAILER) break;
-    body.reset(index[r + 3], bodyEnd);
-    const ord = klen > 0 ? readU32BE(frame, keyOff) : 0;
-    const last = cells.length - 1; // the cell the next records belong to (validated)
-    if (type !== FLAT_T_CHUNK && type !== FLAT_T_HISTORY) finishChunks();
-    switch (type) {
-      case FLAT_T_CELL: {
-        // a run of descriptions (docs/FORMAT.md §5.1): cells ord .. ord + run - 1
-        const run = body.u8() | (body.u8() << 8);
-        const fast = readerPaths.leafFastPath;
-        for (let k = 0; k < run; k++) {
-          if (k > 0) finishChunks(); // only a run's last cell may be followed by its chunks
-          const ord = cells.length;
-          if (fast && ord > 0) {
-            const next = readLeaf(cells, frame, body.p, body.end, ord);
-            if (next >= 0) {
-              body.p = next;
-              cells.length = ord + 1;
-              continue;
-            }
-          }
-          const flags = body.u8();
-          if ((flags & ~(DESC_ANCHOR | DESC_IMMUTABLE | DESC_PAYLOAD)) !== 0) body.bad('unknown cell_desc flags');
-          const anchor = (flags & DESC_ANCHOR) !== 0;
-          const parentRef = body.varint();
-          let bits = (anchor ? CELL_ANCHOR : 0) | ((flags & DESC_IMMUTABLE) !== 0 ? CELL_IMMUTABLE : 0);
-          if (ord === 0) {
-            if (parentRef !== 0) body.bad('the branch root has no parent record');
-            cells.rootPath = body.names();
-            cells.parent[0] = -1;
-            cells.nameAt[0] = -1;
-          } else {
-            if (parentRef < 1 || parentRef > ord) body.bad('a parent reference does not point at an earlier cell');
-            cells.parent[ord] = parentRef - 1;
-            cells.nameAt[ord] = body.nameSkip();
-            cells.dup[ord] = body.varint();
-          }
-          cells.deleted[ord] = -1;
-          cells.payAt[ord] = PAY_ABSENT;
-          if (!anchor) {
-            const ct = body.u8();
-            if (ct > CELL_LINK || body.u8() !== 0) body.bad('unknown cell type');
-            if (ct === CELL_LINK) bits |= CELL_LINK_TYPE;
-            cells.created[ord] = body.varint();
-            cells.deleted[ord] = body.varint() - 1;
-            if ((flags & DESC_PAYLOAD) !== 0) {
-              const kind = body.u8();
-              const pb = body.varint() - 1;
-              const kindName = KIND_NAMES[kind] ?? body.bad('unknown payload kind');
-              cells.payBeat[ord] = pb;
-              const total = kind === KIND_VALUE || kind === KIND_DATA ? body.varint() : 0;
-              const place = kind === KIND_VALUE || kind === KIND_DATA ? body.u8() : -1;
-              if (place === PLACE_INLINE) {
-                // the common small VALUE: its bytes stay in the frame until asked for
-                if (kind !== KIND_VALUE) body.bad('only VALUE payloads travel inline');
-                if (total > body.end - body.p) body.bad('a record body ends early');
-                cells.payAt[ord] = body.p;
-                cells.payLen[ord] = total;
-                body.p += total;
-              } else if (kind === KIND_NONE) {
-                cells.payAt[ord] = PAY_NONE;
-              } else {
-                const payload: FramePayload = { kind: kindName, beat: pb, bytes: undefined, target: undefined };
-                if (place === PLACE_CHUNKS) {
-                  if (total > frame.length) body.bad('a payload larger than its frame');
-                  chunkTarget = payload;
-                  chunkBuf = new Uint8Array(total);
-                  chunkFilled = 0;
-                  chunkSealed = false;
-                  chunkFp = null;
-                  chunkKind = kind;
-                  chunkSeen = false;
-                } else if (place !== -1) body.bad('unknown payload placement');
-                else {
-                  // a link
-                  if (ct !== CELL_LINK) body.bad('a link payload on a cell that is not a link');
-                  const form = body.u8();
-                  if (form === TARGET_ORDINAL) {
-                    const ordinal = body.varint();
-                    if (ordinal >= 0xffffffff) body.bad('a link target ordinal out of range');
-                    payload.target = { ordinal };
-                  } else if (form === TARGET_PATH) {
-                    const depth = body.varint();
-                    if (depth * (NAME_BYTES + 1) > body.end - body.p) body.bad('a path is longer than its record');
-                    const path: { name: FrameName; dup: number }[] = [];
-                    for (let k = 0; k < depth; k++) path.push({ name: body.name(), dup: body.varint() });
-                    payload.target = { path };
-                  } else body.bad('unknown link target form');
-                }
-                cells.payAt[ord] = PAY_HELD;
-                cells.held.set(ord, payload);
-              }
-            }
-          } else if ((flags & ~DESC_ANCHOR) !== 0) body.bad('an anchor carries no state');
-          cells.flags[ord] = bits;
-          cells.length = ord + 1;
-        }
-        body.done();
-        break;
-      }
-      case FLAT_T_CHUNK:
-      case FLAT_T_HISTORY: {
-        const kind = body.u8();
-        const total = body.varint();
-        const off = body.varint();
-        const fp = body.bytes(32);
-        if (type === FLAT_T_HISTORY) {
-          const hb = readU32BE(frame, keyOff + 5);
-          if (readU32BE(frame, keyOff + 9) === 0) {
-            finishChunks();
-            if ((cells.flags[last] & CELL_ANCHOR) !== 0 || hb >= (cells.payAt[last] === PAY_ABSENT ? Infinity : cells.payBeat[last])) body.bad('a history version is not older than the current one');
-            if (total > frame.length) body.bad('a payload larger than its frame');
-            const versions = cells.histories.get(last);
-            const prev = versions?.[versions.length - 1];
-            if (prev !== undefined && prev.beat >= hb) body.bad('history versions out of order');
-            const v: FramePayload = { kind: KIND_NAMES[kind] ?? body.bad('unknown history payload kind'), beat: hb, bytes: undefined, target: undefined };
-            if (kind !== KIND_NONE && kind !== KIND_VALUE && kind !== KIND_DATA) body.bad('unknown history payload kind');
-            if (versions === undefined) cells.histories.set(last, [v]);
-            else versions.push(v);
-            chunkTarget = v;
-            chunkBuf = new Uint8Array(total);
-            chunkFilled = 0;
-            chunkSealed = sealed;
-            chunkFp = fp.slice();
-            chunkKind = kind;
-            chunkSeen = true;
-          }
-        } else if (readU32BE(frame, keyOff + 5) === 0) {
-          if (chunkTarget === null || chunkTarget !== cells.held.get(last) || chunkBuf!.length !== total || chunkFilled !== 0) body.bad('a payload chunk does not belong to its cell description');
-          chunkSealed = sealed;
-          chunkFp = fp.slice();
-          chunkSeen = true;
-        }
-        if (kind !== chunkKind) body.bad('a payload chunk of another kind than its payload');
-        const buf = chunkBuf as Uint8Array | null;
-        if (chunkTarget === null || buf === null) return body.bad('a payload chunk without a payload to fill');
-        if (sealed) {
-          const nonce = body.bytes(nonceBytesOf(aeadSel));
-          const sealedBytes = body.bytes(body.end - body.p);
-          const size = sealedBytes.length - AEAD_TAG_BYTES;
-          if (cipher !== null) {
-            const key = frame.subarray(keyOff, keyOff + klen);
-            cipher.open(buf.subarray(off, off + size), sealedBytes, key, nonce, start);
-            const want = new Uint8Array(24);
-            cipher.nonce(key, fp, want, 0);
-            for (let k = 0; k < nonce.length; k++) if (want[k] !== nonce[k]) throw frameError('ERR_FRAME_AEAD', 'a sealed chunk carries a nonce its key and fingerprint do not give', body.p);
-          }
-          chunkFilled = off + size;
-        } else {
-          const data = body.bytes(body.end - body.p);
-          buf.set(data, off);
-          chunkFilled = off + data.length;
-        }
-        break;
-      }
-      case FLAT_T_MANIFEST: {
-        if ((cells.flags[last] & CELL_ANCHOR) !== 0) body.bad('an anchor has no store description');
-        const kind = STORE_CODES[body.u8()] ?? body.bad('unknown store kind');
-        const indexing = INDEXING_CODES[body.u8()] ?? body.bad('unknown indexing');
-        cells.stores.set(last, { kind, indexing, autoNext: body.varint() });
-        body.done();
-        break;
-      }
-      case FLAT_T_ORDER:
-      case FLAT_T_MANIFEST_HISTORY: {
-        const n = body.varint();
-        if (n > body.end - body.p) body.bad('a child list is longer than its record');
-        const list: number[] = [];
-        for (let k = 0; k < n; k++) {
-          const j = body.varint();
-          if (j <= ord || (list.length > 0 && j <= list[list.length - 1])) body.bad('a child list is not ascending after its parent');
-          list.push(j);
-        }
-        body.done();
-        (type === FLAT_T_ORDER ? cells.fronts : cells.pasts).set(last, list);
-        break;
-      }
-      case FLAT_T_NAMEPOOL: {
-        const flags = body.u8();
-        if (flags > 1) body.bad('unknown namepool flags');
-        const len = body.varint();
-        let text: string;
-        try {
-          text = utf8.decode(body.bytes(len));
-        } catch {
-          return body.bad('a namepool text is not UTF-8');
-        }
-        body.done();
-        const high = readU32BE(frame, keyOff + 5);
-        const low = readU32BE(frame, keyOff + 9);
-        if (high >>> 24 !== 2) body.bad('a namepool record for an id that is not a reference');
-        names.set((high & 0xffffff) * 2 ** 32 + low, { text, glob: flags === 1 });
-        break;
-      }
-    }
-  }
-  finishChunks();
-  // cross-record checks: children lists point at children of the listing cell, link ordinals at cells
+/** Cross-record checks: link ordinals point at other cells, children lists at children of the listing cell. */
+function checkReferences(cells: CellTable): void {
   for (const [o, p] of cells.held) {
     const t = p.target;
     if (t !== undefined && 'ordinal' in t && (t.ordinal >= cells.length || t.ordinal === o)) throw frameError('ERR_FRAME_MALFORMED', `link record ${o} targets a cell the frame does not hold`);
   }
   for (const lists of [cells.fronts, cells.pasts]) for (const [o, list] of lists) checkChildren(cells, o, list);
+}
+
+/** The decoded Frame: the trailer's fields, the cells (views built on first use) and names. */
+function frameOf(frame: Uint8Array, index: Uint32Array, tr: Trailer, cells: CellTable, names: Map<number, { text: string; glob: boolean }>): Frame {
   let records: FrameRecordInfo[] | undefined;
   return {
     /** Built on first use: applying or materializing a frame never needs it. */
@@ -555,14 +360,14 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
       records ??= recordList(frame, index);
       return records;
     },
-    beat,
-    mode: mode === MODE_DELTA ? 'delta' : 'snapshot',
-    root,
-    prevRoot,
-    caps,
-    compression: compression === 1 ? 'deflate' : 'none',
-    aead: aeadSel === 2 ? 'chacha20-poly1305' : aeadSel === 3 ? 'xchacha20-poly1305' : 'none',
-    history: { payload: pWindow, manifest: mWindow },
+    beat: tr.beat,
+    mode: tr.mode === MODE_DELTA ? 'delta' : 'snapshot',
+    root: tr.root,
+    prevRoot: tr.prevRoot,
+    caps: tr.caps,
+    compression: tr.compression === 1 ? 'deflate' : 'none',
+    aead: tr.aeadSel === 2 ? 'chacha20-poly1305' : tr.aeadSel === 3 ? 'xchacha20-poly1305' : 'none',
+    history: { payload: tr.pWindow, manifest: tr.mWindow },
     /** Views over the decoded columns, built on first use. */
     get cells(): FrameCell[] {
       return cells.cells();
@@ -570,6 +375,315 @@ function decode(frame: Uint8Array, index: Uint32Array, cipher: ChunkCipher | nul
     names,
     size: frame.length,
   };
+}
+
+/**
+ * The record bodies of one frame, decoded in frame order into a CellTable and the namepool's
+ * names. One body cursor serves every record; the `chunk*` fields hold the payload being
+ * assembled from chunk records (a cell's payload, or a payload_history version).
+ */
+class RecordDecoder {
+  readonly names = new Map<number, { text: string; glob: boolean }>();
+  private readonly body: Body;
+  private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
+  private chunkBuf: Uint8Array | null = null;
+  private chunkFilled = 0;
+  private chunkSealed = false;
+  /** The payload's fingerprint (keyed when sealed), from its first chunk. */
+  private chunkFp: Uint8Array | null = null;
+  private chunkTarget: FramePayload | null = null;
+  private chunkKind = 0;
+  /** Whether its first chunk was read (a description announces the payload before its chunks). */
+  private chunkSeen = false;
+
+  constructor(
+    private readonly frame: Uint8Array,
+    private readonly cipher: ChunkCipher | null,
+    private readonly aeadSel: number,
+    readonly cells: CellTable,
+  ) {
+    this.body = new Body(frame, 0, 0);
+  }
+
+  /** Every record up to the trailer. */
+  records(index: Uint32Array, count: number): void {
+    const { frame, body, cells } = this;
+    for (let i = 0; i <= count; i++) {
+      const r = i * FLAT_INDEX_STRIDE;
+      const start = index[r];
+      const keyOff = index[r + 1];
+      const klen = index[r + 2];
+      const type = frame[start];
+      if (type === FLAT_T_TRAILER) break;
+      body.reset(index[r + 3], index[r + 3] + index[r + 4]);
+      const ord = klen > 0 ? readU32BE(frame, keyOff) : 0;
+      const last = cells.length - 1; // the cell the next records belong to (validated)
+      if (type !== FLAT_T_CHUNK && type !== FLAT_T_HISTORY) this.finishChunks();
+      switch (type) {
+        case FLAT_T_CELL:
+          this.cellRun();
+          break;
+        case FLAT_T_CHUNK:
+        case FLAT_T_HISTORY:
+          this.chunk(type, start, keyOff, klen, last);
+          break;
+        case FLAT_T_MANIFEST:
+          this.manifest(last);
+          break;
+        case FLAT_T_ORDER:
+        case FLAT_T_MANIFEST_HISTORY:
+          this.childList(type, ord, last);
+          break;
+        case FLAT_T_NAMEPOOL:
+          this.namepool(keyOff);
+          break;
+      }
+    }
+  }
+
+  /** Close the payload being assembled: all its bytes there, a sealed one matching its keyed fingerprint. */
+  finishChunks(): void {
+    const target = this.chunkTarget;
+    if (target === null) return;
+    const buf = this.chunkBuf!;
+    const cipher = this.cipher;
+    if (!this.chunkSeen || this.chunkFilled !== buf.length) throw frameError('ERR_FRAME_MALFORMED', 'a payload announced in chunks is missing or incomplete');
+    if (this.chunkSealed && cipher !== null) {
+      const fp = new Uint8Array(32);
+      cipher.fingerprint(buf, fp, 0);
+      for (let i = 0; i < 32; i++) if (fp[i] !== this.chunkFp![i]) throw frameError('ERR_FRAME_AEAD', 'an opened payload does not match its keyed fingerprint');
+    }
+    if (!this.chunkSealed || cipher !== null) target.bytes = buf;
+    this.chunkTarget = null;
+    this.chunkBuf = null;
+  }
+
+  /** Start assembling `target` (`total` bytes of payload kind `kind`) from chunks. */
+  private startPayload(target: FramePayload, total: number, kind: number, sealed: boolean, fp: Uint8Array | null, seen: boolean): void {
+    this.chunkTarget = target;
+    this.chunkBuf = new Uint8Array(total);
+    this.chunkFilled = 0;
+    this.chunkSealed = sealed;
+    this.chunkFp = fp;
+    this.chunkKind = kind;
+    this.chunkSeen = seen;
+  }
+
+  /** A run of descriptions (docs/FORMAT.md §5.1): the next cells in frame order. */
+  private cellRun(): void {
+    const { body, cells } = this;
+    const run = body.u8() | (body.u8() << 8);
+    const fast = readerPaths.leafFastPath;
+    for (let k = 0; k < run; k++) {
+      if (k > 0) this.finishChunks(); // only a run's last cell may be followed by its chunks
+      const ord = cells.length;
+      if (fast && ord > 0) {
+        const next = readLeaf(cells, this.frame, body.p, body.end, ord);
+        if (next >= 0) {
+          body.p = next;
+          cells.length = ord + 1;
+          continue;
+        }
+      }
+      this.cellDesc(ord);
+    }
+    body.done();
+  }
+
+  /** One description in the general form (docs/FORMAT.md §4.1): flags, parent, name or root path, then the state. */
+  private cellDesc(ord: number): void {
+    const { body, cells } = this;
+    const flags = body.u8();
+    if ((flags & ~(DESC_ANCHOR | DESC_IMMUTABLE | DESC_PAYLOAD)) !== 0) body.bad('unknown cell_desc flags');
+    const anchor = (flags & DESC_ANCHOR) !== 0;
+    const parentRef = body.varint();
+    let bits = (anchor ? CELL_ANCHOR : 0) | ((flags & DESC_IMMUTABLE) !== 0 ? CELL_IMMUTABLE : 0);
+    if (ord === 0) {
+      if (parentRef !== 0) body.bad('the branch root has no parent record');
+      cells.rootPath = body.names();
+      cells.parent[0] = -1;
+      cells.nameAt[0] = -1;
+    } else {
+      if (parentRef < 1 || parentRef > ord) body.bad('a parent reference does not point at an earlier cell');
+      cells.parent[ord] = parentRef - 1;
+      cells.nameAt[ord] = body.nameSkip();
+      cells.dup[ord] = body.varint();
+    }
+    cells.deleted[ord] = -1;
+    cells.payAt[ord] = PAY_ABSENT;
+    if (!anchor) bits |= this.cellState(ord, flags);
+    else if ((flags & ~DESC_ANCHOR) !== 0) body.bad('an anchor carries no state');
+    cells.flags[ord] = bits;
+    cells.length = ord + 1;
+  }
+
+  /** A described cell's type, stamps and payload; returns its CELL_LINK_TYPE bit. */
+  private cellState(ord: number, flags: number): number {
+    const { body, cells } = this;
+    const ct = body.u8();
+    if (ct > CELL_LINK || body.u8() !== 0) body.bad('unknown cell type');
+    cells.created[ord] = body.varint();
+    cells.deleted[ord] = body.varint() - 1;
+    if ((flags & DESC_PAYLOAD) !== 0) this.cellPayload(ord, ct);
+    return ct === CELL_LINK ? CELL_LINK_TYPE : 0;
+  }
+
+  /** A description's payload: inline VALUE bytes (left in the frame), 'none', announced chunks, or a link target. */
+  private cellPayload(ord: number, ct: number): void {
+    const { body, cells } = this;
+    const kind = body.u8();
+    const pb = body.varint() - 1;
+    const kindName = KIND_NAMES[kind] ?? body.bad('unknown payload kind');
+    cells.payBeat[ord] = pb;
+    const total = kind === KIND_VALUE || kind === KIND_DATA ? body.varint() : 0;
+    const place = kind === KIND_VALUE || kind === KIND_DATA ? body.u8() : -1;
+    if (place === PLACE_INLINE) {
+      // the common small VALUE: its bytes stay in the frame until asked for
+      if (kind !== KIND_VALUE) body.bad('only VALUE payloads travel inline');
+      if (total > body.end - body.p) body.bad('a record body ends early');
+      cells.payAt[ord] = body.p;
+      cells.payLen[ord] = total;
+      body.p += total;
+      return;
+    }
+    if (kind === KIND_NONE) {
+      cells.payAt[ord] = PAY_NONE;
+      return;
+    }
+    const payload: FramePayload = { kind: kindName, beat: pb, bytes: undefined, target: undefined };
+    if (place === PLACE_CHUNKS) {
+      if (total > this.frame.length) body.bad('a payload larger than its frame');
+      this.startPayload(payload, total, kind, false, null, false);
+    } else if (place !== -1) body.bad('unknown payload placement');
+    else payload.target = this.linkTarget(ct);
+    cells.payAt[ord] = PAY_HELD;
+    cells.held.set(ord, payload);
+  }
+
+  /** A link payload's target: a frame ordinal, or an absolute path with each segment's same-name index. */
+  private linkTarget(ct: number): NonNullable<FramePayload['target']> {
+    const body = this.body;
+    if (ct !== CELL_LINK) body.bad('a link payload on a cell that is not a link');
+    const form = body.u8();
+    if (form === TARGET_ORDINAL) {
+      const ordinal = body.varint();
+      if (ordinal >= 0xffffffff) body.bad('a link target ordinal out of range');
+      return { ordinal };
+    }
+    if (form !== TARGET_PATH) return body.bad('unknown link target form');
+    const depth = body.varint();
+    if (depth * (NAME_BYTES + 1) > body.end - body.p) body.bad('a path is longer than its record');
+    const path: { name: FrameName; dup: number }[] = [];
+    for (let k = 0; k < depth; k++) path.push({ name: body.name(), dup: body.varint() });
+    return { path };
+  }
+
+  /** payload_chunk or payload_history: a chunk of the payload being assembled (a history version's first chunk starts it). */
+  private chunk(type: number, start: number, keyOff: number, klen: number, last: number): void {
+    const { body, frame } = this;
+    const sealed = (frame[start + 2] & RECORD_SEALED) !== 0;
+    const kind = body.u8();
+    const total = body.varint();
+    const off = body.varint();
+    const fp = body.bytes(32);
+    if (type === FLAT_T_HISTORY) {
+      if (readU32BE(frame, keyOff + 9) === 0) this.startHistoryVersion(last, readU32BE(frame, keyOff + 5), kind, total, sealed, fp);
+    } else if (readU32BE(frame, keyOff + 5) === 0) {
+      if (this.chunkTarget === null || this.chunkTarget !== this.cells.held.get(last) || this.chunkBuf!.length !== total || this.chunkFilled !== 0)
+        body.bad('a payload chunk does not belong to its cell description');
+      this.chunkSealed = sealed;
+      this.chunkFp = fp.slice();
+      this.chunkSeen = true;
+    }
+    if (kind !== this.chunkKind) body.bad('a payload chunk of another kind than its payload');
+    const buf = this.chunkBuf;
+    if (this.chunkTarget === null || buf === null) return body.bad('a payload chunk without a payload to fill');
+    if (sealed) this.openChunk(buf, off, fp, keyOff, klen, start);
+    else {
+      const data = body.bytes(body.end - body.p);
+      buf.set(data, off);
+      this.chunkFilled = off + data.length;
+    }
+  }
+
+  /** The first chunk of a payload_history version (beat `hb`) of the last cell: the version, appended to its history. */
+  private startHistoryVersion(last: number, hb: number, kind: number, total: number, sealed: boolean, fp: Uint8Array): void {
+    const { body, cells } = this;
+    this.finishChunks();
+    if ((cells.flags[last] & CELL_ANCHOR) !== 0 || hb >= (cells.payAt[last] === PAY_ABSENT ? Infinity : cells.payBeat[last])) body.bad('a history version is not older than the current one');
+    if (total > this.frame.length) body.bad('a payload larger than its frame');
+    const versions = cells.histories.get(last);
+    const prev = versions?.[versions.length - 1];
+    if (prev !== undefined && prev.beat >= hb) body.bad('history versions out of order');
+    const v: FramePayload = { kind: KIND_NAMES[kind] ?? body.bad('unknown history payload kind'), beat: hb, bytes: undefined, target: undefined };
+    if (kind !== KIND_NONE && kind !== KIND_VALUE && kind !== KIND_DATA) body.bad('unknown history payload kind');
+    if (versions === undefined) cells.histories.set(last, [v]);
+    else versions.push(v);
+    this.startPayload(v, total, kind, sealed, fp.slice(), true);
+  }
+
+  /**
+   * A sealed chunk's bytes (nonce, ciphertext and tag): opened into `buf` at `off` when a key
+   * was given, its nonce checked to be the one its record key and fingerprint give.
+   */
+  private openChunk(buf: Uint8Array, off: number, fp: Uint8Array, keyOff: number, klen: number, start: number): void {
+    const { body, cipher } = this;
+    const nonce = body.bytes(nonceBytesOf(this.aeadSel));
+    const sealedBytes = body.bytes(body.end - body.p);
+    const size = sealedBytes.length - AEAD_TAG_BYTES;
+    if (cipher !== null) {
+      const key = this.frame.subarray(keyOff, keyOff + klen);
+      cipher.open(buf.subarray(off, off + size), sealedBytes, key, nonce, start);
+      const want = new Uint8Array(24);
+      cipher.nonce(key, fp, want, 0);
+      for (let k = 0; k < nonce.length; k++) if (want[k] !== nonce[k]) throw frameError('ERR_FRAME_AEAD', 'a sealed chunk carries a nonce its key and fingerprint do not give', body.p);
+    }
+    this.chunkFilled = off + size;
+  }
+
+  /** manifest_delta: the last cell's child store. */
+  private manifest(last: number): void {
+    const { body, cells } = this;
+    if ((cells.flags[last] & CELL_ANCHOR) !== 0) body.bad('an anchor has no store description');
+    const kind = STORE_CODES[body.u8()] ?? body.bad('unknown store kind');
+    const indexing = INDEXING_CODES[body.u8()] ?? body.bad('unknown indexing');
+    cells.stores.set(last, { kind, indexing, autoNext: body.varint() });
+    body.done();
+  }
+
+  /** order_delta or manifest_history: an ascending list of ordinals after the listing cell `ord`. */
+  private childList(type: number, ord: number, last: number): void {
+    const body = this.body;
+    const n = body.varint();
+    if (n > body.end - body.p) body.bad('a child list is longer than its record');
+    const list: number[] = [];
+    for (let k = 0; k < n; k++) {
+      const j = body.varint();
+      if (j <= ord || (list.length > 0 && j <= list[list.length - 1])) body.bad('a child list is not ascending after its parent');
+      list.push(j);
+    }
+    body.done();
+    (type === FLAT_T_ORDER ? this.cells.fronts : this.cells.pasts).set(last, list);
+  }
+
+  /** namepool_delta: the text of a reference name (or glob pattern) the frame uses. */
+  private namepool(keyOff: number): void {
+    const body = this.body;
+    const flags = body.u8();
+    if (flags > 1) body.bad('unknown namepool flags');
+    const len = body.varint();
+    let text: string;
+    try {
+      text = this.utf8.decode(body.bytes(len));
+    } catch {
+      return body.bad('a namepool text is not UTF-8');
+    }
+    body.done();
+    const high = readU32BE(this.frame, keyOff + 5);
+    const low = readU32BE(this.frame, keyOff + 9);
+    if (high >>> 24 !== 2) body.bad('a namepool record for an id that is not a reference');
+    this.names.set((high & 0xffffff) * 2 ** 32 + low, { text, glob: flags === 1 });
+  }
 }
 
 /** A child list (order_delta, manifest_history) names children of its cell only. */

@@ -348,98 +348,127 @@ export function deltaMark(rt: Tree, c: Cell, beat: number, parentMark: number, c
   return M_ANCHOR;
 }
 
+/** Snapshot mark of a cell at `beat` (below a parent marked `parentMark`); 0: not in the frame. */
+function snapshotMark(c: Cell, beat: number, parentMark: number, mWindow: number): number {
+  if ((c.flags & VEILED) !== 0 || c.created > beat) return 0;
+  if (c.deleted < 0 || c.deleted > beat) return parentMark === M_PAST ? M_PAST : M_DESC;
+  return c.deleted > beat - mWindow ? M_PAST : 0;
+}
+
 /** Walk a branch in pre-order and keep what the frame needs (changed cells and their ancestors, or everything). */
 function walkBranch(rt: Tree, cell: Cell, beat: number, mode: number, mWindow: number): Walk {
-  const cells: Cell[] = [];
   const rootThere = cell.up === null || ((cell.flags & VEILED) === 0 && cell.created <= beat && (cell.deleted < 0 || cell.deleted > beat || (mode === MODE_DELTA && cell.deleted === beat)));
   if (!rootThere) throw invalidState(cell.path, `the branch root is not there at beat ${beat}`);
-  const cur: Version = { beat: -1, meta: 0, pv: 0 };
-  const markOf = (c: Cell, parentMark: number): number => {
-    if (mode === MODE_DELTA) return deltaMark(rt, c, beat, parentMark, cur);
-    if ((c.flags & VEILED) !== 0 || c.created > beat) return 0;
-    if (c.deleted < 0 || c.deleted > beat) return parentMark === M_PAST ? M_PAST : M_DESC;
-    return c.deleted > beat - mWindow ? M_PAST : 0;
-  };
-  let parents = new Int32Array(1024);
-  let marks = new Uint8Array(1024);
-  let n0 = 0;
-  let anchors = 0; // below the root: only anchors without a described descendant are dropped
+  const w = new BranchWalk(rt, beat, mode, mWindow);
+  w.collect(cell);
+  return w.pruned();
+}
+
+/** walkBranch's columns: the cells kept in pre-order, each one's parent (frame ordinal) and mark. */
+class BranchWalk {
+  readonly cells: Cell[] = [];
+  private parents = new Int32Array(1024);
+  private marks = new Uint8Array(1024);
+  private n = 0;
+  /** Anchors below the root: only anchors without a described descendant are dropped. */
+  private anchors = 0;
+  private readonly cur: Version = { beat: -1, meta: 0, pv: 0 };
+
+  constructor(
+    private readonly rt: Tree,
+    private readonly beat: number,
+    private readonly mode: number,
+    private readonly mWindow: number,
+  ) {}
+
+  private markOf(c: Cell, parentMark: number): number {
+    return this.mode === MODE_DELTA ? deltaMark(this.rt, c, this.beat, parentMark, this.cur) : snapshotMark(c, this.beat, parentMark, this.mWindow);
+  }
+
   /** Room in the columns for `extra` more cells (once per child list, not per cell). */
-  const reserve = (extra: number): void => {
-    if (n0 + extra <= parents.length) return;
-    let size = parents.length * 2;
-    while (size < n0 + extra) size *= 2;
+  private reserve(extra: number): void {
+    if (this.n + extra <= this.parents.length) return;
+    let size = this.parents.length * 2;
+    while (size < this.n + extra) size *= 2;
     const p2 = new Int32Array(size);
-    p2.set(parents);
-    parents = p2;
+    p2.set(this.parents);
+    this.parents = p2;
     const m2 = new Uint8Array(size);
-    m2.set(marks);
-    marks = m2;
-  };
-  const keepCell = (c: Cell, parent: number, m: number): number => {
+    m2.set(this.marks);
+    this.marks = m2;
+  }
+
+  private keepCell(c: Cell, parent: number, m: number): number {
     if ((c.flags & TYPE_MASK) > TYPE_LINK) throw frameError('ERR_FRAME_UNSUPPORTED', `${c.path} is a HANDLE/STREAM proxy; proxies cannot be framed`);
-    cells.push(c);
-    parents[n0] = parent;
-    marks[n0] = m;
-    if (m === M_ANCHOR && parent >= 0) anchors++;
-    return n0++;
-  };
-  // pre-order: a stack of child lists (one array per store) and where each list is at
-  const lists: Cell[][] = [];
-  const at: number[] = [];
-  const owners: number[] = [];
-  const rootMark = markOf(cell, 0);
-  const r = keepCell(cell, -1, rootMark === 0 ? M_ANCHOR : rootMark);
-  if ((cell.flags & COLD_STORE) !== 0) warm(cell, 'children');
-  if (cell.store !== null) {
-    lists.push(cell.store.toArray());
-    at.push(0);
-    owners.push(r);
+    this.cells.push(c);
+    this.parents[this.n] = parent;
+    this.marks[this.n] = m;
+    if (m === M_ANCHOR && parent >= 0) this.anchors++;
+    return this.n++;
   }
-  while (lists.length > 0) {
-    const top = lists.length - 1;
-    const kids = lists[top];
-    const owner = owners[top];
-    const pm = marks[owner];
-    let k = at[top];
-    reserve(kids.length - k);
-    for (; k < kids.length; k++) {
-      const c = kids[k];
-      const m = markOf(c, pm);
-      if (m === 0) continue;
-      keepCell(c, owner, m);
-      if ((c.flags & COLD_STORE) !== 0) warm(c, 'children');
-      if (c.store !== null) break; // descend: its children come next
+
+  /** Keep the cells of the branch below `root` (and itself) that the frame may hold, in pre-order: a stack of child lists (one array per store) and where each list is at. */
+  collect(root: Cell): void {
+    const lists: Cell[][] = [];
+    const at: number[] = [];
+    const owners: number[] = [];
+    const rootMark = this.markOf(root, 0);
+    const r = this.keepCell(root, -1, rootMark === 0 ? M_ANCHOR : rootMark);
+    if ((root.flags & COLD_STORE) !== 0) warm(root, 'children');
+    if (root.store !== null) {
+      lists.push(root.store.toArray());
+      at.push(0);
+      owners.push(r);
     }
-    if (k >= kids.length) {
-      lists.pop();
-      at.pop();
-      owners.pop();
-      continue;
+    while (lists.length > 0) {
+      const top = lists.length - 1;
+      const kids = lists[top];
+      const owner = owners[top];
+      const pm = this.marks[owner];
+      let k = at[top];
+      this.reserve(kids.length - k);
+      for (; k < kids.length; k++) {
+        const c = kids[k];
+        const m = this.markOf(c, pm);
+        if (m === 0) continue;
+        this.keepCell(c, owner, m);
+        if ((c.flags & COLD_STORE) !== 0) warm(c, 'children');
+        if (c.store !== null) break; // descend: its children come next
+      }
+      if (k >= kids.length) {
+        lists.pop();
+        at.pop();
+        owners.pop();
+        continue;
+      }
+      at[top] = k + 1;
+      lists.push(kids[k].store!.toArray());
+      at.push(0);
+      owners.push(this.n - 1);
     }
-    at[top] = k + 1;
-    const c = kids[k];
-    lists.push(c.store!.toArray());
-    at.push(0);
-    owners.push(n0 - 1);
   }
-  if (anchors === 0) return { cells, parents, marks };
-  const keep = new Uint8Array(n0);
-  for (let i = n0 - 1; i >= 0; i--) {
-    if (marks[i] !== M_ANCHOR || keep[i] === 1 || i === 0) keep[i] = 1;
-    if (keep[i] === 1 && parents[i] >= 0) keep[parents[i]] = 1;
+
+  /** The walk without the anchors that lead to no described cell (the root stays), renumbered. */
+  pruned(): Walk {
+    const { cells, parents, marks, n: n0 } = this;
+    if (this.anchors === 0) return { cells, parents, marks };
+    const keep = new Uint8Array(n0);
+    for (let i = n0 - 1; i >= 0; i--) {
+      if (marks[i] !== M_ANCHOR || keep[i] === 1 || i === 0) keep[i] = 1;
+      if (keep[i] === 1 && parents[i] >= 0) keep[parents[i]] = 1;
+    }
+    const ord = new Int32Array(n0).fill(-1);
+    let n = 0;
+    for (let i = 0; i < n0; i++) {
+      if (keep[i] === 0) continue;
+      cells[n] = cells[i];
+      parents[n] = parents[i] < 0 ? -1 : ord[parents[i]];
+      marks[n] = marks[i];
+      ord[i] = n++;
+    }
+    cells.length = n;
+    return { cells, parents: parents.subarray(0, n), marks: marks.subarray(0, n) };
   }
-  const ord = new Int32Array(n0).fill(-1);
-  let n = 0;
-  for (let i = 0; i < n0; i++) {
-    if (keep[i] === 0) continue;
-    cells[n] = cells[i];
-    parents[n] = parents[i] < 0 ? -1 : ord[parents[i]];
-    marks[n] = marks[i];
-    ord[i] = n++;
-  }
-  cells.length = n;
-  return { cells, parents: parents.subarray(0, n), marks: marks.subarray(0, n) };
 }
 
 /** The finisher's parameters (filled for each frame: the call is synchronous). */
@@ -451,51 +480,288 @@ const FINISH = new Float64Array(FINISH_PARAMS);
  * codes, instead of refusing the frame. Returns the raw frame and where its trailer starts.
  */
 export function writeFrame(rt: Tree, walk: Walk, beat: number, mode: number, o: EncodeOptions, lenient: boolean, reuse: Staging | null = null): { frame: Uint8Array; trailerAt: number } {
-  const { cells, parents, marks } = walk;
-  const n = cells.length;
-  const cell = cells[0];
-  const chunkSize = o.chunkSize ?? CHUNK_SIZE_DEFAULT;
-  const pWindow = o.history?.payload ?? 0;
-  const mWindow = mode === MODE_SNAPSHOT ? (o.history?.manifest ?? 0) : 0;
   const cipher = o.aead === undefined ? null : new ChunkCipher(o.aead);
-  const cur: Version = { beat: -1, meta: 0, pv: 0 };
+  const st = reuse === null ? new Staging(walk.cells.length) : reuse.reset(walk.cells.length);
+  const w = new FrameWriter(rt, walk, beat, mode, o, lenient, st, cipher);
+  w.writeRecords();
+  const cell = walk.cells[0];
+  const caps = w.caps | writeNamepool(st, rt, w.refs, cell);
+  const aead = w.cipher !== null && (caps & FLAT_CAP_AEAD) !== 0 ? w.cipher.selector : 0;
+  return finishFrame(st, cell, beat, mode, caps, o, aead, w.pWindow, w.mWindow);
+}
 
-  // ---- records ----
-  const st = reuse === null ? new Staging(n) : reuse.reset(n);
-  let caps = FLAT_CAP_TOC;
-  const refs: NameRefs = new Map();
-  const noteName = (hi: number, lo: number): void => noteRef(refs, hi, lo);
-  const domains: { hi: number; lo: number }[] = []; // domain ids by the kernel's domain index
-  const domainOf = (dom: number): { hi: number; lo: number } => (domains[dom] ??= domainId(dom));
-  const noteCellName = (c: Cell): void => {
-    if (namingOf(c.hi) === NAMING_REFERENCE) noteName(c.hi, c.lo);
-    if (c.dom !== DOM_CEP) {
-      const d = domainOf(c.dom);
-      noteName(d.hi, d.lo);
+const NO_PATH: Cell[] = [];
+
+/**
+ * writeFrame's general path: the records of every walked cell, in frame order. The fields
+ * `d*` hold the description of the cell being written (planned by planPayload, sized by
+ * descriptionSize, written by writeDescriptionBytes): one set per writer, none per cell.
+ */
+class FrameWriter {
+  caps = FLAT_CAP_TOC;
+  /** The reference names the frame uses (its namepool). */
+  readonly refs: NameRefs = new Map();
+  readonly pWindow: number;
+  readonly mWindow: number;
+  private readonly cells: Cell[];
+  private readonly parents: ArrayLike<number>;
+  private readonly marks: ArrayLike<number>;
+  private readonly chunkSize: number;
+  private readonly cur: Version = { beat: -1, meta: 0, pv: 0 };
+  /** Domain ids by the kernel's domain index. */
+  private readonly domains: { hi: number; lo: number }[] = [];
+  private readonly fpScratch = new Uint8Array(32);
+  private readonly nonceScratch = new Uint8Array(24);
+  /** The branch root's absolute path. */
+  private readonly rootPath: Cell[];
+  /** Frame ordinal of each cell, built when the first link is described. */
+  private ordOfCell: Map<Cell, number> | undefined = undefined;
+  /** Children lists (frame ordinals), built on first need: only insertion-ordered stores and manifest history windows look at them. */
+  private kidLists: number[][] | null = null;
+  // the description being written
+  private dFlags = 0;
+  private dWithPayload = false;
+  private dKind = KIND_NONE;
+  /** A plain VALUE's length (copied straight from the arena), or -1. */
+  private dInlineLen = -1;
+  /** A payload that travels in chunks, or null. */
+  private dPayload: Uint8Array | null = null;
+  private dTarget: Cell | null = null;
+  private dTargetOrd = -1;
+  private dTargetPath: Cell[] = NO_PATH;
+  private dDeleted = -1;
+  private dDup = 0;
+  private dParentRef = 0;
+
+  constructor(
+    private readonly rt: Tree,
+    walk: Walk,
+    private readonly beat: number,
+    private readonly mode: number,
+    o: EncodeOptions,
+    private readonly lenient: boolean,
+    private readonly st: Staging,
+    readonly cipher: ChunkCipher | null,
+  ) {
+    this.cells = walk.cells;
+    this.parents = walk.parents;
+    this.marks = walk.marks;
+    this.chunkSize = o.chunkSize ?? CHUNK_SIZE_DEFAULT;
+    this.pWindow = o.history?.payload ?? 0;
+    this.mWindow = mode === MODE_SNAPSHOT ? (o.history?.manifest ?? 0) : 0;
+    this.rootPath = pathOf(this.cells[0]);
+    for (const x of this.rootPath) this.noteCellName(x);
+  }
+
+  /** Every record but the namepool's: per cell its description (and chunks), store, order, histories. */
+  writeRecords(): void {
+    const { cells, marks, parents } = this;
+    const leaf = new DescWriter(this.st, this.rt, this.beat, this.mode, this.refs);
+    const leavesFast = this.cipher === null && this.pWindow === 0 && writerPaths.leafFastPath;
+    for (let i = 0; i < cells.length; i++) {
+      const c = cells[i];
+      const m = marks[i];
+      // the common case (a described leaf with an inline VALUE, 'none' or no payload) takes the fast path
+      if (leavesFast && i > 0 && c.store === null && m !== M_ANCHOR && leaf.write(i, c, parents[i] + 1, m)) continue;
+      this.writeDescription(i, c, m);
+      this.writeManifest(i, c, m);
+      this.writeOrder(i, c);
+      if (m !== M_ANCHOR && this.pWindow > 0) this.writePayloadHistory(i, c);
+      if (this.mWindow > 0) this.writeManifestHistory(i);
     }
-  };
-  const writeName = (b: Uint8Array, p: number, c: Cell): number => {
-    const d = domainOf(c.dom);
-    writeId(b, p, d.hi, d.lo);
-    writeId(b, p + 8, c.hi, c.lo);
-    return p + NAME_BYTES;
-  };
-  const fpScratch = new Uint8Array(32);
-  const nonceScratch = new Uint8Array(24);
+  }
+
+  /** cell_desc (docs/FORMAT.md §4.1) of cell `i`, then the chunks of a payload too large or sealed to travel inline. */
+  private writeDescription(i: number, c: Cell, m: number): void {
+    this.planPayload(c, m);
+    this.dDeleted = c.deleted >= 0 && c.deleted <= this.beat ? c.deleted : -1; // as of the beat
+    this.dDup = i === 0 || m === M_NEW ? 0 : sameNameIndex(c, this.beat, this.mode);
+    this.dParentRef = i === 0 ? 0 : this.parents[i] + 1;
+    const at = this.st.cell(i, this.descriptionSize(i, c));
+    this.writeDescriptionBytes(at, i, c);
+    if (this.dPayload !== null) this.writeChunks(FLAT_T_CHUNK, i, 0, this.dKind, this.dPayload);
+  }
+
+  /** The flags and what the description says of the payload as of the beat (a delta carries it only when it changed, or the cell is new). */
+  private planPayload(c: Cell, m: number): void {
+    const anchor = m === M_ANCHOR;
+    const cur = this.cur;
+    let flags = anchor ? DESC_ANCHOR : 0;
+    if (!anchor && (c.flags & IMMUTABLE) !== 0) flags |= DESC_IMMUTABLE;
+    versionAt(this.rt, c, this.beat, cur);
+    const proxy = (c.flags & TYPE_MASK) > TYPE_LINK; // only in lenient frames
+    const withPayload = !anchor && !proxy && (this.mode === MODE_SNAPSHOT || m === M_NEW || cur.beat === this.beat);
+    if (withPayload) flags |= DESC_PAYLOAD;
+    const kind = withPayload ? kindOfMeta(cur.meta) : KIND_NONE;
+    this.dFlags = flags;
+    this.dWithPayload = withPayload;
+    this.dKind = kind;
+    this.dInlineLen = -1;
+    this.dPayload = null;
+    this.dTarget = null;
+    this.dTargetOrd = -1;
+    this.dTargetPath = NO_PATH;
+    if (withPayload && kind === KIND_VALUE && this.cipher === null) {
+      this.dInlineLen = (cur.meta & LEN_MASK) >>> LEN_SHIFT;
+    } else if (withPayload && (kind === KIND_VALUE || kind === KIND_DATA)) {
+      this.dPayload = versionBytes(this.rt, cur);
+    } else if (withPayload && kind === KIND_LINK) {
+      this.planLinkTarget(cur.pv as Cell);
+    }
+  }
+
+  /** A link's target: its frame ordinal, or (outside the frame) its absolute path, whose names the namepool must teach. */
+  private planLinkTarget(target: Cell): void {
+    this.dTarget = target;
+    this.ordOfCell ??= new Map(this.cells.map((x, j) => [x, j]));
+    this.dTargetOrd = this.ordOfCell.get(target) ?? -1;
+    if (this.dTargetOrd < 0) {
+      this.dTargetPath = pathOf(target);
+      for (const x of this.dTargetPath) this.noteCellName(x);
+    }
+  }
+
+  /** Bytes of the planned description (small values inline: the varint helpers cost a call each). */
+  private descriptionSize(i: number, c: Cell): number {
+    const parentRef = this.dParentRef;
+    const dup = this.dDup;
+    let size = 1 + (parentRef < 128 ? 1 : varintSize(parentRef));
+    if (i === 0) size += varintSize(this.rootPath.length) + this.rootPath.length * NAME_BYTES;
+    else size += NAME_BYTES + (dup < 128 ? 1 : varintSize(dup));
+    if ((this.dFlags & DESC_ANCHOR) !== 0) return size;
+    const deleted = this.dDeleted;
+    size += 2 + (c.created < 128 ? 1 : varintSize(c.created)) + (deleted < 127 ? 1 : varintSize(deleted + 1));
+    if (!this.dWithPayload) return size;
+    const cur = this.cur;
+    const inlineLen = this.dInlineLen;
+    size += 1 + (cur.beat < 127 ? 1 : varintSize(cur.beat + 1));
+    if (inlineLen >= 0) size += (inlineLen < 128 ? 1 : varintSize(inlineLen)) + 1 + inlineLen;
+    else if (this.dPayload !== null) size += varintSize(this.dPayload.length) + 1;
+    else if (this.dTarget !== null) {
+      const path = this.dTargetPath;
+      size += 1 + (this.dTargetOrd >= 0 ? varintSize(this.dTargetOrd) : varintSize(path.length) + path.length * NAME_BYTES);
+      for (const x of path) size += varintSize(sameNameIndex(x, this.beat, this.mode));
+    }
+    return size;
+  }
+
+  /** The planned description at `at`: flags, parent, name (the root: its path) and same-name index, then the cell's state. */
+  private writeDescriptionBytes(at: number, i: number, c: Cell): void {
+    const b = this.st.buf;
+    const parentRef = this.dParentRef;
+    const dup = this.dDup;
+    b[at] = this.dFlags;
+    let p = at + 1;
+    if (parentRef < 128) b[p++] = parentRef;
+    else p = writeVarint(b, p, parentRef);
+    if (i === 0) {
+      p = writeVarint(b, p, this.rootPath.length);
+      for (const x of this.rootPath) p = this.writeName(b, p, x);
+    } else {
+      this.noteCellName(c);
+      p = this.writeName(b, p, c);
+      if (dup < 128) b[p++] = dup;
+      else p = writeVarint(b, p, dup);
+    }
+    if ((this.dFlags & DESC_ANCHOR) === 0) this.writeStateBytes(b, p, c);
+  }
+
+  /** A described cell's type, stamps and payload field. */
+  private writeStateBytes(b: Uint8Array, p: number, c: Cell): void {
+    const deleted = this.dDeleted;
+    b[p++] = (c.flags & TYPE_MASK) === TYPE_LINK ? CELL_LINK : CELL_NORMAL; // a proxy (lenient frames only) travels as a normal cell
+    b[p++] = 0; // reserved
+    if (c.created < 128) b[p++] = c.created;
+    else p = writeVarint(b, p, c.created);
+    if (deleted < 127) b[p++] = deleted + 1;
+    else p = writeVarint(b, p, deleted + 1);
+    if (!this.dWithPayload) return;
+    const cur = this.cur;
+    const inlineLen = this.dInlineLen;
+    b[p++] = this.dKind;
+    if (cur.beat < 127) b[p++] = cur.beat + 1;
+    else p = writeVarint(b, p, cur.beat + 1);
+    if (inlineLen >= 0) {
+      if (inlineLen < 128) b[p++] = inlineLen;
+      else p = writeVarint(b, p, inlineLen);
+      b[p++] = PLACE_INLINE;
+      const off = cur.pv as number;
+      const chunk = this.rt.arena.chunks[Math.floor(off / ARENA_CHUNK)];
+      for (let k = 0, q = off % ARENA_CHUNK; k < inlineLen; k++) b[p + k] = chunk[q + k];
+    } else if (this.dPayload !== null) {
+      p = writeVarint(b, p, this.dPayload.length);
+      b[p++] = PLACE_CHUNKS;
+    } else if (this.dTarget !== null) {
+      b[p++] = this.dTargetOrd >= 0 ? TARGET_ORDINAL : TARGET_PATH;
+      if (this.dTargetOrd >= 0) p = writeVarint(b, p, this.dTargetOrd);
+      else {
+        p = writeVarint(b, p, this.dTargetPath.length);
+        for (const x of this.dTargetPath) p = writeVarint(b, this.writeName(b, p, x), sameNameIndex(x, this.beat, this.mode));
+      }
+    }
+  }
+
+  /** manifest_delta: the child store, when it is new, changed in a delta's beat, or in a snapshot. */
+  private writeManifest(i: number, c: Cell, m: number): void {
+    const store = c.store;
+    if (m === M_ANCHOR || store === null || !(this.mode === MODE_SNAPSHOT || m === M_NEW || store.modified === this.beat)) return;
+    if (!this.lenient && (store.indexing === 'comparator' || store.indexing === 'function')) {
+      throw frameError('ERR_FRAME_UNSUPPORTED', `${c.path} orders its children with a JavaScript function (${store.indexing}); such stores cannot be framed`);
+    }
+    const st = this.st;
+    const mAt = st.open(FLAT_T_MANIFEST, 0, i, 0, 0, 0, 2 + varintSize(store.autoNext));
+    st.buf[mAt] = STORE_CODES.indexOf(store.kind);
+    st.buf[mAt + 1] = INDEXING_CODES.indexOf(store.indexing);
+    writeVarint(st.buf, mAt + 2, store.autoNext);
+    this.caps |= FLAT_CAP_MANIFEST;
+  }
+
+  /** order_delta: children placed before older siblings in an insertion-ordered store. */
+  private writeOrder(i: number, c: Cell): void {
+    const store = c.store;
+    if (store === null || store.indexing !== 'insertion' || (this.mode === MODE_DELTA && !mayHaveFront(store, this.beat)) || this.kidsOf(i).length === 0) return;
+    const front = frontChildren(this.cells, this.kidsOf(i), this.mode, this.beat, store.toArray());
+    if (front.length > 0) {
+      this.st.ordinalList(FLAT_T_ORDER, i, front);
+      this.caps |= FLAT_CAP_ORDER;
+    }
+  }
+
+  /** payload_history: past versions inside the window. */
+  private writePayloadHistory(i: number, c: Cell): void {
+    for (const v of pastVersions(this.rt, c, this.beat, this.beat - this.pWindow)) {
+      const k = kindOfMeta(v.meta);
+      if (k !== KIND_NONE && k !== KIND_VALUE && k !== KIND_DATA) continue; // link retargets are not framed
+      this.writeChunks(FLAT_T_HISTORY, i, v.beat, k, versionBytes(this.rt, v));
+    }
+  }
+
+  /** manifest_history: the children deleted inside the window (a snapshot's past child set). */
+  private writeManifestHistory(i: number): void {
+    const kids = this.kidsOf(i);
+    if (kids.length === 0) return;
+    const marks = this.marks;
+    const past = kids.filter((j) => marks[j] === M_PAST);
+    if (past.length > 0) {
+      this.st.ordinalList(FLAT_T_MANIFEST_HISTORY, i, past);
+      this.caps |= FLAT_CAP_MANIFEST_HISTORY;
+    }
+  }
 
   /** Chunk records (payload_chunk or payload_history) of one payload. */
-  const writeChunks = (type: number, o32: number, suffix: number, kind: number, bytes: Uint8Array): void => {
+  private writeChunks(type: number, o32: number, suffix: number, kind: number, bytes: Uint8Array): void {
+    const { st, cipher, fpScratch } = this;
     const total = bytes.length;
     if (cipher !== null) cipher.fingerprint(bytes, fpScratch, 0);
     else binding.blake3(bytes, null, 0, fpScratch, 0);
-    const sealed = cipher !== null;
     const words = type === FLAT_T_CHUNK ? 1 : 2;
+    const flags = cipher !== null ? RECORD_SEALED : 0;
     let ordinal = 0;
     for (let off = 0; off < total || (total === 0 && ordinal === 0); ordinal++) {
-      const size = Math.min(chunkSize, total - off);
+      const size = Math.min(this.chunkSize, total - off);
       const head = 1 + varintSize(total) + varintSize(off) + 32;
-      const bodyLen = head + (sealed ? cipher.nonceBytes + size + AEAD_TAG_BYTES : size);
-      const at = words === 1 ? st.open(type, sealed ? RECORD_SEALED : 0, o32, ordinal, 0, 1, bodyLen) : st.open(type, sealed ? RECORD_SEALED : 0, o32, suffix, ordinal, 2, bodyLen);
+      const bodyLen = head + (cipher !== null ? cipher.nonceBytes + size + AEAD_TAG_BYTES : size);
+      const at = words === 1 ? st.open(type, flags, o32, ordinal, 0, 1, bodyLen) : st.open(type, flags, o32, suffix, ordinal, 2, bodyLen);
       const b = st.buf;
       b[at] = kind;
       let p = writeVarint(b, at + 1, total);
@@ -503,186 +769,55 @@ export function writeFrame(rt: Tree, walk: Walk, beat: number, mode: number, o: 
       b.set(fpScratch, p);
       p += 32;
       const plain = bytes.subarray(off, off + size);
-      if (sealed) {
-        const key = st.keyBefore(at, 5 + words * 4);
-        cipher.nonce(key, fpScratch, nonceScratch, 0);
-        b.set(nonceScratch.subarray(0, cipher.nonceBytes), p);
-        p += cipher.nonceBytes;
-        cipher.seal(b.subarray(p, p + size + AEAD_TAG_BYTES), plain, key, nonceScratch.subarray(0, cipher.nonceBytes));
-      } else {
-        b.set(plain, p);
-      }
+      if (cipher !== null) this.sealChunk(cipher, at, words, p, size, plain);
+      else b.set(plain, p);
       off += size;
     }
-    caps |= type === FLAT_T_CHUNK ? FLAT_CAP_CHUNKS : FLAT_CAP_PAYLOAD_HISTORY;
-    if (sealed) caps |= FLAT_CAP_AEAD;
-  };
+    this.caps |= type === FLAT_T_CHUNK ? FLAT_CAP_CHUNKS : FLAT_CAP_PAYLOAD_HISTORY;
+    if (cipher !== null) this.caps |= FLAT_CAP_AEAD;
+  }
 
-  const rootPath = pathOf(cells[0]);
-  for (const x of rootPath) noteCellName(x);
-  let ordOfCell: Map<Cell, number> | undefined;
-  // children lists (frame ordinals), built on first need: only insertion-ordered stores and
-  // manifest history windows look at them
-  let kidLists: number[][] | null = null;
-  const kidsOf = (i: number): number[] => {
-    if (kidLists === null) {
-      kidLists = [];
-      for (let j = 1; j < n; j++) (kidLists[parents[j]] ??= []).push(j);
-    }
-    return kidLists[i] ?? [];
-  };
-  const leaf = new DescWriter(st, rt, beat, mode, refs);
-  const leavesFast = cipher === null && pWindow === 0 && writerPaths.leafFastPath;
-  for (let i = 0; i < n; i++) {
-    const c = cells[i];
-    const m = marks[i];
-    // the common case (a described leaf with an inline VALUE, 'none' or no payload) takes the fast path
-    if (leavesFast && i > 0 && c.store === null && m !== M_ANCHOR && leaf.write(i, c, parents[i] + 1, m)) continue;
-    const anchor = m === M_ANCHOR;
-    let flags = anchor ? DESC_ANCHOR : 0;
-    if (!anchor) {
-      if ((c.flags & IMMUTABLE) !== 0) flags |= DESC_IMMUTABLE;
-    }
-    // payload as of the beat; a delta carries it only when it changed (or the cell is new)
-    versionAt(rt, c, beat, cur);
-    const proxy = (c.flags & TYPE_MASK) > TYPE_LINK; // only in lenient frames
-    const withPayload = !anchor && !proxy && (mode === MODE_SNAPSHOT || m === M_NEW || cur.beat === beat);
-    if (withPayload) flags |= DESC_PAYLOAD;
-    const kind = withPayload ? kindOfMeta(cur.meta) : KIND_NONE;
-    let payload: Uint8Array | null = null;
-    let target: Cell | null = null;
-    let targetPath: Cell[] = [];
-    let targetOrd = -1;
-    let place = PLACE_CHUNKS;
-    let inlineLen = -1; // a plain VALUE is copied straight from the arena
-    if (withPayload && kind === KIND_VALUE && cipher === null) {
-      inlineLen = (cur.meta & LEN_MASK) >>> LEN_SHIFT;
-    } else if (withPayload && (kind === KIND_VALUE || kind === KIND_DATA)) {
-      payload = versionBytes(rt, cur);
-      place = PLACE_CHUNKS;
-    } else if (withPayload && kind === KIND_LINK) {
-      target = cur.pv as Cell;
-      ordOfCell ??= new Map(cells.map((x, j) => [x, j]));
-      targetOrd = ordOfCell.get(target) ?? -1;
-      if (targetOrd < 0) {
-        targetPath = pathOf(target);
-        for (const x of targetPath) noteCellName(x);
-      }
-    }
-    const deleted = c.deleted >= 0 && c.deleted <= beat ? c.deleted : -1; // as of the beat
-    // body size
-    const dup = i === 0 || m === M_NEW ? 0 : sameNameIndex(c, beat, mode);
-    // (small values inline: this loop is too large for the compiler to inline the varint helpers)
-    const parentRef = i === 0 ? 0 : parents[i] + 1;
-    let size = 1 + (parentRef < 128 ? 1 : varintSize(parentRef));
-    if (i === 0) size += varintSize(rootPath.length) + rootPath.length * NAME_BYTES;
-    else size += NAME_BYTES + (dup < 128 ? 1 : varintSize(dup));
-    if (!anchor) {
-      size += 2 + (c.created < 128 ? 1 : varintSize(c.created)) + (deleted < 127 ? 1 : varintSize(deleted + 1));
-      if (withPayload) {
-        size += 1 + (cur.beat < 127 ? 1 : varintSize(cur.beat + 1));
-        if (inlineLen >= 0) size += (inlineLen < 128 ? 1 : varintSize(inlineLen)) + 1 + inlineLen;
-        else if (payload !== null) size += varintSize(payload.length) + 1;
-        else if (target !== null) {
-          size += 1 + (targetOrd >= 0 ? varintSize(targetOrd) : varintSize(targetPath.length) + targetPath.length * NAME_BYTES);
-          for (const x of targetPath) size += varintSize(sameNameIndex(x, beat, mode));
-        }
-      }
-    }
-    const at = st.cell(i, size);
-    const b = st.buf;
-    b[at] = flags;
-    let p = at + 1;
-    if (parentRef < 128) b[p++] = parentRef;
-    else p = writeVarint(b, p, parentRef);
-    if (i === 0) {
-      p = writeVarint(b, p, rootPath.length);
-      for (const x of rootPath) p = writeName(b, p, x);
-    } else {
-      noteCellName(c);
-      p = writeName(b, p, c);
-      if (dup < 128) b[p++] = dup;
-      else p = writeVarint(b, p, dup);
-    }
-    if (!anchor) {
-      b[p++] = (c.flags & TYPE_MASK) === TYPE_LINK ? CELL_LINK : CELL_NORMAL; // a proxy (lenient frames only) travels as a normal cell
-      b[p++] = 0; // reserved
-      if (c.created < 128) b[p++] = c.created;
-      else p = writeVarint(b, p, c.created);
-      if (deleted < 127) b[p++] = deleted + 1;
-      else p = writeVarint(b, p, deleted + 1);
-      if (withPayload) {
-        b[p++] = kind;
-        if (cur.beat < 127) b[p++] = cur.beat + 1;
-        else p = writeVarint(b, p, cur.beat + 1);
-        if (inlineLen >= 0) {
-          if (inlineLen < 128) b[p++] = inlineLen;
-          else p = writeVarint(b, p, inlineLen);
-          b[p++] = PLACE_INLINE;
-          const off = cur.pv as number;
-          const chunk = rt.arena.chunks[Math.floor(off / ARENA_CHUNK)];
-          for (let k = 0, q = off % ARENA_CHUNK; k < inlineLen; k++) b[p + k] = chunk[q + k];
-          p += inlineLen;
-        } else if (payload !== null) {
-          p = writeVarint(b, p, payload.length);
-          b[p++] = place;
-        } else if (target !== null) {
-          b[p++] = targetOrd >= 0 ? TARGET_ORDINAL : TARGET_PATH;
-          if (targetOrd >= 0) p = writeVarint(b, p, targetOrd);
-          else {
-            p = writeVarint(b, p, targetPath.length);
-            for (const x of targetPath) p = writeVarint(b, writeName(b, p, x), sameNameIndex(x, beat, mode));
-          }
-        }
-      }
-    }
-    if (payload !== null && place === PLACE_CHUNKS) writeChunks(FLAT_T_CHUNK, i, 0, kind, payload);
+  /** A sealed chunk's nonce (from its key and the payload's keyed fingerprint) and sealed bytes, at `p`. */
+  private sealChunk(cipher: ChunkCipher, at: number, words: number, p: number, size: number, plain: Uint8Array): void {
+    const b = this.st.buf;
+    const nonce = this.nonceScratch;
+    const key = this.st.keyBefore(at, 5 + words * 4);
+    cipher.nonce(key, this.fpScratch, nonce, 0);
+    b.set(nonce.subarray(0, cipher.nonceBytes), p);
+    p += cipher.nonceBytes;
+    cipher.seal(b.subarray(p, p + size + AEAD_TAG_BYTES), plain, key, nonce.subarray(0, cipher.nonceBytes));
+  }
 
-    // manifest_delta: the child store, when it is new, changed in a delta's beat, or in a snapshot
-    const store = c.store;
-    if (!anchor && store !== null && (mode === MODE_SNAPSHOT || m === M_NEW || store.modified === beat)) {
-      if (!lenient && (store.indexing === 'comparator' || store.indexing === 'function')) {
-        throw frameError('ERR_FRAME_UNSUPPORTED', `${c.path} orders its children with a JavaScript function (${store.indexing}); such stores cannot be framed`);
-      }
-      const mAt = st.open(FLAT_T_MANIFEST, 0, i, 0, 0, 0, 2 + varintSize(store.autoNext));
-      st.buf[mAt] = STORE_CODES.indexOf(store.kind);
-      st.buf[mAt + 1] = INDEXING_CODES.indexOf(store.indexing);
-      writeVarint(st.buf, mAt + 2, store.autoNext);
-      caps |= FLAT_CAP_MANIFEST;
-    }
-
-    // order_delta: children placed before older siblings in an insertion-ordered store
-    if (store !== null && store.indexing === 'insertion' && (mode !== MODE_DELTA || mayHaveFront(store, beat)) && kidsOf(i).length > 0) {
-      const front = frontChildren(cells, kidsOf(i), mode, beat, store.toArray());
-      if (front.length > 0) {
-        st.ordinalList(FLAT_T_ORDER, i, front);
-        caps |= FLAT_CAP_ORDER;
-      }
-    }
-
-    // payload_history: past versions inside the window
-    if (!anchor && pWindow > 0) {
-      for (const v of pastVersions(rt, c, beat, beat - pWindow)) {
-        const k = kindOfMeta(v.meta);
-        if (k !== KIND_NONE && k !== KIND_VALUE && k !== KIND_DATA) continue; // link retargets are not framed
-        writeChunks(FLAT_T_HISTORY, i, v.beat, k, versionBytes(rt, v));
-      }
-    }
-
-    // manifest_history: the children deleted inside the window (a snapshot's past child set)
-    if (mWindow > 0 && kidsOf(i).length > 0) {
-      const past = kidsOf(i).filter((j) => marks[j] === M_PAST);
-      if (past.length > 0) {
-        st.ordinalList(FLAT_T_MANIFEST_HISTORY, i, past);
-        caps |= FLAT_CAP_MANIFEST_HISTORY;
-      }
+  /** Note a cell's name ids that are references (its tag, its domain outside CEP): the namepool must teach them. */
+  private noteCellName(c: Cell): void {
+    if (namingOf(c.hi) === NAMING_REFERENCE) noteRef(this.refs, c.hi, c.lo);
+    if (c.dom !== DOM_CEP) {
+      const d = this.domainOf(c.dom);
+      noteRef(this.refs, d.hi, d.lo);
     }
   }
 
-  caps |= writeNamepool(st, rt, refs, cell);
+  private domainOf(dom: number): { hi: number; lo: number } {
+    return (this.domains[dom] ??= domainId(dom));
+  }
 
-  const aead = cipher !== null && (caps & FLAT_CAP_AEAD) !== 0 ? cipher.selector : 0;
-  return finishFrame(st, cell, beat, mode, caps, o, aead, pWindow, mWindow);
+  /** A cell's name (domain id, tag id) at `p`; returns the position after it. */
+  private writeName(b: Uint8Array, p: number, c: Cell): number {
+    const d = this.domainOf(c.dom);
+    writeId(b, p, d.hi, d.lo);
+    writeId(b, p + 8, c.hi, c.lo);
+    return p + NAME_BYTES;
+  }
+
+  /** Frame ordinals of the children of cell `i`. */
+  private kidsOf(i: number): number[] {
+    if (this.kidLists === null) {
+      const lists: number[][] = [];
+      for (let j = 1; j < this.cells.length; j++) (lists[this.parents[j]] ??= []).push(j);
+      this.kidLists = lists;
+    }
+    return this.kidLists[i] ?? [];
+  }
 }
 
 /** Reference names a frame uses: namepool key -> [hi, lo]. */
