@@ -22,6 +22,27 @@ export async function settle(r: Reactor, ...seqs: number[]): Promise<Map<number,
   return got;
 }
 
+/**
+ * Resolves once `done()` holds: checked now and each time new completions enter the reactor's
+ * gate (`onReady`), so nothing waits on a timer and nothing spins (`whenReady()` resolves at
+ * once while anything is drainable, so looping on it until more arrive would never yield).
+ */
+export function readyWhen(r: Pick<Reactor, 'onReady'>, done: () => boolean): Promise<void> {
+  if (done()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const off = r.onReady(() => {
+      if (!done()) return;
+      off();
+      resolve();
+    });
+  });
+}
+
+/** Resolves once none of `seqs` is still running (their completions wait in the gate, not drained). */
+export function finished(r: Reactor, ...seqs: number[]): Promise<void> {
+  return readyWhen(r, () => !seqs.some((s) => r.pendingSeq(s)));
+}
+
 /** Submits one request and waits for its completion (throws if it failed and `ok` is expected). */
 export async function one(r: Reactor, seq: number): Promise<IoCompletion> {
   return (await settle(r, seq)).get(seq)!;

@@ -36,6 +36,8 @@ describe.each(availableBackends())('reactor process lifecycle on %s', (backend) 
        const r = createReactor();
        const l = r.listen({ host: '127.0.0.1', port: 0 });
        r.onReady(() => {
+         // the exit waits a moment so that the accepts are parked in the kernel (nothing shows that;
+         // on a slow machine they may not be yet, and the exit must be as quick then)
          for (const c of r.drain()) if (c.seq === l) { r.accept(c.result); r.accept(c.result); setTimeout(() => process.exit(7), 20); }
        });
        for (let i = 0; i < 100; i++) r.nop();`,
@@ -60,7 +62,8 @@ describe('worker pool process lifecycle', () => {
        const pool = createWorkerPool({ module: ${JSON.stringify(tasks)}, functions: ['echo'], threads: 2 });
        let n = 0;
        for (let i = 0; i < 50; i++) n += (await pool.run('echo', Uint8Array.of(i))).length;
-       await new Promise((resolve) => setTimeout(resolve, 20)); // the workers are idle (unref'ed) now
+       // nothing keeps the process alive any more (the idle workers are unref'ed): Node says so
+       await new Promise((resolve) => process.once('beforeExit', resolve));
        await pool.close(); // top-level await: exit code 13 if nothing kept the process alive
        console.log('closed after', n);`,
       {},

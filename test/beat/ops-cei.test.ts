@@ -268,6 +268,8 @@ describe('driven mode', () => {
     await new Promise((r) => setImmediate(r));
     expect(ran).toEqual([1, 1]);
     const b = rt.beat;
+    // A negative check: nothing marks "no beat is coming", so give driven mode a moment (a slow
+    // machine can only make the check weaker, never fail it).
     await new Promise((r) => setTimeout(r, 20));
     expect(rt.beat).toBe(b); // no work, no interval: no beats
     rt.start({ intervalMs: 2 });
@@ -277,7 +279,7 @@ describe('driven mode', () => {
     rt.stop();
     const stopped = rt.beat;
     rt.enqueue('s', '/data');
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 10)); // negative check, as above: a stopped runtime takes no beat
     expect(rt.beat).toBe(stopped);
     expect(() => rt.start({ intervalMs: -1 })).toThrow(code('ERR_OUT_OF_RANGE'));
   });
@@ -294,7 +296,7 @@ describe('driven mode', () => {
         if (work > 0) work--, (out = true);
       },
       ready: () => !out || (out = false),
-      whenReady: () => new Promise<void>((resolve) => setTimeout(resolve, 1)),
+      whenReady: () => Promise.resolve(), // the result is in once ready() was asked: nothing to wait for
       busy: () => work > 0,
     });
     rt.start();
@@ -307,13 +309,20 @@ describe('driven mode', () => {
 
   it('an error stops driven mode and reaches onError', async () => {
     const errors: unknown[] = [];
-    const rt = runtime({ onError: (e) => void errors.push(e) });
+    let reported!: () => void;
+    const failed = new Promise<void>((resolve) => (reported = resolve));
+    const rt = runtime({
+      onError: (e) => {
+        errors.push(e);
+        reported();
+      },
+    });
     rt.onCommit(() => {
       throw new Error('hook failed');
     });
     rt.start();
     rt.enqueue('s', '/data');
-    await new Promise((r) => setTimeout(r, 5));
+    await failed;
     expect(rt.heartbeat.driven).toBe(false);
     expect((errors[0] as Error).message).toBe('hook failed');
     expect(rt.heartbeat.lastError).toBe(errors[0]);

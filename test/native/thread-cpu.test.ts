@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { nativeInfo } from '../../src/index.js';
 import { binding } from '../../src/native/index.js';
 
+// Blocks this thread for `ms` without using CPU (no event to await: time asleep is what is measured).
 const sleep = (ms: number): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 // The clock episode CPU budgets are charged by (binding.threadCpuMs).

@@ -8,14 +8,17 @@ afterAll(removeTempDirs);
 
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
 
-/** Run beats until `to`, one small set per beat, each durable before the next (checkpoints run in the writer's sequence). */
+/**
+ * Run beats until `to`, one small set per beat, waiting for the store every 64 beats and at the
+ * end: `flush()` resolves once every beat is durable and the automatic checkpoints (and their
+ * compactions) queued behind them have run, as they run in the writer's sequence.
+ */
 async function until(rt: PersistentRuntime, to: number): Promise<void> {
   while (rt.beat <= to) {
     put(rt, 'app', 'x', `v${Math.max(rt.beat, 1)}`); // beat 0 is boot: the first put runs beat 1
     if (rt.beat % 64 === 0) await rt.flush();
   }
   await rt.flush();
-  await rt.persist.writer.settle();
 }
 
 /** The newest checkpoint frame of `branch`. */

@@ -34,7 +34,9 @@ describe('rt.close()', () => {
        await rt.episodes.load(${JSON.stringify(slices)});
        for (let i = 0; i < 4; i++) rt.episodes.start({ signal: 'app/spin', target: '/data', profile: 'ro', slice: { module: ${JSON.stringify(slices)}, name: 'spin' }, reads: ['/data'] });
        rt.start({ intervalMs: 5 });
-       await new Promise((r) => setTimeout(r, 50));
+       // closed mid-run: once driven mode has committed a beat that sent slices to the workers
+       await new Promise((r) => { const off = rt.onCommit(() => { if (rt.episodes.offloaded > 0) off(), r(); }); });
+       console.log('running', rt.episodes.active);
        const a = rt.close();
        console.log(a === rt.close() ? 'same' : 'other');
        await a;
@@ -44,7 +46,7 @@ describe('rt.close()', () => {
       execFile(process.execPath, [file], { timeout: 30_000 }, (e, out, err) => done({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out: out + err })),
     );
     fs.rmSync(dir, { recursive: true, force: true });
-    expect(r, r.out).toEqual({ code: 0, out: 'same\nclosed true\n' });
+    expect(r, r.out).toEqual({ code: 0, out: 'running 4\nsame\nclosed true\n' });
   }, 40_000);
 
   it('refuses writes, beats and impulses afterwards with codes; reads still work; closing twice is harmless', async () => {
