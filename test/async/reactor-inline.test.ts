@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createReactor, type IoCompletion, type Reactor } from '../../src/async/reactor.js';
 import { availableBackends, type ReactorBackend } from '../../src/async/select.js';
-import { ok, settle } from './helpers.js';
+import { ok, settle, takeN } from './helpers.js';
 
 const native = availableBackends().filter((b) => b !== 'portable');
 const reactors: Reactor[] = [];
@@ -29,14 +29,7 @@ async function pair(r: Reactor): Promise<{ server: number; client: number; liste
 }
 
 /** Waits for `n` completions. */
-async function take(r: Reactor, n: number): Promise<IoCompletion[]> {
-  const out: IoCompletion[] = [];
-  while (out.length < n) {
-    await r.whenReady();
-    out.push(...r.drain());
-  }
-  return out;
-}
+const take = (r: Reactor, n: number): Promise<IoCompletion[]> => takeN(r, n);
 
 const body = (i: number, n: number): Uint8Array => new Uint8Array(n).map((_, k) => (i * 31 + k) & 255);
 
