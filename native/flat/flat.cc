@@ -330,6 +330,11 @@ inline Status check_header(Validation& v) {
   return OK;
 }
 
+// A varint of a record's lengths that failed at p: cut short by the frame's end, or bad.
+inline Status fail_varint(Validation& v, size_t p) {
+  return fail(v, varint_truncated(v.b, v.len, p) ? TRUNCATED : MALFORMED, p);
+}
+
 // The record at p: version byte, key and body lengths within the frame, CRC32C; appends its
 // index entry and moves p past it.
 inline Status read_record(Validation& v, size_t& p, Record& r) {
@@ -343,8 +348,8 @@ inline Status read_record(Validation& v, size_t& p, Record& r) {
   if (b[start + 1] != 1) return fail(v, UNSUPPORTED, start + 1);
   p = start + 4;
   uint64_t klen, blen;
-  if (!read_varint(b, len, p, klen)) return fail(v, varint_truncated(b, len, p) ? TRUNCATED : MALFORMED, p);
-  if (!read_varint(b, len, p, blen)) return fail(v, varint_truncated(b, len, p) ? TRUNCATED : MALFORMED, p);
+  if (!read_varint(b, len, p, klen)) return fail_varint(v, p);
+  if (!read_varint(b, len, p, blen)) return fail_varint(v, p);
   const size_t key_off = p;
   if (klen > kKeyMax) return fail(v, MALFORMED, start + 4);
   if (blen > len) return fail(v, TRUNCATED, len);
@@ -377,7 +382,8 @@ inline Status check_trailer_record(Validation& v, const Record& r, size_t p) {
 inline Status check_key_shape(Validation& v, const Record& r) {
   const int want = key_length_of(r.type);
   if (want < 0) return fail(v, UNSUPPORTED, r.start);
-  if ((v.caps & cap_of(r.type)) != cap_of(r.type)) return fail(v, CAPS, r.start);
+  const uint32_t cap = cap_of(r.type);
+  if ((v.caps & cap) != cap) return fail(v, CAPS, r.start);
   if (r.klen != static_cast<size_t>(want) || v.b[r.key_off + 4] != r.type) return fail(v, MALFORMED, r.key_off);
   const bool sealable = r.type == T_CHUNK || r.type == T_HISTORY;
   if ((r.flags & ~(sealable ? 1 : 0)) != 0) return fail(v, MALFORMED, r.start + 2);
