@@ -31,5 +31,9 @@ describe('public exports', () => {
       (rt as { beat: number }).beat = 7;
     }).toThrow(TypeError);
     expect(rt.beat).toBe(0);
+    expect(() => {
+      (rt as { historyFloor: number }).historyFloor = 7;
+    }).toThrow(TypeError);
+    expect(rt.historyFloor).toBe(0);
   });
 });

@@ -67,11 +67,24 @@ export function setBeat(tree: Tree, beat: number): void {
   writeBeat(tree, beat);
 }
 
+let writeFloor: (tree: Tree, beat: number) => void;
+
+/**
+ * Raise a tree's history floor to `beat` (never lowers it): for a store that loaded snapshots
+ * whose history windows begin there. Not public: `historyFloor` is read-only to users.
+ */
+export function raiseHistoryFloor(tree: Tree, beat: number): void {
+  writeFloor(tree, beat);
+}
+
 export class Tree {
   #beat = 0;
   static {
     writeBeat = (tree, beat) => {
       tree.#beat = beat;
+    };
+    writeFloor = (tree, beat) => {
+      if (beat > tree.#historyFloor) tree.#historyFloor = beat;
     };
   }
   /** The current beat: every change made now is stamped with it (read-only; beats move it). */
@@ -86,12 +99,14 @@ export class Tree {
   readonly history = new HistoryLog();
   /** Beats of payload history kept (0: all). */
   readonly historyBeats: number;
+  #historyFloor = 0;
   /**
-   * @internal The oldest beat as-of payload reads still answer exactly: versions before it
-   * were dropped by retention (or never loaded from a store). Reads before it throw
-   * ERR_HISTORY_PRUNED.
+   * The oldest beat as-of payload reads still answer exactly: versions before it were dropped
+   * by retention (or never loaded from a store). Reads before it throw ERR_HISTORY_PRUNED.
    */
-  historyFloor = 0;
+  get historyFloor(): number {
+    return this.#historyFloor;
+  }
   /** Beat of the last retention pass. */
   private prunedAt = 0;
   readonly root: Cell;
@@ -153,7 +168,7 @@ export class Tree {
         if ((m & PK_MASK) >>> PK_SHIFT === PK_VALUE) arena.free((m & LEN_MASK) >>> LEN_SHIFT);
       },
     );
-    this.historyFloor = horizon;
+    this.#historyFloor = horizon;
     if (arena.needsCompaction) this.compact();
   }
 

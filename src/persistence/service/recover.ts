@@ -6,7 +6,7 @@
  */
 import { persistError } from '../../errors.js';
 import type { Tree } from '../../kernel/tree.js';
-import { setBeat } from '../../kernel/tree.js';
+import { raiseHistoryFloor, setBeat } from '../../kernel/tree.js';
 import { applyFrame, forgetApplied, outsideLinkPaths } from '../../serialization/apply.js';
 import { readFrame } from '../../serialization/reader.js';
 import type { AeadOptions } from '../../serialization/aead.js';
@@ -202,7 +202,7 @@ export function applyFrames(rt: Tree, branches: string | readonly string[], fram
       if (r.mode === 'snapshot') floor = historyFrom(r);
     }
     // the snapshot carried a bounded window of history: as-of reads before it are refused (ERR_HISTORY_PRUNED), never answered wrong
-    if (floor > rt.historyFloor) rt.historyFloor = floor;
+    raiseHistoryFloor(rt, floor);
   } catch (e) {
     // nothing partial stays visible, and the frames may be applied again later (link order)
     if (applied.length > 0) for (const b of typeof branches === 'string' ? [branches] : branches) rt.find(`/data/${b}`)?.removeHard();
