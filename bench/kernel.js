@@ -1,28 +1,41 @@
-// Kernel data-model benchmark: 1M VALUE cells (8-byte payloads) under one name-indexed
-// dictionary. Phases: insert, lookup by name, update each once (next beat), read each at the
-// previous beat. Reports cells/s per phase and heap bytes per live cell (one history entry).
+// Kernel data-model benchmark: VALUE cells under one name-indexed dictionary (hash store), named
+// the ways servers name their state — integers, words, `user-<n>`, UUIDs — with 8-byte values,
+// ~100-byte JSON documents or 4 KiB blobs. Phases: insert, `child(name)` lookup, `find(path)`
+// lookup, update each once (next beat), read each at the previous beat; heap bytes per live cell.
+// Beside it, in the same run, the peer a server would otherwise use: a `Map` of `{ value, beat }`
+// objects under the same keys (insert and get).
 //
-//   node --expose-gc bench/kernel.js [insert|lookup|update|readPrev|all] [--json] [--cells=N]
+//   node --expose-gc bench/kernel.js [all|<phase>] [--names=int|word|user|uuid|all] [--value=8|json|4k|all]
+//                                    [--cells=N] [--quick] [--json]
 //
-// `all` (the default) runs every case in its own fresh process. A single case runs the phases
-// it depends on first, untimed. Needs the compiled output: `npx tsc -p tsconfig.build.json`.
+// `all` (the default) runs every phase of every shape in its own fresh process. The names are
+// made before the timing starts, the same array for cep and the Map. 4 KiB values use a tenth of
+// the cells (memory). Needs the compiled output: `npx tsc -p tsconfig.build.json`.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { machine } from './machine.js';
 import { fileURLToPath } from 'node:url';
+import { machine } from './machine.js';
 
-const PHASES = ['insert', 'lookup', 'update', 'readPrev'];
+const PHASES = ['insert', 'lookup', 'find', 'update', 'readPrev', 'mapInsert', 'mapGet'];
+const NAMES = ['int', 'word', 'user', 'uuid'];
+const VALUES = ['8', 'json', '4k'];
 const args = process.argv.slice(2);
 const json = args.includes('--json');
-const cellsArg = args.find((a) => a.startsWith('--cells='));
-const N = cellsArg ? Number(cellsArg.slice(8)) : 1_000_000;
+const opt = (name, fallback) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+// --quick (npm run bench -- --quick): a third of the cells
+const N = Number(opt('cells', args.includes('--quick') ? 100_000 : 300_000));
 const which = args.find((a) => !a.startsWith('--')) ?? 'all';
+const namesArg = opt('names', 'all');
+const valueArg = opt('value', 'all');
 const self = fileURLToPath(import.meta.url);
 
-if (!PHASES.includes(which) && which !== 'all') {
-  console.error(`unknown case ${which}: one of ${PHASES.join(', ')}, all`);
+const bad = (what, v, list) => {
+  console.error(`unknown ${what} ${v}: one of ${list.join(', ')}, all`);
   process.exit(2);
-}
+};
+if (!PHASES.includes(which) && which !== 'all') bad('case', which, PHASES);
+if (!NAMES.includes(namesArg) && namesArg !== 'all') bad('--names', namesArg, NAMES);
+if (!VALUES.includes(valueArg) && valueArg !== 'all') bad('--value', valueArg, VALUES);
 
 if (typeof globalThis.gc !== 'function') {
   // heap figures need a forced GC: re-run under --expose-gc
@@ -30,9 +43,43 @@ if (typeof globalThis.gc !== 'function') {
   process.exit(r.status ?? 1);
 }
 
-function loadKernel() {
-  return import('../dist/index.js');
+/** 32 pseudo-random bits from `i` (splitmix32): the same UUIDs in every run. */
+function mix(i) {
+  let z = (i + 0x9e3779b9) | 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
 }
+
+const hex8 = (x) => x.toString(16).padStart(8, '0');
+
+/** Name `i` (1-based) of each shape. Words: letters only (`k` + base 26), so they stay CEP words. */
+const NAME_OF = {
+  int: (i) => i,
+  word: (i) => {
+    let s = '';
+    for (let n = i; n > 0; n = Math.floor(n / 26)) s = String.fromCharCode(97 + (n % 26)) + s;
+    return `k${s}`;
+  },
+  user: (i) => `user-${i}`,
+  uuid: (i) => {
+    const a = hex8(mix(i));
+    const b = hex8(mix(i + 0x1000000));
+    const c = hex8(mix(i + 0x2000000));
+    const d = hex8(mix(i + 0x3000000));
+    return `${a}-${b.slice(0, 4)}-4${b.slice(5, 8)}-${((parseInt(c[0], 16) & 3) | 8).toString(16)}${c.slice(1, 4)}-${c.slice(4)}${d}`;
+  },
+};
+
+/** The value written for cell `i` (its first 8 bytes carry `i`, so reads can be checked). */
+function valueMaker(kind) {
+  if (kind === '8') return { size: 8, fill: () => new Uint8Array(8) };
+  if (kind === '4k') return { size: 4096, fill: () => new Uint8Array(4096).map((_, k) => k & 255) };
+  const doc = JSON.stringify({ id: 12345678, name: 'user-12345678', email: 'user-12345678@example.com', plan: 'pro', active: true, n: 1 });
+  return { size: doc.length, fill: () => new TextEncoder().encode(doc) };
+}
+
+const cellsFor = (value) => (value === '4k' ? Math.max(1, Math.floor(N / 10)) : N);
 
 function heap() {
   globalThis.gc();
@@ -41,135 +88,174 @@ function heap() {
   return { heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers };
 }
 
-async function runCase(target) {
-  const { createRuntime } = await loadKernel();
+async function runCase(target, shape, value) {
+  const { createRuntime } = await import('../dist/index.js');
+  const n = cellsFor(value);
+  const names = new Array(n + 1);
+  for (let i = 1; i <= n; i++) names[i] = NAME_OF[shape](i);
+  // flatten the concatenated strings now: hashing them flattens them, and that would free heap
+  // inside a measured phase (negative bytes per cell)
+  for (let i = 1; i <= n; i++) if (typeof names[i] === 'string') names[i].charCodeAt(0);
+  const paths = target === 'find' ? names.map((x) => `/data/bench/${x}`) : undefined;
+  if (paths !== undefined) for (let i = 1; i <= n; i++) paths[i].charCodeAt(0); // flattened like the names
+  const { fill } = valueMaker(value);
+  const v = fill();
+  const dv = new DataView(v.buffer);
+  const out = { cells: n, names: shape, value };
+  const time = (name, fn) => {
+    const t0 = process.hrtime.bigint();
+    fn();
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (name === target) out[name] = { cellsPerSec: Math.round(n / s), seconds: s };
+  };
 
-  // warm the JIT on a throwaway runtime
+  if (target === 'mapInsert' || target === 'mapGet') {
+    // the peer: what a server keeps without cep, one object per key holding its own copy
+    for (let w = 0; w < 2; w++) {
+      const warm = new Map();
+      for (let i = 1; i <= Math.min(n, 100_000); i++) warm.set(names[i], { value: v.slice(), beat: 1 });
+    }
+    const base = heap();
+    const map = new Map();
+    time('mapInsert', () => {
+      for (let i = 1; i <= n; i++) {
+        dv.setFloat64(0, i);
+        map.set(names[i], { value: v.slice(), beat: 1 });
+      }
+    });
+    const h = heap();
+    out.mapHeapBytesPerCell = (h.heapUsed - base.heapUsed + h.arrayBuffers - base.arrayBuffers) / n;
+    let misses = 0;
+    time('mapGet', () => {
+      for (let i = 1; i <= n; i++) if (map.get(names[i]) === undefined) misses++;
+    });
+    if (misses !== 0) throw new Error(`Map get missed ${misses} keys`);
+    return out;
+  }
+
+  // warm the JIT on a throwaway runtime, with the same name shape
   {
     const rt = createRuntime();
     const d = rt.find('/data').add('warm');
-    const v = new Uint8Array(8);
-    for (let i = 1; i <= 200_000; i++) {
-      v[0] = i & 255;
-      d.add(i, { value: v });
-    }
+    const k = Math.min(n, 100_000);
+    for (let i = 1; i <= k; i++) d.add(names[i], { value: v });
     rt.advance();
-    for (let i = 1; i <= 200_000; i++) d.child(i).set(v);
-    for (let i = 1; i <= 200_000; i++) d.child(i).valueAt(0);
+    for (let i = 1; i <= k; i++) d.child(names[i]).set(v);
+    for (let i = 1; i <= k; i++) d.child(names[i]).valueAt(0);
+    for (let i = 1; i <= Math.min(k, 20_000); i++) rt.find(`/data/warm/${names[i]}`);
   }
 
   const base = heap();
   const rt = createRuntime();
   const dict = rt.find('/data').add('bench', { store: 'hash', indexing: 'name' });
-  const v = new Uint8Array(8);
-  const dv = new DataView(v.buffer);
-  const out = { cells: N };
-  const time = (name, fn) => {
-    const t0 = process.hrtime.bigint();
-    fn();
-    const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    if (name === target || target === 'all') out[name] = { cellsPerSec: Math.round(N / s), seconds: s };
-  };
-
   time('insert', () => {
-    for (let i = 1; i <= N; i++) {
+    for (let i = 1; i <= n; i++) {
       dv.setFloat64(0, i);
-      dict.add(i, { value: v });
+      dict.add(names[i], { value: v });
     }
   });
   {
     const h = heap();
-    out.heapBytesPerCellInserted = (h.heapUsed - base.heapUsed) / N;
-    out.arrayBufferBytesPerCellInserted = (h.arrayBuffers - base.arrayBuffers) / N;
+    out.heapBytesPerCellInserted = (h.heapUsed - base.heapUsed) / n;
+    out.offHeapBytesPerCellInserted = (h.arrayBuffers - base.arrayBuffers) / n;
   }
   if (target === 'insert') return out;
 
   let misses = 0;
   time('lookup', () => {
-    for (let i = 1; i <= N; i++) if (dict.child(i) === undefined) misses++;
+    for (let i = 1; i <= n; i++) if (dict.child(names[i]) === undefined) misses++;
   });
-  if (misses !== 0) throw new Error(`lookup missed ${misses} cells`);
-  if (target === 'lookup') return out;
+  if (target === 'lookup') return check(out, misses);
+  if (target === 'find') {
+    time('find', () => {
+      for (let i = 1; i <= n; i++) if (rt.find(paths[i]) === undefined) misses++;
+    });
+    return check(out, misses);
+  }
 
   const prev = rt.beat;
   rt.advance();
   time('update', () => {
-    for (let i = 1; i <= N; i++) {
+    for (let i = 1; i <= n; i++) {
       dv.setFloat64(0, -i);
-      dict.child(i).set(v);
+      dict.child(names[i]).set(v);
     }
   });
   {
     const h = heap();
-    out.heapBytesPerCell = (h.heapUsed - base.heapUsed) / N;
-    out.arrayBufferBytesPerCell = (h.arrayBuffers - base.arrayBuffers) / N;
-    out.historyEntries = rt.stats().historyEntries;
+    out.heapBytesPerCell = (h.heapUsed - base.heapUsed) / n;
+    out.offHeapBytesPerCell = (h.arrayBuffers - base.arrayBuffers) / n;
   }
   if (target === 'update') return out;
 
-  let bad = 0;
   time('readPrev', () => {
-    for (let i = 1; i <= N; i++) {
-      const b = dict.child(i).valueAt(prev);
-      if (b === undefined || b.length !== 8) bad++;
-    }
+    for (let i = 1; i <= n; i++) if (dict.child(names[i]).valueAt(prev)?.length !== v.length) misses++;
   });
-  if (bad !== 0) throw new Error(`readPrev failed on ${bad} cells`);
   // spot-check the values read back
-  for (const i of [1, 2, N >> 1, N]) {
-    const b = dict.child(i).valueAt(prev);
-    if (new DataView(b.buffer, b.byteOffset).getFloat64(0) !== i) throw new Error(`wrong past value for ${i}`);
-    const c = dict.child(i).value;
-    if (new DataView(c.buffer, c.byteOffset).getFloat64(0) !== -i) throw new Error(`wrong value for ${i}`);
+  for (const i of [1, 2, n >> 1, n]) {
+    const b = dict.child(names[i]).valueAt(prev);
+    if (new DataView(b.buffer, b.byteOffset).getFloat64(0) !== i) throw new Error(`wrong past value for ${names[i]}`);
+    const c = dict.child(names[i]).value;
+    if (new DataView(c.buffer, c.byteOffset).getFloat64(0) !== -i) throw new Error(`wrong value for ${names[i]}`);
   }
+  return check(out, misses);
+}
+
+function check(out, misses) {
+  if (misses !== 0) throw new Error(`${misses} cells not found or not read back`);
   return out;
 }
 
-const TARGETS = { insert: 2e6, lookup: 10e6, heapBytesPerCell: 200 };
+const rate = (r) => (r === undefined ? '-' : `${(r.cellsPerSec / 1e6).toFixed(2)} M/s`);
+const ratio = (a, b) => (a === undefined || b === undefined ? '-' : `${(a.cellsPerSec / b.cellsPerSec).toFixed(2)}×`);
+const bytes = (x) => (x === undefined ? '-' : `${x.toFixed(0)}`);
 
-function printTable(r) {
-  const fmt = (x) => (x === undefined ? '-' : `${(x / 1e6).toFixed(2)} M cells/s`);
-  console.log(`\n## kernel: ${r.cells.toLocaleString('en-US')} VALUE cells (8 B) under one name-indexed dictionary (hash store)`);
-  console.log('| phase | rate | target |');
-  console.log('| --- | --- | --- |');
-  for (const p of PHASES) {
-    const t = TARGETS[p] ? `>= ${(TARGETS[p] / 1e6).toFixed(0)} M/s` : '';
-    console.log(`| ${p} | ${fmt(r[p]?.cellsPerSec)} | ${t} |`);
-  }
-  if (r.heapBytesPerCell !== undefined) {
-    console.log(`| heap per live cell (1 history entry) | ${r.heapBytesPerCell.toFixed(1)} B | <= ${TARGETS.heapBytesPerCell} B |`);
-    console.log(`| + off-heap (arena, history columns) | ${r.arrayBufferBytesPerCell.toFixed(1)} B | |`);
-  }
-  if (r.heapBytesPerCellInserted !== undefined) {
-    console.log(`| heap per live cell (no history) | ${r.heapBytesPerCellInserted.toFixed(1)} B | |`);
+function printTable(rows) {
+  console.log(`\n## kernel: cells under one name-indexed dictionary (hash store), by name shape and value size; peer: a Map of { value, beat }`);
+  console.log(
+    '| names | value | cells | insert | Map insert | insert vs Map | child(name) | find(path) | find vs child | Map get | update | readPrev | heap B/cell (no history) | + off-heap | heap B/cell (1 history entry) | Map B/cell |',
+  );
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    console.log(
+      `| ${r.names} | ${r.value === '8' ? '8 B' : r.value === 'json' ? '~100 B JSON' : '4 KiB'} | ${r.cells.toLocaleString('en-US')} | ${rate(r.insert)} | ${rate(r.mapInsert)} | ${ratio(r.insert, r.mapInsert)} | ${rate(r.lookup)} | ${rate(r.find)} | ${ratio(r.find, r.lookup)} | ${rate(r.mapGet)} | ${rate(r.update)} | ${rate(r.readPrev)} | ${bytes(r.heapBytesPerCellInserted)} | ${bytes(r.offHeapBytesPerCellInserted)} | ${bytes(r.heapBytesPerCell)} | ${bytes(r.mapHeapBytesPerCell)} |`,
+    );
   }
 }
 
+function runChild(phase, shape, value) {
+  const r = spawnSync(process.execPath, ['--expose-gc', self, phase, '--json', `--cells=${N}`, `--names=${shape}`, `--value=${value}`], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.error(r.stderr);
+    process.exit(r.status ?? 1);
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
 if (which === 'all') {
-  const merged = { cells: N };
-  for (const p of PHASES) {
-    const r = spawnSync(process.execPath, ['--expose-gc', self, p, '--json', `--cells=${N}`], { encoding: 'utf8' });
-    if (r.status !== 0) {
-      console.error(r.stderr);
-      process.exit(r.status ?? 1);
-    }
-    const res = JSON.parse(r.stdout.trim().split('\n').pop());
-    merged[p] = res[p];
-    for (const k of Object.keys(res)) if (k.startsWith('heap') || k.startsWith('arrayBuffer') || k === 'historyEntries') merged[k] ??= res[k];
-    if (p === 'update') {
-      merged.heapBytesPerCell = res.heapBytesPerCell;
-      merged.arrayBufferBytesPerCell = res.arrayBufferBytesPerCell;
+  const rows = [];
+  for (const shape of namesArg === 'all' ? NAMES : [namesArg]) {
+    for (const value of valueArg === 'all' ? VALUES : [valueArg]) {
+      const merged = { names: shape, value, cells: cellsFor(value) };
+      for (const p of PHASES) {
+        const res = runChild(p, shape, value);
+        for (const [k, x] of Object.entries(res)) merged[k] ??= x;
+        if (p === 'mapInsert') merged.mapHeapBytesPerCell = res.mapHeapBytesPerCell;
+        process.stderr.write('.');
+      }
+      rows.push(merged);
     }
   }
-  if (json) {
-    console.log(JSON.stringify(merged));
-  } else {
-    printTable(merged);
-    const results = new URL('./results/kernel.json', import.meta.url);
-    writeFileSync(results, `${JSON.stringify({ machine: machine(), results: merged }, null, 2)}\n`);
+  process.stderr.write('\n');
+  if (json) console.log(JSON.stringify(rows));
+  else {
+    printTable(rows);
+    writeFileSync(new URL('./results/kernel.json', import.meta.url), `${JSON.stringify({ machine: machine(), results: rows }, null, 2)}\n`);
   }
 } else {
-  const r = await runCase(which);
+  const shape = namesArg === 'all' ? 'int' : namesArg;
+  const value = valueArg === 'all' ? '8' : valueArg;
+  const r = await runCase(which, shape, value);
   if (json) console.log(JSON.stringify(r));
-  else printTable(r);
+  else printTable([r]);
 }

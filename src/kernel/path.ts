@@ -17,9 +17,14 @@ export interface PathSegment {
   readonly text: string;
 }
 
-export function splitPath(text: string): string[] {
+/** ERR_INVALID_PATH unless `text` is a string that starts with `/`. */
+export function checkPathText(text: string): void {
   if (typeof text !== 'string') throw invalidPath(String(text), 'a path must be a string');
   if (text.length === 0 || text.charCodeAt(0) !== 0x2f) throw invalidPath(text, "a path starts with '/'");
+}
+
+export function splitPath(text: string): string[] {
+  checkPathText(text);
   if (text.length === 1) return [];
   const parts = text.slice(1).split('/');
   for (const p of parts) if (p.length === 0) throw invalidPath(text, 'empty segment');
@@ -30,6 +35,41 @@ function rethrowAsPath(text: string, error: unknown): never {
   const e = error as Error & { code?: string };
   if (e && e.code === 'ERR_INVALID_NAME') throw invalidPath(text, e.message);
   throw error;
+}
+
+/**
+ * ERR_INVALID_PATH for a path `splitPath` refuses: not a string, no leading `/`, an empty
+ * segment (`//`, a trailing `/`). For walking a path without splitting it; the same checks in
+ * the same order, so the same error.
+ */
+export function checkPathSegments(text: string): void {
+  checkPathText(text);
+  if (text.length > 1 && (text.indexOf('//') >= 0 || text.charCodeAt(text.length - 1) === 0x2f)) throw invalidPath(text, 'empty segment');
+}
+
+/** Where the segment of a checked path that starts at `start` ends (the next `/` or the end). */
+export function segmentEnd(text: string, start: number): number {
+  const end = text.indexOf('/', start);
+  return end < 0 ? text.length : end;
+}
+
+/**
+ * Parse the literal segment `text[start..end)` into `nm` for a lookup, as `parsePath` parses
+ * each segment: false when it is a reference the namepool does not know; ERR_INVALID_PATH for
+ * bad text.
+ */
+export function peekSegment(text: string, pool: Namepool, start: number, end: number): boolean {
+  try {
+    return parseName(text, pool, NAME_PEEK, start, end);
+  } catch (e) {
+    // parsed again as its own string, so the error names the segment as `parsePath`'s does
+    try {
+      parseName(text.slice(start, end), pool, NAME_PEEK);
+    } catch (alone) {
+      rethrowAsPath(text, alone);
+    }
+    rethrowAsPath(text, e);
+  }
 }
 
 /**

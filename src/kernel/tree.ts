@@ -15,8 +15,8 @@ import { resolveNow } from './link.js';
 import type { LockTable } from './lock.js';
 import { Namepool } from './namepool.js';
 import { GLOB_MULTI_HI, GLOB_MULTI_LO, GLOB_STAR_HI, GLOB_STAR_LO, encodeWord, enc } from './naming/id.js';
-import { DOM_CEP, Name, nameText } from './naming/name.js';
-import { globMatch, parsePath, parsePattern, splitPath, type PathSegment } from './path.js';
+import { DOM_CEP, Name, nameText, nm } from './naming/name.js';
+import { checkPathSegments, globMatch, parsePath, parsePattern, peekSegment, segmentEnd, splitPath, type PathSegment } from './path.js';
 import { checkStore, createStore, type Indexing, type StoreKind } from './store/index.js';
 import { warm, type ColdLoader } from './cold.js';
 
@@ -186,6 +186,7 @@ export class Tree {
 
   /** The cell at `path` now (or as of `atBeat`), or undefined. Links on the way are followed. */
   find(path: string, atBeat?: number): Cell | undefined {
+    if (atBeat === undefined) return this.findNow(path);
     const segs = parsePath(path, this.namepool);
     if (segs === undefined) return this.coldLoader === null ? undefined : this.findByText(path, atBeat);
     const mode = atBeat === undefined ? SEE_NOW : this.asOf(atBeat);
@@ -199,6 +200,34 @@ export class Tree {
       if (c === undefined) return undefined;
     }
     return c;
+  }
+
+  /**
+   * `find` now, without splitting the path or allocating segments: each segment is parsed in
+   * place and looked up at once. The same checks as `parsePath`, in the same order: the whole
+   * text first, then every segment's name (a bad one after a miss still throws); the first
+   * reference the namepool does not know ends it.
+   */
+  private findNow(path: string): Cell | undefined {
+    checkPathSegments(path);
+    const pool = this.namepool;
+    let c: Cell | undefined = this.root;
+    if (path.length === 1) return c;
+    for (let start = 1; ; ) {
+      const end = segmentEnd(path, start);
+      if (!peekSegment(path, pool, start, end)) return this.coldLoader === null ? undefined : this.findByText(path);
+      if (c !== undefined) {
+        // copied first: warming a cold cell parses names too
+        const dom = nm.dom;
+        const hi = nm.hi;
+        const lo = nm.lo;
+        if ((c.flags & TYPE_MASK) === TYPE_LINK) c = resolveNow(c);
+        if (c !== undefined && (c.flags & COLD_STORE) !== 0) warm(c, 'children');
+        c = c === undefined || c.store === null ? undefined : c.store.findName(dom, hi, lo, SEE_NOW);
+      }
+      if (end === path.length) return c;
+      start = end + 1;
+    }
   }
 
   /** `find` segment by segment: a name that is not interned yet may be a cold cell's, interned as its parent loads. */
