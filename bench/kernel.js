@@ -15,9 +15,9 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { machine } from './machine.js';
+import { NAME_SHAPES as NAMES, namesOf } from './names.js';
 
 const PHASES = ['insert', 'lookup', 'find', 'update', 'readPrev', 'mapInsert', 'mapGet'];
-const NAMES = ['int', 'word', 'user', 'uuid'];
 const VALUES = ['8', 'json', '4k'];
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -43,34 +43,6 @@ if (typeof globalThis.gc !== 'function') {
   process.exit(r.status ?? 1);
 }
 
-/** 32 pseudo-random bits from `i` (splitmix32): the same UUIDs in every run. */
-function mix(i) {
-  let z = (i + 0x9e3779b9) | 0;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-  return (z ^ (z >>> 16)) >>> 0;
-}
-
-const hex8 = (x) => x.toString(16).padStart(8, '0');
-
-/** Name `i` (1-based) of each shape. Words: letters only (`k` + base 26), so they stay CEP words. */
-const NAME_OF = {
-  int: (i) => i,
-  word: (i) => {
-    let s = '';
-    for (let n = i; n > 0; n = Math.floor(n / 26)) s = String.fromCharCode(97 + (n % 26)) + s;
-    return `k${s}`;
-  },
-  user: (i) => `user-${i}`,
-  uuid: (i) => {
-    const a = hex8(mix(i));
-    const b = hex8(mix(i + 0x1000000));
-    const c = hex8(mix(i + 0x2000000));
-    const d = hex8(mix(i + 0x3000000));
-    return `${a}-${b.slice(0, 4)}-4${b.slice(5, 8)}-${((parseInt(c[0], 16) & 3) | 8).toString(16)}${c.slice(1, 4)}-${c.slice(4)}${d}`;
-  },
-};
-
 /** The value written for cell `i` (its first 8 bytes carry `i`, so reads can be checked). */
 function valueMaker(kind) {
   if (kind === '8') return { size: 8, fill: () => new Uint8Array(8) };
@@ -91,11 +63,7 @@ function heap() {
 async function runCase(target, shape, value) {
   const { createRuntime } = await import('../dist/index.js');
   const n = cellsFor(value);
-  const names = new Array(n + 1);
-  for (let i = 1; i <= n; i++) names[i] = NAME_OF[shape](i);
-  // flatten the concatenated strings now: hashing them flattens them, and that would free heap
-  // inside a measured phase (negative bytes per cell)
-  for (let i = 1; i <= n; i++) if (typeof names[i] === 'string') names[i].charCodeAt(0);
+  const names = namesOf(shape, n);
   const paths = target === 'find' ? names.map((x) => `/data/bench/${x}`) : undefined;
   if (paths !== undefined) for (let i = 1; i <= n; i++) paths[i].charCodeAt(0); // flattened like the names
   const { fill } = valueMaker(value);
